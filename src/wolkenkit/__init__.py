@@ -1,0 +1,1 @@
+"""wolkenkit: CQRS and event sourcing for Python."""

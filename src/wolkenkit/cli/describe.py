@@ -1,0 +1,1 @@
+"""``wk describe``: placeholder, filled in by the loader work."""

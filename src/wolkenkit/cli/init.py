@@ -1,0 +1,1 @@
+"""``wk init``: placeholder, filled in by the scaffold work."""

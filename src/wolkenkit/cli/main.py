@@ -1,0 +1,44 @@
+"""The ``wk`` command: one Typer app, one small module per command.
+
+A user's mistake (any ``WolkenkitError``) is printed as one readable line on stderr with exit
+code 1; a traceback is only ever shown for a bug in wolkenkit itself.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+from wolkenkit.errors import WolkenkitError
+
+app = typer.Typer(
+    name="wk",
+    help="wolkenkit: build, run and ship CQRS and event-sourcing backends.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+error_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _register_commands() -> None:
+    # Each command module adds itself to ``app``; imported here so nothing imports ``cli``.
+    from wolkenkit.cli import describe, init  # noqa: F401
+
+
+def run() -> None:
+    """Entry point of the ``wk`` console script."""
+    _register_commands()
+    try:
+        app(standalone_mode=False)
+    except WolkenkitError as error:
+        error_console.print(f"[red]Error:[/red] {error.message}", markup=True)
+        sys.exit(1)
+    except (typer.Abort, KeyboardInterrupt):
+        error_console.print("Aborted.")
+        sys.exit(130)
+    except typer.Exit as exit_:
+        sys.exit(exit_.exit_code)

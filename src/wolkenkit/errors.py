@@ -1,0 +1,341 @@
+"""The one error tree of wolkenkit.
+
+Every error a user, a client or an operator can meet is a subclass of
+:class:`WolkenkitError`. Its ``code`` is the class name, the same string the
+reference puts on the wire (``{"code": "CommandNotFound", "message": ...}``),
+so the runtime maps errors to responses in one place without a lookup table.
+
+    WolkenkitError
+    ├── ApplicationError            loading and validating an app
+    │   ├── ApplicationNotFound, ApplicationMalformed, DirectoryNotFound
+    │   ├── AggregateDefinitionMalformed, FlowDefinitionMalformed, ViewDefinitionMalformed,
+    │   │   HooksDefinitionMalformed, InfrastructureDefinitionMalformed,
+    │   │   NotificationsDefinitionMalformed
+    │   ├── CommandHandlerMalformed, DomainEventHandlerMalformed,
+    │   │   FlowDomainEventHandlerMalformed, QueryHandlerMalformed,
+    │   │   NotificationHandlerMalformed, NotificationSubscriberMalformed
+    │   └── DomainEventAlreadyExists, NameInvalid
+    ├── RequestError                what a client asked for does not exist or is malformed
+    ├── DomainError                 raised while handling commands, events and queries
+    ├── StoreError                  raised by the stores, whatever the backend
+    ├── CliError                    a user's mistake on the command line
+    └── FileNotFound                a module of the app, or a stored file, is missing
+
+Names mirror the reference's wire codes; errors of our own end in ``Error``.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+def _words(code: str) -> str:
+    """Split a code into a sentence: ``CommandNotFound`` → ``Command not found.``"""
+    words: list[str] = []
+    current = ""
+    for char in code:
+        if char.isupper() and current:
+            words.append(current)
+            current = char
+        else:
+            current += char
+    words.append(current)
+    sentence = " ".join([words[0], *(word.lower() for word in words[1:])])
+    return f"{sentence}."
+
+
+class WolkenkitError(Exception):
+    """Base of every error wolkenkit raises on purpose."""
+
+    code: ClassVar[str] = "WolkenkitError"
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.code = cls.__name__
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message if message is not None else _words(self.code)
+        super().__init__(self.message)
+
+
+# --- Loading and validating an application -----------------------------------------------------
+
+
+class ApplicationError(WolkenkitError):
+    """Something about the application directory or its modules is wrong."""
+
+
+class ApplicationNotFound(ApplicationError):
+    pass
+
+
+class ApplicationMalformed(ApplicationError):
+    pass
+
+
+class DirectoryNotFound(ApplicationError):
+    pass
+
+
+class DirectoryAlreadyExists(ApplicationError):
+    pass
+
+
+class FileNotFound(WolkenkitError):
+    """A module of the app is missing, or (file store) no file has the given id."""
+
+
+class AggregateDefinitionMalformed(ApplicationError):
+    pass
+
+
+class FlowDefinitionMalformed(ApplicationError):
+    pass
+
+
+class ViewDefinitionMalformed(ApplicationError):
+    pass
+
+
+class HooksDefinitionMalformed(ApplicationError):
+    pass
+
+
+class InfrastructureDefinitionMalformed(ApplicationError):
+    pass
+
+
+class NotificationsDefinitionMalformed(ApplicationError):
+    pass
+
+
+class CommandHandlerMalformed(ApplicationError):
+    pass
+
+
+class DomainEventHandlerMalformed(ApplicationError):
+    pass
+
+
+class FlowDomainEventHandlerMalformed(ApplicationError):
+    pass
+
+
+class QueryHandlerMalformed(ApplicationError):
+    pass
+
+
+class NotificationHandlerMalformed(ApplicationError):
+    pass
+
+
+class NotificationSubscriberMalformed(ApplicationError):
+    pass
+
+
+class DomainEventAlreadyExists(ApplicationError):
+    """A user defined one of the reserved ``<command>Rejected`` / ``<command>Failed`` events."""
+
+
+class NameInvalid(ApplicationError):
+    """A name cannot be addressed in a URL or in GraphQL, or collides with another."""
+
+
+# --- What a client asked for ---------------------------------------------------------------------
+
+
+class RequestError(WolkenkitError):
+    """A request names something that does not exist or is malformed."""
+
+
+class RequestMalformed(RequestError):
+    pass
+
+
+class ContextNotFound(RequestError):
+    pass
+
+
+class AggregateNotFound(RequestError):
+    """An unknown aggregate name, or ``aggregates.read`` of a pristine aggregate."""
+
+
+class CommandNotFound(RequestError):
+    pass
+
+
+class CommandMalformed(RequestError):
+    pass
+
+
+class DomainEventNotFound(RequestError):
+    pass
+
+
+class DomainEventMalformed(RequestError):
+    pass
+
+
+class FlowNotFound(RequestError):
+    pass
+
+
+class ViewNotFound(RequestError):
+    pass
+
+
+class QueryHandlerNotFound(RequestError):
+    pass
+
+
+class QueryHandlerTypeMismatch(RequestError):
+    pass
+
+
+class QueryOptionsInvalid(RequestError):
+    pass
+
+
+class NotificationNotFound(RequestError):
+    pass
+
+
+class ItemIdentifierMalformed(RequestError):
+    pass
+
+
+class AggregateIdentifierMalformed(RequestError):
+    pass
+
+
+class ContentTypeMismatch(RequestError):
+    pass
+
+
+class NotAuthenticated(RequestError):
+    pass
+
+
+# --- Handling commands, events and queries -------------------------------------------------------
+
+
+class DomainError(WolkenkitError):
+    """Raised while the domain handles a command, an event or a query."""
+
+
+class CommandRejected(DomainError):
+    """Raise this from a command handler to reject the command with a reason.
+
+    The command then results in a ``<command>Rejected`` event whose ``reason``
+    is the message; nothing the handler published is stored.
+    """
+
+
+class CommandNotAuthorized(DomainError):
+    pass
+
+
+class DomainEventUnknown(DomainError):
+    pass
+
+
+class DomainEventNotAuthorized(DomainError):
+    pass
+
+
+class DomainEventRejected(DomainError):
+    pass
+
+
+class IdentifierMismatch(DomainError):
+    pass
+
+
+class InvalidOperation(DomainError):
+    pass
+
+
+class NotFound(DomainError):
+    """Raise this from a value query handler when there is nothing to return."""
+
+
+class QueryNotAuthorized(DomainError):
+    pass
+
+
+class QueryResultInvalid(DomainError):
+    pass
+
+
+class UnknownError(DomainError):
+    pass
+
+
+# --- Stores --------------------------------------------------------------------------------------
+
+
+class StoreError(WolkenkitError):
+    """Raised by a store; backends translate their drivers' errors into these."""
+
+
+class ParameterInvalid(StoreError):
+    pass
+
+
+class RevisionAlreadyExists(StoreError):
+    pass
+
+
+class RevisionTooLow(StoreError):
+    pass
+
+
+class FlowIsAlreadyReplaying(StoreError):
+    pass
+
+
+class ItemNotFound(StoreError):
+    pass
+
+
+class ItemNotLocked(StoreError):
+    pass
+
+
+class TokenMismatch(StoreError):
+    pass
+
+
+class LockAcquireFailed(StoreError):
+    pass
+
+
+class LockRenewalFailed(StoreError):
+    pass
+
+
+class ExpirationInPast(StoreError):
+    pass
+
+
+class FileAlreadyExists(StoreError):
+    pass
+
+
+class DatabaseTypeInvalid(StoreError):
+    pass
+
+
+class SnapshotMalformed(StoreError):
+    pass
+
+
+class SnapshotNotFound(StoreError):
+    pass
+
+
+# --- The command line ----------------------------------------------------------------------------
+
+
+class CliError(WolkenkitError):
+    """A user's mistake on the command line; shown as one line, never a traceback."""

@@ -1,0 +1,213 @@
+"""The messages that flow through wolkenkit, shaped exactly as the reference puts them on the wire.
+
+Python code uses snake_case attributes (``event.metadata.causation_id``); ``to_json()`` and
+``model_dump()`` give the camelCase JSON of the reference (``causationId``). ``data`` is generic:
+``DomainEvent[SentData]`` carries a typed model, a bare ``DomainEvent`` a ``dict``.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Annotated, Any, Generic, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+from typing_extensions import TypeVar
+
+#: RFC 4122 identifiers are plain strings on the wire; the pattern keeps them honest.
+UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+#: Names must be usable in a URL and in a GraphQL field name (decisions.md §3.6: anchored).
+NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9]*$"
+
+Uuid = Annotated[str, Field(pattern=UUID_PATTERN, json_schema_extra={"format": "uuid"})]
+Name = Annotated[str, Field(pattern=NAME_PATTERN)]
+
+DataT = TypeVar("DataT", default=dict[str, Any])
+
+
+def new_id() -> str:
+    """A new random (v4) uuid as the wire wants it."""
+    return str(uuid.uuid4())
+
+
+def now_ms() -> int:
+    """Milliseconds since the epoch, the reference's timestamp."""
+    return time.time_ns() // 1_000_000
+
+
+class WireModel(BaseModel):
+    """Base of all messages: camelCase on the wire, snake_case in Python, immutable."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
+        extra="forbid",
+        frozen=True,
+    )
+
+    def to_json(self) -> dict[str, Any]:
+        """The message as the reference's JSON object."""
+        return self.model_dump(mode="json")
+
+
+class ContextIdentifier(WireModel):
+    name: Name
+
+
+class AggregateReference(WireModel):
+    name: Name
+    id: Uuid
+
+
+class AggregateIdentifier(WireModel):
+    """Which aggregate instance: ``{"context": {"name"}, "aggregate": {"name", "id"}}``."""
+
+    context: ContextIdentifier
+    aggregate: AggregateReference
+
+    @classmethod
+    def of(cls, context_name: str, aggregate_name: str, aggregate_id: str) -> AggregateIdentifier:
+        return cls(
+            context=ContextIdentifier(name=context_name),
+            aggregate=AggregateReference(name=aggregate_name, id=aggregate_id),
+        )
+
+
+class User(WireModel):
+    """A user as the token describes it; ``claims`` holds at least ``sub``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: Annotated[str, Field(min_length=1)]
+    claims: dict[str, Any]
+
+
+class Initiator(WireModel):
+    user: User
+
+
+class ClientMetadata(WireModel):
+    """Who sent a request: their token, the user it names, and their address."""
+
+    token: Annotated[str, Field(min_length=1)]
+    user: User
+    ip: Annotated[str, Field(min_length=1)]
+
+
+class CommandMetadata(WireModel):
+    causation_id: Uuid
+    correlation_id: Uuid
+    timestamp: int
+    client: ClientMetadata
+    initiator: Initiator
+
+
+class DomainEventMetadata(WireModel):
+    causation_id: Uuid
+    correlation_id: Uuid
+    timestamp: Annotated[int, Field(ge=0)]
+    revision: Annotated[int, Field(ge=1)]
+    initiator: Initiator
+    tags: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
+
+
+class ItemIdentifier(WireModel):
+    """Names one command or domain event: its aggregate, name and id."""
+
+    aggregate_identifier: AggregateIdentifier
+    name: Name
+    id: Uuid
+
+
+class Command(WireModel, Generic[DataT]):
+    """A command as a client sends it, before the runtime adds id and metadata."""
+
+    aggregate_identifier: AggregateIdentifier
+    name: Name
+    data: DataT
+
+
+class CommandWithMetadata(WireModel, Generic[DataT]):
+    """A command with its id and metadata, as command handlers receive it."""
+
+    aggregate_identifier: AggregateIdentifier
+    name: Name
+    data: DataT
+    id: Uuid
+    metadata: CommandMetadata
+
+    def get_item_identifier(self) -> ItemIdentifier:
+        return ItemIdentifier(
+            aggregate_identifier=self.aggregate_identifier, name=self.name, id=self.id
+        )
+
+
+class DomainEvent(WireModel, Generic[DataT]):
+    """Something that happened to an aggregate; revisions count from 1 without gaps."""
+
+    aggregate_identifier: AggregateIdentifier
+    name: Name
+    data: DataT
+    id: Uuid
+    metadata: DomainEventMetadata
+
+    @property
+    def fully_qualified_name(self) -> str:
+        """``<context>.<aggregate>.<event>``, as flows match on it."""
+        identifier = self.aggregate_identifier
+        return f"{identifier.context.name}.{identifier.aggregate.name}.{self.name}"
+
+    def get_item_identifier(self) -> ItemIdentifier:
+        return ItemIdentifier(
+            aggregate_identifier=self.aggregate_identifier, name=self.name, id=self.id
+        )
+
+
+class DomainEventState(WireModel):
+    previous: dict[str, Any]
+    next: dict[str, Any]
+
+
+class DomainEventWithState(DomainEvent[DataT], Generic[DataT]):
+    """A domain event with the aggregate state before and after it; never sent to clients."""
+
+    state: DomainEventState
+
+    def without_state(self) -> DomainEvent[DataT]:
+        return DomainEvent[Any].model_construct(
+            aggregate_identifier=self.aggregate_identifier,
+            name=self.name,
+            data=self.data,
+            id=self.id,
+            metadata=self.metadata,
+        )
+
+
+class Snapshot(WireModel):
+    """An aggregate's state at a revision, so rehydration need not replay every event."""
+
+    aggregate_identifier: AggregateIdentifier
+    revision: Annotated[int, Field(ge=0)]
+    state: dict[str, Any]
+
+
+class Notification(WireModel):
+    """A fire-and-forget message to clients; they receive only ``name`` and ``data``."""
+
+    name: Name
+    data: dict[str, Any]
+    metadata: dict[str, Any] | None = None
+
+    def to_public_json(self) -> dict[str, Any]:
+        return {"name": self.name, "data": self.data}
+
+
+class QueryHandlerIdentifier(WireModel):
+    view: ContextIdentifier
+    name: Name
+
+
+ReplayPolicy = Literal["never", "on-demand", "always"]

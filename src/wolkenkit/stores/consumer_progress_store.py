@@ -1,0 +1,68 @@
+"""The consumer progress store: how far each flow got with each aggregate, and its replays."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Literal
+
+from wolkenkit.messages import AggregateIdentifier
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayRange:
+    """A replay of the revisions ``from_revision`` to ``to_revision`` inclusive is under way."""
+
+    from_revision: int
+    to_revision: int
+
+
+IsReplaying = ReplayRange | Literal[False]
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    revision: int
+    is_replaying: IsReplaying
+
+
+class ConsumerProgressStore(ABC):
+    @abstractmethod
+    async def setup(self) -> None: ...
+
+    @abstractmethod
+    async def destroy(self) -> None: ...
+
+    @abstractmethod
+    async def get_progress(
+        self, consumer_id: str, aggregate_identifier: AggregateIdentifier
+    ) -> Progress:
+        """The progress, or revision 0 and not replaying when nothing is known."""
+
+    @abstractmethod
+    async def set_progress(
+        self, consumer_id: str, aggregate_identifier: AggregateIdentifier, revision: int
+    ) -> None:
+        """Raises ``ParameterInvalid`` for a negative revision and ``RevisionTooLow`` if
+        ``revision`` is not above the stored one. Leaves the replay state alone."""
+
+    @abstractmethod
+    async def set_is_replaying(
+        self,
+        consumer_id: str,
+        aggregate_identifier: AggregateIdentifier,
+        is_replaying: IsReplaying,
+    ) -> None:
+        """Set a replay range (``from >= 1``, ``from <= to``, else ``ParameterInvalid``;
+        ``FlowIsAlreadyReplaying`` while one is set) or clear it, which always succeeds."""
+
+    @abstractmethod
+    async def reset_progress(self, consumer_id: str) -> None:
+        """Forget everything about the consumer."""
+
+    @abstractmethod
+    async def reset_progress_to_revision(
+        self, consumer_id: str, aggregate_identifier: AggregateIdentifier, revision: int
+    ) -> None:
+        """Move progress back to ``revision`` and clear the replay; ``ParameterInvalid`` if
+        negative or above the current revision; nothing happens when nothing is known."""

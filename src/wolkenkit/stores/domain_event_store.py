@@ -1,0 +1,97 @@
+"""The domain event store: events with per-aggregate revisions and a global position, and snapshots.
+
+Revisions count from 1 without gaps per aggregate id; storing a revision that exists raises
+``RevisionAlreadyExists`` (optimistic concurrency). Every stored event also gets a position in
+one global, gap-safe order: a reader that follows positions never skips an event that a slower
+concurrent writer commits later.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+
+from wolkenkit.messages import AggregateIdentifier, DomainEvent, Snapshot
+
+MAX_REVISION = 2**31 - 1
+
+
+@dataclass(frozen=True, slots=True)
+class PositionedDomainEvent:
+    """A stored event with its position in the global order (positions start at 1)."""
+
+    position: int
+    domain_event: DomainEvent
+
+
+class DomainEventStore(ABC):
+    @abstractmethod
+    async def setup(self) -> None:
+        """Create tables and indexes; idempotent."""
+
+    @abstractmethod
+    async def destroy(self) -> None:
+        """Close connections (in memory: forget everything)."""
+
+    @abstractmethod
+    async def get_last_domain_event(
+        self, aggregate_identifier: AggregateIdentifier
+    ) -> DomainEvent | None:
+        """The aggregate's event with the highest revision, if any."""
+
+    @abstractmethod
+    def get_domain_events_by_causation_id(self, causation_id: str) -> AsyncIterator[DomainEvent]:
+        ...
+
+    @abstractmethod
+    async def has_domain_events_with_causation_id(self, causation_id: str) -> bool: ...
+
+    @abstractmethod
+    def get_domain_events_by_correlation_id(
+        self, correlation_id: str
+    ) -> AsyncIterator[DomainEvent]: ...
+
+    @abstractmethod
+    def get_replay(self, from_timestamp: int = 0) -> AsyncIterator[DomainEvent]:
+        """All events with a timestamp of at least ``from_timestamp``, ordered by aggregate id
+        and revision. A negative timestamp raises ``ParameterInvalid``."""
+
+    @abstractmethod
+    def get_replay_for_aggregate(
+        self, aggregate_id: str, from_revision: int = 1, to_revision: int = MAX_REVISION
+    ) -> AsyncIterator[DomainEvent]:
+        """The aggregate's events from ``from_revision`` to ``to_revision`` inclusive, in order.
+        Revisions below 1 or ``from_revision > to_revision`` raise ``ParameterInvalid``."""
+
+    @abstractmethod
+    def get_replay_by_position(
+        self, after_position: int = 0, limit: int | None = None
+    ) -> AsyncIterator[PositionedDomainEvent]:
+        """Events in global order, starting after ``after_position``.
+
+        Only events that can no longer be overtaken by a concurrent writer are returned, so
+        a reader that continues from the last position it saw never skips an event.
+        """
+
+    @abstractmethod
+    async def store_domain_events(self, domain_events: Sequence[DomainEvent]) -> None:
+        """Store all or none of the events. An empty list raises ``ParameterInvalid``; an
+        existing (aggregate id, revision) raises ``RevisionAlreadyExists``."""
+
+    @abstractmethod
+    async def get_snapshot(self, aggregate_identifier: AggregateIdentifier) -> Snapshot | None:
+        """The aggregate's snapshot with the highest revision, if any."""
+
+    @abstractmethod
+    async def store_snapshot(self, snapshot: Snapshot) -> None:
+        """Store a snapshot; storing one for an existing revision changes nothing."""
+
+    @abstractmethod
+    def get_aggregate_identifiers(self) -> AsyncIterator[AggregateIdentifier]:
+        """Every aggregate with events, in the order their first events were stored."""
+
+    @abstractmethod
+    def get_aggregate_identifiers_by_name(
+        self, context_name: str, aggregate_name: str
+    ) -> AsyncIterator[AggregateIdentifier]: ...

@@ -1,0 +1,72 @@
+"""The priority queue store: per-discriminator FIFO queues, served by the head item's priority.
+
+For commands the discriminator is the aggregate id, for flow events the flow name. At most one
+item per discriminator is locked at a time, which serialises work per aggregate and per flow.
+A lock expires after ``expiration_time`` ms, after which the item is handed out again.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from pydantic import BaseModel
+
+ItemT = TypeVar("ItemT", bound=BaseModel)
+IdentifierT = TypeVar("IdentifierT")
+
+DEFAULT_EXPIRATION_TIME = 30_000
+
+#: Decides whether a queued item is the one a ``remove`` call names.
+DoesIdentifierMatchItem = Callable[[ItemT, IdentifierT], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class LockMetadata:
+    discriminator: str
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
+class LockedItem(Generic[ItemT]):
+    item: ItemT
+    metadata: LockMetadata
+
+
+class PriorityQueueStore(ABC, Generic[ItemT, IdentifierT]):
+    """Backends take the item model (to decode stored items), the matcher for ``remove`` and
+    the lock expiration time in their constructors."""
+
+    @abstractmethod
+    async def setup(self) -> None: ...
+
+    @abstractmethod
+    async def destroy(self) -> None: ...
+
+    @abstractmethod
+    async def enqueue(self, item: ItemT, discriminator: str, priority: int) -> None:
+        """Append the item to its discriminator's queue; duplicates are allowed."""
+
+    @abstractmethod
+    async def lock_next(self) -> LockedItem[ItemT] | None:
+        """Lock and return the head of the unlocked queue with the lowest head priority,
+        without removing it; ``None`` if every queue is empty or locked."""
+
+    @abstractmethod
+    async def renew_lock(self, discriminator: str, token: str) -> None:
+        """Extend the lock. Raises ``ItemNotFound``, ``ItemNotLocked`` or ``TokenMismatch``."""
+
+    @abstractmethod
+    async def acknowledge(self, discriminator: str, token: str) -> None:
+        """Remove the locked head item and unlock. Same errors as ``renew_lock``."""
+
+    @abstractmethod
+    async def defer(self, discriminator: str, token: str, priority: int) -> None:
+        """Move the locked head item to the tail with a new priority, and unlock."""
+
+    @abstractmethod
+    async def remove(self, discriminator: str, item_identifier: IdentifierT) -> None:
+        """Remove the first matching item; ``ItemNotFound`` if there is none or it is the
+        locked head (being processed)."""
