@@ -1,0 +1,214 @@
+"""Handling one command (reference §9.1 with decisions.md §3).
+
+1. Look up and validate the command (errors are raised: the caller drops the command).
+2. Under a per-aggregate lock, rehydrate the aggregate.
+3. Idempotency: if events caused by this command id are stored, do nothing.
+4. ``is_authorized`` (awaited, must be ``True``), then ``handle``.
+5. Store the published events atomically. A write conflict retries from step 2 against fresh
+   state a few times before it becomes ``<command>Failed``.
+6. A rejection or failure yields only ``<command>Rejected`` / ``<command>Failed``, which is
+   never stored and never goes to flows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from wolkenkit import errors
+from wolkenkit.application.services import (
+    AggregatesService,
+    CommandAuthorizationServices,
+    CommandServices,
+    ErrorService,
+    Infrastructure,
+    LockService,
+    NotificationService,
+)
+from wolkenkit.domain.aggregate_instance import AggregateInstance
+from wolkenkit.domain.catalog import Catalog, CommandEntry
+from wolkenkit.domain.repository import Repository
+from wolkenkit.domain.services import InstanceAggregateService
+from wolkenkit.messages import CommandWithMetadata, DomainEventWithState
+from wolkenkit.stores.domain_event_store import DomainEventStore
+
+DEFAULT_MAX_ATTEMPTS = 4
+
+logger = logging.getLogger("wolkenkit.domain.commands")
+
+
+@dataclass(frozen=True, slots=True)
+class CommandOutcome:
+    """What handling a command produced.
+
+    ``domain_events`` go to the live streams. Only when ``stored`` are they real, stored
+    events that flows must see; otherwise they are the single ``<command>Rejected`` or
+    ``<command>Failed`` event, or empty for a command that was already handled.
+    """
+
+    domain_events: list[DomainEventWithState[Any]]
+    stored: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SharedServices:
+    """The services every command handler of one domain shares."""
+
+    aggregates: AggregatesService
+    infrastructure: Infrastructure[Any, Any]
+    lock: LockService
+    notification: NotificationService
+
+
+class _KeyedLocks:
+    """One ``asyncio.Lock`` per key, dropped again when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[asyncio.Lock, list[int]]] = {}
+
+    async def acquire(self, key: str) -> None:
+        entry = self._entries.get(key)
+        if entry is None:
+            entry = self._entries[key] = (asyncio.Lock(), [0])
+        entry[1][0] += 1
+        try:
+            await entry[0].acquire()
+        except BaseException:
+            self._drop(key, entry)
+            raise
+
+    def release(self, key: str) -> None:
+        entry = self._entries[key]
+        entry[0].release()
+        self._drop(key, entry)
+
+    def _drop(self, key: str, entry: tuple[asyncio.Lock, list[int]]) -> None:
+        entry[1][0] -= 1
+        if entry[1][0] == 0:
+            del self._entries[key]
+
+
+class CommandHandling:
+    def __init__(
+        self,
+        catalog: Catalog,
+        repository: Repository,
+        domain_event_store: DomainEventStore,
+        shared: SharedServices,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    ) -> None:
+        self._catalog = catalog
+        self._repository = repository
+        self._store = domain_event_store
+        self._shared = shared
+        self._max_attempts = max_attempts
+        self._locks = _KeyedLocks()
+        self._loggers: dict[tuple[str, str], logging.Logger] = {}
+
+    async def handle(self, command: CommandWithMetadata[Any]) -> CommandOutcome:
+        identifier = command.aggregate_identifier
+        entry = self._catalog.command(identifier, command.name)
+        typed_data = self._catalog.validate_command_data(identifier, command.name, command.data)
+        # A copy with typed data: handlers can neither see raw JSON nor change the original.
+        typed_command = command.model_copy(update={"data": typed_data})
+        key = identifier.aggregate.id
+        await self._locks.acquire(key)
+        try:
+            return await self._handle_locked(entry, typed_command)
+        finally:
+            self._locks.release(key)
+
+    async def _handle_locked(
+        self, entry: CommandEntry, command: CommandWithMetadata[Any]
+    ) -> CommandOutcome:
+        identifier = command.aggregate_identifier
+        for attempt in range(1, self._max_attempts + 1):
+            if await self._store.has_domain_events_with_causation_id(command.id):
+                return CommandOutcome([], stored=False)
+            instance = await self._repository.load(identifier)
+            try:
+                await self._decide(instance, entry, command)
+                if instance.pending:
+                    await self._store.store_domain_events(
+                        [event.without_state() for event in instance.pending]
+                    )
+            except errors.RevisionAlreadyExists as error:
+                self._discard(instance)
+                if attempt < self._max_attempts:
+                    continue
+                return self._system_outcome(instance, command, "Failed", error.message)
+            except (errors.CommandRejected, errors.CommandNotAuthorized) as error:
+                self._discard(instance)
+                return self._system_outcome(instance, command, "Rejected", error.message)
+            except Exception as error:
+                logger.warning("Command '%s' (%s) failed.", command.name, command.id, exc_info=True)
+                self._discard(instance)
+                return self._system_outcome(instance, command, "Failed", str(error) or repr(error))
+            events = instance.commit()
+            await self._repository.committed(instance)
+            return CommandOutcome(events, stored=bool(events))
+        raise AssertionError("unreachable: the last attempt always returns")
+
+    async def _decide(
+        self, instance: AggregateInstance, entry: CommandEntry, command: CommandWithMetadata[Any]
+    ) -> None:
+        shared = self._shared
+        client = command.metadata.client
+        logger_ = self._logger(instance)
+        authorized = entry.handler.is_authorized(
+            instance.state,
+            command,
+            CommandAuthorizationServices(
+                aggregates=shared.aggregates,
+                client=client,
+                infrastructure=shared.infrastructure.ask_only(),
+                logger=logger_,
+            ),
+        )
+        if inspect.isawaitable(authorized):
+            authorized = await authorized
+        if authorized is not True:
+            raise errors.CommandNotAuthorized()
+        result = entry.handler.handle(
+            instance.state,
+            command,
+            CommandServices(
+                aggregate=InstanceAggregateService(instance, command),
+                aggregates=shared.aggregates,
+                client=client,
+                error=ErrorService,
+                infrastructure=shared.infrastructure,
+                lock=shared.lock,
+                logger=logger_,
+                notification=shared.notification,
+            ),
+        )
+        if inspect.isawaitable(result):
+            await result
+
+    def _discard(self, instance: AggregateInstance) -> None:
+        # The handler may have changed the state object in place: never trust it again.
+        instance.rollback()
+        self._repository.forget(instance.identifier)
+
+    @staticmethod
+    def _system_outcome(
+        instance: AggregateInstance,
+        command: CommandWithMetadata[Any],
+        suffix: str,
+        reason: str,
+    ) -> CommandOutcome:
+        event = instance.system_event(command, f"{command.name}{suffix}", reason)
+        return CommandOutcome([event], stored=False)
+
+    def _logger(self, instance: AggregateInstance) -> logging.Logger:
+        key = (instance.entry.context_name, instance.entry.name)
+        found = self._loggers.get(key)
+        if found is None:
+            found = self._loggers[key] = logging.getLogger(
+                f"wolkenkit.app.domain.{key[0]}.{key[1]}"
+            )
+        return found

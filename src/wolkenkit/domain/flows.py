@@ -1,0 +1,133 @@
+"""Executing a flow for one domain event (reference §9.2, with decisions.md §3.1 to §3.3).
+
+Progress is kept per (flow, aggregate). An event at or below the progress was seen and is
+acknowledged. An event beyond the next expected revision reveals a gap, handled by the flow's
+replay policy. ``<command>Rejected`` / ``<command>Failed`` events never reach handlers and never
+move progress, so they cannot hide the next real event.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from wolkenkit import errors
+from wolkenkit.application.definitions import Flow
+from wolkenkit.application.services import (
+    AggregatesService,
+    FlowServices,
+    Infrastructure,
+    LockService,
+    NotificationService,
+)
+from wolkenkit.domain.catalog import Catalog
+from wolkenkit.domain.services import FlowCommandService, IssueCommand
+from wolkenkit.messages import AggregateIdentifier, DomainEvent
+from wolkenkit.stores.consumer_progress_store import ConsumerProgressStore, ReplayRange
+
+FlowResult = Literal["acknowledge", "defer"]
+
+#: Re-feeds the events ``from_revision``..``to_revision`` of one aggregate to one flow.
+PerformReplay = Callable[[str, AggregateIdentifier, int, int], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class FlowSharedServices:
+    aggregates: AggregatesService
+    infrastructure: Infrastructure[Any, Any]
+    lock: LockService
+    notification: NotificationService
+    issue_command: IssueCommand
+    perform_replay: PerformReplay
+
+
+class FlowExecution:
+    def __init__(
+        self,
+        catalog: Catalog,
+        consumer_progress_store: ConsumerProgressStore,
+        shared: FlowSharedServices,
+    ) -> None:
+        self._catalog = catalog
+        self._progress = consumer_progress_store
+        self._shared = shared
+
+    def flow(self, flow_name: str) -> Flow:
+        flow = self._catalog.application.flows.get(flow_name)
+        if flow is None:
+            raise errors.FlowNotFound(f"Flow '{flow_name}' not found.")
+        return flow
+
+    async def execute(self, flow_name: str, domain_event: DomainEvent[Any]) -> FlowResult:
+        """Run the flow's relevant handlers for the event; say what to do with the queue item.
+
+        A handler's exception propagates; the event then stays unseen for this flow.
+        """
+        flow = self.flow(flow_name)
+        identifier = domain_event.aggregate_identifier
+        aggregate = self._catalog.aggregate_of(identifier)
+        if domain_event.name in aggregate.system_event_names:
+            return "acknowledge"
+        revision = domain_event.metadata.revision
+        progress = await self._progress.get_progress(flow_name, identifier)
+        if progress.revision >= revision:
+            return "acknowledge"
+        if progress.revision < revision - 1:
+            gap = await self._on_gap(flow, flow_name, identifier, progress, revision)
+            if gap is not None:
+                return gap
+        await self._run_handlers(flow, flow_name, domain_event)
+        await self._progress.set_progress(flow_name, identifier, revision)
+        replaying = progress.is_replaying
+        if replaying is not False and replaying.to_revision <= revision:
+            await self._progress.set_is_replaying(flow_name, identifier, False)
+        return "acknowledge"
+
+    async def _on_gap(
+        self,
+        flow: Flow,
+        flow_name: str,
+        identifier: AggregateIdentifier,
+        progress: Any,
+        revision: int,
+    ) -> FlowResult | None:
+        policy = flow.replay_policy
+        if policy == "never":
+            return None
+        if policy == "on-demand":
+            return "defer"
+        if policy == "always":
+            if progress.is_replaying is False:
+                from_revision, to_revision = progress.revision + 1, revision - 1
+                await self._progress.set_is_replaying(
+                    flow_name, identifier, ReplayRange(from_revision, to_revision)
+                )
+                await self._shared.perform_replay(flow_name, identifier, from_revision, to_revision)
+            return "defer"
+        raise errors.InvalidOperation(f"Unknown replay policy '{policy}' in flow '{flow_name}'.")
+
+    async def _run_handlers(
+        self, flow: Flow, flow_name: str, domain_event: DomainEvent[Any]
+    ) -> None:
+        shared = self._shared
+        fully_qualified_name = domain_event.fully_qualified_name
+        item_identifier = domain_event.get_item_identifier()
+        services: FlowServices | None = None
+        for handler in flow.domain_event_handlers.values():
+            if not handler.is_relevant(fully_qualified_name, item_identifier):
+                continue
+            if services is None:
+                services = FlowServices(
+                    aggregates=shared.aggregates,
+                    command=FlowCommandService(domain_event, shared.issue_command),
+                    infrastructure=shared.infrastructure,
+                    lock=shared.lock,
+                    logger=logging.getLogger(f"wolkenkit.app.flows.{flow_name}"),
+                    notification=shared.notification,
+                )
+            result = handler.handle(domain_event, services)
+            if inspect.isawaitable(result):
+                await result

@@ -1,0 +1,91 @@
+"""Notifications (reference §9.5): views' subscribers, and who may receive what."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from wolkenkit.application.definitions import NotificationHandler
+from wolkenkit.application.services import (
+    Infrastructure,
+    NotificationAuthorizationServices,
+    NotificationSubscriberServices,
+)
+from wolkenkit.domain.catalog import Catalog
+from wolkenkit.domain.services import CollectingNotificationService, build_notification
+from wolkenkit.messages import ClientMetadata, Notification
+from wolkenkit.stores.publish_subscribe import Publisher
+
+logger = logging.getLogger("wolkenkit.domain.notifications")
+
+
+class Notifications:
+    def __init__(
+        self,
+        catalog: Catalog,
+        infrastructure: Infrastructure[Any, Any],
+        publisher: Publisher,
+        channel: str,
+    ) -> None:
+        self._application = catalog.application
+        self._definitions: Mapping[str, NotificationHandler[Any, Any]] = (
+            catalog.application.notifications
+        )
+        self._infrastructure = infrastructure
+        self._publisher = publisher
+        self._channel = channel
+
+    async def run_view_subscribers(self, notification: Notification) -> None:
+        """Run every view's relevant notification subscribers, then publish what they
+        published, so that one subscriber's notifications never reach its siblings first."""
+        collector = CollectingNotificationService(self._definitions)
+        for view_name, view in self._application.views.items():
+            services = NotificationSubscriberServices(
+                infrastructure=self._infrastructure,
+                logger=logging.getLogger(f"wolkenkit.app.views.{view_name}"),
+                notification=collector,
+            )
+            for subscriber in view.notification_subscribers.values():
+                if not subscriber.is_relevant(notification.name):
+                    continue
+                result = subscriber.handle(dict(notification.data), services)
+                if inspect.isawaitable(result):
+                    await result
+        for collected in collector.collected:
+            await self._publisher.publish(self._channel, collected.to_json())
+
+    async def prepare_for_client(
+        self, notification: Notification, client: ClientMetadata
+    ) -> dict[str, Any] | None:
+        """The public form ``{name, data}`` if this client may receive the notification,
+        else ``None``. Notifications that do not fit their definition are dropped."""
+        try:
+            valid = build_notification(
+                self._definitions, notification.name, notification.data, notification.metadata
+            )
+        except Exception:
+            logger.warning("Dropped the malformed notification '%s'.", notification.name)
+            return None
+        definition = self._definitions[valid.name]
+        data = _typed(definition.data_schema(), valid.data)
+        metadata = (
+            None if valid.metadata is None else _typed(definition.metadata_schema(), valid.metadata)
+        )
+        authorized = definition.is_authorized(
+            data,
+            metadata,
+            NotificationAuthorizationServices(
+                client=client,
+                infrastructure=self._infrastructure.ask_only(),
+                logger=logging.getLogger("wolkenkit.app.notifications"),
+            ),
+        )
+        if inspect.isawaitable(authorized):
+            authorized = await authorized
+        return valid.to_public_json() if authorized is True else None
+
+
+def _typed(schema: Any, data: dict[str, Any]) -> Any:
+    return data if schema is None else schema.model_validate(data)
