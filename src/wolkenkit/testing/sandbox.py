@@ -1,0 +1,364 @@
+"""The test sandbox for application authors (reference §10.1): given / when / then.
+
+    sandbox = Sandbox(load_application("."))
+
+    result = (
+        sandbox.for_aggregate("communication", "message")
+        .given("sent", {"text": "Hello"})
+        .when("like")
+        .then()
+    )
+    assert [event.name for event in result.domain_events] == ["liked"]
+    assert result.state.likes == 1
+
+Everything runs through the real engine over in-memory stores (or the ones you pass).
+``then()`` runs its own event loop for plain test functions; inside ``async`` tests use
+``await ... .run()``. Unlike the reference, the result holds the events of *every* command
+of the when-phase, in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import Awaitable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel
+
+from wolkenkit import errors
+from wolkenkit.application.application import Application
+from wolkenkit.application.services import Infrastructure, InfrastructureServices
+from wolkenkit.domain.domain import DEFAULT_NOTIFICATION_CHANNEL, Domain
+from wolkenkit.domain.flows import FlowResult
+from wolkenkit.domain.snapshot_strategy import NeverStrategy, SnapshotStrategy
+from wolkenkit.messages import (
+    AggregateIdentifier,
+    ClientMetadata,
+    CommandWithMetadata,
+    DomainEvent,
+    Notification,
+    new_id,
+)
+from wolkenkit.stores.consumer_progress_store import ConsumerProgressStore
+from wolkenkit.stores.domain_event_store import DomainEventStore
+from wolkenkit.stores.lock_store import LockStore
+from wolkenkit.stores.memory.consumer_progress_store import InMemoryConsumerProgressStore
+from wolkenkit.stores.memory.domain_event_store import InMemoryDomainEventStore
+from wolkenkit.stores.memory.lock_store import InMemoryLockStore
+from wolkenkit.stores.publish_subscribe import Message, Publisher
+from wolkenkit.testing.builders import build_client, build_command, build_domain_event
+
+ResultT = TypeVar("ResultT")
+Data = BaseModel | Mapping[str, Any] | None
+
+
+def _run(coroutine: Awaitable[ResultT]) -> ResultT:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+
+        async def main() -> ResultT:
+            return await coroutine
+
+        return asyncio.run(main())
+    raise RuntimeError(
+        "then() runs its own event loop; inside an async test use 'await ....run()' instead."
+    )
+
+
+class RecordingPublisher(Publisher):
+    """Keeps what is published, so tests can look at notifications."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, Message]] = []
+
+    async def publish(self, channel: str, message: Message) -> None:
+        self.messages.append((channel, message))
+
+    async def destroy(self) -> None:
+        self.messages.clear()
+
+    def notifications(
+        self, since: int = 0, channel: str = DEFAULT_NOTIFICATION_CHANNEL
+    ) -> list[Notification]:
+        """The notifications published on ``channel``, from message number ``since`` on."""
+        return [
+            Notification.model_validate(message)
+            for published_channel, message in self.messages[since:]
+            if published_channel == channel
+        ]
+
+
+@dataclass
+class Sandbox:
+    """A domain over in-memory stores, shared by the scenarios built from it."""
+
+    application: Application
+    domain_event_store: DomainEventStore = field(default_factory=InMemoryDomainEventStore)
+    lock_store: LockStore = field(default_factory=InMemoryLockStore)
+    consumer_progress_store: ConsumerProgressStore = field(
+        default_factory=InMemoryConsumerProgressStore
+    )
+    snapshot_strategy: SnapshotStrategy = field(default_factory=lambda: NeverStrategy(name="never"))
+    infrastructure: Infrastructure[Any, Any] | None = None
+    publisher: RecordingPublisher = field(default_factory=RecordingPublisher)
+    issued_commands: list[CommandWithMetadata] = field(default_factory=list)
+    _domain: Domain | None = field(default=None, init=False, repr=False)
+
+    def with_domain_event_store(self, store: DomainEventStore) -> Sandbox:
+        return dataclasses.replace(self, domain_event_store=store)
+
+    def with_lock_store(self, store: LockStore) -> Sandbox:
+        return dataclasses.replace(self, lock_store=store)
+
+    def with_consumer_progress_store(self, store: ConsumerProgressStore) -> Sandbox:
+        return dataclasses.replace(self, consumer_progress_store=store)
+
+    def with_snapshot_strategy(self, strategy: SnapshotStrategy) -> Sandbox:
+        return dataclasses.replace(self, snapshot_strategy=strategy)
+
+    def with_infrastructure(self, infrastructure: Infrastructure[Any, Any]) -> Sandbox:
+        return dataclasses.replace(self, infrastructure=infrastructure)
+
+    async def domain(self) -> Domain:
+        """The engine, built on first use with the app's own infrastructure unless one was
+        given."""
+        if self._domain is None:
+            infrastructure = self.infrastructure
+            if infrastructure is None:
+                infrastructure = await self.application.infrastructure.get_infrastructure(
+                    InfrastructureServices(logger=logging.getLogger("wolkenkit.app.infrastructure"))
+                )
+                self.infrastructure = infrastructure
+            self._domain = Domain(
+                self.application,
+                domain_event_store=self.domain_event_store,
+                lock_store=self.lock_store,
+                consumer_progress_store=self.consumer_progress_store,
+                publisher=self.publisher,
+                infrastructure=infrastructure,
+                snapshot_strategy=self.snapshot_strategy,
+                issue_command=self._record_command,
+            )
+        return self._domain
+
+    async def _record_command(self, command: CommandWithMetadata[Any]) -> None:
+        self.issued_commands.append(command)
+
+    def for_aggregate(
+        self, context_name: str, aggregate_name: str, aggregate_id: str | None = None
+    ) -> AggregateScenario:
+        identifier = AggregateIdentifier.of(context_name, aggregate_name, aggregate_id or new_id())
+        return AggregateScenario(self, identifier)
+
+    def for_flow(self, flow_name: str) -> FlowScenario:
+        return FlowScenario(self, flow_name)
+
+    def for_view(self, view_name: str) -> ViewScenario:
+        return ViewScenario(self, view_name)
+
+
+@dataclass(frozen=True)
+class AggregateResult(Generic[ResultT]):
+    """What the when-phase produced.
+
+    ``domain_events`` holds the events of every command in order, including
+    ``<command>Rejected`` and ``<command>Failed``; ``events_by_command`` has them per command.
+    """
+
+    domain_events: list[DomainEvent]
+    events_by_command: list[list[DomainEvent]]
+    state: ResultT
+    notifications: list[Notification]
+
+
+@dataclass(frozen=True)
+class _Given:
+    name: str
+    data: Data
+    id: str | None
+
+
+@dataclass(frozen=True)
+class _When:
+    name: str
+    data: Data
+    client: ClientMetadata | None
+    id: str | None
+
+
+@dataclass(frozen=True)
+class AggregateScenario:
+    sandbox: Sandbox
+    aggregate_identifier: AggregateIdentifier
+    givens: tuple[_Given, ...] = ()
+    whens: tuple[_When, ...] = ()
+
+    def given(self, name: str, data: Data = None, *, id: str | None = None) -> AggregateScenario:
+        """A domain event that happened before; revisions continue after the stored ones."""
+        return dataclasses.replace(self, givens=(*self.givens, _Given(name, data, id)))
+
+    def when(
+        self,
+        name: str,
+        data: Data = None,
+        *,
+        client: ClientMetadata | None = None,
+        id: str | None = None,
+    ) -> AggregateScenario:
+        """A command to handle, by default sent by Jane Doe."""
+        return dataclasses.replace(self, whens=(*self.whens, _When(name, data, client, id)))
+
+    def then(self) -> AggregateResult[Any]:
+        return _run(self.run())
+
+    async def run(self) -> AggregateResult[Any]:
+        domain = await self.sandbox.domain()
+        store = self.sandbox.domain_event_store
+        last = await store.get_last_domain_event(self.aggregate_identifier)
+        revision = last.metadata.revision if last else 0
+        for given in self.givens:
+            revision += 1
+            domain.catalog.domain_event(self.aggregate_identifier, given.name)
+            await store.store_domain_events(
+                [
+                    build_domain_event(
+                        self.aggregate_identifier,
+                        given.name,
+                        given.data,
+                        revision=revision,
+                        id=given.id,
+                    )
+                ]
+            )
+        published_before = len(self.sandbox.publisher.messages)
+        events_by_command: list[list[DomainEvent]] = []
+        for when in self.whens:
+            command = build_command(
+                self.aggregate_identifier,
+                when.name,
+                when.data,
+                id=when.id,
+                client=when.client or build_client(),
+            )
+            outcome = await domain.handle_command(command)
+            events_by_command.append([event.without_state() for event in outcome.domain_events])
+        instance = await domain.repository.load(self.aggregate_identifier)
+        notifications = self.sandbox.publisher.notifications(since=published_before)
+        return AggregateResult(
+            domain_events=[event for events in events_by_command for event in events],
+            events_by_command=events_by_command,
+            state=instance.state,
+            notifications=notifications,
+        )
+
+
+@dataclass(frozen=True)
+class FlowResultSummary:
+    """What the flow did: the queue verdict per event, commands issued, notifications."""
+
+    results: list[FlowResult]
+    commands: list[CommandWithMetadata]
+    notifications: list[Notification]
+    infrastructure: Infrastructure[Any, Any]
+
+
+@dataclass(frozen=True)
+class FlowScenario:
+    sandbox: Sandbox
+    flow_name: str
+    events: tuple[DomainEvent, ...] = ()
+
+    def when(
+        self,
+        event: DomainEvent | str,
+        data: Data = None,
+        *,
+        aggregate_id: str | None = None,
+        revision: int = 1,
+    ) -> FlowScenario:
+        """An event for the flow: a ``DomainEvent``, or its fully qualified name
+        (``"communication.message.sent"``) with data, aggregate id and revision."""
+        if isinstance(event, str):
+            parts = event.split(".")
+            if len(parts) != 3:
+                raise errors.RequestMalformed(
+                    f"'{event}' is not a fully qualified name like 'context.aggregate.event'."
+                )
+            identifier = AggregateIdentifier.of(parts[0], parts[1], aggregate_id or new_id())
+            event = build_domain_event(identifier, parts[2], data, revision=revision)
+        return dataclasses.replace(self, events=(*self.events, event))
+
+    def then(self) -> FlowResultSummary:
+        return _run(self.run())
+
+    async def run(self) -> FlowResultSummary:
+        domain = await self.sandbox.domain()
+        commands_before = len(self.sandbox.issued_commands)
+        published_before = len(self.sandbox.publisher.messages)
+        results = [await domain.execute_flow(self.flow_name, event) for event in self.events]
+        notifications = self.sandbox.publisher.notifications(since=published_before)
+        return FlowResultSummary(
+            results=results,
+            commands=self.sandbox.issued_commands[commands_before:],
+            notifications=notifications,
+            infrastructure=domain.infrastructure,
+        )
+
+
+@dataclass(frozen=True)
+class ViewScenario:
+    sandbox: Sandbox
+    view_name: str
+
+    def query(
+        self,
+        query_name: str,
+        options: Mapping[str, Any] | None = None,
+        *,
+        client: ClientMetadata | None = None,
+    ) -> list[dict[str, Any]]:
+        """All items of a stream query, as JSON objects."""
+        return _run(self.query_async(query_name, options, client=client))
+
+    async def query_async(
+        self,
+        query_name: str,
+        options: Mapping[str, Any] | None = None,
+        *,
+        client: ClientMetadata | None = None,
+    ) -> list[dict[str, Any]]:
+        domain = await self.sandbox.domain()
+        items = await domain.query_stream(
+            self.view_name, query_name, options or {}, client or build_client()
+        )
+        return [item async for item in items]
+
+    def query_value(
+        self,
+        query_name: str,
+        options: Mapping[str, Any] | None = None,
+        *,
+        client: ClientMetadata | None = None,
+    ) -> dict[str, Any]:
+        async def query() -> dict[str, Any]:
+            domain = await self.sandbox.domain()
+            return await domain.query_value(
+                self.view_name, query_name, options or {}, client or build_client()
+            )
+
+        return _run(query())
+
+    def notify(self, name: str, data: Data = None) -> list[Notification]:
+        """Run every view's notification subscribers; returns what they published."""
+        return _run(self.notify_async(name, data))
+
+    async def notify_async(self, name: str, data: Data = None) -> list[Notification]:
+        domain = await self.sandbox.domain()
+        published_before = len(self.sandbox.publisher.messages)
+        payload = data.model_dump(mode="json") if isinstance(data, BaseModel) else dict(data or {})
+        await domain.run_view_subscribers(Notification(name=name, data=payload))
+        return self.sandbox.publisher.notifications(since=published_before)
