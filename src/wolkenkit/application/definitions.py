@@ -135,7 +135,7 @@ class CommandHandler(_Handler, Generic[StateT, DataT]):
         state: StateT,
         command: CommandWithMetadata[DataT],
         services: CommandServices[StateT],
-    ) -> None | Awaitable[None]:
+    ) -> Awaitable[None] | None:
         """Decide: publish events with ``services.aggregate``, or raise ``CommandRejected``."""
         raise NotImplementedError
 
@@ -210,7 +210,7 @@ class FlowHandler(_Handler):
         raise NotImplementedError
 
     @_stub
-    def handle(self, domain_event: DomainEvent, services: FlowServices) -> None | Awaitable[None]:
+    def handle(self, domain_event: DomainEvent, services: FlowServices) -> Awaitable[None] | None:
         raise NotImplementedError
 
 
@@ -284,7 +284,7 @@ class NotificationSubscriber(_Handler):
     @_stub
     def handle(
         self, data: dict[str, Any], services: NotificationSubscriberServices
-    ) -> None | Awaitable[None]:
+    ) -> Awaitable[None] | None:
         raise NotImplementedError
 
 
