@@ -1,0 +1,87 @@
+"""Messages for the contract suites, with every field the suites do not care about filled in."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, AsyncIterator
+from typing import Any, TypeVar
+
+from wolkenkit.messages import (
+    AggregateIdentifier,
+    DomainEvent,
+    DomainEventMetadata,
+    Initiator,
+    Snapshot,
+    User,
+    new_id,
+    now_ms,
+)
+
+T = TypeVar("T")
+
+
+def build_aggregate_identifier(
+    context_name: str = "sampleContext",
+    aggregate_name: str = "sampleAggregate",
+    aggregate_id: str | None = None,
+) -> AggregateIdentifier:
+    """An aggregate identifier with a fresh id unless one is given."""
+    return AggregateIdentifier.of(context_name, aggregate_name, aggregate_id or new_id())
+
+
+def build_domain_event(
+    aggregate_identifier: AggregateIdentifier | None = None,
+    revision: int = 1,
+    *,
+    name: str = "executed",
+    data: dict[str, Any] | None = None,
+    causation_id: str | None = None,
+    correlation_id: str | None = None,
+    timestamp: int | None = None,
+) -> DomainEvent:
+    """A domain event with a fresh id; unset ids are fresh too, the timestamp is now."""
+    return DomainEvent(
+        aggregate_identifier=aggregate_identifier or build_aggregate_identifier(),
+        name=name,
+        data=data if data is not None else {"strategy": "succeed"},
+        id=new_id(),
+        metadata=DomainEventMetadata(
+            causation_id=causation_id or new_id(),
+            correlation_id=correlation_id or new_id(),
+            timestamp=now_ms() if timestamp is None else timestamp,
+            revision=revision,
+            initiator=Initiator(user=User(id="jane.doe", claims={"sub": "jane.doe"})),
+            tags=["contract"],
+        ),
+    )
+
+
+def build_domain_events(
+    aggregate_identifier: AggregateIdentifier, count: int, first_revision: int = 1
+) -> list[DomainEvent]:
+    """``count`` consecutive events of one aggregate, starting at ``first_revision``."""
+    return [
+        build_domain_event(aggregate_identifier, revision)
+        for revision in range(first_revision, first_revision + count)
+    ]
+
+
+def build_snapshot(
+    aggregate_identifier: AggregateIdentifier, revision: int, state: dict[str, Any]
+) -> Snapshot:
+    return Snapshot(aggregate_identifier=aggregate_identifier, revision=revision, state=state)
+
+
+async def collect(iterable: AsyncIterable[T]) -> list[T]:
+    """Everything an async iterator yields, as a list."""
+    return [element async for element in iterable]
+
+
+def ids(domain_events: list[DomainEvent]) -> list[str]:
+    """The events' ids, to compare order without comparing whole events."""
+    return [domain_event.id for domain_event in domain_events]
+
+
+async def chunked(content: bytes, chunk_size: int) -> AsyncIterator[bytes]:
+    """``content`` as a stream of chunks, the way an upload arrives."""
+    for start in range(0, len(content), chunk_size):
+        yield content[start : start + chunk_size]

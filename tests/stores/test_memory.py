@@ -1,0 +1,139 @@
+"""The in-memory stores against every contract, plus what only the in-memory stores promise."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Protocol, TypeVar
+
+import pytest
+
+from wolkenkit.stores.memory.consumer_progress_store import InMemoryConsumerProgressStore
+from wolkenkit.stores.memory.domain_event_store import InMemoryDomainEventStore
+from wolkenkit.stores.memory.file_store import InMemoryFileStore
+from wolkenkit.stores.memory.lock_store import InMemoryLockStore
+from wolkenkit.stores.memory.priority_queue_store import InMemoryPriorityQueueStore
+from wolkenkit.stores.memory.publish_subscribe import (
+    InMemoryPublisher,
+    InMemoryPubSub,
+    InMemorySubscriber,
+)
+from wolkenkit.testing.contracts._messages import (
+    build_aggregate_identifier,
+    build_domain_events,
+    collect,
+)
+from wolkenkit.testing.contracts.consumer_progress_store import ConsumerProgressStoreContract
+from wolkenkit.testing.contracts.domain_event_store import DomainEventStoreContract
+from wolkenkit.testing.contracts.file_store import FileStoreContract
+from wolkenkit.testing.contracts.lock_store import LockStoreContract
+from wolkenkit.testing.contracts.priority_queue_store import (
+    MakePriorityQueueStore,
+    PriorityQueueStoreContract,
+    QueueItem,
+    Store,
+    does_identifier_match_item,
+)
+from wolkenkit.testing.contracts.publish_subscribe import PublishSubscribeContract
+
+
+class _Store(Protocol):
+    async def setup(self) -> None: ...
+
+    async def destroy(self) -> None: ...
+
+
+StoreT = TypeVar("StoreT", bound=_Store)
+
+
+@asynccontextmanager
+async def set_up(store: StoreT) -> AsyncIterator[StoreT]:
+    """The store, set up for a test and destroyed after it."""
+    await store.setup()
+    try:
+        yield store
+    finally:
+        await store.destroy()
+
+
+class TestInMemoryDomainEventStore(DomainEventStoreContract):
+    @pytest.fixture
+    async def store(self) -> AsyncIterator[InMemoryDomainEventStore]:
+        async with set_up(InMemoryDomainEventStore()) as store:
+            yield store
+
+    async def test_positions_count_from_one_without_gaps(
+        self, store: InMemoryDomainEventStore
+    ) -> None:
+        # In memory nothing can fail half-way, so positions are exactly 1, 2, 3, ...
+        await store.store_domain_events(build_domain_events(build_aggregate_identifier(), 4))
+
+        replay = await collect(store.get_replay_by_position())
+
+        assert [positioned.position for positioned in replay] == [1, 2, 3, 4]
+
+    async def test_destroying_forgets_everything(self, store: InMemoryDomainEventStore) -> None:
+        aggregate_identifier = build_aggregate_identifier()
+        await store.store_domain_events(build_domain_events(aggregate_identifier, 2))
+
+        await store.destroy()
+
+        assert await store.get_last_domain_event(aggregate_identifier) is None
+        assert await collect(store.get_replay_by_position()) == []
+
+
+class TestInMemoryLockStore(LockStoreContract):
+    @pytest.fixture
+    async def store(self) -> AsyncIterator[InMemoryLockStore]:
+        async with set_up(InMemoryLockStore()) as store:
+            yield store
+
+
+class TestInMemoryConsumerProgressStore(ConsumerProgressStoreContract):
+    @pytest.fixture
+    async def store(self) -> AsyncIterator[InMemoryConsumerProgressStore]:
+        async with set_up(InMemoryConsumerProgressStore()) as store:
+            yield store
+
+
+class TestInMemoryPriorityQueueStore(PriorityQueueStoreContract):
+    @pytest.fixture
+    async def make_store(self) -> AsyncIterator[MakePriorityQueueStore]:
+        made: list[Store] = []
+
+        async def make_store(expiration_time: int) -> Store:
+            store = InMemoryPriorityQueueStore[QueueItem, str](
+                does_identifier_match_item, expiration_time=expiration_time
+            )
+            await store.setup()
+            made.append(store)
+            return store
+
+        yield make_store
+        for store in made:
+            await store.destroy()
+
+
+class TestInMemoryFileStore(FileStoreContract):
+    @pytest.fixture
+    async def store(self) -> AsyncIterator[InMemoryFileStore]:
+        async with set_up(InMemoryFileStore()) as store:
+            yield store
+
+
+class TestInMemoryPublishSubscribe(PublishSubscribeContract):
+    @pytest.fixture
+    def hub(self) -> InMemoryPubSub:
+        return InMemoryPubSub()
+
+    @pytest.fixture
+    async def publisher(self, hub: InMemoryPubSub) -> AsyncIterator[InMemoryPublisher]:
+        publisher = InMemoryPublisher(hub)
+        yield publisher
+        await publisher.destroy()
+
+    @pytest.fixture
+    async def subscriber(self, hub: InMemoryPubSub) -> AsyncIterator[InMemorySubscriber]:
+        subscriber = InMemorySubscriber(hub)
+        yield subscriber
+        await subscriber.destroy()
