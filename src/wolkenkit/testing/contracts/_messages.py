@@ -5,16 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, AsyncIterator
 from typing import Any, TypeVar
 
-from wolkenkit.messages import (
-    AggregateIdentifier,
-    DomainEvent,
-    DomainEventMetadata,
-    Initiator,
-    Snapshot,
-    User,
-    new_id,
-    now_ms,
-)
+from wolkenkit.messages import AggregateIdentifier, DomainEvent, Snapshot, new_id
+from wolkenkit.testing import builders
 
 T = TypeVar("T")
 
@@ -32,26 +24,21 @@ def build_domain_event(
     aggregate_identifier: AggregateIdentifier | None = None,
     revision: int = 1,
     *,
-    name: str = "executed",
     data: dict[str, Any] | None = None,
     causation_id: str | None = None,
     correlation_id: str | None = None,
     timestamp: int | None = None,
 ) -> DomainEvent:
     """A domain event with a fresh id; unset ids are fresh too, the timestamp is now."""
-    return DomainEvent(
-        aggregate_identifier=aggregate_identifier or build_aggregate_identifier(),
-        name=name,
-        data=data if data is not None else {"strategy": "succeed"},
-        id=new_id(),
-        metadata=DomainEventMetadata(
-            causation_id=causation_id or new_id(),
-            correlation_id=correlation_id or new_id(),
-            timestamp=now_ms() if timestamp is None else timestamp,
-            revision=revision,
-            initiator=Initiator(user=User(id="jane.doe", claims={"sub": "jane.doe"})),
-            tags=["contract"],
-        ),
+    return builders.build_domain_event(
+        aggregate_identifier or build_aggregate_identifier(),
+        "executed",
+        {"strategy": "succeed"} if data is None else data,
+        revision=revision,
+        causation_id=causation_id,
+        correlation_id=correlation_id,
+        timestamp=timestamp,
+        tags=["contract"],
     )
 
 
