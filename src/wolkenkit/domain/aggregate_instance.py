@@ -47,6 +47,7 @@ class AggregateInstance:
         state: Any,
         revision: int,
         snapshot_revision: int,
+        state_json: dict[str, Any] | None = None,
     ) -> None:
         self.identifier = identifier
         self.entry = entry
@@ -55,7 +56,7 @@ class AggregateInstance:
         self.revision = revision
         self.snapshot_revision = snapshot_revision
         self.pending: list[DomainEventWithState[Any]] = []
-        self._state_json: dict[str, Any] | None = None
+        self._state_json = state_json
         self._committed_state = state
 
     def is_pristine(self) -> bool:
@@ -64,6 +65,10 @@ class AggregateInstance:
     def state_json(self) -> dict[str, Any]:
         if self._state_json is None:
             self._state_json = self.entry.codec.to_json(self.state)
+        return self._state_json
+
+    def cached_state_json(self) -> dict[str, Any] | None:
+        """The state's JSON if it was already computed (it is never computed just for this)."""
         return self._state_json
 
     def apply_stored(self, domain_event: DomainEvent[Any]) -> None:
@@ -79,9 +84,7 @@ class AggregateInstance:
             )
         typed_event = domain_event
         if entry.schema is not None:
-            typed_event = domain_event.model_copy(
-                update={"data": entry.schema.model_validate(domain_event.data)}
-            )
+            typed_event = domain_event.replaced(data=entry.schema.model_validate(domain_event.data))
         result = entry.handler.handle(self.state, typed_event, self.event_services)
         self.state = self.entry.codec.advance(self.state, result)
         self._committed_state = self.state
@@ -106,7 +109,7 @@ class AggregateInstance:
             typed_data = validate_data(entry.schema, data)
         except ValueError as error:
             raise errors.DomainEventMalformed(str(error)) from None
-        metadata = DomainEventMetadata.model_construct(
+        metadata = DomainEventMetadata.trusted(
             causation_id=command.id,
             correlation_id=command.metadata.correlation_id,
             timestamp=now_ms(),
@@ -115,7 +118,7 @@ class AggregateInstance:
             tags=list(tags) if tags else [],
         )
         event_id = new_id()
-        typed_event = DomainEvent.model_construct(
+        typed_event = DomainEvent.trusted(
             aggregate_identifier=self.identifier,
             name=name,
             data=typed_data,
@@ -127,15 +130,13 @@ class AggregateInstance:
         self.state = self.entry.codec.advance(self.state, result)
         self._state_json = None
         self.pending.append(
-            DomainEventWithState.model_construct(
+            DomainEventWithState.trusted(
                 aggregate_identifier=self.identifier,
                 name=name,
                 data=data_to_json(typed_data),
                 id=event_id,
                 metadata=metadata,
-                state=DomainEventState.model_construct(
-                    previous=previous_json, next=self.state_json()
-                ),
+                state=DomainEventState.trusted(previous=previous_json, next=self.state_json()),
             )
         )
         return self.state
@@ -164,12 +165,12 @@ class AggregateInstance:
         It is never stored; it only tells the live streams (and the initiator) what happened.
         """
         state_json = self.state_json()
-        return DomainEventWithState.model_construct(
+        return DomainEventWithState.trusted(
             aggregate_identifier=self.identifier,
             name=name,
             data={"reason": reason},
             id=new_id(),
-            metadata=DomainEventMetadata.model_construct(
+            metadata=DomainEventMetadata.trusted(
                 causation_id=command.id,
                 correlation_id=command.metadata.correlation_id,
                 timestamp=now_ms(),
@@ -177,5 +178,5 @@ class AggregateInstance:
                 initiator=command.metadata.initiator,
                 tags=[],
             ),
-            state=DomainEventState.model_construct(previous=state_json, next=state_json),
+            state=DomainEventState.trusted(previous=state_json, next=state_json),
         )

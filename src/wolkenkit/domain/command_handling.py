@@ -106,6 +106,7 @@ class CommandHandling:
         self._shared = shared
         self._max_attempts = max_attempts
         self._locks = _KeyedLocks()
+        self._ask_only_infrastructure = shared.infrastructure.ask_only()
         self._loggers: dict[tuple[str, str], logging.Logger] = {}
 
     async def handle(self, command: CommandWithMetadata[Any]) -> CommandOutcome:
@@ -113,7 +114,7 @@ class CommandHandling:
         entry = self._catalog.command(identifier, command.name)
         typed_data = self._catalog.validate_command_data(identifier, command.name, command.data)
         # A copy with typed data: handlers can neither see raw JSON nor change the original.
-        typed_command = command.model_copy(update={"data": typed_data})
+        typed_command = command.replaced(data=typed_data)
         key = identifier.aggregate.id
         await self._locks.acquire(key)
         try:
@@ -164,7 +165,7 @@ class CommandHandling:
             CommandAuthorizationServices(
                 aggregates=shared.aggregates,
                 client=client,
-                infrastructure=shared.infrastructure.ask_only(),
+                infrastructure=self._ask_only_infrastructure,
                 logger=logger_,
             ),
         )

@@ -30,6 +30,7 @@ logger = logging.getLogger("wolkenkit.domain.repository")
 class _Cached:
     entry: AggregateEntry
     state: Any
+    state_json: dict[str, Any] | None
     revision: int
     snapshot_revision: int
 
@@ -69,6 +70,7 @@ class Repository:
                 cached.state,
                 cached.revision,
                 cached.snapshot_revision,
+                cached.state_json,
             )
             full_replay = False
         else:
@@ -130,7 +132,11 @@ class Repository:
 
     def _put(self, key: tuple[str, str, str], instance: AggregateInstance) -> None:
         self._cache[key] = _Cached(
-            instance.entry, instance.state, instance.revision, instance.snapshot_revision
+            instance.entry,
+            instance.state,
+            instance.cached_state_json(),
+            instance.revision,
+            instance.snapshot_revision,
         )
         self._cache.move_to_end(key)
         if len(self._cache) > self._cache_size:

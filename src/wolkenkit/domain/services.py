@@ -123,7 +123,7 @@ def build_notification(
     metadata_json = None
     if metadata is not None:
         metadata_json = data_to_json(validate_data(definition.metadata_schema(), metadata))
-    return Notification.model_construct(name=name, data=data_json, metadata=metadata_json)
+    return Notification.trusted(name=name, data=data_json, metadata=metadata_json)
 
 
 class PublishingNotificationService(NotificationService):

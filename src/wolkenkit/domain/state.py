@@ -32,7 +32,7 @@ class StateCodec(Generic[StateT]):
             if isinstance(result, model):
                 return cast(StateT, result)
             if isinstance(result, Mapping):
-                return cast(StateT, cast(BaseModel, state).model_copy(update=result))
+                return cast(StateT, _merged(cast(BaseModel, state), result))
         elif isinstance(result, Mapping):
             return cast(StateT, {**cast(Mapping[str, Any], state), **result})
         raise TypeError(
@@ -49,3 +49,16 @@ class StateCodec(Generic[StateT]):
         if self.model is not None:
             return cast(StateT, self.model.model_validate(data))
         return cast(StateT, dict(data))
+
+
+def _merged(state: BaseModel, changes: Mapping[str, Any]) -> BaseModel:
+    """``state.model_copy(update=changes)`` without its generic copying machinery: this runs
+    for every event an aggregate applies. Like ``model_copy``, it does not validate."""
+    merged = type(state).__new__(type(state))
+    object.__setattr__(merged, "__dict__", {**state.__dict__, **changes})
+    object.__setattr__(
+        merged, "__pydantic_fields_set__", state.__pydantic_fields_set__ | changes.keys()
+    )
+    object.__setattr__(merged, "__pydantic_extra__", state.__pydantic_extra__)
+    object.__setattr__(merged, "__pydantic_private__", state.__pydantic_private__)
+    return merged
