@@ -44,16 +44,6 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-_FIELD_SETS: dict[type[BaseModel], frozenset[str]] = {}
-
-
-def _all_fields(cls: type[BaseModel]) -> frozenset[str]:
-    fields = _FIELD_SETS.get(cls)
-    if fields is None:
-        fields = _FIELD_SETS[cls] = frozenset(cls.model_fields)
-    return fields
-
-
 class WireModel(BaseModel):
     """Base of all messages: camelCase on the wire, snake_case in Python, immutable."""
 
@@ -79,8 +69,7 @@ class WireModel(BaseModel):
         """
         instance = cls.__new__(cls)
         object.__setattr__(instance, "__dict__", values)
-        # Every field is set, so all instances can share one (immutable) set of names.
-        object.__setattr__(instance, "__pydantic_fields_set__", _all_fields(cls))
+        object.__setattr__(instance, "__pydantic_fields_set__", set(values))
         object.__setattr__(instance, "__pydantic_extra__", None)
         object.__setattr__(instance, "__pydantic_private__", None)
         return instance

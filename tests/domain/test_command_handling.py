@@ -314,3 +314,16 @@ async def test_aggregates_read_gives_another_aggregates_state() -> None:
     assert state == MessageState(text="Hello", likes=0)
     with pytest.raises(errors.AggregateNotFound):
         await domain.read_aggregate(message_id())
+
+
+async def test_engine_built_events_behave_like_any_pydantic_model() -> None:
+    # Events are built without validation for speed; users may still copy and dump them.
+    domain = make_domain()
+    outcome = await domain.handle_command(build_command(message_id(), "send", {"text": "Hi"}))
+    event = outcome.domain_events[0]
+
+    changed = event.model_copy(update={"data": {"text": "changed"}})
+
+    assert changed.data == {"text": "changed"}
+    assert event.data == {"text": "Hi"}
+    assert changed.without_state().model_dump()["metadata"]["revision"] == 1

@@ -50,8 +50,8 @@ class DomainEventDelivery:
             state = instance.state
             typed_event = domain_event
             if entry.schema is not None:
-                typed_event = domain_event.model_copy(
-                    update={"data": entry.schema.model_validate(domain_event.data)}
+                typed_event = domain_event.replaced(
+                    data=entry.schema.model_validate(domain_event.data)
                 )
             services = DomainEventAuthorizationServices(
                 aggregates=self._aggregates,
@@ -79,5 +79,5 @@ class DomainEventDelivery:
             return None
         event = typed_event.without_state()
         if entry.schema is not None and not isinstance(event.data, dict):
-            event = event.model_copy(update={"data": event.data.model_dump(mode="json")})
+            event = event.replaced(data=event.data.model_dump(mode="json"))
         return event
