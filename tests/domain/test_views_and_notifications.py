@@ -60,7 +60,7 @@ async def test_a_stream_query_drops_items_that_break_the_item_schema() -> None:
 async def test_stream_and_value_queries_check_names_kinds_and_options() -> None:
     domain, _ = make_domain()
 
-    with pytest.raises(errors.ViewNotFound, match="View 'nope' not found."):
+    with pytest.raises(errors.ViewNotFound, match=r"View 'nope' not found\."):
         await collect_view(domain, "nope", "all")
     with pytest.raises(errors.QueryHandlerNotFound, match=r"Query handler 'messages.nope'"):
         await collect(domain, "nope")
