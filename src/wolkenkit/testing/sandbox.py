@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -55,13 +55,14 @@ ResultT = TypeVar("ResultT")
 Data = BaseModel | Mapping[str, Any] | None
 
 
-def _run(coroutine: Awaitable[ResultT]) -> ResultT:
+def _run(start: Callable[[], Awaitable[ResultT]]) -> ResultT:
+    """Run ``start()`` on a fresh event loop; refuse politely inside a running one."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
 
         async def main() -> ResultT:
-            return await coroutine
+            return await start()
 
         return asyncio.run(main())
     raise RuntimeError(
@@ -213,7 +214,7 @@ class AggregateScenario:
         return dataclasses.replace(self, whens=(*self.whens, _When(name, data, client, id)))
 
     def then(self) -> AggregateResult[Any]:
-        return _run(self.run())
+        return _run(self.run)
 
     async def run(self) -> AggregateResult[Any]:
         domain = await self.sandbox.domain()
@@ -293,7 +294,7 @@ class FlowScenario:
         return dataclasses.replace(self, events=(*self.events, event))
 
     def then(self) -> FlowResultSummary:
-        return _run(self.run())
+        return _run(self.run)
 
     async def run(self) -> FlowResultSummary:
         domain = await self.sandbox.domain()
@@ -322,7 +323,7 @@ class ViewScenario:
         client: ClientMetadata | None = None,
     ) -> list[dict[str, Any]]:
         """All items of a stream query, as JSON objects."""
-        return _run(self.query_async(query_name, options, client=client))
+        return _run(lambda: self.query_async(query_name, options, client=client))
 
     async def query_async(
         self,
@@ -350,11 +351,11 @@ class ViewScenario:
                 self.view_name, query_name, options or {}, client or build_client()
             )
 
-        return _run(query())
+        return _run(query)
 
     def notify(self, name: str, data: Data = None) -> list[Notification]:
         """Run every view's notification subscribers; returns what they published."""
-        return _run(self.notify_async(name, data))
+        return _run(lambda: self.notify_async(name, data))
 
     async def notify_async(self, name: str, data: Data = None) -> list[Notification]:
         domain = await self.sandbox.domain()
