@@ -115,9 +115,7 @@ class CommandService(ABC):
     """Lets flows issue commands."""
 
     @abstractmethod
-    async def issue_command(
-        self, command: Command[Any], initiator: Initiator | None = None
-    ) -> str:
+    async def issue_command(self, command: Command[Any], initiator: Initiator | None = None) -> str:
         """Issue a command caused by the event being handled; returns the new command's id."""
 
 

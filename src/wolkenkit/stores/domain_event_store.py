@@ -41,8 +41,9 @@ class DomainEventStore(ABC):
         """The aggregate's event with the highest revision, if any."""
 
     @abstractmethod
-    def get_domain_events_by_causation_id(self, causation_id: str) -> AsyncIterator[DomainEvent]:
-        ...
+    def get_domain_events_by_causation_id(
+        self, causation_id: str
+    ) -> AsyncIterator[DomainEvent]: ...
 
     @abstractmethod
     async def has_domain_events_with_causation_id(self, causation_id: str) -> bool: ...
