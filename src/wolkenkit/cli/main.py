@@ -10,6 +10,7 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from wolkenkit.errors import WolkenkitError
 
@@ -20,6 +21,14 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _group() -> None:
+    # A callback keeps ``wk`` a group of commands even while only one command is registered;
+    # without it Typer would make that command the whole program.
+    pass
+
 
 error_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -33,12 +42,9 @@ def run() -> None:
     """Entry point of the ``wk`` console script."""
     _register_commands()
     try:
-        app(standalone_mode=False)
+        # Standalone mode lets click handle help, usage errors (exit 2) and aborts as usual;
+        # our own errors pass through it untouched.
+        app()
     except WolkenkitError as error:
-        error_console.print(f"[red]Error:[/red] {error.message}", markup=True)
+        error_console.print(Text.assemble(("Error:", "red"), " ", error.message))
         sys.exit(1)
-    except (typer.Abort, KeyboardInterrupt):
-        error_console.print("Aborted.")
-        sys.exit(130)
-    except typer.Exit as exit_:
-        sys.exit(exit_.exit_code)
