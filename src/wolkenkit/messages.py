@@ -44,6 +44,16 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+_ALL_FIELDS: dict[type[BaseModel], set[str]] = {}
+
+
+def _all_fields(cls: type[BaseModel]) -> set[str]:
+    fields = _ALL_FIELDS.get(cls)
+    if fields is None:
+        fields = _ALL_FIELDS[cls] = set(cls.model_fields)
+    return fields
+
+
 class WireModel(BaseModel):
     """Base of all messages: camelCase on the wire, snake_case in Python, immutable."""
 
@@ -69,7 +79,10 @@ class WireModel(BaseModel):
         """
         instance = cls.__new__(cls)
         object.__setattr__(instance, "__dict__", values)
-        object.__setattr__(instance, "__pydantic_fields_set__", set(values))
+        # All fields are set, and messages are frozen, so nothing ever changes this set in
+        # place (``model_copy`` copies it first): one shared set per class saves a container
+        # per message, which the garbage collector would otherwise keep scanning.
+        object.__setattr__(instance, "__pydantic_fields_set__", _all_fields(cls))
         object.__setattr__(instance, "__pydantic_extra__", None)
         object.__setattr__(instance, "__pydantic_private__", None)
         return instance

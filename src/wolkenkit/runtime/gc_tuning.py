@@ -1,0 +1,23 @@
+"""Garbage-collector settings for long-running wolkenkit processes.
+
+CPython's defaults collect the youngest generation every 700 allocations and the whole heap
+whenever it grew by a quarter. An event-sourced process allocates many short-lived objects
+per command and, with in-memory stores or caches, keeps a large and growing heap, so full
+collections end up costing as much as the work itself (measured: about half the time of
+in-process command handling). The runtime therefore freezes what exists after start-up and
+collects less often; reference cycles are still collected, memory is not leaked.
+"""
+
+from __future__ import annotations
+
+import gc
+
+#: Young-generation threshold and the two older generations' multipliers.
+GC_THRESHOLDS = (10_000, 20, 100)
+
+
+def tune_garbage_collector() -> None:
+    """Apply the runtime's settings; call once, after start-up work is done."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
