@@ -1,0 +1,21 @@
+"""Running ``wk`` as a user's shell would: the console script of this environment."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+WK = Path(sys.executable).parent / "wk"
+
+
+def wk(*arguments: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(WK), *arguments],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        input=stdin,
+        check=False,
+        timeout=120,
+    )
