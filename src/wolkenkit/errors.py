@@ -326,6 +326,10 @@ class DatabaseTypeInvalid(StoreError):
     pass
 
 
+class StoreOptionsInvalid(StoreError):
+    """A store's options are malformed, or its server cannot be reached."""
+
+
 class SnapshotMalformed(StoreError):
     pass
 
