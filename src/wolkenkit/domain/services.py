@@ -43,7 +43,7 @@ IssueCommand = Callable[[CommandWithMetadata[Any]], Awaitable[None]]
 ANONYMOUS_ISSUER = "https://token.invalid"
 
 
-def _unsigned_token(claims: Mapping[str, Any]) -> str:
+def unsigned_token(claims: Mapping[str, Any]) -> str:
     """A JWT with algorithm ``none``: it identifies, it proves nothing."""
 
     def encode(part: Mapping[str, Any]) -> str:
@@ -54,7 +54,7 @@ def _unsigned_token(claims: Mapping[str, Any]) -> str:
 
 
 FLOW_CLIENT = ClientMetadata(
-    token=_unsigned_token({"iss": ANONYMOUS_ISSUER, "sub": "flow"}),
+    token=unsigned_token({"iss": ANONYMOUS_ISSUER, "sub": "flow"}),
     user=User(id="flow", claims={"sub": "flow"}),
     ip="127.0.0.1",
 )

@@ -1,0 +1,110 @@
+"""Who is asking (reference §3.1): RS256 tokens of configured issuers, or anonymous users.
+
+A request with a token must carry a valid RS256 JWT of a known issuer with a ``sub``; anything
+else is a 401. A request without one is served as ``anonymous`` (or
+``anonymous-<x-anonymous-id>``) with an unsigned token made on the spot, as in the reference.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import jwt
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+from wolkenkit import errors
+from wolkenkit.domain.services import ANONYMOUS_ISSUER, unsigned_token
+from wolkenkit.messages import ClientMetadata, User
+from wolkenkit.runtime.settings import ConfigurationInvalid, IdentityProvider
+
+ANONYMOUS_CLAIM = f"{ANONYMOUS_ISSUER}/is-anonymous"
+ANONYMOUS_TOKEN_LIFETIME_SECONDS = 60 * 60
+
+
+def load_public_key(pem: bytes) -> RSAPublicKey:
+    """The RSA public key of a PEM certificate or public key."""
+    key: object = (
+        x509.load_pem_x509_certificate(pem).public_key()
+        if b"BEGIN CERTIFICATE" in pem
+        else load_pem_public_key(pem)
+    )
+    if not isinstance(key, RSAPublicKey):
+        raise ValueError("the key is not an RSA key")
+    return key
+
+
+class Authenticator:
+    def __init__(self, identity_providers: Sequence[IdentityProvider]) -> None:
+        self._keys: dict[str, RSAPublicKey] = {}
+        for provider in identity_providers:
+            path = provider.certificate / "certificate.pem"
+            try:
+                self._keys[provider.issuer] = load_public_key(path.read_bytes())
+            except (OSError, ValueError) as error:
+                raise ConfigurationInvalid(
+                    f"The certificate of the identity provider '{provider.issuer}' at "
+                    f"'{path}' cannot be used: {error}."
+                ) from None
+
+    def authenticate(self, token: str | None, anonymous_id: str | None, ip: str) -> ClientMetadata:
+        """The client of a request; raises ``NotAuthenticated`` for a token we cannot trust."""
+        if token is None:
+            return self.anonymous(anonymous_id, ip)
+        claims = self._verify(token)
+        return ClientMetadata(token=token, user=User(id=claims["sub"], claims=claims), ip=ip)
+
+    def _verify(self, token: str) -> dict[str, Any]:
+        try:
+            issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
+            key = self._keys.get(issuer) if isinstance(issuer, str) else None
+            if key is None:
+                raise errors.NotAuthenticated("Issuer is unknown.")
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key,
+                algorithms=["RS256"],
+                issuer=issuer,
+                options={"require": ["sub"], "verify_aud": False},
+            )
+        except jwt.PyJWTError as error:
+            raise errors.NotAuthenticated(f"Token is invalid: {error}.") from None
+        if not isinstance(claims.get("sub"), str) or not claims["sub"]:
+            raise errors.NotAuthenticated("Token has no subject.")
+        return claims
+
+    @staticmethod
+    def anonymous(anonymous_id: str | None, ip: str) -> ClientMetadata:
+        subject = f"anonymous-{anonymous_id}" if anonymous_id else "anonymous"
+        issued_at = int(time.time())
+        claims = {
+            "iss": ANONYMOUS_ISSUER,
+            "sub": subject,
+            "iat": issued_at,
+            "exp": issued_at + ANONYMOUS_TOKEN_LIFETIME_SECONDS,
+            ANONYMOUS_CLAIM: True,
+        }
+        return ClientMetadata(
+            token=unsigned_token(claims), user=User(id=subject, claims=claims), ip=ip
+        )
+
+
+def is_anonymous(client: ClientMetadata) -> bool:
+    return client.user.claims.get(ANONYMOUS_CLAIM) is True
+
+
+def issue_token(
+    issuer: str, private_key_pem: bytes, claims: Mapping[str, Any], expiration_minutes: int
+) -> str:
+    """An RS256 token as ``wk token`` issues it: ``iss`` and ``sub`` plus the other claims."""
+    if not isinstance(claims.get("sub"), str) or not claims["sub"]:
+        raise errors.CliError("The claims must contain a non-empty string 'sub'.")
+    now = int(time.time())
+    payload = {**claims, "iss": issuer, "iat": now, "exp": now + expiration_minutes * 60}
+    try:
+        return jwt.encode(payload, private_key_pem, algorithm="RS256")
+    except (ValueError, TypeError, jwt.PyJWTError) as error:
+        raise errors.CliError(f"The private key cannot sign tokens: {error}.") from None

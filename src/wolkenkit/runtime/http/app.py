@@ -1,0 +1,98 @@
+"""The ASGI application of the HTTP API: every API's routes, CORS, and the error mapping."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute
+
+from wolkenkit.errors import WolkenkitError
+from wolkenkit.runtime.http import (
+    commands,
+    domain_events,
+    files,
+    landing,
+    notifications,
+    replay,
+    views,
+)
+from wolkenkit.runtime.http.errors import error_response, unknown_error_response
+from wolkenkit.runtime.single_process import SingleProcessRuntime
+
+EXPOSED_HEADERS = ["content-length", "content-type", "content-disposition", "x-id", "x-name"]
+
+
+async def _on_wolkenkit_error(request: Request, error: Exception) -> Response:
+    if not isinstance(error, WolkenkitError):  # pragma: no cover - registered for this type
+        raise error
+    return error_response(error)
+
+
+async def _on_http_error(request: Request, error: Exception) -> Response:
+    status = error.status_code if isinstance(error, HTTPException) else 500
+    if status == 404:
+        return JSONResponse({"code": "NotFound", "message": "Route not found."}, 404)
+    if status == 405:
+        return JSONResponse(
+            {"code": "RequestMalformed", "message": f"Method {request.method} is not allowed."},
+            405,
+        )
+    return JSONResponse({"code": "RequestMalformed", "message": str(error)}, status)
+
+
+async def _on_unexpected_error(request: Request, error: Exception) -> Response:
+    return unknown_error_response()
+
+
+def cors_middleware(origin: str | Sequence[str]) -> Middleware:
+    """``'*'``, or a list of origins where ``'/…/'`` entries are regular expressions."""
+    if origin == "*":
+        origins, pattern = ["*"], None
+    else:
+        origins = [entry for entry in origin if not _is_pattern(entry)]
+        patterns = [entry[1:-1] for entry in origin if _is_pattern(entry)]
+        pattern = "|".join(f"(?:{re.compile(entry).pattern})" for entry in patterns) or None
+    return Middleware(
+        CORSMiddleware,
+        allow_origins=origins,
+        allow_origin_regex=pattern,
+        allow_methods=["GET", "POST"],
+        allow_headers=["*"],
+        expose_headers=EXPOSED_HEADERS,
+    )
+
+
+def _is_pattern(entry: str) -> bool:
+    return len(entry) >= 2 and entry.startswith("/") and entry.endswith("/")
+
+
+def create_http_app(runtime: SingleProcessRuntime) -> Starlette:
+    settings = runtime.settings
+    routes: list[BaseRoute] = [*landing.routes]
+    if settings.http_api:
+        routes += [
+            *commands.routes,
+            *domain_events.routes,
+            *views.routes,
+            *notifications.routes,
+            *files.routes,
+            *replay.routes,
+        ]
+    app = Starlette(
+        routes=routes,
+        middleware=[cors_middleware(settings.cors_origin)],
+        exception_handlers={
+            WolkenkitError: _on_wolkenkit_error,
+            HTTPException: _on_http_error,
+            Exception: _on_unexpected_error,
+        },
+    )
+    app.state.runtime = runtime
+    return app

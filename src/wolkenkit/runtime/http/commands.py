@@ -1,0 +1,117 @@
+"""``/command/v2`` (reference §3.2): submit commands, cancel them, describe them."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from wolkenkit import errors
+from wolkenkit.messages import (
+    NAME_PATTERN,
+    UUID_PATTERN,
+    AggregateIdentifier,
+    CommandMetadata,
+    CommandWithMetadata,
+    Initiator,
+    ItemIdentifier,
+    new_id,
+    now_ms,
+)
+from wolkenkit.runtime.http.requests import authenticate, parse_model, read_json_object
+from wolkenkit.runtime.single_process import CancelRequest, SingleProcessRuntime
+
+_UUID = re.compile(UUID_PATTERN)
+_NAME = re.compile(NAME_PATTERN)
+
+
+def _runtime(request: Request) -> SingleProcessRuntime:
+    runtime: SingleProcessRuntime = request.app.state.runtime
+    return runtime
+
+
+def _checked_identifier(
+    context_name: str, aggregate_name: str, aggregate_id: str
+) -> AggregateIdentifier:
+    """The path's identifier, with the reference's wording for what is malformed."""
+    for value, where in (
+        (context_name, "command.aggregateIdentifier.context.name"),
+        (aggregate_name, "command.aggregateIdentifier.aggregate.name"),
+    ):
+        if not _NAME.match(value):
+            raise errors.RequestMalformed(f"Value does not satisfy format: name (at {where}).")
+    if not _UUID.match(aggregate_id):
+        raise errors.RequestMalformed(
+            "Value does not satisfy format: uuid (at command.aggregateIdentifier.aggregate.id)."
+        )
+    return AggregateIdentifier.of(context_name, aggregate_name, aggregate_id)
+
+
+async def describe_commands(request: Request) -> JSONResponse:
+    return JSONResponse(_runtime(request).description["commands"])
+
+
+async def post_command(request: Request) -> JSONResponse:
+    runtime = _runtime(request)
+    client = authenticate(request, runtime.authenticator)
+    params = request.path_params
+    aggregate_id = params.get("aggregate_id") or new_id()
+    identifier = _checked_identifier(params["context_name"], params["aggregate_name"], aggregate_id)
+    command_name: str = params["command_name"]
+    if not _NAME.match(command_name):
+        raise errors.RequestMalformed("Value does not satisfy format: name (at command.name).")
+    data = await read_json_object(request, runtime.settings.request_body_limit)
+    typed_data = runtime.domain.catalog.validate_command_data(identifier, command_name, data)
+    command_id = new_id()
+    command = CommandWithMetadata.trusted(
+        aggregate_identifier=identifier,
+        name=command_name,
+        data=_json_data(typed_data, data),
+        id=command_id,
+        metadata=CommandMetadata.trusted(
+            causation_id=command_id,
+            correlation_id=command_id,
+            timestamp=now_ms(),
+            client=client,
+            initiator=Initiator.trusted(user=client.user),
+        ),
+    )
+    await runtime.submit_command(command)
+    return JSONResponse(
+        {"id": command_id, "aggregateIdentifier": {"aggregate": {"id": aggregate_id}}}
+    )
+
+
+def _json_data(typed_data: Any, raw: dict[str, Any]) -> dict[str, Any]:
+    # What is queued is what the schema accepted (defaults filled in), as JSON.
+    dump = getattr(typed_data, "model_dump", None)
+    return dump(mode="json") if dump is not None else raw
+
+
+async def cancel_command(request: Request) -> JSONResponse:
+    runtime = _runtime(request)
+    client = authenticate(request, runtime.authenticator)
+    body = await read_json_object(request, runtime.settings.request_body_limit)
+    identifier: ItemIdentifier = parse_model(ItemIdentifier, body, errors.RequestMalformed)
+    runtime.domain.catalog.command(identifier.aggregate_identifier, identifier.name)
+    await runtime.cancel_command(CancelRequest(identifier, client.user.id))
+    return JSONResponse({})
+
+
+routes = [
+    Route("/command/v2/description", describe_commands, methods=["GET"]),
+    Route("/command/v2/cancel", cancel_command, methods=["POST"]),
+    Route(
+        "/command/v2/{context_name}/{aggregate_name}/{aggregate_id}/{command_name}",
+        post_command,
+        methods=["POST"],
+    ),
+    Route(
+        "/command/v2/{context_name}/{aggregate_name}/{command_name}",
+        post_command,
+        methods=["POST"],
+    ),
+]

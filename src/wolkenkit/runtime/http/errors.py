@@ -1,0 +1,70 @@
+"""The one place where errors become HTTP responses: status by wire code, JSON body.
+
+Every error body is ``{"code": ..., "message": ...}`` with the reference's codes. Where the
+reference answers with an HTML page (malformed JSON, oversized bodies, unknown routes), we
+answer with the same JSON shape.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.responses import JSONResponse
+
+from wolkenkit import errors
+
+logger = logging.getLogger("wolkenkit.runtime.http")
+
+STATUS_BY_ERROR: dict[type[errors.WolkenkitError], int] = {
+    errors.NotAuthenticated: 401,
+    errors.ContentTypeMismatch: 415,
+    errors.ItemNotFound: 404,
+    errors.FileNotFound: 404,
+    errors.NotFound: 404,
+    errors.FileAlreadyExists: 409,
+}
+
+
+class RequestTooLarge(errors.RequestMalformed):
+    """The body is larger than the configured limit (413)."""
+
+
+class RouteNotFound(errors.NotFound):
+    """No route matches (404)."""
+
+
+def status_of(error: errors.WolkenkitError) -> int:
+    if isinstance(error, RequestTooLarge):
+        return 413
+    for error_type in type(error).__mro__:
+        status = STATUS_BY_ERROR.get(error_type)
+        if status is not None:
+            return status
+    if isinstance(error, errors.RequestError | errors.StoreError):
+        return 400
+    return 500
+
+
+def wire_code(error: errors.WolkenkitError) -> str:
+    """The reference's code: our own subclasses answer with their parent's code."""
+    if isinstance(error, RequestTooLarge):
+        return errors.RequestMalformed.code
+    if isinstance(error, RouteNotFound):
+        return errors.NotFound.code
+    return error.code
+
+
+def error_response(error: errors.WolkenkitError) -> JSONResponse:
+    status = status_of(error)
+    if status == 500:
+        logger.error("Request failed: %s", error.message)
+    return JSONResponse({"code": wire_code(error), "message": error.message}, status_code=status)
+
+
+def unknown_error_response() -> JSONResponse:
+    return JSONResponse({"code": "UnknownError", "message": "Unknown error."}, status_code=500)
+
+
+def not_found_response() -> JSONResponse:
+    """A value query that failed in any of the ways the reference folds into 404."""
+    return JSONResponse({"code": "NotFound", "message": "Not found."}, status_code=404)

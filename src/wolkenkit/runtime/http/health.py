@@ -1,0 +1,58 @@
+"""``GET /health/v2`` on the health port (reference §3.7): is this process alive, and how."""
+
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import sys
+import time
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+_STARTED = time.monotonic()
+
+
+def _read_bytes() -> tuple[int, int]:
+    """Bytes this process read and wrote (Linux), else zeros."""
+    try:
+        with open(f"/proc/{os.getpid()}/io") as io:
+            counters = dict(line.split(": ") for line in io.read().splitlines())
+        return int(counters.get("read_bytes", 0)), int(counters.get("write_bytes", 0))
+    except (OSError, ValueError):
+        return 0, 0
+
+
+def _resident_bytes(fallback: int) -> int:
+    try:
+        with open(f"/proc/{os.getpid()}/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError):
+        return fallback
+
+
+def health(request: Request) -> JSONResponse:
+    # A plain function: Starlette runs it in a thread, so reading /proc never blocks the loop.
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    disk_read, disk_write = _read_bytes()
+    rss = _resident_bytes(usage.ru_maxrss * 1024)
+    return JSONResponse(
+        {
+            "host": {"architecture": platform.machine(), "platform": sys.platform},
+            "python": {"version": platform.python_version()},
+            "process": {"id": os.getpid(), "uptime": time.monotonic() - _STARTED},
+            "cpuUsage": {
+                "user": int(usage.ru_utime * 1_000_000),
+                "system": int(usage.ru_stime * 1_000_000),
+            },
+            "memoryUsage": {"rss": rss, "maxRss": usage.ru_maxrss * 1024},
+            "diskUsage": {"read": disk_read, "write": disk_write},
+        }
+    )
+
+
+def create_health_app() -> Starlette:
+    return Starlette(routes=[Route("/health/v2", health, methods=["GET"])])

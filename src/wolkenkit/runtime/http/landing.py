@@ -1,0 +1,39 @@
+"""``GET /``: a small page that says what runs here and where the APIs are."""
+
+from __future__ import annotations
+
+import html
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+from starlette.routing import Route
+
+from wolkenkit import __version__
+
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{name} | wolkenkit</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:40rem;margin:4rem auto;color:#222}}
+code{{background:#f2f2f2;padding:0 .25rem}}</style></head>
+<body><h1>{name}</h1><p>This is a wolkenkit {version} application.</p><ul>
+<li><code>POST /command/v2/&lt;context&gt;/&lt;aggregate&gt;/&lt;command&gt;</code></li>
+<li><code>GET /domain-events/v2</code>, <code>GET /notifications/v2</code></li>
+<li><code>GET /views/v2/&lt;view&gt;/stream/&lt;query&gt;</code></li>
+<li><code>/files/v2</code>{open_api}</li></ul></body></html>
+"""
+
+
+async def landing_page(request: Request) -> HTMLResponse:
+    runtime = request.app.state.runtime
+    open_api = (
+        ', <a href="/open-api/v2">API documentation</a>'
+        if runtime.settings.enable_open_api_documentation
+        else ""
+    )
+    return HTMLResponse(
+        _PAGE.format(
+            name=html.escape(runtime.application.name), version=__version__, open_api=open_api
+        )
+    )
+
+
+routes = [Route("/", landing_page, methods=["GET"])]

@@ -1,0 +1,36 @@
+"""``/notifications/v2`` (reference §3.5): the live stream of notifications, per client."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from wolkenkit.messages import Notification
+from wolkenkit.runtime.http.requests import authenticate
+from wolkenkit.runtime.http.streaming import ndjson_response, subscription_lines
+from wolkenkit.runtime.single_process import SingleProcessRuntime
+
+
+async def describe_notifications(request: Request) -> JSONResponse:
+    runtime: SingleProcessRuntime = request.app.state.runtime
+    return JSONResponse(runtime.description["notifications"])
+
+
+async def stream_notifications(request: Request) -> Response:
+    runtime: SingleProcessRuntime = request.app.state.runtime
+    client = authenticate(request, runtime.authenticator)
+
+    async def prepare(notification: Notification) -> dict[str, Any] | None:
+        return await runtime.domain.prepare_notification_for_client(notification, client)
+
+    heartbeat = runtime.settings.heartbeat_interval / 1000
+    return ndjson_response(subscription_lines(runtime.notifications, prepare, heartbeat))
+
+
+routes = [
+    Route("/notifications/v2/description", describe_notifications, methods=["GET"]),
+    Route("/notifications/v2", stream_notifications, methods=["GET"]),
+]

@@ -1,0 +1,61 @@
+"""``/perform-replay/v2`` (reference §3.9): re-feed stored events to flows.
+
+Unlike the reference, only authenticated (non-anonymous) callers may trigger it
+(decisions.md §3.10), and only the named flows receive the events (§3.2).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from wolkenkit import errors
+from wolkenkit.messages import AggregateIdentifier
+from wolkenkit.runtime.auth import is_anonymous
+from wolkenkit.runtime.http.requests import authenticate, parse_model, read_json_object
+from wolkenkit.runtime.single_process import ReplayRequest, SingleProcessRuntime, check_flow_names
+
+
+class _AggregateRange(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    aggregate_identifier: AggregateIdentifier = Field(alias="aggregateIdentifier")
+    from_revision: Annotated[int, Field(ge=1, alias="from")]
+    to_revision: Annotated[int, Field(ge=1, alias="to")]
+
+
+class _ReplayBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    flow_names: list[str] | None = Field(default=None, min_length=1, alias="flowNames")
+    aggregates: Annotated[list[_AggregateRange], Field(min_length=1)]
+
+
+async def perform_replay(request: Request) -> JSONResponse:
+    runtime: SingleProcessRuntime = request.app.state.runtime
+    client = authenticate(request, runtime.authenticator)
+    if is_anonymous(client):
+        raise errors.NotAuthenticated("Replays need an authenticated caller.")
+    body = await read_json_object(request, runtime.settings.request_body_limit)
+    replay: _ReplayBody = parse_model(_ReplayBody, body, errors.RequestMalformed)
+    flow_names = replay.flow_names or runtime.domain.catalog.flow_names()
+    check_flow_names(runtime.application, flow_names)
+    requests = []
+    for aggregate in replay.aggregates:
+        runtime.domain.catalog.aggregate_of(aggregate.aggregate_identifier)
+        if aggregate.from_revision > aggregate.to_revision:
+            raise errors.RequestMalformed("A replay's 'from' must not be greater than its 'to'.")
+        requests.append(
+            ReplayRequest(
+                aggregate.aggregate_identifier, aggregate.from_revision, aggregate.to_revision
+            )
+        )
+    await runtime.perform_replay(flow_names, requests)
+    return JSONResponse({})
+
+
+routes = [Route("/perform-replay/v2", perform_replay, methods=["POST"])]

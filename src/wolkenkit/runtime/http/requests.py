@@ -1,0 +1,106 @@
+"""Reading requests: who sent it, its JSON body within limits, its query options."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
+
+from wolkenkit import errors
+from wolkenkit.domain.catalog import describe_validation_error
+from wolkenkit.messages import ClientMetadata
+from wolkenkit.runtime.auth import Authenticator
+from wolkenkit.runtime.http.errors import RequestTooLarge
+
+
+def client_ip(request: Request) -> str:
+    forwarded = request.headers.get("x-forwarded-for")
+    if forwarded:
+        return forwarded.split(",")[0].strip()
+    if request.client is not None and request.client.host:
+        return request.client.host
+    return "0.0.0.0"
+
+
+def bearer_token(request: Request) -> str | None:
+    """The token from ``Authorization: Bearer``, else from ``?token=``."""
+    authorization = request.headers.get("authorization")
+    if authorization:
+        scheme, _, value = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise errors.NotAuthenticated("Authorization header is malformed.")
+        return value.strip()
+    tokens = request.query_params.getlist("token")
+    if len(tokens) > 1 or (tokens and not tokens[0]):
+        raise errors.RequestMalformed("Query parameter 'token' must be one non-empty string.")
+    return tokens[0] if tokens else None
+
+
+def authenticate(request: Request, authenticator: Authenticator) -> ClientMetadata:
+    return authenticator.authenticate(
+        bearer_token(request),
+        request.headers.get("x-anonymous-id"),
+        client_ip(request),
+    )
+
+
+def require_json_content_type(request: Request) -> None:
+    content_type = request.headers.get("content-type", "")
+    if content_type.split(";")[0].strip().lower() != "application/json":
+        raise errors.ContentTypeMismatch("Header content-type must be application/json.")
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The whole body, refusing more than ``limit`` bytes before reading them all."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise RequestTooLarge(f"Request body is larger than {limit} bytes.")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise RequestTooLarge(f"Request body is larger than {limit} bytes.")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def read_json_object(request: Request, limit: int) -> dict[str, Any]:
+    """The body as a JSON object; 415, 413 or 400 (``RequestMalformed``) otherwise."""
+    require_json_content_type(request)
+    body = await read_body(request, limit)
+    try:
+        value = json.loads(body)
+    except ValueError as error:
+        raise errors.RequestMalformed(f"Request body is not valid JSON: {error}.") from None
+    if not isinstance(value, dict):
+        raise errors.RequestMalformed("Request body must be a JSON object.")
+    return value
+
+
+def parse_model(model: type[BaseModel], value: Any, error: type[errors.WolkenkitError]) -> Any:
+    """``value`` validated as ``model``, or ``error`` with a readable message."""
+    try:
+        return model.model_validate(value)
+    except ValidationError as validation_error:
+        raise error(describe_validation_error(validation_error)) from None
+
+
+def query_options(request: Request, exclude: tuple[str, ...] = ("token",)) -> dict[str, Any]:
+    """The query string as an object, each value JSON-decoded where it is JSON (reference
+    §3.1: ``?filter={"name":"sent"}`` gives an object)."""
+    return {key: _json_or_string(value) for key, value in _pairs(request.query_params, exclude)}
+
+
+def _pairs(params: Mapping[str, str], exclude: tuple[str, ...]) -> list[tuple[str, str]]:
+    return [(key, value) for key, value in params.items() if key not in exclude]
+
+
+def _json_or_string(value: str) -> Any:
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value

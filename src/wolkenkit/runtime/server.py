@@ -1,0 +1,136 @@
+"""Serving the single-process runtime with uvicorn: the API port and the health port.
+
+``serving()`` starts everything and yields the bound ports (port 0 picks a free one, which
+tests use); leaving it shuts down gracefully: the servers stop taking requests, open streams
+are closed, the workers finish the items they hold, and the stores are closed.
+``main()`` is the process entry point (``python -m wolkenkit.runtime.server``), configured by
+the reference's environment variables.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator, Generator
+from dataclasses import dataclass
+
+import uvicorn
+from starlette.types import ASGIApp
+
+from wolkenkit.application.application import Application
+from wolkenkit.application.loader import load_application
+from wolkenkit.errors import WolkenkitError
+from wolkenkit.runtime.gc_tuning import tune_garbage_collector
+from wolkenkit.runtime.http.app import create_http_app
+from wolkenkit.runtime.http.health import create_health_app
+from wolkenkit.runtime.settings import PortOrSocket, RuntimeSettings
+from wolkenkit.runtime.single_process import SingleProcessRuntime
+
+logger = logging.getLogger("wolkenkit.runtime")
+
+#: Seconds open requests (streams, mostly) get to finish when the server stops.
+GRACEFUL_SHUTDOWN_SECONDS = 1.0
+
+
+class _Server(uvicorn.Server):
+    """A uvicorn server that leaves signal handling to the runtime, which runs two of them."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+def _server(app: ASGIApp, port_or_socket: PortOrSocket, settings: RuntimeSettings) -> _Server:
+    location: dict[str, object] = (
+        {"host": settings.bind_host} if isinstance(port_or_socket, int) else {"uds": port_or_socket}
+    )
+    log_level = settings.log_level
+    config = uvicorn.Config(
+        app,
+        port=port_or_socket if isinstance(port_or_socket, int) else 0,
+        lifespan="off",
+        log_level="warning" if log_level == "info" else log_level,
+        access_log=False,
+        timeout_graceful_shutdown=int(GRACEFUL_SHUTDOWN_SECONDS) or 1,
+        **location,  # type: ignore[arg-type]
+    )
+    return _Server(config)
+
+
+def _bound_port(server: uvicorn.Server) -> int:
+    for listener in server.servers:
+        for socket_ in listener.sockets:
+            name = socket_.getsockname()
+            if isinstance(name, tuple):
+                return int(name[1])
+    return 0
+
+
+@dataclass(frozen=True)
+class Serving:
+    runtime: SingleProcessRuntime
+    port: int
+    health_port: int
+
+
+@contextlib.asynccontextmanager
+async def serving(
+    settings: RuntimeSettings, application: Application | None = None
+) -> AsyncIterator[Serving]:
+    if application is None:
+        application = load_application(settings.application_directory)
+    runtime = await SingleProcessRuntime.create(settings, application)
+    await runtime.start()
+    api = _server(create_http_app(runtime), settings.port_or_socket, settings)
+    health = _server(create_health_app(), settings.health_port_or_socket, settings)
+    tasks = [asyncio.create_task(server.serve()) for server in (api, health)]
+    try:
+        while not (api.started and health.started):
+            if any(task.done() for task in tasks):
+                for task in tasks:
+                    if task.done() and task.exception() is not None:
+                        raise task.exception()  # type: ignore[misc]
+                raise WolkenkitError("The HTTP servers could not start.")
+            await asyncio.sleep(0.01)
+        yield Serving(runtime, _bound_port(api), _bound_port(health))
+    finally:
+        for server in (api, health):
+            server.should_exit = True
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await runtime.stop()
+
+
+async def run(settings: RuntimeSettings) -> None:
+    """Serve until SIGINT or SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signal_number, stop.set)
+    async with serving(settings) as running:
+        tune_garbage_collector()
+        print(
+            f"wolkenkit is serving '{running.runtime.application.name}' on port "
+            f"{running.port} (health on port {running.health_port}).",
+            flush=True,
+        )
+        await stop.wait()
+
+
+def main() -> None:
+    settings = RuntimeSettings.from_environment(os.environ)
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        asyncio.run(run(settings))
+    except WolkenkitError as error:
+        print(f"Error: {error.message}", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

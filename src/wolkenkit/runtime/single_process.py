@@ -1,0 +1,288 @@
+"""The single-process runtime: the composition root that wires one application to its stores.
+
+One process holds everything (reference §6.1): the command queue with its workers, the flow
+queue with its workers, publish/subscribe for live domain events and notifications, the
+views' notification subscribers, the file store, and the HTTP API served by uvicorn.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from wolkenkit import errors
+from wolkenkit.application.application import Application
+from wolkenkit.application.description import ApplicationDescription, describe_application
+from wolkenkit.application.services import InfrastructureServices
+from wolkenkit.domain.command_handling import CommandOutcome
+from wolkenkit.domain.domain import Domain
+from wolkenkit.messages import (
+    AggregateIdentifier,
+    CommandWithMetadata,
+    DomainEvent,
+    DomainEventWithState,
+    ItemIdentifier,
+    Notification,
+)
+from wolkenkit.runtime.auth import Authenticator
+from wolkenkit.runtime.broadcast import Broadcast
+from wolkenkit.runtime.settings import RuntimeSettings
+from wolkenkit.runtime.workers import Defer, QueueWorkers, Verdict, Wakeup
+from wolkenkit.stores import factory
+from wolkenkit.stores.consumer_progress_store import ConsumerProgressStore
+from wolkenkit.stores.domain_event_store import DomainEventStore
+from wolkenkit.stores.file_store import FileStore
+from wolkenkit.stores.lock_store import LockStore
+from wolkenkit.stores.priority_queue_store import LockedItem, PriorityQueueStore
+from wolkenkit.stores.publish_subscribe import Message, Publisher, Subscriber, Subscription
+
+logger = logging.getLogger("wolkenkit.runtime")
+
+
+@dataclass(frozen=True, slots=True)
+class CancelRequest:
+    """Names a queued command, and who wants it cancelled (decisions.md §3.5: by user id)."""
+
+    item_identifier: ItemIdentifier
+    user_id: str
+
+
+def command_matches(command: CommandWithMetadata[Any], request: CancelRequest) -> bool:
+    identifier = request.item_identifier
+    return (
+        command.id == identifier.id
+        and command.name == identifier.name
+        and command.aggregate_identifier == identifier.aggregate_identifier
+        and command.metadata.client.user.id == request.user_id
+    )
+
+
+def event_matches(event: DomainEvent[Any], identifier: ItemIdentifier) -> bool:
+    return event.id == identifier.id
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayRequest:
+    aggregate_identifier: AggregateIdentifier
+    from_revision: int
+    to_revision: int
+
+
+class SingleProcessRuntime:
+    """Everything one process runs; the HTTP API drives it through the methods below."""
+
+    def __init__(
+        self,
+        settings: RuntimeSettings,
+        application: Application,
+        *,
+        domain_event_store: DomainEventStore,
+        lock_store: LockStore,
+        consumer_progress_store: ConsumerProgressStore,
+        file_store: FileStore,
+        command_queue: PriorityQueueStore[CommandWithMetadata[Any], CancelRequest],
+        event_queue: PriorityQueueStore[DomainEvent[Any], ItemIdentifier],
+        publisher: Publisher,
+        subscriber: Subscriber,
+        infrastructure: Any,
+    ) -> None:
+        self.settings = settings
+        self.application = application
+        self.description: ApplicationDescription = describe_application(application)
+        self.authenticator = Authenticator(settings.identity_providers)
+        self.file_store = file_store
+        self.command_queue = command_queue
+        self.event_queue = event_queue
+        self.publisher = publisher
+        self.subscriber = subscriber
+        self.domain_events: Broadcast[DomainEventWithState[Any]] = Broadcast()
+        self.notifications: Broadcast[Notification] = Broadcast()
+        self._stores: list[Any] = [
+            domain_event_store,
+            lock_store,
+            consumer_progress_store,
+            file_store,
+            command_queue,
+            event_queue,
+        ]
+        self._command_wakeup = Wakeup()
+        self._flow_wakeup = Wakeup()
+        self.domain = Domain(
+            application,
+            domain_event_store=domain_event_store,
+            lock_store=lock_store,
+            consumer_progress_store=consumer_progress_store,
+            publisher=publisher,
+            infrastructure=infrastructure,
+            snapshot_strategy=settings.snapshot_strategy,
+            notification_channel=settings.pub_sub_options.channel_for_notifications,
+            issue_command=self.submit_command,
+            perform_replay=self._replay_for_flow,
+        )
+        self._command_workers = QueueWorkers(
+            "commands",
+            command_queue,
+            self._handle_command,
+            settings.concurrent_commands,
+            settings.command_queue_renew_interval,
+            self._command_wakeup,
+        )
+        self._flow_workers = QueueWorkers(
+            "flows",
+            event_queue,
+            self._handle_flow_item,
+            settings.concurrent_flows,
+            settings.command_queue_renew_interval,
+            self._flow_wakeup,
+        )
+        self._subscriptions: list[Subscription] = []
+
+    @classmethod
+    async def create(
+        cls, settings: RuntimeSettings, application: Application
+    ) -> SingleProcessRuntime:
+        """Open and set up every store, and build the infrastructure; fails at start-up, with
+        one clear error, for bad options or unreachable servers."""
+        queue_options = settings.priority_queue_store_for_commands_options
+        event_queue_options = settings.priority_queue_store_for_domain_events_options
+        pub_sub = settings.pub_sub_options
+        infrastructure = await application.infrastructure.get_infrastructure(
+            InfrastructureServices(logger=logging.getLogger("wolkenkit.app.infrastructure"))
+        )
+        runtime = cls(
+            settings,
+            application,
+            domain_event_store=await factory.create_domain_event_store(
+                settings.domain_event_store_options
+            ),
+            lock_store=await factory.create_lock_store(settings.lock_store_options),
+            consumer_progress_store=await factory.create_consumer_progress_store(
+                settings.consumer_progress_store_options
+            ),
+            file_store=await factory.create_file_store(settings.file_store_options),
+            command_queue=await factory.create_priority_queue_store(
+                queue_options, CommandWithMetadata, command_matches
+            ),
+            event_queue=await factory.create_priority_queue_store(
+                event_queue_options, DomainEvent, event_matches
+            ),
+            publisher=await factory.create_publisher(pub_sub.publisher),
+            subscriber=await factory.create_subscriber(pub_sub.subscriber),
+            infrastructure=infrastructure,
+        )
+        for store in runtime._stores:
+            await store.setup()
+        return runtime
+
+    async def start(self) -> None:
+        channels = self.settings.pub_sub_options
+        self._subscriptions = [
+            await self.subscriber.subscribe(
+                channels.channel_for_new_domain_events, self._on_new_domain_event
+            ),
+            await self.subscriber.subscribe(
+                channels.channel_for_notifications, self._on_notification
+            ),
+        ]
+        self._command_workers.start()
+        self._flow_workers.start()
+
+    async def stop(self) -> None:
+        """Finish the commands and flow events in hand, then close everything."""
+        await self._command_workers.stop()
+        await self._flow_workers.stop()
+        for subscription in self._subscriptions:
+            await subscription.unsubscribe()
+        self._subscriptions = []
+        await self.subscriber.destroy()
+        await self.publisher.destroy()
+        for store in self._stores:
+            try:
+                await store.destroy()
+            except Exception:
+                logger.exception("Closing a store failed.")
+
+    # --- commands -----------------------------------------------------------------------------
+
+    async def submit_command(self, command: CommandWithMetadata[Any]) -> None:
+        """Queue a command for its aggregate; it is handled in order of receipt."""
+        await self.command_queue.enqueue(
+            command, command.aggregate_identifier.aggregate.id, command.metadata.timestamp
+        )
+        self._command_wakeup.notify()
+
+    async def cancel_command(self, request: CancelRequest) -> None:
+        """Raises ``ItemNotFound`` unless the command waits in the queue and is the caller's."""
+        await self.command_queue.remove(
+            request.item_identifier.aggregate_identifier.aggregate.id, request
+        )
+
+    async def _handle_command(self, locked: LockedItem[CommandWithMetadata[Any]]) -> Verdict:
+        outcome = await self.domain.handle_command(locked.item)
+        await self._publish_outcome(outcome)
+        return None
+
+    async def _publish_outcome(self, outcome: CommandOutcome) -> None:
+        channel = self.settings.pub_sub_options.channel_for_new_domain_events
+        for event in outcome.domain_events:
+            await self.publisher.publish(channel, event.to_json())
+        if not outcome.stored:
+            return
+        for event in outcome.domain_events:
+            await self._enqueue_for_flows(event.without_state(), self.domain.catalog.flow_names())
+
+    # --- flows --------------------------------------------------------------------------------
+
+    async def _enqueue_for_flows(self, event: DomainEvent[Any], flow_names: Sequence[str]) -> None:
+        for flow_name in flow_names:
+            await self.event_queue.enqueue(event, flow_name, event.metadata.timestamp)
+        if flow_names:
+            self._flow_wakeup.notify()
+
+    async def _handle_flow_item(self, locked: LockedItem[DomainEvent[Any]]) -> Verdict:
+        # The flow queue's discriminator is the flow's name.
+        event = locked.item
+        result = await self.domain.execute_flow(locked.metadata.discriminator, event)
+        return Defer(event.metadata.timestamp) if result == "defer" else None
+
+    async def _replay_for_flow(
+        self, flow_name: str, identifier: AggregateIdentifier, from_revision: int, to_revision: int
+    ) -> None:
+        await self.perform_replay(
+            [flow_name], [ReplayRequest(identifier, from_revision, to_revision)]
+        )
+
+    async def perform_replay(
+        self, flow_names: Sequence[str], requests: Sequence[ReplayRequest]
+    ) -> None:
+        """Re-feed stored events to the named flows (reference §9.3, decisions.md §3.2)."""
+        check_flow_names(self.application, flow_names)
+        store = self.domain.domain_event_store
+        for request in requests:
+            async for event in store.get_replay_for_aggregate(
+                request.aggregate_identifier.aggregate.id,
+                request.from_revision,
+                request.to_revision,
+            ):
+                await self._enqueue_for_flows(event, flow_names)
+
+    # --- publish/subscribe --------------------------------------------------------------------
+
+    async def _on_new_domain_event(self, message: Message) -> None:
+        self.domain_events.publish(DomainEventWithState.model_validate(message))
+
+    async def _on_notification(self, message: Message) -> None:
+        notification = Notification.model_validate(message)
+        self.notifications.publish(notification)
+        try:
+            await self.domain.run_view_subscribers(notification)
+        except Exception:
+            logger.exception("A notification subscriber failed on '%s'.", notification.name)
+
+
+def check_flow_names(application: Application, flow_names: Sequence[str]) -> None:
+    for flow_name in flow_names:
+        if flow_name not in application.flows:
+            raise errors.FlowNotFound(f"Flow '{flow_name}' not found.")

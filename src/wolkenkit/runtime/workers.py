@@ -1,0 +1,133 @@
+"""Workers that take items from a priority queue store and process them.
+
+Each worker locks the next item, renews the lock while it works, and then acknowledges the
+item or defers it. Idle workers wait to be woken when work arrives, and poll with a growing
+back-off besides, since a lock that expires frees work without anyone saying so. Stopping
+lets every worker finish the item it holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel
+
+from wolkenkit.stores.priority_queue_store import LockedItem, LockMetadata, PriorityQueueStore
+
+ItemT = TypeVar("ItemT", bound=BaseModel)
+
+MIN_IDLE_SECONDS = 0.01
+MAX_IDLE_SECONDS = 0.5
+
+logger = logging.getLogger("wolkenkit.runtime.workers")
+
+
+@dataclass(frozen=True, slots=True)
+class Defer:
+    """Put the item back at the tail of its queue with this priority."""
+
+    priority: int
+
+
+#: What processing an item decided: ``None`` acknowledges it.
+Verdict = Defer | None
+Process = Callable[[LockedItem[ItemT]], Awaitable[Verdict]]
+
+
+class Wakeup:
+    """Wakes idle workers when new work is enqueued."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def notify(self) -> None:
+        self._event.set()
+
+    async def wait(self, at_most_seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._event.wait(), at_most_seconds)
+        self._event.clear()
+
+
+class QueueWorkers(Generic[ItemT]):
+    def __init__(
+        self,
+        name: str,
+        queue: PriorityQueueStore[ItemT, Any],
+        process: Process[ItemT],
+        concurrency: int,
+        renew_interval_ms: int,
+        wakeup: Wakeup,
+    ) -> None:
+        self._name = name
+        self._queue = queue
+        self._process = process
+        self._concurrency = concurrency
+        self._renew_interval = renew_interval_ms / 1000
+        self._wakeup = wakeup
+        self._stopping = False
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._work(), name=f"{self._name} worker {number}")
+            for number in range(self._concurrency)
+        ]
+
+    async def stop(self) -> None:
+        """Stop taking work; wait until every worker has finished its current item."""
+        self._stopping = True
+        self._wakeup.notify()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+
+    async def _work(self) -> None:
+        idle = MIN_IDLE_SECONDS
+        while not self._stopping:
+            try:
+                locked = await self._queue.lock_next()
+            except Exception:
+                logger.exception("%s: locking the next item failed.", self._name)
+                locked = None
+            if locked is None:
+                await self._wakeup.wait(idle)
+                idle = min(idle * 2, MAX_IDLE_SECONDS)
+                continue
+            idle = MIN_IDLE_SECONDS
+            await self._handle(locked)
+
+    async def _handle(self, locked: LockedItem[ItemT]) -> None:
+        metadata = locked.metadata
+        renewal = asyncio.create_task(self._keep_locked(metadata))
+        verdict: Verdict = None
+        try:
+            verdict = await self._process(locked)
+        except Exception:
+            # As in the reference, a failing item is dropped (logged), never retried forever.
+            logger.exception("%s: processing an item failed; it is dropped.", self._name)
+        finally:
+            renewal.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewal
+        try:
+            if verdict is None:
+                await self._queue.acknowledge(metadata.discriminator, metadata.token)
+            else:
+                await self._queue.defer(metadata.discriminator, metadata.token, verdict.priority)
+                self._wakeup.notify()
+        except Exception:
+            logger.exception("%s: settling an item failed; its lock will expire.", self._name)
+
+    async def _keep_locked(self, metadata: LockMetadata) -> None:
+        while True:
+            await asyncio.sleep(self._renew_interval)
+            try:
+                await self._queue.renew_lock(metadata.discriminator, metadata.token)
+            except Exception:
+                logger.warning("%s: renewing a lock failed.", self._name, exc_info=True)
+                return
