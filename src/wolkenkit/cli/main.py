@@ -35,7 +35,7 @@ error_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 def _register_commands() -> None:
     # Each command module adds itself to ``app``; imported here so nothing imports ``cli``.
-    from wolkenkit.cli import describe, init  # noqa: F401
+    from wolkenkit.cli import describe, dev, health, init, token  # noqa: F401
 
 
 def run() -> None:

@@ -1,0 +1,159 @@
+"""``wk dev``: run an application locally and restart it whenever its code changes.
+
+The runtime runs in a child process (``python -m wolkenkit.runtime.server``), so each restart
+starts from a clean interpreter. A child that cannot start (a load error, a port in use)
+is reported in one line and the watcher waits for the next change instead of giving up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from watchfiles import Change, DefaultFilter, awatch
+
+from wolkenkit import errors
+
+READY_TIMEOUT_SECONDS = 30.0
+STOP_TIMEOUT_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class DevelopmentOptions:
+    application_directory: Path
+    port: int = 3000
+    health_port: int = 3001
+    identity_provider_issuer: str | None = None
+    identity_provider_certificate: Path | None = None
+    in_memory: bool = False
+    environment: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+
+
+def runtime_environment(options: DevelopmentOptions) -> dict[str, str]:
+    """The child's environment: ``wk dev``'s defaults, overridden by the user's variables."""
+    directory = options.application_directory.resolve()
+    defaults: dict[str, str] = {
+        "APPLICATION_DIRECTORY": str(directory),
+        "PORT_OR_SOCKET": str(options.port),
+        "HEALTH_PORT_OR_SOCKET": str(options.health_port),
+        "CONCURRENT_COMMANDS": "100",
+        "CONCURRENT_FLOWS": "1",
+        "ENABLE_OPEN_API_DOCUMENTATION": "true",
+        "GRAPHQL_API": json.dumps({"enableIntegratedClient": True}),
+        "HTTP_API": "true",
+        "HEARTBEAT_INTERVAL": "90000",
+        "SNAPSHOT_STRATEGY": json.dumps(
+            {"name": "revision", "configuration": {"revisionLimit": 100}}
+        ),
+    }
+    if options.identity_provider_issuer and options.identity_provider_certificate:
+        defaults["IDENTITY_PROVIDERS"] = json.dumps(
+            [
+                {
+                    "issuer": options.identity_provider_issuer,
+                    "certificate": str(options.identity_provider_certificate.resolve()),
+                }
+            ]
+        )
+    environment = {**defaults, **options.environment}
+    # Our own settings win over inherited ones: they are what the flags said.
+    environment["APPLICATION_DIRECTORY"] = defaults["APPLICATION_DIRECTORY"]
+    environment["PORT_OR_SOCKET"] = defaults["PORT_OR_SOCKET"]
+    environment["HEALTH_PORT_OR_SOCKET"] = defaults["HEALTH_PORT_OR_SOCKET"]
+    return environment
+
+
+class _SourceFilter(DefaultFilter):
+    """Python sources and anything else under ``server/``, without caches and the data we
+    write ourselves (``.wolkenkit/``)."""
+
+    def __call__(self, change: Change, path: str) -> bool:
+        return super().__call__(change, path) and f"{os.sep}.wolkenkit" not in path
+
+
+Report = Callable[[str], None]
+
+
+class DevelopmentServer:
+    def __init__(self, options: DevelopmentOptions, report: Report) -> None:
+        self._options = options
+        self._report = report
+        self._child: asyncio.subprocess.Process | None = None
+
+    async def run(self) -> None:
+        """Serve, restarting on every change, until cancelled (Ctrl+C)."""
+        server_directory = self._options.application_directory / "server"
+        if not server_directory.is_dir():
+            raise errors.DirectoryNotFound(f"Directory '{server_directory}' not found.")
+        try:
+            await self._start()
+            async for changes in awatch(
+                server_directory, watch_filter=_SourceFilter(), debounce=200, step=50
+            ):
+                names = {Path(path).name for _, path in changes}
+                # Editors write temporary files beside the one they save; name the sources.
+                changed = sorted(name for name in names if name.endswith(".py")) or sorted(names)
+                self._report(f"Changed: {', '.join(changed)}; restarting.")
+                await self._stop()
+                await self._start()
+        finally:
+            await self._stop()
+
+    async def _start(self) -> None:
+        started = time.perf_counter()
+        self._child = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "wolkenkit.runtime.server",
+            env=runtime_environment(self._options),
+        )
+        if await self._wait_until_healthy():
+            elapsed = time.perf_counter() - started
+            port = self._options.port
+            self._report(
+                f"Ready in {elapsed:.2f} s: http://localhost:{port}/ "
+                f"(health: http://localhost:{self._options.health_port}/health/v2). "
+                "Watching for changes."
+            )
+        else:
+            self._report("The application did not start; waiting for the next change.")
+
+    async def _wait_until_healthy(self) -> bool:
+        url = f"http://127.0.0.1:{self._options.health_port}/health/v2"
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            if self._child is None or self._child.returncode is not None:
+                return False
+            if await asyncio.to_thread(is_healthy, url, 0.5):
+                return True
+            await asyncio.sleep(0.05)
+        return False
+
+    async def _stop(self) -> None:
+        child, self._child = self._child, None
+        if child is None or child.returncode is not None:
+            return
+        child.terminate()
+        try:
+            await asyncio.wait_for(child.wait(), STOP_TIMEOUT_SECONDS)
+        except TimeoutError:
+            child.kill()
+            with contextlib.suppress(ProcessLookupError):
+                await child.wait()
+
+
+def is_healthy(url: str, timeout: float) -> bool:
+    """Whether ``url`` answers 200."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
