@@ -5,12 +5,12 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel, ValidationError
 
 from wolkenkit import errors
-from wolkenkit.application.definitions import StreamQueryHandler, ValueQueryHandler
+from wolkenkit.application.definitions import QueryHandler, StreamQueryHandler, ValueQueryHandler
 from wolkenkit.application.services import (
     ErrorService,
     Infrastructure,
@@ -38,8 +38,16 @@ class ViewQueries:
         query_name: str,
         options: Mapping[str, Any],
         client: ClientMetadata,
+        kind: type[QueryHandler[Any, Any]],
     ) -> tuple[QueryEntry, Any, QueryServices, QueryAuthorizationServices]:
         entry = self._catalog.query(view_name, query_name)
+        if not isinstance(entry.handler, kind):
+            asked, actual = (
+                ("stream", "value") if kind is StreamQueryHandler else ("value", "stream")
+            )
+            raise errors.QueryHandlerTypeMismatch(
+                f"Can not query for a {asked} on a {actual} query handler."
+            )
         typed_options: Any = dict(options)
         if entry.options_schema is not None:
             try:
@@ -69,13 +77,9 @@ class ViewQueries:
         items the client may not see are dropped silently.
         """
         entry, typed_options, services, authorization = self._prepare(
-            view_name, query_name, options, client
+            view_name, query_name, options, client, StreamQueryHandler
         )
-        handler = entry.handler
-        if not isinstance(handler, StreamQueryHandler):
-            raise errors.QueryHandlerTypeMismatch(
-                "Can not query for a stream on a value query handler."
-            )
+        handler = cast(StreamQueryHandler[Any, Any], entry.handler)
         result = await _resolve(handler.handle(typed_options, services))
         return self._stream_items(entry, result, authorization)
 
@@ -121,13 +125,9 @@ class ViewQueries:
         """The item of a value query. Raises ``QueryResultInvalid`` and ``QueryNotAuthorized``
         (both a 404 on the wire) and whatever the handler raises, e.g. ``NotFound``."""
         entry, typed_options, services, authorization = self._prepare(
-            view_name, query_name, options, client
+            view_name, query_name, options, client, ValueQueryHandler
         )
-        handler = entry.handler
-        if not isinstance(handler, ValueQueryHandler):
-            raise errors.QueryHandlerTypeMismatch(
-                "Can not query for a value on a stream query handler."
-            )
+        handler = cast(ValueQueryHandler[Any, Any], entry.handler)
         item = await _resolve(handler.handle(typed_options, services))
         typed_item = self._validate_item(entry, item)
         authorized = await _resolve(entry.handler.is_authorized(typed_item, authorization))

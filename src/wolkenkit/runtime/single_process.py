@@ -93,6 +93,7 @@ class SingleProcessRuntime:
         self.description: ApplicationDescription = describe_application(application)
         self.authenticator = Authenticator(settings.identity_providers)
         self.file_store = file_store
+        self.consumer_progress_store = consumer_progress_store
         self.command_queue = command_queue
         self.event_queue = event_queue
         self.publisher = publisher
