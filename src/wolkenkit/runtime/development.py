@@ -93,18 +93,31 @@ class DevelopmentServer:
         server_directory = self._options.application_directory / "server"
         if not server_directory.is_dir():
             raise errors.DirectoryNotFound(f"Directory '{server_directory}' not found.")
-        try:
-            await self._start()
-            async for changes in awatch(
+        changes: asyncio.Queue[set[tuple[Change, str]]] = asyncio.Queue()
+
+        async def watch() -> None:
+            async for batch in awatch(
                 server_directory, watch_filter=_SourceFilter(), debounce=200, step=50
             ):
-                names = {Path(path).name for _, path in changes}
+                await changes.put(batch)
+
+        # The watcher runs before the first start, so no change after "Ready" is missed.
+        watcher = asyncio.create_task(watch())
+        await asyncio.sleep(0.05)
+        try:
+            await self._start()
+            while True:
+                batch = await changes.get()
+                names = {Path(path).name for _, path in batch}
                 # Editors write temporary files beside the one they save; name the sources.
                 changed = sorted(name for name in names if name.endswith(".py")) or sorted(names)
                 self._report(f"Changed: {', '.join(changed)}; restarting.")
                 await self._stop()
                 await self._start()
         finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
             await self._stop()
 
     async def _start(self) -> None:

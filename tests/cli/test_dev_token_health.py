@@ -1,0 +1,179 @@
+"""``wk dev``, ``wk token`` and ``wk health`` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import jwt
+import pytest
+
+from tests.runtime.conftest import Keys
+from wolkenkit.scaffolds import create_project
+
+WK = str(Path(sys.executable).parent / "wk")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def healthy(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/v2", timeout=0.5) as answer:
+            return bool(answer.status == 200)
+    except OSError:
+        return False
+
+
+def wait_until(predicate: object, seconds: float) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < seconds:
+        if predicate():  # type: ignore[operator]
+            return time.monotonic() - started
+        time.sleep(0.02)
+    raise AssertionError("timed out")
+
+
+@pytest.fixture
+def chat(tmp_path: Path) -> Path:
+    return create_project("chat", template="chat", directory=tmp_path / "chat")
+
+
+def test_dev_serves_reloads_survives_a_broken_file_and_stops_cleanly(chat: Path) -> None:
+    port, health_port = free_port(), free_port()
+    process = subprocess.Popen(
+        [WK, "dev", str(chat), "--port", str(port), "--health-port", str(health_port)],
+        bufsize=1,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "BIND_HOST": "127.0.0.1"},
+    )
+    output: list[str] = []
+    stdout = process.stdout
+    assert stdout is not None
+    reader = threading.Thread(target=lambda: output.extend(iter(stdout.readline, "")))
+    reader.start()
+    try:
+        wait_until(lambda: healthy(health_port), 10)
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/command/v2/communication/message/send",
+            data=json.dumps({"text": "Hello"}).encode(),
+            headers={"content-type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            assert answer.status == 200
+
+        notifications = chat / "server" / "notifications.py"
+        original = notifications.read_text()
+        notifications.write_text(original + "\ndef broken(:\n")
+        wait_until(lambda: "waiting for the next change" in "".join(output), 10)
+        assert not healthy(health_port)
+        assert process.poll() is None, "wk dev must wait for the next change"
+        notifications.write_text(original)
+        wait_until(lambda: healthy(health_port), 10)
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=15)
+        reader.join(timeout=5)
+
+    log = "".join(output)
+    assert process.returncode == 0, log
+    assert "Traceback" not in log
+    assert "Syntax error in 'server/notifications.py'" in log
+
+
+def test_token_issues_a_token_the_runtime_accepts(tmp_path: Path) -> None:
+    keys = Keys(tmp_path / "keys", issuer="https://auth.example.com/")
+    claims = tmp_path / "claims.json"
+    claims.write_text(json.dumps({"sub": "jane.doe", "role": "admin"}))
+
+    result = subprocess.run(
+        [
+            WK,
+            "token",
+            "--issuer",
+            keys.issuer,
+            "--private-key",
+            str(keys.directory / "private.pem"),
+            "--claims",
+            str(claims),
+            "--expiration",
+            "5",
+            "--raw",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    token = result.stdout.strip()
+
+    public_key = keys.private_key.public_key()
+    decoded = jwt.decode(token, public_key, algorithms=["RS256"], issuer=keys.issuer)
+    assert decoded["sub"] == "jane.doe"
+    assert decoded["role"] == "admin"
+    assert decoded["exp"] - decoded["iat"] == 300
+
+
+def test_token_reports_a_missing_subject_in_one_line(tmp_path: Path) -> None:
+    keys = Keys(tmp_path / "keys")
+    claims = tmp_path / "claims.json"
+    claims.write_text("{}")
+
+    result = subprocess.run(
+        [
+            WK,
+            "token",
+            "-i",
+            keys.issuer,
+            "-k",
+            str(keys.directory / "private.pem"),
+            "-c",
+            str(claims),
+        ],
+        capture_output=True,
+        text=True,
+    )
+
+    assert result.returncode == 1
+    assert result.stderr.strip().count("\n") == 0
+    assert "sub" in result.stderr
+
+
+def test_health_exits_zero_when_healthy_and_one_otherwise(chat: Path) -> None:
+    port, health_port = free_port(), free_port()
+    environment = {
+        **os.environ,
+        "APPLICATION_DIRECTORY": str(chat),
+        "PORT_OR_SOCKET": str(port),
+        "HEALTH_PORT_OR_SOCKET": str(health_port),
+        "BIND_HOST": "127.0.0.1",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "wolkenkit.runtime.server"],
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_until(lambda: healthy(health_port), 10)
+        up = subprocess.run([WK, "health", "--health-port", str(health_port)], capture_output=True)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=15)
+    down = subprocess.run([WK, "health", "--health-port", str(health_port)], capture_output=True)
+
+    assert up.returncode == 0
+    assert server.returncode == 0
+    assert down.returncode == 1
