@@ -10,7 +10,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,7 @@ import pytest
 from wolkenkit import errors
 from wolkenkit.messages import new_id
 from wolkenkit.stores import factory
+from wolkenkit.stores.file_store import FileStore
 from wolkenkit.stores.filesystem import FileSystemFileStore, create_file_store
 from wolkenkit.stores.filesystem.file_store import STALE_AFTER
 from wolkenkit.testing.contracts._messages import chunked, collect
@@ -149,30 +150,14 @@ _KILLED_WRITER = textwrap.dedent(
 )
 
 
-async def test_of_concurrent_writers_of_one_id_exactly_one_wins(tmp_path: Path) -> None:
-    # Writers with stores of their own all pass the early check, then race to publish.
-    directory, id, start = tmp_path / "files", new_id(), asyncio.Event()
-    stores = [await _store(directory) for _ in range(8)]
+async def test_of_concurrent_writers_of_one_id_exactly_one_wins(
+    tmp_path: Path, race_to_add: Callable[[Sequence[FileStore]], Awaitable[str]]
+) -> None:
+    # Renaming a directory onto a non-empty one fails, so exactly one writer publishes.
+    directory = tmp_path / "files"
 
-    async def upload(index: int) -> int | None:
-        async def content() -> AsyncIterator[bytes]:
-            await start.wait()
-            yield f"writer {index}".encode()
+    id = await race_to_add([await _store(directory) for _ in range(8)])
 
-        try:
-            await stores[index].add_file(id, f"{index}.txt", "text/plain", content())
-        except errors.FileAlreadyExists:
-            return None
-        return index
-
-    uploads = [asyncio.create_task(upload(index)) for index in range(len(stores))]
-    await asyncio.sleep(0.05)
-    start.set()
-    winners = [index for index in await asyncio.gather(*uploads) if index is not None]
-
-    assert len(winners) == 1
-    assert await _read(stores[0], id) == f"writer {winners[0]}".encode()
-    assert (await stores[0].get_metadata(id)).name == f"{winners[0]}.txt"
     assert [path.name for path in directory.iterdir()] == [id]
 
 
