@@ -138,10 +138,7 @@ class TestRedisPublishSubscribe(PublishSubscribeContract):
         await publisher.publish(channel, {"index": 0})
         await inbox.wait_for(1)
 
-        clients = await redis.client_list()
-        ids = [client["id"] for client in clients if client["name"] == subscriber.connection_name]
-        assert len(ids) == 1
-        await redis.client_kill_filter(_id=ids[0])
+        assert await _kill_connections(redis, subscriber.connection_name) == 1
 
         async def publish_and_check() -> bool:
             await publisher.publish(channel, {"index": 1})
@@ -150,6 +147,28 @@ class TestRedisPublishSubscribe(PublishSubscribeContract):
         await _eventually(publish_and_check)
         assert inbox.messages[0] == {"index": 0}
         assert {"index": 1} in inbox.messages[1:]
+
+    async def test_the_publisher_survives_losing_its_connection(
+        self, publisher: RedisPublisher, subscriber: RedisSubscriber, redis: Redis
+    ) -> None:
+        # A pooled connection is broken after a restart of Redis; publishing carries on.
+        channel, inbox = f"channel-{new_id()}", Inbox()
+        await subscriber.subscribe(channel, inbox)
+        await publisher.publish(channel, {"index": 0})
+        assert await _kill_connections(redis, publisher.connection_name) == 1
+
+        await publisher.publish(channel, {"index": 1})
+
+        await inbox.wait_for(2)
+        assert inbox.messages == [{"index": 0}, {"index": 1}]
+
+
+async def _kill_connections(redis: Redis, name: str) -> int:
+    """Make the server drop the connections of that name, as a restart would."""
+    ids = [client["id"] for client in await redis.client_list() if client["name"] == name]
+    for id in ids:
+        await redis.client_kill_filter(_id=id)
+    return len(ids)
 
 
 async def _eventually(condition: Callable[[], Awaitable[bool]]) -> None:

@@ -35,7 +35,12 @@ async def create_lock_store(options: Mapping[str, Any]) -> RedisLockStore:
 async def create_publisher(options: Mapping[str, Any]) -> RedisPublisher:
     store = "Redis publisher"
     parsed = parse_options(RedisOptions, options, store)
-    return RedisPublisher(await connect(parsed, store, name="wolkenkit-publisher"))
+    # The driver retries on a broken connection, which a pooled connection is after a server
+    # restart. Should a connection break between a PUBLISH and its reply, the retry delivers
+    # the message twice: a rare duplicate is cheaper than a publisher that fails after every
+    # restart of Redis.
+    name = f"wolkenkit-publisher-{new_id()[:8]}"
+    return RedisPublisher(await connect(parsed, store, name=name), name)
 
 
 async def create_subscriber(options: Mapping[str, Any]) -> RedisSubscriber:

@@ -45,7 +45,10 @@ MAX_RECONNECT_PAUSE = 2.0
 
 
 class RedisPublisher(Publisher):
-    def __init__(self, client: Redis) -> None:
+    """Publishes over a pool of connections, named ``connection_name`` in ``CLIENT LIST``."""
+
+    def __init__(self, client: Redis, connection_name: str) -> None:
+        self.connection_name = connection_name
         self._client = client
 
     async def publish(self, channel: str, message: Message) -> None:
