@@ -99,7 +99,7 @@ class RedisSubscriber(Subscriber):
                 async with self._lock:
                     is_new = channel not in self._channels
                     self._channels.setdefault(channel, {})[subscription] = None
-                    await self._send(channel if is_new else None, [token])
+                    await self._send(channel if is_new else None, token)
                 await confirmed
         except BaseException as error:
             self._waiting.pop(token, None)
@@ -114,6 +114,9 @@ class RedisSubscriber(Subscriber):
 
     async def destroy(self) -> None:
         self._is_closed = True
+        for _, confirmed in self._waiting.values():
+            if not confirmed.done():
+                confirmed.set_exception(StoreError("The Redis subscriber has been destroyed."))
         for subscriptions in list(self._channels.values()):
             for subscription in list(subscriptions):
                 await subscription.unsubscribe()
@@ -124,14 +127,13 @@ class RedisSubscriber(Subscriber):
         await self._pubsub.aclose()  # type: ignore[no-untyped-call]
         await self._client.aclose()
 
-    async def _send(self, channel: str | None, tokens: list[str]) -> None:
-        """Subscribe to ``channel`` (if given) and ping with each token; a failure is left
-        to the reader, which repeats all of it on the next connection."""
+    async def _send(self, channel: str | None, token: str) -> None:
+        """Subscribe to ``channel`` (if given) and ping with the token; a failure is left to
+        the reader, which repeats both on the next connection."""
         with contextlib.suppress(RedisError):
             if channel is not None:
                 await self._pubsub.subscribe(channel)
-            for token in tokens:
-                await self._pubsub.ping(token)
+            await self._pubsub.ping(token)
 
     async def _read(self) -> None:
         pause = 0.0
