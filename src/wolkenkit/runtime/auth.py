@@ -37,8 +37,15 @@ def load_public_key(pem: bytes) -> RSAPublicKey:
     return key
 
 
+#: Anonymous clients are remembered this long, so busy clients do not pay for a new token on
+#: every request; the token itself is valid for an hour.
+ANONYMOUS_CACHE_SECONDS = 60
+ANONYMOUS_CACHE_SIZE = 10_000
+
+
 class Authenticator:
     def __init__(self, identity_providers: Sequence[IdentityProvider]) -> None:
+        self._anonymous: dict[tuple[str | None, str], tuple[float, ClientMetadata]] = {}
         self._keys: dict[str, RSAPublicKey] = {}
         for provider in identity_providers:
             path = provider.certificate / "certificate.pem"
@@ -53,7 +60,7 @@ class Authenticator:
     def authenticate(self, token: str | None, anonymous_id: str | None, ip: str) -> ClientMetadata:
         """The client of a request; raises ``NotAuthenticated`` for a token we cannot trust."""
         if token is None:
-            return self.anonymous(anonymous_id, ip)
+            return self._cached_anonymous(anonymous_id, ip)
         claims = self._verify(token)
         return ClientMetadata(token=token, user=User(id=claims["sub"], claims=claims), ip=ip)
 
@@ -75,6 +82,18 @@ class Authenticator:
         if not isinstance(claims.get("sub"), str) or not claims["sub"]:
             raise errors.NotAuthenticated("Token has no subject.")
         return claims
+
+    def _cached_anonymous(self, anonymous_id: str | None, ip: str) -> ClientMetadata:
+        key = (anonymous_id, ip)
+        now = time.monotonic()
+        cached = self._anonymous.get(key)
+        if cached is not None and now - cached[0] < ANONYMOUS_CACHE_SECONDS:
+            return cached[1]
+        if len(self._anonymous) >= ANONYMOUS_CACHE_SIZE:
+            self._anonymous.clear()
+        client = self.anonymous(anonymous_id, ip)
+        self._anonymous[key] = (now, client)
+        return client
 
     @staticmethod
     def anonymous(anonymous_id: str | None, ip: str) -> ClientMetadata:
