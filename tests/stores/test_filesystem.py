@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -20,7 +21,7 @@ from wolkenkit.messages import new_id
 from wolkenkit.stores import factory
 from wolkenkit.stores.file_store import FileStore
 from wolkenkit.stores.filesystem import FileSystemFileStore, create_file_store
-from wolkenkit.stores.filesystem.file_store import STALE_AFTER
+from wolkenkit.stores.filesystem.file_store import REMOVED, STAGING, STALE_AFTER
 from wolkenkit.testing.contracts._messages import chunked, collect
 from wolkenkit.testing.contracts.file_store import FileStoreContract
 
@@ -42,6 +43,11 @@ async def _read(store: FileSystemFileStore, id: str) -> bytes:
     return b"".join(await collect(store.get_file(id)))
 
 
+def _ids(directory: Path) -> list[str]:
+    """The stored files' directories, without the store's own hidden ones."""
+    return sorted(path.name for path in directory.iterdir() if not path.name.startswith("."))
+
+
 class TestFileSystemFileStore(FileStoreContract):
     async def test_files_are_laid_out_as_in_the_reference(
         self, store: FileSystemFileStore, tmp_path: Path
@@ -50,7 +56,7 @@ class TestFileSystemFileStore(FileStoreContract):
         id = new_id()
         await store.add_file(id, "hello.txt", "text/plain", chunked(b"hello", 2))
 
-        assert sorted(path.name for path in (tmp_path / "files").iterdir()) == [id]
+        assert _ids(tmp_path / "files") == [id]
         assert (tmp_path / "files" / id / "data").read_bytes() == b"hello"
         assert json.loads((tmp_path / "files" / id / "metadata.json").read_bytes()) == {
             "id": id,
@@ -58,6 +64,11 @@ class TestFileSystemFileStore(FileStoreContract):
             "contentType": "text/plain",
             "contentLength": 5,
         }
+
+        # Removing leaves no trace.
+        await store.remove_file(id)
+        assert _ids(tmp_path / "files") == []
+        assert list((tmp_path / "files" / REMOVED).iterdir()) == []
 
 
 async def test_a_failing_stream_leaves_nothing_behind(
@@ -75,7 +86,8 @@ async def test_a_failing_stream_leaves_nothing_behind(
 
     with pytest.raises(errors.FileNotFound):
         await store.get_metadata(id)
-    assert list((tmp_path / "files").iterdir()) == []
+    assert _ids(tmp_path / "files") == []
+    assert list((tmp_path / "files" / STAGING).iterdir()) == []
     await store.add_file(id, "whole.bin", "application/octet-stream", chunked(b"whole", 2))
     assert await _read(store, id) == b"whole"
 
@@ -116,14 +128,14 @@ async def test_a_writer_killed_mid_file_leaves_no_file(tmp_path: Path) -> None:
     store = await _store(directory)
     with pytest.raises(errors.FileNotFound):
         await store.get_metadata(id)
-    [debris] = directory.iterdir()
+    [debris] = (directory / STAGING).iterdir()
     assert (debris / "data").stat().st_size > 0
 
     stale = time.time() - STALE_AFTER - 1
     for path in [debris, debris / "data"]:
         os.utime(path, (stale, stale))
     await store.setup()
-    assert list(directory.iterdir()) == []
+    assert list((directory / STAGING).iterdir()) == []
     await store.add_file(id, "again.txt", "text/plain", chunked(b"again", 2))
     assert await _read(store, id) == b"again"
 
@@ -158,14 +170,15 @@ async def test_of_concurrent_writers_of_one_id_exactly_one_wins(
 
     id = await race_to_add([await _store(directory) for _ in range(8)])
 
-    assert [path.name for path in directory.iterdir()] == [id]
+    assert _ids(directory) == [id]
+    assert list((directory / STAGING).iterdir()) == []
 
 
 async def test_disk_errors_are_named_in_one_line(
     store: FileSystemFileStore, tmp_path: Path
 ) -> None:
     # The operating system's error becomes ours, saying what failed where.
-    (tmp_path / "files").rmdir()
+    shutil.rmtree(tmp_path / "files")
 
     with pytest.raises(errors.StoreError, match=r"failed to write in .*: No such file"):
         await store.add_file(new_id(), "x.txt", "text/plain", chunked(b"x", 1))

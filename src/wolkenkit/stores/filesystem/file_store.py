@@ -1,12 +1,13 @@
 """A file store in a directory: ``<directory>/<id>/data`` and ``<directory>/<id>/metadata.json``.
 
-Adding a file is crash-safe and race-free. Both files are written into a fresh staging
-directory beside the stored ones (``.staging-<random>``), flushed to disk, and the staging
-directory is then renamed to ``<id>`` in one step. A reader therefore sees a whole file or none,
-and a crash leaves at most a staging directory, which ``setup`` sweeps away later. Renaming a
+Adding a file is crash-safe and race-free. Both files are written into a fresh directory
+``.staging/<random>`` on the same file system, flushed to disk, and that directory is then
+renamed to ``<id>`` in one step. A reader therefore sees a whole file or none, and a crash
+leaves at most a staging directory, which ``setup`` sweeps away once it is stale. Renaming a
 directory onto an existing, non-empty one fails, so of two writers of one id exactly one wins,
-across threads and processes alike. Removing renames ``<id>`` aside before deleting it, so a
-file vanishes in one step too.
+across threads and processes alike. Removing renames ``<id>`` into ``.removed/`` before
+deleting it, so a file vanishes in one step too. Ids are uuids, so they never clash with
+these two hidden directories.
 
 All disk I/O runs in worker threads, in chunks, so large files never block the event loop.
 """
@@ -33,8 +34,8 @@ from wolkenkit.stores.file_store import FileStore
 
 #: Files are read in pieces of this size, and written once this much has come in.
 CHUNK_SIZE = 256 * 1024
-STAGING_PREFIX = ".staging-"
-REMOVED_PREFIX = ".removed-"
+STAGING = ".staging"
+REMOVED = ".removed"
 #: A staging directory untouched for this long (s) belongs to a writer that died.
 STALE_AFTER = 60 * 60
 
@@ -69,7 +70,7 @@ class FileSystemFileStore(FileStore):
         # Fail before reading a possibly large stream when the id is already taken.
         if await asyncio.to_thread(target.exists):
             raise FileAlreadyExists(f"File '{id}' already exists.")
-        staging = self._directory / f"{STAGING_PREFIX}{new_id()}"
+        staging = self._directory / STAGING / new_id()
         with self._translated("write"):
             handle = await asyncio.to_thread(_open_staging, staging)
         try:
@@ -101,9 +102,9 @@ class FileSystemFileStore(FileStore):
         return FileMetadata.model_validate_json(content)
 
     async def remove_file(self, id: str) -> None:
-        removed = self._directory / f"{REMOVED_PREFIX}{new_id()}"
+        removed = self._directory / REMOVED / new_id()
         with self._translated("remove", id):
-            await asyncio.to_thread(os.rename, self._existing(id), removed)
+            await asyncio.to_thread(_move_aside, self._existing(id), removed)
         # The file is gone for everyone now; deleting its bytes may fail without harm, as
         # the next setup sweeps what is left.
         await asyncio.to_thread(shutil.rmtree, removed, ignore_errors=True)
@@ -146,8 +147,15 @@ class FileSystemFileStore(FileStore):
 
 
 def _open_staging(staging: Path) -> BinaryIO:
+    # Not the parents: a store directory that has gone missing is an error to report.
+    staging.parent.mkdir(exist_ok=True)
     staging.mkdir()
     return (staging / "data").open("xb")
+
+
+def _move_aside(path: Path, removed: Path) -> None:
+    removed.parent.mkdir(exist_ok=True)
+    os.rename(path, removed)
 
 
 def _commit(handle: BinaryIO, metadata: FileMetadata, staging: Path, target: Path) -> None:
@@ -186,11 +194,14 @@ def _fsync_directory(path: Path) -> None:
 def _sweep(directory: Path) -> None:
     """Create the directory, and delete what removals and dead writers left behind."""
     directory.mkdir(parents=True, exist_ok=True)
+    # The two directories stay, as other processes may be moving entries into them.
+    for name in (STAGING, REMOVED):
+        (directory / name).mkdir(exist_ok=True)
+    for entry in (directory / REMOVED).iterdir():
+        shutil.rmtree(entry, ignore_errors=True)
     stale_before = time.time() - STALE_AFTER
-    for entry in directory.iterdir():
-        if entry.name.startswith(REMOVED_PREFIX) or (
-            entry.name.startswith(STAGING_PREFIX) and _last_change(entry) < stale_before
-        ):
+    for entry in (directory / STAGING).iterdir():
+        if _last_change(entry) < stale_before:
             shutil.rmtree(entry, ignore_errors=True)
 
 
