@@ -1,0 +1,218 @@
+"""One SQLite database file as the stores use it: a connection, transactions, and lock waits.
+
+Every operation is a synchronous function of the connection that runs to completion on the
+caller's thread (the event loop) in one go, so a transaction never stays open across an
+``await``. SQLite's own busy handler is off (``busy_timeout = 0``) while serving: when another
+connection holds the write lock, the attempt fails at once, is rolled back, and is retried
+after an asynchronous sleep, so waiting for a lock never blocks the event loop. Only opening a
+file waits synchronously, once, at start-up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from wolkenkit.errors import StoreError, StoreOptionsInvalid
+
+T = TypeVar("T")
+
+MEMORY = ":memory:"
+#: How long (seconds) an operation waits for another connection's write lock before failing.
+BUSY_TIMEOUT = 10.0
+_FIRST_RETRY_DELAY = 0.0005
+_LONGEST_RETRY_DELAY = 0.01
+
+Work = Callable[[sqlite3.Connection], T]
+
+
+def quote(name: str) -> str:
+    """An identifier for SQL: table names contain dashes, and may contain quotes."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _is_busy(error: sqlite3.Error) -> bool:
+    # Extended codes (BUSY_RECOVERY, BUSY_SNAPSHOT, ...) keep SQLITE_BUSY in the low byte.
+    code = getattr(error, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF == sqlite3.SQLITE_BUSY
+
+
+class SqliteDatabase:
+    """A connection to one database file (or to a private in-memory database).
+
+    ``write`` runs its work inside ``BEGIN IMMEDIATE``: the write lock is taken before the
+    first read, so a read-modify-write cannot be overtaken by another connection or process.
+    A threading lock lets threads share the connection; within one thread it is never
+    contended.
+    """
+
+    def __init__(self, file_name: str, description: str = "SQLite store") -> None:
+        """Open the file (creating it and its folder if needed); ``description`` names the
+        store in the error raised when that fails."""
+        self.file_name = file_name
+        #: Set while the database is shared through ``open_shared``.
+        self.shared_key: str | None = None
+        self._lock = threading.Lock()
+        self._connection: sqlite3.Connection | None = _connect(file_name, description)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+
+    async def write(self, work: Work[T]) -> T:
+        """Run ``work`` in a write transaction: committed if it returns, rolled back if it
+        raises. It may run more than once, so it must change nothing but the database."""
+        return await self._run(work, "BEGIN IMMEDIATE")
+
+    async def read(self, work: Work[T]) -> T:
+        """Run ``work`` in a read transaction, which sees one consistent snapshot."""
+        return await self._run(work, "BEGIN")
+
+    async def fetch_all(self, sql: str, parameters: tuple[Any, ...] = ()) -> list[Any]:
+        """The rows of one query."""
+        return await self.read(lambda connection: connection.execute(sql, parameters).fetchall())
+
+    async def _run(self, work: Work[T], begin: str) -> T:
+        deadline: float | None = None
+        delay = _FIRST_RETRY_DELAY
+        while True:
+            try:
+                return self._attempt(work, begin)
+            except sqlite3.Error as error:
+                if not _is_busy(error):
+                    raise StoreError(
+                        f"The SQLite database '{self.file_name}' failed: {error}."
+                    ) from error
+            now = time.monotonic()
+            if deadline is None:
+                deadline = now + BUSY_TIMEOUT
+            elif now >= deadline:
+                raise StoreError(
+                    f"The SQLite database '{self.file_name}' stayed locked by another "
+                    f"connection for {BUSY_TIMEOUT:g} s."
+                )
+            # Jitter keeps competing processes from retrying in lockstep.
+            await asyncio.sleep(delay * random.uniform(0.5, 1.5))
+            delay = min(delay * 2, _LONGEST_RETRY_DELAY)
+
+    def _attempt(self, work: Work[T], begin: str) -> T:
+        with self._lock:
+            connection = self._connection
+            if connection is None:
+                raise StoreError(f"The SQLite database '{self.file_name}' is closed.")
+            connection.execute(begin)
+            try:
+                result = work(connection)
+                connection.execute("COMMIT")
+            except BaseException:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                raise
+            return result
+
+
+def _connect(file_name: str, description: str) -> sqlite3.Connection:
+    try:
+        if file_name != MEMORY:
+            Path(file_name).parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(
+            file_name,
+            isolation_level=None,  # we issue BEGIN and COMMIT ourselves
+            check_same_thread=False,  # guarded by SqliteDatabase._lock instead
+            timeout=BUSY_TIMEOUT,  # at start-up only; see below
+            cached_statements=256,
+        )
+    except (OSError, sqlite3.Error) as error:
+        raise StoreOptionsInvalid(f"The {description} cannot open {file_name}: {error}.") from None
+    try:
+        # WAL lets readers and the one writer proceed side by side, across processes. With
+        # synchronous=NORMAL a commit is written to the WAL but not fsynced: a crashed or
+        # killed process loses nothing it committed; only a power cut or OS crash may take
+        # the last commits (never consistency). FULL would fsync every commit, which costs
+        # milliseconds per command on real disks.
+        connection.execute("PRAGMA journal_mode = WAL").fetchall()
+        connection.execute("PRAGMA synchronous = NORMAL")
+        # After a checkpoint, shrink a WAL that a burst of writes made large.
+        connection.execute("PRAGMA journal_size_limit = 67108864")
+        connection.execute("PRAGMA busy_timeout = 0")
+    except sqlite3.Error as error:
+        connection.close()
+        raise StoreOptionsInvalid(f"The {description} cannot open {file_name}: {error}.") from None
+    return connection
+
+
+class _Shared:
+    __slots__ = ("database", "users")
+
+    def __init__(self, database: SqliteDatabase) -> None:
+        self.database = database
+        self.users = 0
+
+
+_registry: dict[str, _Shared] = {}
+_registry_lock = threading.Lock()
+
+
+def open_shared(file_name: str, description: str) -> SqliteDatabase:
+    """The process's database for ``file_name``, opened on first use.
+
+    Stores of one file share a connection: switching connections after another one wrote
+    discards SQLite's page cache, which costs more per command than the statements
+    themselves. ``:memory:`` is one database for the whole process this way.
+    """
+    key = file_name if file_name == MEMORY else os.path.realpath(file_name)
+    with _registry_lock:
+        shared = _registry.get(key)
+        if shared is None:
+            shared = _registry[key] = _Shared(SqliteDatabase(file_name, description))
+            shared.database.shared_key = key
+        shared.users += 1
+        return shared.database
+
+
+def release(database: SqliteDatabase) -> None:
+    """Give back a database: one from ``open_shared`` closes with its last user, any other
+    one at once (a store owns a database it was given)."""
+    key = database.shared_key
+    if key is not None:
+        with _registry_lock:
+            shared = _registry.get(key)
+            if shared is not None and shared.database is database:
+                shared.users -= 1
+                if shared.users > 0:
+                    return
+                del _registry[key]
+    database.close()
+
+
+class SqliteTables:
+    """What every SQLite store shares: its database and the schema that ``setup`` creates."""
+
+    def __init__(self, database: SqliteDatabase, schema: list[str]) -> None:
+        self._db = database
+        self._schema = schema
+        self._destroyed = False
+
+    async def setup(self) -> None:
+        """Create the tables and indexes; idempotent."""
+
+        def create(connection: sqlite3.Connection) -> None:
+            for statement in self._schema:
+                connection.execute(statement)
+
+        await self._db.write(create)
+
+    async def destroy(self) -> None:
+        """Give the database back; the last store of a shared one closes it."""
+        if not self._destroyed:
+            self._destroyed = True
+            release(self._db)

@@ -1,0 +1,239 @@
+"""The SQLite domain event store: each event as JSON beside the columns it is found by.
+
+The global order is the table's rowid, ``position``. SQLite admits one writer at a time,
+across connections and processes, and a new rowid is the highest one plus one, taken inside
+that writer's transaction: a transaction that commits later took its write lock later and so
+gets higher positions than everything committed before it. A reader's snapshot therefore
+always holds a gap-free prefix of the order, and a reader that continues after the last
+position it saw never skips an event. A rolled-back batch leaves its positions to the next
+writer; nobody could have seen them. (Events are never deleted, so no position is ever
+handed out twice; AUTOINCREMENT would guard against that at the cost of another page written
+per commit.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from wolkenkit.errors import ParameterInvalid, RevisionAlreadyExists
+from wolkenkit.messages import AggregateIdentifier, DomainEvent, Snapshot
+from wolkenkit.stores.domain_event_store import (
+    MAX_REVISION,
+    DomainEventStore,
+    PositionedDomainEvent,
+)
+from wolkenkit.stores.sqlite.database import SqliteDatabase, SqliteTables, quote
+from wolkenkit.stores.sqlite.options import DomainEventTableNames
+
+#: Rows per query when streaming; between pages other tasks get their turn.
+PAGE_SIZE = 1000
+
+#: Stored JSON back to an event. pydantic-core parses and validates in one pass, which
+#: measured faster than ``json.loads`` plus building the models without validation.
+_decode = DomainEvent.model_validate_json
+
+
+class SqliteDomainEventStore(SqliteTables, DomainEventStore):
+    """Events and snapshots in two tables of one database, which the store owns."""
+
+    def __init__(self, database: SqliteDatabase, table_names: DomainEventTableNames) -> None:
+        events = quote(table_names.domain_events)
+        snapshots = quote(table_names.snapshots)
+        schema = [
+            f"""CREATE TABLE IF NOT EXISTS {events} (
+                "position" INTEGER PRIMARY KEY,
+                "aggregateId" TEXT NOT NULL,
+                "revision" INTEGER NOT NULL,
+                "causationId" TEXT NOT NULL,
+                "correlationId" TEXT NOT NULL,
+                "timestamp" INTEGER NOT NULL,
+                "domainEvent" TEXT NOT NULL
+            )""",
+            # The optimistic-concurrency key, and the order of replays.
+            f"""CREATE UNIQUE INDEX IF NOT EXISTS {quote(table_names.domain_events + "_aggregate")}
+                ON {events} ("aggregateId", "revision")""",
+            f"""CREATE INDEX IF NOT EXISTS {quote(table_names.domain_events + "_causation")}
+                ON {events} ("causationId")""",
+            f"""CREATE INDEX IF NOT EXISTS {quote(table_names.domain_events + "_correlation")}
+                ON {events} ("correlationId")""",
+            # Only first events: the aggregates in the order they began.
+            f"""CREATE INDEX IF NOT EXISTS {quote(table_names.domain_events + "_first")}
+                ON {events} ("revision") WHERE "revision" = 1""",
+            f"""CREATE TABLE IF NOT EXISTS {snapshots} (
+                "aggregateId" TEXT NOT NULL,
+                "revision" INTEGER NOT NULL,
+                "state" TEXT NOT NULL,
+                PRIMARY KEY ("aggregateId", "revision")
+            ) WITHOUT ROWID""",
+        ]
+        super().__init__(database, schema)
+        self._insert = (
+            f'INSERT INTO {events} ("aggregateId", "revision", "causationId", "correlationId", '
+            f'"timestamp", "domainEvent") VALUES (?, ?, ?, ?, ?, ?)'
+        )
+        self._select_last = (
+            f'SELECT "domainEvent" FROM {events} WHERE "aggregateId" = ? '
+            f'ORDER BY "revision" DESC LIMIT 1'
+        )
+        self._select_caused = (
+            f'SELECT "position", "domainEvent" FROM {events} WHERE "causationId" = ? '
+            f'AND "position" > ? ORDER BY "position" LIMIT ?'
+        )
+        self._select_any_caused = f'SELECT 1 FROM {events} WHERE "causationId" = ? LIMIT 1'
+        self._select_correlated = (
+            f'SELECT "position", "domainEvent" FROM {events} WHERE "correlationId" = ? '
+            f'AND "position" > ? ORDER BY "position" LIMIT ?'
+        )
+        self._select_replay = (
+            f'SELECT "aggregateId", "revision", "domainEvent" FROM {events} '
+            f'WHERE "timestamp" >= ? AND ("aggregateId", "revision") > (?, ?) '
+            f'ORDER BY "aggregateId", "revision" LIMIT ?'
+        )
+        self._select_aggregate = (
+            f'SELECT "revision", "domainEvent" FROM {events} WHERE "aggregateId" = ? '
+            f'AND "revision" <= ? AND "revision" > ? ORDER BY "revision" LIMIT ?'
+        )
+        self._select_by_position = (
+            f'SELECT "position", "domainEvent" FROM {events} WHERE "position" > ? '
+            f'ORDER BY "position" LIMIT ?'
+        )
+        self._select_first = (
+            f'SELECT "position", "domainEvent" FROM {events} WHERE "revision" = 1 '
+            f'AND "position" > ? ORDER BY "position" LIMIT ?'
+        )
+        self._insert_snapshot = (
+            f'INSERT OR IGNORE INTO {snapshots} ("aggregateId", "revision", "state") '
+            f"VALUES (?, ?, ?)"
+        )
+        self._select_snapshot = (
+            f'SELECT "revision", "state" FROM {snapshots} WHERE "aggregateId" = ? '
+            f'ORDER BY "revision" DESC LIMIT 1'
+        )
+
+    async def get_last_domain_event(
+        self, aggregate_identifier: AggregateIdentifier
+    ) -> DomainEvent | None:
+        rows = await self._db.fetch_all(self._select_last, (aggregate_identifier.aggregate.id,))
+        return _decode(rows[0][0]) if rows else None
+
+    async def get_domain_events_by_causation_id(
+        self, causation_id: str
+    ) -> AsyncIterator[DomainEvent]:
+        async for row in self._pages(self._select_caused, (causation_id,), (0,)):
+            yield _decode(row[1])
+
+    async def has_domain_events_with_causation_id(self, causation_id: str) -> bool:
+        return bool(await self._db.fetch_all(self._select_any_caused, (causation_id,)))
+
+    async def get_domain_events_by_correlation_id(
+        self, correlation_id: str
+    ) -> AsyncIterator[DomainEvent]:
+        async for row in self._pages(self._select_correlated, (correlation_id,), (0,)):
+            yield _decode(row[1])
+
+    async def get_replay(self, from_timestamp: int = 0) -> AsyncIterator[DomainEvent]:
+        if from_timestamp < 0:
+            raise ParameterInvalid("From timestamp must not be negative.")
+        async for row in self._pages(self._select_replay, (from_timestamp,), ("", 0)):
+            yield _decode(row[2])
+
+    async def get_replay_for_aggregate(
+        self, aggregate_id: str, from_revision: int = 1, to_revision: int = MAX_REVISION
+    ) -> AsyncIterator[DomainEvent]:
+        if from_revision < 1 or to_revision < 1:
+            raise ParameterInvalid("Revisions must be at least 1.")
+        if from_revision > to_revision:
+            raise ParameterInvalid("From revision must not be greater than to revision.")
+        fixed = (aggregate_id, to_revision)
+        async for row in self._pages(self._select_aggregate, fixed, (from_revision - 1,)):
+            yield _decode(row[1])
+
+    async def get_replay_by_position(
+        self, after_position: int = 0, limit: int | None = None
+    ) -> AsyncIterator[PositionedDomainEvent]:
+        if after_position < 0:
+            raise ParameterInvalid("After position must not be negative.")
+        if limit is not None and limit < 1:
+            raise ParameterInvalid("Limit must be at least 1.")
+        # Every committed event is final here (see the module docstring), so any page of
+        # committed rows is safe to hand out.
+        async for row in self._pages(self._select_by_position, (), (after_position,), limit):
+            yield PositionedDomainEvent(position=row[0], domain_event=_decode(row[1]))
+
+    async def store_domain_events(self, domain_events: Sequence[DomainEvent]) -> None:
+        if not domain_events:
+            raise ParameterInvalid("Domain events are missing.")
+        rows = [
+            (
+                domain_event.aggregate_identifier.aggregate.id,
+                domain_event.metadata.revision,
+                domain_event.metadata.causation_id,
+                domain_event.metadata.correlation_id,
+                domain_event.metadata.timestamp,
+                domain_event.model_dump_json(),
+            )
+            for domain_event in domain_events
+        ]
+
+        def insert(connection: sqlite3.Connection) -> None:
+            try:
+                connection.executemany(self._insert, rows)
+            except sqlite3.IntegrityError:
+                # The unique (aggregate id, revision) index; the transaction rolls back whole.
+                raise RevisionAlreadyExists("Aggregate id and revision already exist.") from None
+
+        await self._db.write(insert)
+
+    async def get_snapshot(self, aggregate_identifier: AggregateIdentifier) -> Snapshot | None:
+        rows = await self._db.fetch_all(self._select_snapshot, (aggregate_identifier.aggregate.id,))
+        if not rows:
+            return None
+        revision, state = rows[0]
+        return Snapshot.trusted(
+            aggregate_identifier=aggregate_identifier, revision=revision, state=json.loads(state)
+        )
+
+    async def store_snapshot(self, snapshot: Snapshot) -> None:
+        row = (
+            snapshot.aggregate_identifier.aggregate.id,
+            snapshot.revision,
+            json.dumps(snapshot.state, separators=(",", ":")),
+        )
+        await self._db.write(lambda connection: connection.execute(self._insert_snapshot, row))
+
+    async def get_aggregate_identifiers(self) -> AsyncIterator[AggregateIdentifier]:
+        async for row in self._pages(self._select_first, (), (0,)):
+            yield _decode(row[1]).aggregate_identifier
+
+    async def get_aggregate_identifiers_by_name(
+        self, context_name: str, aggregate_name: str
+    ) -> AsyncIterator[AggregateIdentifier]:
+        async for aggregate_identifier in self.get_aggregate_identifiers():
+            if (
+                aggregate_identifier.context.name == context_name
+                and aggregate_identifier.aggregate.name == aggregate_name
+            ):
+                yield aggregate_identifier
+
+    async def _pages(
+        self, sql: str, fixed: tuple[Any, ...], after: tuple[Any, ...], limit: int | None = None
+    ) -> AsyncIterator[Any]:
+        """The rows of a keyset-paged query: its parameters are ``fixed``, then the key of
+        the last row seen (the row's leading columns, starting at ``after``), then the page
+        size. Each page is one short read, so no statement stays open between pages."""
+        remaining = limit
+        while True:
+            size = PAGE_SIZE if remaining is None else min(PAGE_SIZE, remaining)
+            rows = await self._db.fetch_all(sql, (*fixed, *after, size))
+            for row in rows:
+                yield row
+            if remaining is not None:
+                remaining -= len(rows)
+            if len(rows) < size or remaining == 0:
+                return
+            after = tuple(rows[-1][: len(after)])
+            await asyncio.sleep(0)

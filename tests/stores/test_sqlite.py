@@ -1,0 +1,223 @@
+"""The SQLite stores against every contract, plus their options and what a file keeps."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from wolkenkit import errors
+from wolkenkit.stores import factory
+from wolkenkit.stores.sqlite import (
+    SqliteConsumerProgressStore,
+    SqliteDomainEventStore,
+    SqliteLockStore,
+    create_consumer_progress_store,
+    create_domain_event_store,
+    create_lock_store,
+    create_priority_queue_store,
+)
+from wolkenkit.testing.contracts._messages import (
+    build_aggregate_identifier,
+    build_domain_events,
+    collect,
+    ids,
+)
+from wolkenkit.testing.contracts.consumer_progress_store import ConsumerProgressStoreContract
+from wolkenkit.testing.contracts.domain_event_store import DomainEventStoreContract
+from wolkenkit.testing.contracts.lock_store import LockStoreContract
+from wolkenkit.testing.contracts.priority_queue_store import (
+    MakePriorityQueueStore,
+    PriorityQueueStoreContract,
+    QueueItem,
+    Store,
+    does_identifier_match_item,
+)
+
+
+@pytest.fixture
+def options(tmp_path: Path) -> dict[str, Any]:
+    """Options for a fresh database file of the test's own."""
+    return {"type": "Sqlite", "fileName": str(tmp_path / "wolkenkit.db")}
+
+
+class TestSqliteDomainEventStore(DomainEventStoreContract):
+    @pytest.fixture
+    async def store(self, options: dict[str, Any]) -> AsyncIterator[SqliteDomainEventStore]:
+        store = await create_domain_event_store(options)
+        await store.setup()
+        yield store
+        await store.destroy()
+
+    async def test_positions_count_from_one_without_gaps(
+        self, store: SqliteDomainEventStore
+    ) -> None:
+        # Positions are assigned under the write lock, and a rolled-back batch gives its
+        # numbers back, so they are exactly 1, 2, 3, ...
+        aggregate_identifier = build_aggregate_identifier()
+        await store.store_domain_events(build_domain_events(aggregate_identifier, 2))
+        with pytest.raises(errors.RevisionAlreadyExists):
+            await store.store_domain_events(build_domain_events(aggregate_identifier, 2))
+        await store.store_domain_events(build_domain_events(aggregate_identifier, 2, 3))
+
+        replay = await collect(store.get_replay_by_position())
+
+        assert [positioned.position for positioned in replay] == [1, 2, 3, 4]
+
+    async def test_streams_span_many_pages(self, store: SqliteDomainEventStore) -> None:
+        # Long streams are read page by page; nothing is lost or repeated at the seams.
+        aggregate_identifier = build_aggregate_identifier()
+        stored = build_domain_events(aggregate_identifier, 2_345)
+        await store.store_domain_events(stored)
+
+        replay = await collect(store.get_replay_for_aggregate(aggregate_identifier.aggregate.id))
+        by_position = await collect(store.get_replay_by_position(limit=2_100))
+        everything = await collect(store.get_replay())
+
+        assert ids(replay) == ids(stored)
+        assert [positioned.domain_event.id for positioned in by_position] == ids(stored[:2_100])
+        assert ids(everything) == ids(stored)
+
+
+class TestSqliteLockStore(LockStoreContract):
+    @pytest.fixture
+    async def store(self, options: dict[str, Any]) -> AsyncIterator[SqliteLockStore]:
+        store = await create_lock_store(options)
+        await store.setup()
+        yield store
+        await store.destroy()
+
+
+class TestSqliteConsumerProgressStore(ConsumerProgressStoreContract):
+    @pytest.fixture
+    async def store(self, options: dict[str, Any]) -> AsyncIterator[SqliteConsumerProgressStore]:
+        store = await create_consumer_progress_store(options)
+        await store.setup()
+        yield store
+        await store.destroy()
+
+
+class TestSqlitePriorityQueueStore(PriorityQueueStoreContract):
+    # On a busy machine a sleep plus a commit (which may fsync a WAL checkpoint) once
+    # overran the default's 80 ms margin between renewing a lock and its expiry.
+    lifetime = 400
+
+    @pytest.fixture
+    async def make_store(self, options: dict[str, Any]) -> AsyncIterator[MakePriorityQueueStore]:
+        made: list[Store] = []
+
+        async def make_store(expiration_time: int) -> Store:
+            # Each store gets tables of its own, as the runtime's two queues do.
+            table_names = {"items": f"items-{len(made)}", "priorityQueue": f"queue-{len(made)}"}
+            store = await create_priority_queue_store(
+                {**options, "tableNames": table_names},
+                QueueItem,
+                does_identifier_match_item,
+                expiration_time,
+            )
+            await store.setup()
+            made.append(store)
+            return store
+
+        yield make_store
+        for store in made:
+            await store.destroy()
+
+
+async def test_the_factory_builds_sqlite_stores_from_options_and_urls(tmp_path: Path) -> None:
+    file_name = tmp_path / "from-url.db"
+    by_url = await factory.create_domain_event_store(f"sqlite://{file_name}")
+    queue = await factory.create_priority_queue_store(
+        {"type": "Sqlite", "fileName": str(file_name), "expirationTime": 1_000},
+        QueueItem,
+        does_identifier_match_item,
+    )
+
+    assert isinstance(by_url, SqliteDomainEventStore)
+    await by_url.destroy()
+    await queue.destroy()
+
+
+@pytest.mark.parametrize(
+    ("options", "problem"),
+    [
+        ({"type": "Sqlite"}, "fileName: Field required"),
+        ({"type": "Sqlite", "fileName": ""}, "fileName: String should have at least 1"),
+        ({"type": "Sqlite", "fileName": "x.db", "hostName": "db"}, "hostName: Extra inputs"),
+        (
+            {"type": "Sqlite", "fileName": "x.db", "tableNames": {"domainEvent": "e"}},
+            "tableNames.domainEvent: Extra inputs",
+        ),
+        (
+            {"type": "Sqlite", "fileName": "x.db", "tableNames": {"snapshots": 5}},
+            "tableNames.snapshots: Input should be a valid string",
+        ),
+    ],
+)
+async def test_bad_options_name_the_store_and_the_problem(
+    options: dict[str, Any], problem: str
+) -> None:
+    with pytest.raises(errors.StoreOptionsInvalid) as raised:
+        await create_domain_event_store(options)
+
+    assert str(raised.value).startswith("The SQLite domain event store options are invalid: ")
+    assert problem in str(raised.value)
+
+
+async def test_a_file_that_cannot_be_opened_fails_at_start_up(tmp_path: Path) -> None:
+    # A directory is no database, and neither is a file of something else.
+    not_a_database = tmp_path / "notes.txt"
+    not_a_database.write_text("Dear diary, " * 1_000)
+
+    with pytest.raises(errors.StoreOptionsInvalid, match=r"The SQLite lock store cannot open .*"):
+        await create_lock_store({"type": "Sqlite", "fileName": str(tmp_path)})
+    with pytest.raises(errors.StoreOptionsInvalid, match="file is not a database"):
+        await create_lock_store({"type": "Sqlite", "fileName": str(not_a_database)})
+
+
+async def test_a_restart_loses_nothing(options: dict[str, Any]) -> None:
+    # wk dev restarts its runtime on every change: stores opened anew see all earlier data.
+    aggregate_identifier = build_aggregate_identifier()
+    stored = build_domain_events(aggregate_identifier, 3)
+    before = await create_domain_event_store(options)
+    await before.setup()
+    await before.store_domain_events(stored)
+    await before.destroy()
+
+    after = await create_domain_event_store(options)
+    await after.setup()
+    replay = await collect(after.get_replay_for_aggregate(aggregate_identifier.aggregate.id))
+    await after.destroy()
+
+    assert ids(replay) == ids(stored)
+
+
+async def test_in_memory_stores_share_one_database_while_any_is_open() -> None:
+    # ":memory:" is one database per process, alive as long as one of its stores is.
+    options = {"type": "Sqlite", "fileName": ":memory:"}
+    aggregate_identifier = build_aggregate_identifier()
+    writer = await create_domain_event_store(options)
+    reader = await create_domain_event_store(options)
+    await writer.setup()
+    await writer.store_domain_events(build_domain_events(aggregate_identifier, 1))
+
+    assert await reader.get_last_domain_event(aggregate_identifier) is not None
+
+    await writer.destroy()
+    await reader.destroy()
+    fresh = await create_domain_event_store(options)
+    await fresh.setup()
+    assert await fresh.get_last_domain_event(aggregate_identifier) is None
+    await fresh.destroy()
+
+
+async def test_a_destroyed_store_refuses_to_work(options: dict[str, Any]) -> None:
+    store = await create_lock_store(options)
+    await store.setup()
+    await store.destroy()
+    await store.destroy()
+
+    with pytest.raises(errors.StoreError, match="is closed"):
+        await store.is_locked("anything")
