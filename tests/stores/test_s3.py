@@ -160,6 +160,16 @@ async def test_data_without_metadata_is_not_served(
         await store.add_file(id, "late.txt", "text/plain", chunked(b"late", 2))
 
 
+async def test_a_bad_content_type_is_refused_before_anything_is_written(
+    store: S3FileStore, s3: S3Client, options: dict[str, Any]
+) -> None:
+    # Bytes stored without metadata would block the id, so the checks come first.
+    with pytest.raises(errors.ParameterInvalid, match="contentType is invalid"):
+        await store.add_file(new_id(), "x.txt", "not a type", chunked(b"x", 1))
+
+    assert "Contents" not in await s3.list_objects_v2(Bucket=options["bucketName"])
+
+
 async def test_of_concurrent_writers_of_one_id_exactly_one_wins(
     store: S3FileStore,
     options: dict[str, Any],

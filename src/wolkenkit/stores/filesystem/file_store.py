@@ -25,12 +25,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-from pydantic import ValidationError
-
-from wolkenkit.errors import FileAlreadyExists, FileNotFound, ParameterInvalid, StoreError
-from wolkenkit.files import FileAddMetadata, FileMetadata
+from wolkenkit.errors import FileAlreadyExists, FileNotFound, StoreError
+from wolkenkit.files import FileMetadata
 from wolkenkit.messages import UUID_PATTERN, new_id
-from wolkenkit.stores.file_store import FileStore
+from wolkenkit.stores.file_store import FileStore, check_new_file
 
 #: Files are read in pieces of this size, and written once this much has come in.
 CHUNK_SIZE = 256 * 1024
@@ -59,13 +57,7 @@ class FileSystemFileStore(FileStore):
     async def add_file(
         self, id: str, name: str, content_type: str, stream: AsyncIterable[bytes]
     ) -> FileMetadata:
-        try:
-            FileAddMetadata(id=id, name=name, content_type=content_type)
-        except ValidationError as error:
-            problem = error.errors()[0]
-            raise ParameterInvalid(
-                f"The file's {problem['loc'][0]} is invalid: {problem['msg']}."
-            ) from None
+        check_new_file(id, name, content_type)
         target = self._directory / id
         # Fail before reading a possibly large stream when the id is already taken.
         if await asyncio.to_thread(target.exists):

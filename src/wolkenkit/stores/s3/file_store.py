@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from wolkenkit.errors import FileAlreadyExists, FileNotFound, ParameterInvalid, StoreError
+from wolkenkit.errors import FileAlreadyExists, FileNotFound, StoreError
 from wolkenkit.files import FileMetadata
 from wolkenkit.messages import UUID_PATTERN
-from wolkenkit.stores.file_store import FileStore
+from wolkenkit.stores.file_store import FileStore, check_new_file
 from wolkenkit.stores.s3.upload import upload
 
 if TYPE_CHECKING:
@@ -70,8 +70,8 @@ class S3FileStore(FileStore):
     async def add_file(
         self, id: str, name: str, content_type: str, stream: AsyncIterable[bytes]
     ) -> FileMetadata:
-        if not _UUID.fullmatch(id):
-            raise ParameterInvalid(f"The file id '{id}' is not a uuid.")
+        # Checked first, as bytes without metadata would block the id.
+        check_new_file(id, name, content_type)
         # Fail before reading a possibly large stream when the id is already taken.
         if await self._exists(id):
             raise FileAlreadyExists(f"File '{id}' already exists.")
