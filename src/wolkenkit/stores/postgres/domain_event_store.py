@@ -1,0 +1,343 @@
+"""The PostgreSQL domain event store.
+
+The global, gap-safe order
+--------------------------
+A sequence cannot give positions that are safe to follow: sequence values are handed out when
+rows are inserted, not when they commit, so a slow transaction can commit position 5 after a
+reader has already seen 6 and moved on. Locking writers into one line would fix that at the
+cost of all concurrency. Instead an event's position is built from the id of the transaction
+that wrote it::
+
+    position = pg_current_xact_id() * 2**20 + index of the event in its batch
+
+A reader returns only events whose transaction id lies below ``pg_snapshot_xmin`` of its
+snapshot, the oldest transaction still running anywhere in the cluster. Every transaction below
+that horizon has finished, so its events are either visible or will never exist; every
+transaction that commits later is still running, or has not even started, and so has an id at
+or above the horizon, hence larger positions than anything returned. A reader that continues
+after the last position it saw therefore sees every committed event exactly once, in position
+order, while writers never wait for each other. Within an aggregate positions follow revisions:
+a writer gets its transaction id only when it inserts, after it has read the previous revision.
+
+The price: events become readable only once every older transaction of the cluster (also of
+other tables and databases) has ended, so a long-running transaction holds readers back. The
+layout leaves 43 bits for transaction ids (epochs below 2048) and allows 2**20 events per
+batch. Positions are only comparable within one cluster's transaction history: ``setup()``
+refuses a table whose positions lie ahead of the server's transaction ids, which happens after
+a logical restore into a fresh cluster.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import asyncpg
+from pydantic import Field
+from pydantic_core import to_json
+
+from wolkenkit.errors import ParameterInvalid, RevisionAlreadyExists, StoreError
+from wolkenkit.messages import AggregateIdentifier, DomainEvent, Snapshot
+from wolkenkit.stores.domain_event_store import (
+    MAX_REVISION,
+    DomainEventStore,
+    PositionedDomainEvent,
+)
+from wolkenkit.stores.options import OptionsModel
+from wolkenkit.stores.postgres.connection import (
+    DriverErrors,
+    Names,
+    PostgresOptions,
+    set_up,
+)
+
+STORE = "PostgreSQL domain event store"
+#: Bits of a position that number the events of one batch.
+BATCH_BITS = 20
+MAX_BATCH_SIZE = 2**BATCH_BITS
+#: Rows a streaming read fetches per round trip.
+PREFETCH = 1_000
+
+
+class DomainEventTableNames(OptionsModel):
+    domain_events: str = Field(default="domain-events", min_length=1)
+    snapshots: str = Field(default="snapshots", min_length=1)
+
+
+class DomainEventStoreOptions(PostgresOptions):
+    table_names: DomainEventTableNames = Field(default_factory=DomainEventTableNames)
+
+
+def _decode(text: str) -> DomainEvent:
+    # pydantic-core parses and builds in one pass, faster than json.loads plus trusted models.
+    return DomainEvent.model_validate_json(text)
+
+
+class PostgresDomainEventStore(DomainEventStore):
+    """Events as JSON beside indexed columns, with positions from transaction ids."""
+
+    def __init__(self, pool: asyncpg.Pool, options: DomainEventStoreOptions) -> None:
+        self._pool = pool
+        self._errors = DriverErrors(STORE)
+        names = Names(options.schema_name)
+        self._names = names
+        table_names = options.table_names
+        self._events_name = table_names.domain_events
+        self._snapshots_name = table_names.snapshots
+        events = self._events = names.table(table_names.domain_events)
+        snapshots = self._snapshots = names.table(table_names.snapshots)
+        columns = "position, domain_event"
+        self._insert = (
+            f"INSERT INTO {events} (position, aggregate_id, revision, causation_id,"
+            " correlation_id, timestamp, domain_event)"
+            f" SELECT (transaction.id << {BATCH_BITS}) + batch.index - 1, batch.aggregate_id,"
+            " batch.revision, batch.causation_id, batch.correlation_id, batch.timestamp,"
+            " batch.domain_event"
+            " FROM (SELECT pg_current_xact_id()::text::bigint AS id) AS transaction,"
+            " unnest($1::uuid[], $2::integer[], $3::uuid[], $4::uuid[], $5::bigint[],"
+            " $6::json[]) WITH ORDINALITY AS batch(aggregate_id, revision, causation_id,"
+            " correlation_id, timestamp, domain_event, index)"
+        )
+        self._last = (
+            f"SELECT domain_event FROM {events} WHERE aggregate_id = $1"
+            " ORDER BY revision DESC LIMIT 1"
+        )
+        self._by_causation_id = (
+            f"SELECT domain_event FROM {events} WHERE causation_id = $1 ORDER BY position"
+        )
+        self._has_causation_id = f"SELECT EXISTS (SELECT FROM {events} WHERE causation_id = $1)"
+        self._by_correlation_id = (
+            f"SELECT domain_event FROM {events} WHERE correlation_id = $1 ORDER BY position"
+        )
+        self._replay = (
+            f"SELECT domain_event FROM {events} WHERE timestamp >= $1"
+            " ORDER BY aggregate_id, revision"
+        )
+        self._replay_for_aggregate = (
+            f"SELECT domain_event FROM {events} WHERE aggregate_id = $1"
+            " AND revision BETWEEN $2 AND $3 ORDER BY revision"
+        )
+        # The horizon is evaluated once, against the snapshot the rows are read with.
+        self._by_position = (
+            f"SELECT {columns} FROM {events} WHERE position > $1 AND position <"
+            f" ((SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint) << {BATCH_BITS})"
+            " ORDER BY position LIMIT $2"
+        )
+        self._get_snapshot = (
+            f"SELECT revision, state FROM {snapshots} WHERE aggregate_id = $1"
+            " ORDER BY revision DESC LIMIT 1"
+        )
+        self._store_snapshot = (
+            f"INSERT INTO {snapshots} (aggregate_id, revision, state) VALUES ($1, $2, $3)"
+            " ON CONFLICT DO NOTHING"
+        )
+        self._identifiers = (
+            f"SELECT domain_event -> 'aggregateIdentifier' FROM {events} WHERE revision = 1"
+            " ORDER BY position"
+        )
+        self._identifiers_by_name = (
+            f"SELECT domain_event -> 'aggregateIdentifier' FROM {events} WHERE revision = 1"
+            " AND domain_event #>> '{aggregateIdentifier,context,name}' = $1"
+            " AND domain_event #>> '{aggregateIdentifier,aggregate,name}' = $2"
+            " ORDER BY position"
+        )
+
+    async def setup(self) -> None:
+        events, snapshots = self._events, self._snapshots
+        index = Names.index
+        # JSON is stored as ``json``, not ``jsonb``: nothing queries inside it on a hot path,
+        # and plain text costs the server no conversion on the way in or out.
+        await set_up(
+            self._pool,
+            self._names,
+            [
+                f"CREATE TABLE IF NOT EXISTS {events} ("
+                " position bigint NOT NULL,"
+                " aggregate_id uuid NOT NULL,"
+                " revision integer NOT NULL,"
+                " causation_id uuid NOT NULL,"
+                " correlation_id uuid NOT NULL,"
+                " timestamp bigint NOT NULL,"
+                " domain_event json NOT NULL,"
+                " PRIMARY KEY (aggregate_id, revision))",
+                f"CREATE UNIQUE INDEX IF NOT EXISTS {index(self._events_name, 'position')}"
+                f" ON {events} (position)",
+                f"CREATE INDEX IF NOT EXISTS {index(self._events_name, 'causation_id')}"
+                f" ON {events} (causation_id)",
+                f"CREATE INDEX IF NOT EXISTS {index(self._events_name, 'correlation_id')}"
+                f" ON {events} (correlation_id)",
+                f"CREATE INDEX IF NOT EXISTS {index(self._events_name, 'timestamp')}"
+                f" ON {events} (timestamp)",
+                f"CREATE INDEX IF NOT EXISTS {index(self._events_name, 'first_events')}"
+                f" ON {events} (position) WHERE revision = 1",
+                f"CREATE TABLE IF NOT EXISTS {snapshots} ("
+                " aggregate_id uuid NOT NULL,"
+                " revision integer NOT NULL,"
+                " state json NOT NULL,"
+                " PRIMARY KEY (aggregate_id, revision))",
+            ],
+            STORE,
+        )
+        await self._check_positions()
+
+    async def _check_positions(self) -> None:
+        with self._errors:
+            ahead = await self._pool.fetchval(
+                f"SELECT max(position) >> {BATCH_BITS}"
+                " >= pg_snapshot_xmax(pg_current_snapshot())::text::bigint"
+                f" FROM {self._events}"
+            )
+        if ahead:
+            raise StoreError(
+                f"The {STORE} holds positions ahead of the server's transaction ids"
+                " (was it restored into another cluster?), so new events would sort before"
+                " old ones. Advance the cluster's transaction id epoch with pg_resetwal -e."
+            )
+
+    async def destroy(self) -> None:
+        await self._pool.close()
+
+    async def get_last_domain_event(
+        self, aggregate_identifier: AggregateIdentifier
+    ) -> DomainEvent | None:
+        with self._errors:
+            text = await self._pool.fetchval(self._last, aggregate_identifier.aggregate.id)
+        return None if text is None else _decode(text)
+
+    async def get_domain_events_by_causation_id(
+        self, causation_id: str
+    ) -> AsyncIterator[DomainEvent]:
+        for domain_event in await self._fetch_events(self._by_causation_id, causation_id):
+            yield domain_event
+
+    async def has_domain_events_with_causation_id(self, causation_id: str) -> bool:
+        with self._errors:
+            found: bool = await self._pool.fetchval(self._has_causation_id, causation_id)
+        return found
+
+    async def get_domain_events_by_correlation_id(
+        self, correlation_id: str
+    ) -> AsyncIterator[DomainEvent]:
+        for domain_event in await self._fetch_events(self._by_correlation_id, correlation_id):
+            yield domain_event
+
+    async def get_replay(self, from_timestamp: int = 0) -> AsyncIterator[DomainEvent]:
+        if from_timestamp < 0:
+            raise ParameterInvalid("From timestamp must not be negative.")
+        async for rows in self._stream(self._replay, from_timestamp):
+            for row in rows:
+                yield _decode(row[0])
+
+    async def get_replay_for_aggregate(
+        self, aggregate_id: str, from_revision: int = 1, to_revision: int = MAX_REVISION
+    ) -> AsyncIterator[DomainEvent]:
+        if from_revision < 1 or to_revision < 1:
+            raise ParameterInvalid("Revisions must be at least 1.")
+        if from_revision > to_revision:
+            raise ParameterInvalid("From revision must not be greater than to revision.")
+        # One aggregate's events are few enough to fetch in one round trip, which keeps
+        # loading an aggregate for a command cheap.
+        events = await self._fetch_events(
+            self._replay_for_aggregate, aggregate_id, from_revision, to_revision
+        )
+        for domain_event in events:
+            yield domain_event
+
+    async def get_replay_by_position(
+        self, after_position: int = 0, limit: int | None = None
+    ) -> AsyncIterator[PositionedDomainEvent]:
+        if after_position < 0:
+            raise ParameterInvalid("After position must not be negative.")
+        if limit is not None and limit < 1:
+            raise ParameterInvalid("Limit must be at least 1.")
+        async for rows in self._stream(self._by_position, after_position, limit):
+            for positioned in [
+                PositionedDomainEvent(position=row[0], domain_event=_decode(row[1])) for row in rows
+            ]:
+                yield positioned
+
+    async def store_domain_events(self, domain_events: Sequence[DomainEvent]) -> None:
+        if not domain_events:
+            raise ParameterInvalid("Domain events are missing.")
+        if len(domain_events) > MAX_BATCH_SIZE:
+            raise ParameterInvalid(f"At most {MAX_BATCH_SIZE} domain events fit in one batch.")
+        columns = zip(
+            *(
+                (
+                    domain_event.aggregate_identifier.aggregate.id,
+                    domain_event.metadata.revision,
+                    domain_event.metadata.causation_id,
+                    domain_event.metadata.correlation_id,
+                    domain_event.metadata.timestamp,
+                    domain_event.model_dump_json(),
+                )
+                for domain_event in domain_events
+            ),
+            strict=True,
+        )
+        with self._errors:
+            try:
+                # One statement, so the batch is stored all or nothing.
+                await self._pool.execute(self._insert, *columns)
+            except asyncpg.UniqueViolationError:
+                raise RevisionAlreadyExists("Aggregate id and revision already exist.") from None
+
+    async def get_snapshot(self, aggregate_identifier: AggregateIdentifier) -> Snapshot | None:
+        with self._errors:
+            row = await self._pool.fetchrow(self._get_snapshot, aggregate_identifier.aggregate.id)
+        if row is None:
+            return None
+        return Snapshot(
+            aggregate_identifier=aggregate_identifier, revision=row[0], state=json.loads(row[1])
+        )
+
+    async def store_snapshot(self, snapshot: Snapshot) -> None:
+        with self._errors:
+            await self._pool.execute(
+                self._store_snapshot,
+                snapshot.aggregate_identifier.aggregate.id,
+                snapshot.revision,
+                to_json(snapshot.state).decode(),
+            )
+
+    async def get_aggregate_identifiers(self) -> AsyncIterator[AggregateIdentifier]:
+        async for rows in self._stream(self._identifiers):
+            for row in rows:
+                yield AggregateIdentifier.model_validate_json(row[0])
+
+    async def get_aggregate_identifiers_by_name(
+        self, context_name: str, aggregate_name: str
+    ) -> AsyncIterator[AggregateIdentifier]:
+        async for rows in self._stream(self._identifiers_by_name, context_name, aggregate_name):
+            for row in rows:
+                yield AggregateIdentifier.model_validate_json(row[0])
+
+    async def _fetch_events(self, query: str, *arguments: Any) -> list[DomainEvent]:
+        with self._errors:
+            rows = await self._pool.fetch(query, *arguments)
+        return [_decode(row[0]) for row in rows]
+
+    async def _stream(self, query: str, *arguments: Any) -> AsyncIterator[list[asyncpg.Record]]:
+        """Rows in chunks through a server-side cursor, so a long replay never sits in memory
+        whole. The next chunk is requested before the current one is handed out, so the server
+        produces it while the caller decodes."""
+        with self._errors:
+            async with self._pool.acquire() as connection, connection.transaction(readonly=True):
+                cursor = await connection.cursor(query, *arguments)
+                pending = asyncio.ensure_future(cursor.fetch(PREFETCH))
+                try:
+                    while True:
+                        rows = await pending
+                        if len(rows) == PREFETCH:
+                            pending = asyncio.ensure_future(cursor.fetch(PREFETCH))
+                        if rows:
+                            yield rows
+                        if len(rows) < PREFETCH:
+                            return
+                finally:
+                    # A caller that stops early leaves a fetch running; the connection must
+                    # finish it before the transaction can end.
+                    if not pending.done():
+                        await pending

@@ -1,0 +1,244 @@
+"""The PostgreSQL priority queue store, safe for competing workers in many processes.
+
+Layout: one row per queue (discriminator) in the priority queue table holds the queue's head
+item, its priority, its lock and its size; the items behind the head wait in the items table,
+ordered by an identity column. The row of a queue is the one place that serialises everything
+done to that queue:
+
+- ``lock_next`` picks the unlocked queue with the lowest head priority with
+  ``FOR NO KEY UPDATE SKIP LOCKED`` and locks it in the same statement. A queue whose row
+  another transaction holds is skipped, not waited for; a row changed since the statement's
+  snapshot is re-checked in its latest version, so a queue locked meanwhile is never handed
+  out twice, and the head item returned is always the current one because it lives in the
+  row itself. At most one item per discriminator is therefore locked at any time.
+- ``enqueue`` upserts the row (taking its row lock) and appends the item behind it in one
+  statement; a queue deleted concurrently is simply created again.
+- ``acknowledge``, ``defer`` and ``remove`` first lock the row, then, in a new statement that
+  sees everything committed before the lock was granted, move the next item into the row.
+
+Lock expiry uses the database server's clock, so workers on machines with skewed clocks agree.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import asyncpg
+from pydantic import Field
+
+from wolkenkit.errors import ItemNotFound, ItemNotLocked, TokenMismatch
+from wolkenkit.messages import new_id
+from wolkenkit.stores.options import OptionsModel
+from wolkenkit.stores.postgres.connection import (
+    DriverErrors,
+    Names,
+    PostgresOptions,
+    set_up,
+)
+from wolkenkit.stores.priority_queue_store import (
+    DoesIdentifierMatchItem,
+    IdentifierT,
+    ItemT,
+    LockedItem,
+    LockMetadata,
+    PriorityQueueStore,
+)
+
+STORE = "PostgreSQL priority queue store"
+#: Items ``remove`` decodes per round trip while it looks for a match.
+REMOVE_PREFETCH = 50
+
+
+class PriorityQueueTableNames(OptionsModel):
+    items: str = Field(default="items", min_length=1)
+    priority_queue: str = Field(default="priority-queue", min_length=1)
+
+
+class PriorityQueueStoreOptions(PostgresOptions):
+    table_names: PriorityQueueTableNames = Field(default_factory=PriorityQueueTableNames)
+
+
+class PostgresPriorityQueueStore(PriorityQueueStore[ItemT, IdentifierT]):
+    """Per-discriminator FIFO queues in two tables, served lowest head priority first."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        options: PriorityQueueStoreOptions,
+        item_model: type[ItemT],
+        does_identifier_match_item: DoesIdentifierMatchItem[ItemT, IdentifierT],
+        expiration_time: int,
+    ) -> None:
+        self._pool = pool
+        self._errors = DriverErrors(STORE)
+        self._item_model = item_model
+        self._does_identifier_match_item = does_identifier_match_item
+        self._expiration = timedelta(milliseconds=expiration_time)
+        self._names = Names(options.schema_name)
+        table_names = options.table_names
+        self._items_name, self._queues_name = table_names.items, table_names.priority_queue
+        items = self._items = self._names.table(table_names.items)
+        queues = self._queues = self._names.table(table_names.priority_queue)
+        self._enqueue = (
+            f"WITH queue AS (INSERT INTO {queues} AS queue"
+            " (discriminator, head_priority, head_item, size, ready_since)"
+            " VALUES ($1, $2, $3, 1, clock_timestamp())"
+            " ON CONFLICT (discriminator) DO UPDATE SET size = queue.size + 1"
+            " RETURNING size)"
+            f" INSERT INTO {items} (discriminator, priority, item)"
+            " SELECT $1, $2, $3 FROM queue WHERE size > 1"
+        )
+        self._lock_next = (
+            f"WITH next AS (SELECT discriminator FROM {queues}"
+            " WHERE lock_until IS NULL OR lock_until <= statement_timestamp()"
+            " ORDER BY head_priority, ready_since, discriminator LIMIT 1"
+            " FOR NO KEY UPDATE SKIP LOCKED)"
+            f" UPDATE {queues} AS queue"
+            " SET lock_until = statement_timestamp() + $1, lock_token = $2"
+            " FROM next WHERE queue.discriminator = next.discriminator"
+            " RETURNING queue.discriminator, queue.head_item"
+        )
+        self._renew = (
+            f"UPDATE {queues} SET lock_until = statement_timestamp() + $3"
+            " WHERE discriminator = $1 AND lock_token::text = $2 RETURNING true"
+        )
+        self._lock_state = f"SELECT lock_token::text FROM {queues} WHERE discriminator = $1"
+        self._lock_queue = (
+            f"SELECT lock_token::text, head_item, lock_until > statement_timestamp()"
+            f" FROM {queues} WHERE discriminator = $1 FOR UPDATE"
+        )
+        # The next item in line leaves the items table; the sibling statements below see the
+        # snapshot from before that delete, which is what they are written for.
+        next_item = (
+            f"next AS (DELETE FROM {items} WHERE discriminator = $1 AND id ="
+            f" (SELECT min(id) FROM {items} WHERE discriminator = $1) RETURNING priority, item)"
+        )
+        self._pop_head = (
+            f"WITH {next_item}, promoted AS (UPDATE {queues}"
+            " SET head_priority = next.priority, head_item = next.item, size = size - 1,"
+            " ready_since = clock_timestamp(), lock_until = NULL, lock_token = NULL"
+            " FROM next WHERE discriminator = $1)"
+            f" DELETE FROM {queues} WHERE discriminator = $1 AND NOT EXISTS (SELECT FROM next)"
+        )
+        self._move_head_to_tail = (
+            f"WITH {next_item}, appended AS (INSERT INTO {items} (discriminator, priority, item)"
+            f" SELECT discriminator, $2, head_item FROM {queues}"
+            " WHERE discriminator = $1 AND EXISTS (SELECT FROM next))"
+            f" UPDATE {queues} SET head_priority = COALESCE((SELECT priority FROM next), $2),"
+            " head_item = COALESCE((SELECT item FROM next), head_item),"
+            " ready_since = clock_timestamp(), lock_until = NULL, lock_token = NULL"
+            " WHERE discriminator = $1"
+        )
+        self._tail = f"SELECT id, item FROM {items} WHERE discriminator = $1 ORDER BY id"
+        self._remove_from_tail = (
+            f"WITH removed AS (DELETE FROM {items} WHERE discriminator = $1 AND id = $2)"
+            f" UPDATE {queues} SET size = size - 1 WHERE discriminator = $1"
+        )
+
+    async def setup(self) -> None:
+        queues, items = self._queues, self._items
+        await set_up(
+            self._pool,
+            self._names,
+            [
+                f"CREATE TABLE IF NOT EXISTS {queues} ("
+                " discriminator text PRIMARY KEY,"
+                " head_priority bigint NOT NULL,"
+                " head_item json NOT NULL,"
+                " size integer NOT NULL,"
+                " ready_since timestamptz NOT NULL,"
+                " lock_until timestamptz,"
+                " lock_token uuid)",
+                f"CREATE INDEX IF NOT EXISTS {Names.index(self._queues_name, 'next')}"
+                f" ON {queues} (head_priority, ready_since, discriminator)",
+                f"CREATE TABLE IF NOT EXISTS {items} ("
+                " discriminator text NOT NULL,"
+                " id bigint GENERATED ALWAYS AS IDENTITY,"
+                " priority bigint NOT NULL,"
+                " item json NOT NULL,"
+                " PRIMARY KEY (discriminator, id))",
+            ],
+            STORE,
+        )
+
+    async def destroy(self) -> None:
+        await self._pool.close()
+
+    async def enqueue(self, item: ItemT, discriminator: str, priority: int) -> None:
+        with self._errors:
+            await self._pool.execute(self._enqueue, discriminator, priority, item.model_dump_json())
+
+    async def lock_next(self) -> LockedItem[ItemT] | None:
+        token = new_id()
+        with self._errors:
+            row = await self._pool.fetchrow(self._lock_next, self._expiration, token)
+        if row is None:
+            return None
+        discriminator, head_item = row
+        return LockedItem(
+            item=self._item_model.model_validate_json(head_item),
+            metadata=LockMetadata(discriminator=discriminator, token=token),
+        )
+
+    async def renew_lock(self, discriminator: str, token: str) -> None:
+        with self._errors:
+            renewed = await self._pool.fetchval(self._renew, discriminator, token, self._expiration)
+            if not renewed:
+                row = await self._pool.fetchrow(self._lock_state, discriminator)
+                _check_lock(discriminator, row, token)
+                # The lock changed hands between the two statements.
+                raise TokenMismatch(f"Token mismatch for discriminator '{discriminator}'.")
+
+    async def acknowledge(self, discriminator: str, token: str) -> None:
+        with self._errors:
+            async with self._pool.acquire() as connection, connection.transaction():
+                row = await connection.fetchrow(self._lock_queue, discriminator)
+                _check_lock(discriminator, row, token)
+                await connection.execute(self._pop_head, discriminator)
+
+    async def defer(self, discriminator: str, token: str, priority: int) -> None:
+        with self._errors:
+            async with self._pool.acquire() as connection, connection.transaction():
+                row = await connection.fetchrow(self._lock_queue, discriminator)
+                _check_lock(discriminator, row, token)
+                await connection.execute(self._move_head_to_tail, discriminator, priority)
+
+    async def remove(self, discriminator: str, item_identifier: IdentifierT) -> None:
+        with self._errors:
+            async with self._pool.acquire() as connection, connection.transaction():
+                row = await connection.fetchrow(self._lock_queue, discriminator)
+                if row is None:
+                    raise ItemNotFound(f"Item for discriminator '{discriminator}' not found.")
+                _, head_item, is_locked = row
+                if self._matches(head_item, item_identifier):
+                    if is_locked:
+                        # The head is being processed; it is too late to take it away.
+                        raise ItemNotFound(
+                            f"Item for discriminator '{discriminator}' is being processed."
+                        )
+                    # An expired lock goes with the head, so its holder cannot acknowledge
+                    # the next item by mistake.
+                    await connection.execute(self._pop_head, discriminator)
+                    return
+                # The row lock keeps the tail still while it is searched, oldest item first.
+                async for item_row in connection.cursor(
+                    self._tail, discriminator, prefetch=REMOVE_PREFETCH
+                ):
+                    if self._matches(item_row[1], item_identifier):
+                        await connection.execute(self._remove_from_tail, discriminator, item_row[0])
+                        return
+        raise ItemNotFound(f"Item for discriminator '{discriminator}' not found.")
+
+    def _matches(self, item_json: str, item_identifier: IdentifierT) -> bool:
+        item = self._item_model.model_validate_json(item_json)
+        return self._does_identifier_match_item(item, item_identifier)
+
+
+def _check_lock(discriminator: str, row: asyncpg.Record | None, token: str) -> None:
+    """Raise the error that explains why ``token`` does not hold the queue's lock, if any."""
+    if row is None:
+        raise ItemNotFound(f"Item for discriminator '{discriminator}' not found.")
+    if row[0] is None:
+        raise ItemNotLocked(f"Item for discriminator '{discriminator}' not locked.")
+    if row[0] != token:
+        raise TokenMismatch(f"Token mismatch for discriminator '{discriminator}'.")

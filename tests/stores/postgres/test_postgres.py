@@ -1,0 +1,70 @@
+"""The PostgreSQL stores against every contract they support, each test in its own schema."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from wolkenkit.stores import postgres
+from wolkenkit.stores.consumer_progress_store import ConsumerProgressStore
+from wolkenkit.stores.domain_event_store import DomainEventStore
+from wolkenkit.stores.lock_store import LockStore
+from wolkenkit.testing.contracts.consumer_progress_store import ConsumerProgressStoreContract
+from wolkenkit.testing.contracts.domain_event_store import DomainEventStoreContract
+from wolkenkit.testing.contracts.lock_store import LockStoreContract
+from wolkenkit.testing.contracts.priority_queue_store import (
+    MakePriorityQueueStore,
+    PriorityQueueStoreContract,
+    QueueItem,
+    Store,
+    does_identifier_match_item,
+)
+
+pytestmark = pytest.mark.postgres
+
+
+class TestPostgresDomainEventStore(DomainEventStoreContract):
+    @pytest.fixture
+    async def store(self, options: dict[str, Any]) -> AsyncIterator[DomainEventStore]:
+        store = await postgres.create_domain_event_store(options)
+        await store.setup()
+        yield store
+        await store.destroy()
+
+
+class TestPostgresLockStore(LockStoreContract):
+    @pytest.fixture
+    async def store(self, options: dict[str, Any]) -> AsyncIterator[LockStore]:
+        store = await postgres.create_lock_store(options)
+        await store.setup()
+        yield store
+        await store.destroy()
+
+
+class TestPostgresConsumerProgressStore(ConsumerProgressStoreContract):
+    @pytest.fixture
+    async def store(self, options: dict[str, Any]) -> AsyncIterator[ConsumerProgressStore]:
+        store = await postgres.create_consumer_progress_store(options)
+        await store.setup()
+        yield store
+        await store.destroy()
+
+
+class TestPostgresPriorityQueueStore(PriorityQueueStoreContract):
+    @pytest.fixture
+    async def make_store(self, options: dict[str, Any]) -> AsyncIterator[MakePriorityQueueStore]:
+        made: list[Store] = []
+
+        async def make_store(expiration_time: int) -> Store:
+            store = await postgres.create_priority_queue_store(
+                options, QueueItem, does_identifier_match_item, expiration_time
+            )
+            await store.setup()
+            made.append(store)
+            return store
+
+        yield make_store
+        for store in made:
+            await store.destroy()
