@@ -15,6 +15,7 @@ from starlette.routing import BaseRoute
 
 from wolkenkit.errors import WolkenkitError
 from wolkenkit.runtime.http import (
+    api_documentation,
     commands,
     domain_events,
     files,
@@ -85,6 +86,8 @@ def create_http_app(runtime: SingleProcessRuntime) -> Starlette:
             *files.routes,
             *replay.routes,
         ]
+        if settings.enable_open_api_documentation:
+            routes += api_documentation.routes
     app = Starlette(
         routes=routes,
         middleware=[cors_middleware(settings.cors_origin)],
