@@ -14,8 +14,9 @@ of each transaction, in one script sent as a single round trip::
 
 The counter row's lock is held from the moment positions are taken until the commit, so
 transactions take positions in exactly the order in which they commit. InnoDB makes a commit
-visible to new reads before it releases the committing transaction's locks (it leaves the set
-of active transactions first), so whenever a read sees a transaction's events, it sees every
+visible to new reads before it releases the committing transaction's locks (its commit in
+memory leaves the set of active transactions first, then releases the locks, and flushes the
+log only afterwards), so whenever a read sees a transaction's events, it sees every
 transaction that took lower positions before it. A rolled-back transaction rolls the counter
 back too, so positions have no gaps. Readers need no locks at all: a plain ``SELECT ... WHERE
 position > ?`` continues safely from the last position seen.
