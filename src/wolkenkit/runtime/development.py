@@ -23,6 +23,8 @@ from watchfiles import Change, DefaultFilter, awatch
 from wolkenkit import errors
 
 READY_TIMEOUT_SECONDS = 30.0
+#: Where ``wk dev`` keeps an app's data, inside the app's directory.
+DATA_DIRECTORY = ".wolkenkit"
 STOP_TIMEOUT_SECONDS = 10.0
 
 
@@ -35,6 +37,35 @@ class DevelopmentOptions:
     identity_provider_certificate: Path | None = None
     in_memory: bool = False
     environment: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+
+
+def embedded_store_environment(data_directory: Path) -> dict[str, str]:
+    """Store options that keep everything under ``data_directory``: one SQLite file for the
+    events, locks, progress and both queues, and a directory for files (decisions.md §4)."""
+    data_directory.mkdir(parents=True, exist_ok=True)
+    database = str(data_directory / "wolkenkit.db")
+
+    def sqlite(**extra: object) -> str:
+        return json.dumps({"type": "Sqlite", "fileName": database, **extra})
+
+    def queue(kind: str) -> str:
+        return sqlite(
+            expirationTime=30_000,
+            tableNames={"items": f"items-{kind}", "priorityQueue": f"priority-queue-{kind}"},
+        )
+
+    return {
+        "DOMAIN_EVENT_STORE_OPTIONS": sqlite(),
+        "LOCK_STORE_OPTIONS": sqlite(),
+        "CONSUMER_PROGRESS_STORE_OPTIONS": sqlite(tableNames={"progress": "progress-flow"}),
+        "PRIORITY_QUEUE_STORE_FOR_COMMANDS_OPTIONS": queue("command"),
+        "PRIORITY_QUEUE_STORE_FOR_DOMAIN_EVENTS_OPTIONS": queue("domain-event"),
+        "FILE_STORE_OPTIONS": json.dumps(
+            {"type": "FileSystem", "directory": str(data_directory / "files")}
+        ),
+        # For the app's own read models (the chat sample keeps its view store there).
+        "WOLKENKIT_DATA_DIRECTORY": str(data_directory),
+    }
 
 
 def runtime_environment(options: DevelopmentOptions) -> dict[str, str]:
@@ -54,6 +85,8 @@ def runtime_environment(options: DevelopmentOptions) -> dict[str, str]:
             {"name": "revision", "configuration": {"revisionLimit": 100}}
         ),
     }
+    if not options.in_memory:
+        defaults.update(embedded_store_environment(directory / DATA_DIRECTORY))
     if options.identity_provider_issuer and options.identity_provider_certificate:
         defaults["IDENTITY_PROVIDERS"] = json.dumps(
             [

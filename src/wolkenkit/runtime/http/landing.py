@@ -26,7 +26,7 @@ async def landing_page(request: Request) -> HTMLResponse:
     runtime = request.app.state.runtime
     open_api = (
         ', <a href="/open-api/v2">API documentation</a>'
-        if runtime.settings.enable_open_api_documentation
+        if runtime.settings.enable_open_api_documentation and runtime.settings.http_api
         else ""
     )
     return HTMLResponse(

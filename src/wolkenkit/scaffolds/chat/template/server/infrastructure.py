@@ -1,12 +1,17 @@
 """The view store: the flow writes the messages view into it, the view reads it.
 
 The app only talks to :class:`ViewStore`; to keep the messages somewhere else, write another
-subclass and return it from ``get_infrastructure``.
+subclass and return it from ``get_infrastructure``. Under ``wk dev`` the messages live in a
+SQLite file in the app's ``.wolkenkit/`` folder, beside the events, so they survive restarts;
+in tests they live in memory.
 """
 
 from __future__ import annotations
 
+import os
+import sqlite3
 from abc import ABC, abstractmethod
+from pathlib import Path
 
 from pydantic import BaseModel
 from wolkenkit import Infrastructure, InfrastructureServices
@@ -56,11 +61,51 @@ class InMemoryViewStore(ViewStore):
         return list(reversed(self.messages))
 
 
+class SqliteViewStore(ViewStore):
+    """Keeps the messages in a SQLite file. Each call is one short statement, quick enough to
+    run on the event loop."""
+
+    def __init__(self, path: Path) -> None:
+        self._connection = sqlite3.connect(path, isolation_level=None)
+        self._connection.execute(
+            "CREATE TABLE IF NOT EXISTS messages ("
+            "id TEXT PRIMARY KEY, timestamp INTEGER NOT NULL, text TEXT NOT NULL, "
+            "likes INTEGER NOT NULL)"
+        )
+
+    async def add_message(self, message: Message) -> None:
+        # A replayed event adds nothing twice.
+        self._connection.execute(
+            "INSERT OR IGNORE INTO messages VALUES (?, ?, ?, ?)",
+            (message.id, message.timestamp, message.text, message.likes),
+        )
+
+    async def set_likes(self, message_id: str, likes: int) -> None:
+        self._connection.execute(
+            "UPDATE messages SET likes = ? WHERE id = ?", (likes, message_id)
+        )
+
+    async def messages_newest_first(self) -> list[Message]:
+        rows = self._connection.execute(
+            "SELECT id, timestamp, text, likes FROM messages "
+            "ORDER BY timestamp DESC, rowid DESC"
+        )
+        return [
+            Message(id=row[0], timestamp=row[1], text=row[2], likes=row[3])
+            for row in rows
+        ]
+
+
 async def get_infrastructure(
     services: InfrastructureServices,
 ) -> Infrastructure[ViewStore, ViewStore]:
     """Called once when the app starts."""
-    store = InMemoryViewStore()
+    data_directory = os.environ.get("WOLKENKIT_DATA_DIRECTORY")
+    store: ViewStore = (
+        SqliteViewStore(Path(data_directory) / "views.db")
+        if data_directory
+        else InMemoryViewStore()
+    )
     # Flows write through ``tell`` and queries read through ``ask``: both must see one store.
     return Infrastructure(ask=store, tell=store)
 
