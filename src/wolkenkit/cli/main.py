@@ -34,8 +34,15 @@ error_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _register_commands() -> None:
-    # Each command module adds itself to ``app``; imported here so nothing imports ``cli``.
-    from wolkenkit.cli import describe, dev, health, init, token  # noqa: F401
+    """Import every command module of this package; each adds itself to ``app``."""
+    import importlib
+    import pkgutil
+
+    import wolkenkit.cli
+
+    for module in sorted(pkgutil.iter_modules(wolkenkit.cli.__path__), key=lambda m: m.name):
+        if module.name != "main":
+            importlib.import_module(f"wolkenkit.cli.{module.name}")
 
 
 def run() -> None:
