@@ -151,7 +151,7 @@ async def test_driver_errors_become_store_errors(
         await store.is_locked("value")
     await store.destroy()
 
-    with pytest.raises(StoreError, match="PostgreSQL lock store failed"):
+    with pytest.raises(StoreError, match=r"^The PostgreSQL lock store has been destroyed"):
         await store.is_locked("value")
 
 

@@ -19,9 +19,9 @@ from pydantic import Field, model_validator
 
 from wolkenkit.errors import StoreError, StoreOptionsInvalid, WolkenkitError
 from wolkenkit.stores.options import OptionsModel
+from wolkenkit.stores.postgres.pool import ConnectionPool
 
-#: Connections each store keeps open at least and at most.
-MINIMUM_CONNECTIONS = 1
+#: Connections each store opens at most.
 MAXIMUM_CONNECTIONS = 10
 #: Seconds to wait for the server when opening a connection.
 CONNECT_TIMEOUT = 10.0
@@ -79,8 +79,8 @@ def _ssl_context(encryption: bool | EncryptionOptions) -> ssl.SSLContext | bool:
     return context
 
 
-async def create_pool(options: PostgresOptions, store: str) -> asyncpg.Pool:
-    """A pool with at least one open connection; any failure is one ``StoreOptionsInvalid``
+async def create_pool(options: PostgresOptions, store: str) -> ConnectionPool:
+    """A pool with one connection open already; any failure is one ``StoreOptionsInvalid``
     line naming the store, the server and the reason."""
     address = f"{options.host_name}:{options.port}"
     try:
@@ -89,31 +89,29 @@ async def create_pool(options: PostgresOptions, store: str) -> asyncpg.Pool:
         raise StoreOptionsInvalid(
             f"The {store} has unusable encryptConnection options: {error}."
         ) from None
-    try:
-        pool: asyncpg.Pool = await asyncpg.create_pool(
+
+    async def connect() -> asyncpg.Connection:
+        connection: asyncpg.Connection = await asyncpg.connect(
             host=options.host_name,
             port=options.port,
             user=options.user_name,
             password=options.password or None,
             database=options.database,
             ssl=ssl_context,
-            min_size=MINIMUM_CONNECTIONS,
-            max_size=MAXIMUM_CONNECTIONS,
             timeout=CONNECT_TIMEOUT,
-            server_settings={"application_name": "wolkenkit"},
-            reset=_keep_session,
+            # Operators see in pg_stat_activity which store a connection serves.
+            server_settings={"application_name": f"wolkenkit {store}"},
         )
+        return connection
+
+    pool = ConnectionPool(connect, MAXIMUM_CONNECTIONS, store)
+    try:
+        await pool.start()
     except (*_DRIVER_ERRORS, TimeoutError) as error:
         raise StoreOptionsInvalid(
             f"The {store} cannot connect to {address}: {_reason(error)}."
         ) from None
     return pool
-
-
-async def _keep_session(connection: asyncpg.Connection) -> None:
-    """Skip asyncpg's reset query, a round trip per pool use: the stores never leave session
-    state behind (no settings, listeners, session locks or cursors outside transactions), and
-    asyncpg still rolls back any transaction left open."""
 
 
 def _reason(error: BaseException) -> str:
@@ -146,7 +144,7 @@ class Names:
         return quote(f"{table}_{purpose}")
 
 
-async def set_up(pool: asyncpg.Pool, names: Names, statements: list[str], store: str) -> None:
+async def set_up(pool: ConnectionPool, names: Names, statements: list[str], store: str) -> None:
     """Run ``setup()``'s DDL in one transaction. Concurrent ``CREATE ... IF NOT EXISTS`` may
     still collide in the catalog, so setups take turns on an advisory lock."""
     with DriverErrors(store):

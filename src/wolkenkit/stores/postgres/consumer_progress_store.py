@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 
-import asyncpg
 from pydantic import Field
 
 from wolkenkit.errors import FlowIsAlreadyReplaying, ParameterInvalid, RevisionTooLow
@@ -26,6 +25,7 @@ from wolkenkit.stores.postgres.connection import (
     PostgresOptions,
     set_up,
 )
+from wolkenkit.stores.postgres.pool import ConnectionPool
 
 STORE = "PostgreSQL consumer progress store"
 
@@ -45,7 +45,7 @@ def _hash(consumer_id: str) -> str:
 class PostgresConsumerProgressStore(ConsumerProgressStore):
     """Progress by (hashed consumer id, aggregate id), with the replay range beside it."""
 
-    def __init__(self, pool: asyncpg.Pool, options: ConsumerProgressStoreOptions) -> None:
+    def __init__(self, pool: ConnectionPool, options: ConsumerProgressStoreOptions) -> None:
         self._pool = pool
         self._errors = DriverErrors(STORE)
         self._names = Names(options.schema_name)

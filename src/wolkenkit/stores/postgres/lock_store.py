@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 
-import asyncpg
 from pydantic import Field
 
 from wolkenkit.errors import ExpirationInPast, LockAcquireFailed, LockRenewalFailed
@@ -22,6 +21,7 @@ from wolkenkit.stores.postgres.connection import (
     PostgresOptions,
     set_up,
 )
+from wolkenkit.stores.postgres.pool import ConnectionPool
 
 STORE = "PostgreSQL lock store"
 #: Expired rows of locks nobody takes again are swept after this many acquisitions.
@@ -43,7 +43,7 @@ def _hash(value: str) -> str:
 class PostgresLockStore(LockStore):
     """Locks with expiry times in ms since the epoch, as the callers' clocks give them."""
 
-    def __init__(self, pool: asyncpg.Pool, options: LockStoreOptions) -> None:
+    def __init__(self, pool: ConnectionPool, options: LockStoreOptions) -> None:
         self._pool = pool
         self._errors = DriverErrors(STORE)
         self._names = Names(options.schema_name)

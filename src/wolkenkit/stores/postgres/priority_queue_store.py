@@ -35,6 +35,7 @@ from wolkenkit.stores.postgres.connection import (
     PostgresOptions,
     set_up,
 )
+from wolkenkit.stores.postgres.pool import ConnectionPool
 from wolkenkit.stores.priority_queue_store import (
     DoesIdentifierMatchItem,
     IdentifierT,
@@ -63,7 +64,7 @@ class PostgresPriorityQueueStore(PriorityQueueStore[ItemT, IdentifierT]):
 
     def __init__(
         self,
-        pool: asyncpg.Pool,
+        pool: ConnectionPool,
         options: PriorityQueueStoreOptions,
         item_model: type[ItemT],
         does_identifier_match_item: DoesIdentifierMatchItem[ItemT, IdentifierT],
