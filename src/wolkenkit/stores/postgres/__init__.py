@@ -5,7 +5,10 @@ Options are the reference's: ``hostName``, ``port`` (5432), ``userName``, ``pass
 privateKey, certificate}`` with PEM strings) and ``tableNames``. One option is ours:
 ``schema`` puts the tables into that schema (created by ``setup()``) instead of the connection's
 default, so several applications or test runs can share a database. Each factory function
-validates its options and opens a connection pool before it returns.
+validates its options and connects before it returns.
+
+Publishers and subscribers use LISTEN/NOTIFY; for them ``schema`` is a namespace that keeps
+the channels of applications sharing a database apart.
 """
 
 from __future__ import annotations
@@ -16,7 +19,12 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from wolkenkit.stores.options import parse_options
-from wolkenkit.stores.postgres.connection import create_pool
+from wolkenkit.stores.postgres.connection import (
+    PostgresOptions,
+    connector,
+    create_pool,
+    start,
+)
 from wolkenkit.stores.postgres.consumer_progress_store import STORE as PROGRESS_STORE
 from wolkenkit.stores.postgres.consumer_progress_store import (
     ConsumerProgressStoreOptions,
@@ -34,6 +42,12 @@ from wolkenkit.stores.postgres.priority_queue_store import (
     PostgresPriorityQueueStore,
     PriorityQueueStoreOptions,
 )
+from wolkenkit.stores.postgres.publish_subscribe import (
+    PUBLISHER,
+    SUBSCRIBER,
+    PostgresPublisher,
+    PostgresSubscriber,
+)
 from wolkenkit.stores.priority_queue_store import DoesIdentifierMatchItem
 
 __all__ = [
@@ -41,10 +55,14 @@ __all__ = [
     "PostgresDomainEventStore",
     "PostgresLockStore",
     "PostgresPriorityQueueStore",
+    "PostgresPublisher",
+    "PostgresSubscriber",
     "create_consumer_progress_store",
     "create_domain_event_store",
     "create_lock_store",
     "create_priority_queue_store",
+    "create_publisher",
+    "create_subscriber",
 ]
 
 ItemT = TypeVar("ItemT", bound=BaseModel)
@@ -82,3 +100,15 @@ async def create_priority_queue_store(
         does_identifier_match_item,
         expiration_time,
     )
+
+
+async def create_publisher(options: Mapping[str, Any]) -> PostgresPublisher:
+    parsed = parse_options(PostgresOptions, options, PUBLISHER)
+    return PostgresPublisher(await create_pool(parsed, PUBLISHER), parsed.schema_name)
+
+
+async def create_subscriber(options: Mapping[str, Any]) -> PostgresSubscriber:
+    parsed = parse_options(PostgresOptions, options, SUBSCRIBER)
+    subscriber = PostgresSubscriber(connector(parsed, SUBSCRIBER), parsed.schema_name)
+    await start(subscriber.start, parsed, SUBSCRIBER)
+    return subscriber

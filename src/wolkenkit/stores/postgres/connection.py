@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import ssl
 import tempfile
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Literal
@@ -19,7 +20,7 @@ from pydantic import Field, model_validator
 
 from wolkenkit.errors import StoreError, StoreOptionsInvalid, WolkenkitError
 from wolkenkit.stores.options import OptionsModel
-from wolkenkit.stores.postgres.pool import ConnectionPool
+from wolkenkit.stores.postgres.pool import Connect, ConnectionPool
 
 #: Connections each store opens at most.
 MAXIMUM_CONNECTIONS = 10
@@ -79,10 +80,8 @@ def _ssl_context(encryption: bool | EncryptionOptions) -> ssl.SSLContext | bool:
     return context
 
 
-async def create_pool(options: PostgresOptions, store: str) -> ConnectionPool:
-    """A pool with one connection open already; any failure is one ``StoreOptionsInvalid``
-    line naming the store, the server and the reason."""
-    address = f"{options.host_name}:{options.port}"
+def connector(options: PostgresOptions, store: str) -> Connect:
+    """A function that opens one connection as the options say."""
     try:
         ssl_context = _ssl_context(options.encrypt_connection)
     except (ssl.SSLError, ValueError) as error:
@@ -104,13 +103,26 @@ async def create_pool(options: PostgresOptions, store: str) -> ConnectionPool:
         )
         return connection
 
-    pool = ConnectionPool(connect, MAXIMUM_CONNECTIONS, store)
+    return connect
+
+
+async def start(
+    starting: Callable[[], Awaitable[None]], options: PostgresOptions, store: str
+) -> None:
+    """Run ``starting``, which connects; any failure is one ``StoreOptionsInvalid`` line
+    naming the store, the server and the reason."""
     try:
-        await pool.start()
+        await starting()
     except (*_DRIVER_ERRORS, TimeoutError) as error:
         raise StoreOptionsInvalid(
-            f"The {store} cannot connect to {address}: {_reason(error)}."
+            f"The {store} cannot connect to {options.host_name}:{options.port}: {_reason(error)}."
         ) from None
+
+
+async def create_pool(options: PostgresOptions, store: str) -> ConnectionPool:
+    """A pool with one connection open already."""
+    pool = ConnectionPool(connector(options, store), MAXIMUM_CONNECTIONS, store)
+    await start(pool.start, options, store)
     return pool
 
 

@@ -67,6 +67,10 @@ class ConnectionPool:
     async def fetchval(self, query: str, *arguments: Any) -> Any:
         return await self._run("fetchval", query, arguments)
 
+    async def executemany(self, query: str, arguments: list[tuple[Any, ...]]) -> None:
+        """The statement once per tuple of arguments, in one transaction."""
+        await self._run("executemany", query, (arguments,))
+
     async def _run(self, method: str, query: str, arguments: tuple[Any, ...]) -> Any:
         """One statement on a borrowed connection; the connection method is named."""
         connection = await self.get()
