@@ -89,7 +89,6 @@ class PostgresDomainEventStore(DomainEventStore):
         self._snapshots_name = table_names.snapshots
         events = self._events = names.table(table_names.domain_events)
         snapshots = self._snapshots = names.table(table_names.snapshots)
-        columns = "position, domain_event"
         self._insert = (
             f"INSERT INTO {events} (position, aggregate_id, revision, causation_id,"
             " correlation_id, timestamp, domain_event)"
@@ -122,7 +121,7 @@ class PostgresDomainEventStore(DomainEventStore):
         )
         # The horizon is evaluated once, against the snapshot the rows are read with.
         self._by_position = (
-            f"SELECT {columns} FROM {events} WHERE position > $1 AND position <"
+            f"SELECT position, domain_event FROM {events} WHERE position > $1 AND position <"
             f" ((SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint) << {BATCH_BITS})"
             " ORDER BY position LIMIT $2"
         )
@@ -339,6 +338,8 @@ class PostgresDomainEventStore(DomainEventStore):
                             return
                 finally:
                     # A caller that stops early leaves a fetch running; the connection must
-                    # finish it before the transaction can end.
+                    # finish it before the transaction can end, whatever its outcome.
                     if not pending.done():
-                        await pending
+                        await asyncio.wait([pending])
+                    if not pending.cancelled():
+                        pending.exception()
