@@ -163,8 +163,9 @@ def run_wrk(port: int, concurrency: int, seconds: int, script: Path) -> WrkResul
     if "Non-2xx" in output:
         raise RuntimeError(f"wrk saw failed requests:\n{output}")
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
-    p50 = re.search(r"50%\s+(\S+)", output).group(1)  # type: ignore[union-attr]
-    p99 = re.search(r"99%\s+(\S+)", output).group(1)  # type: ignore[union-attr]
+    # The percentiles of wrk's "Latency Distribution" block, one per line.
+    p50 = re.search(r"^\s+50%\s+(\S+)$", output, re.MULTILINE).group(1)  # type: ignore[union-attr]
+    p99 = re.search(r"^\s+99%\s+(\S+)$", output, re.MULTILINE).group(1)  # type: ignore[union-attr]
     return WrkResult(rate, _milliseconds(p50), _milliseconds(p99))
 
 

@@ -55,12 +55,24 @@ MetadataT = TypeVar("MetadataT", default=dict[str, Any])
 MaybeAwaitable = Awaitable[Any] | Any
 
 
+_SCHEMA_ARGUMENTS: dict[tuple[type, type], tuple[type[BaseModel] | None, ...]] = {}
+
+
 def _schema_arguments(cls: type, generic_base: type) -> tuple[type[BaseModel] | None, ...]:
     """The pydantic models among ``cls``'s parameters of ``generic_base``, position by position.
 
     ``class Send(CommandHandler[State, SendData])`` gives ``(State, SendData)``; a parameter
-    that is not a pydantic model (``dict``, a TypeVar) gives ``None``: no schema.
+    that is not a pydantic model (``dict``, a TypeVar) gives ``None``: no schema. Remembered
+    per class, since the runtime asks on hot paths.
     """
+    key = (cls, generic_base)
+    found = _SCHEMA_ARGUMENTS.get(key)
+    if found is None:
+        found = _SCHEMA_ARGUMENTS[key] = _find_schema_arguments(cls, generic_base)
+    return found
+
+
+def _find_schema_arguments(cls: type, generic_base: type) -> tuple[type[BaseModel] | None, ...]:
     for klass in cls.__mro__:
         for base in getattr(klass, "__orig_bases__", ()):
             origin = typing.get_origin(base) or base

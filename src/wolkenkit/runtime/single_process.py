@@ -181,9 +181,6 @@ class SingleProcessRuntime:
         channels = self.settings.pub_sub_options
         self._subscriptions = [
             await self.subscriber.subscribe(
-                channels.channel_for_new_domain_events, self._on_new_domain_event
-            ),
-            await self.subscriber.subscribe(
                 channels.channel_for_notifications, self._on_notification
             ),
         ]
@@ -226,9 +223,10 @@ class SingleProcessRuntime:
         return None
 
     async def _publish_outcome(self, outcome: CommandOutcome) -> None:
-        channel = self.settings.pub_sub_options.channel_for_new_domain_events
+        # In one process nobody else consumes new domain events, so they go straight to this
+        # process's streams, without a round trip through JSON and publish/subscribe.
         for event in outcome.domain_events:
-            await self.publisher.publish(channel, event.to_json())
+            self.domain_events.publish(event)
         if not outcome.stored:
             return
         for event in outcome.domain_events:
@@ -270,9 +268,6 @@ class SingleProcessRuntime:
                 await self._enqueue_for_flows(event, flow_names)
 
     # --- publish/subscribe --------------------------------------------------------------------
-
-    async def _on_new_domain_event(self, message: Message) -> None:
-        self.domain_events.publish(DomainEventWithState.model_validate(message))
 
     async def _on_notification(self, message: Message) -> None:
         notification = Notification.model_validate(message)

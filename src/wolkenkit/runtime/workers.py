@@ -9,6 +9,7 @@ lets every worker finish the item it holds.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
@@ -40,18 +41,45 @@ Process = Callable[[LockedItem[ItemT]], Awaitable[Verdict]]
 
 
 class Wakeup:
-    """Wakes idle workers when new work is enqueued."""
+    """Wakes one idle worker per unit of new work (never the whole herd)."""
 
     def __init__(self) -> None:
-        self._event = asyncio.Event()
+        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+        self._pending = False
 
     def notify(self) -> None:
-        self._event.set()
+        """Wake one waiting worker; if none waits, the next one to wait returns at once."""
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self._pending = True
+
+    def notify_all(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+        self._pending = True
 
     async def wait(self, at_most_seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._event.wait(), at_most_seconds)
-        self._event.clear()
+        if self._pending:
+            self._pending = False
+            return
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = loop.create_future()
+        self._waiters.append(waiter)
+        timer = loop.call_later(at_most_seconds, _resolve, waiter)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+
+
+def _resolve(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 class QueueWorkers(Generic[ItemT]):
@@ -82,7 +110,7 @@ class QueueWorkers(Generic[ItemT]):
     async def stop(self) -> None:
         """Stop taking work; wait until every worker has finished its current item."""
         self._stopping = True
-        self._wakeup.notify()
+        self._wakeup.notify_all()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
 
@@ -103,7 +131,13 @@ class QueueWorkers(Generic[ItemT]):
 
     async def _handle(self, locked: LockedItem[ItemT]) -> None:
         metadata = locked.metadata
-        renewal = asyncio.create_task(self._keep_locked(metadata))
+        # Most items are done long before their lock needs renewing, so the renewing task is
+        # only started by a timer, which costs far less than a task per item.
+        renewal: list[asyncio.Task[None]] = []
+        timer = asyncio.get_running_loop().call_later(
+            self._renew_interval,
+            lambda: renewal.append(asyncio.create_task(self._keep_locked(metadata))),
+        )
         verdict: Verdict = None
         try:
             verdict = await self._process(locked)
@@ -111,9 +145,11 @@ class QueueWorkers(Generic[ItemT]):
             # As in the reference, a failing item is dropped (logged), never retried forever.
             logger.exception("%s: processing an item failed; it is dropped.", self._name)
         finally:
-            renewal.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renewal
+            timer.cancel()
+            for task in renewal:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         try:
             if verdict is None:
                 await self._queue.acknowledge(metadata.discriminator, metadata.token)
@@ -125,9 +161,9 @@ class QueueWorkers(Generic[ItemT]):
 
     async def _keep_locked(self, metadata: LockMetadata) -> None:
         while True:
-            await asyncio.sleep(self._renew_interval)
             try:
                 await self._queue.renew_lock(metadata.discriminator, metadata.token)
             except Exception:
                 logger.warning("%s: renewing a lock failed.", self._name, exc_info=True)
                 return
+            await asyncio.sleep(self._renew_interval)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -12,8 +13,10 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from wolkenkit.errors import WolkenkitError
+from wolkenkit.runtime.graphql import graphql_routes
 from wolkenkit.runtime.http import (
     api_documentation,
     commands,
@@ -52,6 +55,21 @@ async def _on_unexpected_error(request: Request, error: Exception) -> Response:
     return unknown_error_response()
 
 
+class _CorsForCrossOriginRequests:
+    """Applies CORS only to requests that carry an ``Origin`` header: the others (curl,
+    servers, same-origin pages) skip its per-response work entirely."""
+
+    def __init__(self, app: ASGIApp, /, **options: Any) -> None:
+        self._app = app
+        self._cors = CORSMiddleware(app, **options)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and any(name == b"origin" for name, _ in scope["headers"]):
+            await self._cors(scope, receive, send)
+        else:
+            await self._app(scope, receive, send)
+
+
 def cors_middleware(origin: str | Sequence[str]) -> Middleware:
     """``'*'``, or a list of origins where ``'/…/'`` entries are regular expressions."""
     if origin == "*":
@@ -61,7 +79,7 @@ def cors_middleware(origin: str | Sequence[str]) -> Middleware:
         patterns = [entry[1:-1] for entry in origin if _is_pattern(entry)]
         pattern = "|".join(f"(?:{re.compile(entry).pattern})" for entry in patterns) or None
     return Middleware(
-        CORSMiddleware,
+        _CorsForCrossOriginRequests,
         allow_origins=origins,
         allow_origin_regex=pattern,
         allow_methods=["GET", "POST"],
@@ -88,6 +106,10 @@ def create_http_app(runtime: SingleProcessRuntime) -> Starlette:
         ]
         if settings.enable_open_api_documentation:
             routes += api_documentation.routes
+    if settings.graphql_api:
+        routes += graphql_routes(
+            runtime, integrated_client=settings.graphql_api.enable_integrated_client
+        )
     app = Starlette(
         routes=routes,
         middleware=[cors_middleware(settings.cors_origin)],
