@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Literal
 
+from wolkenkit.errors import ParameterInvalid
 from wolkenkit.messages import AggregateIdentifier
 
 
@@ -18,6 +19,21 @@ class ReplayRange:
 
 
 IsReplaying = ReplayRange | Literal[False]
+
+
+# Argument checks every backend makes, worded once.
+
+
+def check_revision(revision: int) -> None:
+    if revision < 0:
+        raise ParameterInvalid("Revision must not be negative.")
+
+
+def check_replay_range(replay: ReplayRange) -> None:
+    if replay.from_revision < 1:
+        raise ParameterInvalid("A replay must start at revision 1 or later.")
+    if replay.from_revision > replay.to_revision:
+        raise ParameterInvalid("A replay must not end before it starts.")
 
 
 @dataclass(frozen=True, slots=True)

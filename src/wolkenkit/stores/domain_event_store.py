@@ -12,9 +12,37 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
+from wolkenkit.errors import ParameterInvalid
 from wolkenkit.messages import AggregateIdentifier, DomainEvent, Snapshot
 
 MAX_REVISION = 2**31 - 1
+
+
+# Argument checks every backend makes, worded once.
+
+
+def check_domain_events(domain_events: Sequence[DomainEvent]) -> None:
+    if not domain_events:
+        raise ParameterInvalid("Domain events are missing.")
+
+
+def check_from_timestamp(from_timestamp: int) -> None:
+    if from_timestamp < 0:
+        raise ParameterInvalid("From timestamp must not be negative.")
+
+
+def check_revision_range(from_revision: int, to_revision: int) -> None:
+    if from_revision < 1 or to_revision < 1:
+        raise ParameterInvalid("Revisions must be at least 1.")
+    if from_revision > to_revision:
+        raise ParameterInvalid("From revision must not be greater than to revision.")
+
+
+def check_position_range(after_position: int, limit: int | None) -> None:
+    if after_position < 0:
+        raise ParameterInvalid("After position must not be negative.")
+    if limit is not None and limit < 1:
+        raise ParameterInvalid("Limit must be at least 1.")
 
 
 @dataclass(frozen=True, slots=True)

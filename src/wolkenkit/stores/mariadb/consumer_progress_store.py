@@ -16,6 +16,8 @@ from wolkenkit.stores.consumer_progress_store import (
     IsReplaying,
     Progress,
     ReplayRange,
+    check_replay_range,
+    check_revision,
 )
 from wolkenkit.stores.mariadb.database import Database, quote, uuid_bytes
 from wolkenkit.stores.mariadb.options import ProgressTableNames
@@ -70,8 +72,7 @@ class MariaDbConsumerProgressStore(ConsumerProgressStore):
     async def set_progress(
         self, consumer_id: str, aggregate_identifier: AggregateIdentifier, revision: int
     ) -> None:
-        if revision < 0:
-            raise ParameterInvalid("Revision must not be negative.")
+        check_revision(revision)
         # No row changed means the stored revision was already as high or higher.
         changed = await self._database.execute(
             f"INSERT INTO {self._progress} (`consumerId`, `aggregateId`, `revision`) "
@@ -97,10 +98,7 @@ class MariaDbConsumerProgressStore(ConsumerProgressStore):
                 key,
             )
             return
-        if is_replaying.from_revision < 1:
-            raise ParameterInvalid("A replay must start at revision 1 or later.")
-        if is_replaying.from_revision > is_replaying.to_revision:
-            raise ParameterInvalid("A replay must not end before it starts.")
+        check_replay_range(is_replaying)
         # Assignments run left to right and see earlier ones, so the end is set while the
         # start still tells whether a replay was running.
         changed = await self._database.execute(
@@ -124,8 +122,7 @@ class MariaDbConsumerProgressStore(ConsumerProgressStore):
     async def reset_progress_to_revision(
         self, consumer_id: str, aggregate_identifier: AggregateIdentifier, revision: int
     ) -> None:
-        if revision < 0:
-            raise ParameterInvalid("Revision must not be negative.")
+        check_revision(revision)
         key = _key(consumer_id, aggregate_identifier)
         changed = await self._database.execute(
             f"UPDATE {self._progress} SET `revision` = %s, `isReplayingFrom` = NULL, "

@@ -38,12 +38,16 @@ from typing import Any
 from asyncmy.errors import MySQLError
 from pydantic_core import from_json, to_json
 
-from wolkenkit.errors import ParameterInvalid, RevisionAlreadyExists, StoreError
+from wolkenkit.errors import RevisionAlreadyExists, StoreError
 from wolkenkit.messages import AggregateIdentifier, DomainEvent, DomainEventWithState, Snapshot
 from wolkenkit.stores.domain_event_store import (
     MAX_REVISION,
     DomainEventStore,
     PositionedDomainEvent,
+    check_domain_events,
+    check_from_timestamp,
+    check_position_range,
+    check_revision_range,
 )
 from wolkenkit.stores.mariadb.database import (
     PAGE_SIZE,
@@ -167,8 +171,7 @@ class MariaDbDomainEventStore(DomainEventStore):
         )
 
     async def get_replay(self, from_timestamp: int = 0) -> AsyncIterator[DomainEvent]:
-        if from_timestamp < 0:
-            raise ParameterInvalid("From timestamp must not be negative.")
+        check_from_timestamp(from_timestamp)
         # Pages continue after the last key seen, so the whole replay reads each row once.
         select = (
             f"SELECT `aggregateId`, `revision`, `domainEvent` FROM {self._events} "
@@ -193,10 +196,7 @@ class MariaDbDomainEventStore(DomainEventStore):
     async def get_replay_for_aggregate(
         self, aggregate_id: str, from_revision: int = 1, to_revision: int = MAX_REVISION
     ) -> AsyncIterator[DomainEvent]:
-        if from_revision < 1 or to_revision < 1:
-            raise ParameterInvalid("Revisions must be at least 1.")
-        if from_revision > to_revision:
-            raise ParameterInvalid("From revision must not be greater than to revision.")
+        check_revision_range(from_revision, to_revision)
         key = uuid_bytes(aggregate_id)
         select = (
             f"SELECT `revision`, `domainEvent` FROM {self._events} WHERE `aggregateId` = %s "
@@ -214,10 +214,7 @@ class MariaDbDomainEventStore(DomainEventStore):
     async def get_replay_by_position(
         self, after_position: int = 0, limit: int | None = None
     ) -> AsyncIterator[PositionedDomainEvent]:
-        if after_position < 0:
-            raise ParameterInvalid("After position must not be negative.")
-        if limit is not None and limit < 1:
-            raise ParameterInvalid("Limit must be at least 1.")
+        check_position_range(after_position, limit)
         # Every committed position is final (see the module docstring), so no check for
         # writers in flight is needed here.
         select = (
@@ -240,8 +237,7 @@ class MariaDbDomainEventStore(DomainEventStore):
                 yield PositionedDomainEvent(position=position, domain_event=_decode(text))
 
     async def store_domain_events(self, domain_events: Sequence[DomainEvent]) -> None:
-        if not domain_events:
-            raise ParameterInvalid("Domain events are missing.")
+        check_domain_events(domain_events)
         rows = [_row(domain_event) for domain_event in domain_events]
         for attempt in range(1, _ATTEMPTS + 1):
             try:

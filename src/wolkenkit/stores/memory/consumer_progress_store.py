@@ -8,6 +8,8 @@ from wolkenkit.stores.consumer_progress_store import (
     ConsumerProgressStore,
     IsReplaying,
     Progress,
+    check_replay_range,
+    check_revision,
 )
 
 _UNKNOWN = Progress(revision=0, is_replaying=False)
@@ -33,8 +35,7 @@ class InMemoryConsumerProgressStore(ConsumerProgressStore):
     async def set_progress(
         self, consumer_id: str, aggregate_identifier: AggregateIdentifier, revision: int
     ) -> None:
-        if revision < 0:
-            raise ParameterInvalid("Revision must not be negative.")
+        check_revision(revision)
         current = self._get(consumer_id, aggregate_identifier)
         if current is not None and revision <= current.revision:
             raise RevisionTooLow("Revision must be higher than the stored one.")
@@ -54,10 +55,7 @@ class InMemoryConsumerProgressStore(ConsumerProgressStore):
             if current is not None:
                 self._put(consumer_id, aggregate_identifier, Progress(current.revision, False))
             return
-        if is_replaying.from_revision < 1:
-            raise ParameterInvalid("A replay must start at revision 1 or later.")
-        if is_replaying.from_revision > is_replaying.to_revision:
-            raise ParameterInvalid("A replay must not end before it starts.")
+        check_replay_range(is_replaying)
         if current is not None and current.is_replaying is not False:
             raise FlowIsAlreadyReplaying("Flow is already replaying.")
         revision = current.revision if current is not None else 0
@@ -69,8 +67,7 @@ class InMemoryConsumerProgressStore(ConsumerProgressStore):
     async def reset_progress_to_revision(
         self, consumer_id: str, aggregate_identifier: AggregateIdentifier, revision: int
     ) -> None:
-        if revision < 0:
-            raise ParameterInvalid("Revision must not be negative.")
+        check_revision(revision)
         current = self._get(consumer_id, aggregate_identifier)
         if current is None:
             return

@@ -10,12 +10,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
-from wolkenkit.errors import ParameterInvalid, RevisionAlreadyExists
+from wolkenkit.errors import RevisionAlreadyExists
 from wolkenkit.messages import AggregateIdentifier, DomainEvent, Snapshot
 from wolkenkit.stores.domain_event_store import (
     MAX_REVISION,
     DomainEventStore,
     PositionedDomainEvent,
+    check_domain_events,
+    check_from_timestamp,
+    check_position_range,
+    check_revision_range,
 )
 
 
@@ -73,8 +77,7 @@ class InMemoryDomainEventStore(DomainEventStore):
             yield domain_event
 
     async def get_replay(self, from_timestamp: int = 0) -> AsyncIterator[DomainEvent]:
-        if from_timestamp < 0:
-            raise ParameterInvalid("From timestamp must not be negative.")
+        check_from_timestamp(from_timestamp)
         # Sorting the ids as strings matches the byte order of lowercase uuids in SQL.
         for aggregate_id in sorted(self._aggregates):
             aggregate = self._aggregates[aggregate_id]
@@ -86,10 +89,7 @@ class InMemoryDomainEventStore(DomainEventStore):
     async def get_replay_for_aggregate(
         self, aggregate_id: str, from_revision: int = 1, to_revision: int = MAX_REVISION
     ) -> AsyncIterator[DomainEvent]:
-        if from_revision < 1 or to_revision < 1:
-            raise ParameterInvalid("Revisions must be at least 1.")
-        if from_revision > to_revision:
-            raise ParameterInvalid("From revision must not be greater than to revision.")
+        check_revision_range(from_revision, to_revision)
         aggregate = self._aggregates.get(aggregate_id)
         if aggregate is None:
             return
@@ -103,18 +103,14 @@ class InMemoryDomainEventStore(DomainEventStore):
     async def get_replay_by_position(
         self, after_position: int = 0, limit: int | None = None
     ) -> AsyncIterator[PositionedDomainEvent]:
-        if after_position < 0:
-            raise ParameterInvalid("After position must not be negative.")
-        if limit is not None and limit < 1:
-            raise ParameterInvalid("Limit must be at least 1.")
+        check_position_range(after_position, limit)
         # Writes are atomic within the event loop, so no stored event can be overtaken.
         end = len(self._events) if limit is None else after_position + limit
         for index in range(after_position, min(end, len(self._events))):
             yield PositionedDomainEvent(position=index + 1, domain_event=self._events[index])
 
     async def store_domain_events(self, domain_events: Sequence[DomainEvent]) -> None:
-        if not domain_events:
-            raise ParameterInvalid("Domain events are missing.")
+        check_domain_events(domain_events)
         # Check the whole batch before writing anything, so a conflict stores none of it.
         keys: set[tuple[str, int]] = set()
         for domain_event in domain_events:

@@ -17,6 +17,8 @@ from wolkenkit.stores.consumer_progress_store import (
     IsReplaying,
     Progress,
     ReplayRange,
+    check_replay_range,
+    check_revision,
 )
 from wolkenkit.stores.options import OptionsModel
 from wolkenkit.stores.postgres.connection import (
@@ -115,8 +117,7 @@ class PostgresConsumerProgressStore(ConsumerProgressStore):
     async def set_progress(
         self, consumer_id: str, aggregate_identifier: AggregateIdentifier, revision: int
     ) -> None:
-        if revision < 0:
-            raise ParameterInvalid("Revision must not be negative.")
+        check_revision(revision)
         with self._errors:
             stored = await self._pool.fetchval(
                 self._set, _hash(consumer_id), aggregate_identifier.aggregate.id, revision
@@ -136,10 +137,7 @@ class PostgresConsumerProgressStore(ConsumerProgressStore):
             with self._errors:
                 await self._pool.execute(self._clear_replay, *key)
             return
-        if is_replaying.from_revision < 1:
-            raise ParameterInvalid("A replay must start at revision 1 or later.")
-        if is_replaying.from_revision > is_replaying.to_revision:
-            raise ParameterInvalid("A replay must not end before it starts.")
+        check_replay_range(is_replaying)
         with self._errors:
             started = await self._pool.fetchval(
                 self._start_replay, *key, is_replaying.from_revision, is_replaying.to_revision
@@ -154,8 +152,7 @@ class PostgresConsumerProgressStore(ConsumerProgressStore):
     async def reset_progress_to_revision(
         self, consumer_id: str, aggregate_identifier: AggregateIdentifier, revision: int
     ) -> None:
-        if revision < 0:
-            raise ParameterInvalid("Revision must not be negative.")
+        check_revision(revision)
         key = (_hash(consumer_id), aggregate_identifier.aggregate.id)
         with self._errors:
             moved = await self._pool.fetchval(self._reset_to_revision, *key, revision)

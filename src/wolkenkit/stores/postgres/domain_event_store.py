@@ -44,6 +44,10 @@ from wolkenkit.stores.domain_event_store import (
     MAX_REVISION,
     DomainEventStore,
     PositionedDomainEvent,
+    check_domain_events,
+    check_from_timestamp,
+    check_position_range,
+    check_revision_range,
 )
 from wolkenkit.stores.options import OptionsModel
 from wolkenkit.stores.postgres.connection import (
@@ -224,8 +228,7 @@ class PostgresDomainEventStore(DomainEventStore):
             yield domain_event
 
     async def get_replay(self, from_timestamp: int = 0) -> AsyncIterator[DomainEvent]:
-        if from_timestamp < 0:
-            raise ParameterInvalid("From timestamp must not be negative.")
+        check_from_timestamp(from_timestamp)
         async for rows in self._stream(self._replay, from_timestamp):
             for row in rows:
                 yield _decode(row[0])
@@ -233,10 +236,7 @@ class PostgresDomainEventStore(DomainEventStore):
     async def get_replay_for_aggregate(
         self, aggregate_id: str, from_revision: int = 1, to_revision: int = MAX_REVISION
     ) -> AsyncIterator[DomainEvent]:
-        if from_revision < 1 or to_revision < 1:
-            raise ParameterInvalid("Revisions must be at least 1.")
-        if from_revision > to_revision:
-            raise ParameterInvalid("From revision must not be greater than to revision.")
+        check_revision_range(from_revision, to_revision)
         # One aggregate's events are few enough to fetch in one round trip, which keeps
         # loading an aggregate for a command cheap.
         events = await self._fetch_events(
@@ -248,10 +248,7 @@ class PostgresDomainEventStore(DomainEventStore):
     async def get_replay_by_position(
         self, after_position: int = 0, limit: int | None = None
     ) -> AsyncIterator[PositionedDomainEvent]:
-        if after_position < 0:
-            raise ParameterInvalid("After position must not be negative.")
-        if limit is not None and limit < 1:
-            raise ParameterInvalid("Limit must be at least 1.")
+        check_position_range(after_position, limit)
         async for rows in self._stream(self._by_position, after_position, limit):
             # Decoded one at a time: a whole chunk of live events would keep the garbage
             # collector busy, at half the speed.
@@ -259,8 +256,7 @@ class PostgresDomainEventStore(DomainEventStore):
                 yield PositionedDomainEvent(position=row[0], domain_event=_decode(row[1]))
 
     async def store_domain_events(self, domain_events: Sequence[DomainEvent]) -> None:
-        if not domain_events:
-            raise ParameterInvalid("Domain events are missing.")
+        check_domain_events(domain_events)
         if len(domain_events) > MAX_BATCH_SIZE:
             raise ParameterInvalid(f"At most {MAX_BATCH_SIZE} domain events fit in one batch.")
         columns = zip(

@@ -17,6 +17,8 @@ from wolkenkit.stores.consumer_progress_store import (
     IsReplaying,
     Progress,
     ReplayRange,
+    check_replay_range,
+    check_revision,
 )
 from wolkenkit.stores.sqlite.database import SqliteDatabase, SqliteTables, quote
 from wolkenkit.stores.sqlite.options import ProgressTableNames
@@ -76,8 +78,7 @@ class SqliteConsumerProgressStore(SqliteTables, ConsumerProgressStore):
     async def set_progress(
         self, consumer_id: str, aggregate_identifier: AggregateIdentifier, revision: int
     ) -> None:
-        if revision < 0:
-            raise ParameterInvalid("Revision must not be negative.")
+        check_revision(revision)
 
         def advance(row: _Row | None) -> _Row:
             if row is None:
@@ -95,10 +96,7 @@ class SqliteConsumerProgressStore(SqliteTables, ConsumerProgressStore):
         is_replaying: IsReplaying,
     ) -> None:
         if is_replaying is not False:
-            if is_replaying.from_revision < 1:
-                raise ParameterInvalid("A replay must start at revision 1 or later.")
-            if is_replaying.from_revision > is_replaying.to_revision:
-                raise ParameterInvalid("A replay must not end before it starts.")
+            check_replay_range(is_replaying)
 
         def mark(row: _Row | None) -> _Row | None:
             if is_replaying is False:
@@ -117,8 +115,7 @@ class SqliteConsumerProgressStore(SqliteTables, ConsumerProgressStore):
     async def reset_progress_to_revision(
         self, consumer_id: str, aggregate_identifier: AggregateIdentifier, revision: int
     ) -> None:
-        if revision < 0:
-            raise ParameterInvalid("Revision must not be negative.")
+        check_revision(revision)
 
         def move_back(row: _Row | None) -> _Row | None:
             if row is None:

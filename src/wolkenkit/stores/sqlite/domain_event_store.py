@@ -19,12 +19,16 @@ import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from wolkenkit.errors import ParameterInvalid, RevisionAlreadyExists
+from wolkenkit.errors import RevisionAlreadyExists
 from wolkenkit.messages import AggregateIdentifier, DomainEvent, Snapshot
 from wolkenkit.stores.domain_event_store import (
     MAX_REVISION,
     DomainEventStore,
     PositionedDomainEvent,
+    check_domain_events,
+    check_from_timestamp,
+    check_position_range,
+    check_revision_range,
 )
 from wolkenkit.stores.sqlite.database import SqliteDatabase, SqliteTables, quote
 from wolkenkit.stores.sqlite.options import DomainEventTableNames
@@ -136,18 +140,14 @@ class SqliteDomainEventStore(SqliteTables, DomainEventStore):
             yield _decode(row[1])
 
     async def get_replay(self, from_timestamp: int = 0) -> AsyncIterator[DomainEvent]:
-        if from_timestamp < 0:
-            raise ParameterInvalid("From timestamp must not be negative.")
+        check_from_timestamp(from_timestamp)
         async for row in self._pages(self._select_replay, (from_timestamp,), ("", 0)):
             yield _decode(row[2])
 
     async def get_replay_for_aggregate(
         self, aggregate_id: str, from_revision: int = 1, to_revision: int = MAX_REVISION
     ) -> AsyncIterator[DomainEvent]:
-        if from_revision < 1 or to_revision < 1:
-            raise ParameterInvalid("Revisions must be at least 1.")
-        if from_revision > to_revision:
-            raise ParameterInvalid("From revision must not be greater than to revision.")
+        check_revision_range(from_revision, to_revision)
         fixed = (aggregate_id, to_revision)
         async for row in self._pages(self._select_aggregate, fixed, (from_revision - 1,)):
             yield _decode(row[1])
@@ -155,18 +155,14 @@ class SqliteDomainEventStore(SqliteTables, DomainEventStore):
     async def get_replay_by_position(
         self, after_position: int = 0, limit: int | None = None
     ) -> AsyncIterator[PositionedDomainEvent]:
-        if after_position < 0:
-            raise ParameterInvalid("After position must not be negative.")
-        if limit is not None and limit < 1:
-            raise ParameterInvalid("Limit must be at least 1.")
+        check_position_range(after_position, limit)
         # Every committed event is final here (see the module docstring), so any page of
         # committed rows is safe to hand out.
         async for row in self._pages(self._select_by_position, (), (after_position,), limit):
             yield PositionedDomainEvent(position=row[0], domain_event=_decode(row[1]))
 
     async def store_domain_events(self, domain_events: Sequence[DomainEvent]) -> None:
-        if not domain_events:
-            raise ParameterInvalid("Domain events are missing.")
+        check_domain_events(domain_events)
         rows = [
             (
                 domain_event.aggregate_identifier.aggregate.id,
