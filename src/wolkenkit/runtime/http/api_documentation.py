@@ -6,34 +6,33 @@ server serves: Swagger UI is vendored under ``third_party/swagger-ui`` (see its 
 
 from __future__ import annotations
 
-import hashlib
 import html
 import json
-from functools import cache
 from pathlib import Path
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, JSONResponse
+from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Route
 
-from wolkenkit.runtime.http.errors import RouteNotFound
 from wolkenkit.runtime.http.openapi import open_api_document
+from wolkenkit.runtime.http.vendored_assets import VendoredAssets
 from wolkenkit.runtime.single_process import SingleProcessRuntime
 
 SWAGGER_UI_DIRECTORY = Path(__file__).parent / "third_party" / "swagger-ui"
 
 #: What the page loads, by file name, with its content type.
-ASSET_TYPES = {
-    "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
-    "swagger-ui.css": "text/css; charset=utf-8",
-    "favicon-32x32.png": "image/png",
-    "favicon-16x16.png": "image/png",
-}
-
-# Asset URLs carry a digest of the assets, so browsers may keep them for a year and still
-# fetch the new ones as soon as Swagger UI is updated.
-_ASSET_CACHE_CONTROL = "public, max-age=31536000, immutable"
+ASSETS = VendoredAssets(
+    SWAGGER_UI_DIRECTORY,
+    {
+        "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
+        "swagger-ui.css": "text/css; charset=utf-8",
+        "favicon-32x32.png": "image/png",
+        "favicon-16x16.png": "image/png",
+    },
+    "/open-api/v2/assets",
+    "open_api_asset",
+)
 
 _PAGE = """<!doctype html>
 <html lang="en">
@@ -64,21 +63,13 @@ window.ui = SwaggerUIBundle({{
 """
 
 
-@cache
-def _assets_digest() -> str:
-    digest = hashlib.sha256()
-    for name in sorted(ASSET_TYPES):
-        digest.update((SWAGGER_UI_DIRECTORY / name).read_bytes())
-    return digest.hexdigest()[:16]
-
-
 async def documentation_page(request: Request) -> HTMLResponse:
     runtime: SingleProcessRuntime = request.app.state.runtime
-    digest = await run_in_threadpool(_assets_digest)
+    # The first page reads the assets for their digest; not on the event loop.
+    await run_in_threadpool(getattr, ASSETS, "digest")
 
     def asset(name: str) -> str:
-        url = request.url_for("open_api_asset", file=name).path
-        return html.escape(f"{url}?v={digest}")
+        return html.escape(ASSETS.url(request, name))
 
     document_url = request.url_for("open_api_document").path
     page = _PAGE.format(
@@ -98,20 +89,8 @@ async def document(request: Request) -> JSONResponse:
     return JSONResponse(open_api_document(runtime))
 
 
-async def asset(request: Request) -> FileResponse:
-    name: str = request.path_params["file"]
-    media_type = ASSET_TYPES.get(name)
-    if media_type is None:
-        raise RouteNotFound(f"Asset '{name}' not found.")
-    return FileResponse(
-        SWAGGER_UI_DIRECTORY / name,
-        media_type=media_type,
-        headers={"cache-control": _ASSET_CACHE_CONTROL},
-    )
-
-
 routes = [
     Route("/open-api/v2", documentation_page, methods=["GET"], name="open_api_page"),
     Route("/open-api/v2/openapi.json", document, methods=["GET"], name="open_api_document"),
-    Route("/open-api/v2/assets/{file}", asset, methods=["GET"], name="open_api_asset"),
+    ASSETS.route,
 ]
