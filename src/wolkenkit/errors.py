@@ -14,7 +14,7 @@ so the runtime maps errors to responses in one place without a lookup table.
     │   ├── CommandHandlerMalformed, DomainEventHandlerMalformed,
     │   │   FlowDomainEventHandlerMalformed, QueryHandlerMalformed,
     │   │   NotificationHandlerMalformed, NotificationSubscriberMalformed
-    │   └── DomainEventAlreadyExists, NameInvalid
+    │   └── DomainEventAlreadyExists, NameInvalid, GraphQlError
     ├── RequestError                what a client asked for does not exist or is malformed
     ├── DomainError                 raised while handling commands, events and queries
     ├── StoreError                  raised by the stores, whatever the backend
@@ -139,6 +139,10 @@ class DomainEventAlreadyExists(ApplicationError):
 
 class NameInvalid(ApplicationError):
     """A name cannot be addressed in a URL or in GraphQL, or collides with another."""
+
+
+class GraphQlError(ApplicationError):
+    """The GraphQL schema cannot be made from the app: a schema GraphQL cannot express."""
 
 
 # --- What a client asked for ---------------------------------------------------------------------

@@ -98,6 +98,7 @@ async def open_page(executable: str, url: str) -> AsyncIterator[Page]:
             "--headless=new",
             "--no-sandbox",
             "--disable-gpu",
+            "--disable-background-networking",
             "--no-first-run",
             "--remote-debugging-port=0",
             f"--user-data-dir={profile}",

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 
 from wolkenkit import errors
 from wolkenkit.domain.catalog import describe_validation_error
@@ -16,7 +16,7 @@ from wolkenkit.runtime.auth import Authenticator
 from wolkenkit.runtime.http.errors import RequestTooLarge
 
 
-def client_ip(request: Request) -> str:
+def client_ip(request: HTTPConnection) -> str:
     forwarded = request.headers.get("x-forwarded-for")
     if forwarded:
         return forwarded.split(",")[0].strip()

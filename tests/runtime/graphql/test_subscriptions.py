@@ -1,0 +1,121 @@
+"""Subscriptions over a real WebSocket, in both subprotocols, against a real server."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import pytest
+from websockets.exceptions import InvalidStatus
+
+from tests.runtime.conftest import Keys
+from tests.runtime.graphql.conftest import (
+    PROTOCOLS,
+    GraphqlClient,
+    OpenSocket,
+    token_for,
+    until_listening,
+)
+from tests.runtime.graphql.test_over_http import SEND
+from wolkenkit.runtime.server import Serving
+
+DOMAIN_EVENTS = """
+subscription ($filter: String) {
+  domainEvents(filter: $filter) {
+    aggregateIdentifier { context { name } aggregate { name id } }
+    name
+    data
+    id
+    metadata { causationId correlationId timestamp revision initiator { user { id } } tags }
+  }
+}
+"""
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_a_subscriber_receives_the_event_of_a_later_mutation(
+    protocol: str,
+    open_socket: OpenSocket,
+    graphql: GraphqlClient,
+    graphql_server: Serving,
+    keys: Keys,
+) -> None:
+    # Jane subscribes with her token in the connection's parameters, then sends a message
+    # over HTTP: the event arrives with its data as JSON and her id as the initiator.
+    aggregate_id = str(uuid.uuid4())
+    token = token_for(keys, "jane")
+    async with open_socket(protocol) as socket:
+        await socket.initialise({"token": token})
+        await socket.start("events", DOMAIN_EVENTS, filter=json.dumps({"name": "sent"}))
+        await until_listening(graphql_server)
+        sent = await graphql.data(
+            SEND,
+            {"id": aggregate_id, "text": "live"},
+            headers={"authorization": f"Bearer {token}"},
+        )
+        kind, operation_id, payload = await socket.receive()
+
+    assert (kind, operation_id) == ("next", "events")
+    event = payload["data"]["domainEvents"]
+    command_id = sent["command"]["communication_message_send"]["id"]
+    assert event["name"] == "sent"
+    assert event["aggregateIdentifier"] == {
+        "context": {"name": "communication"},
+        "aggregate": {"name": "message", "id": aggregate_id},
+    }
+    assert json.loads(event["data"]) == {"text": "live"}
+    metadata = event["metadata"]
+    assert (metadata["causationId"], metadata["revision"]) == (command_id, 1)
+    assert metadata["initiator"] == {"user": {"id": "jane"}}
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_mutations_and_notifications_over_the_socket(
+    protocol: str, open_socket: OpenSocket, graphql_server: Serving
+) -> None:
+    # One connection subscribes to notifications and sends the command itself; the flow's
+    # notification follows the mutation's result.
+    async with open_socket(protocol, **{"x-anonymous-id": "jane"}) as socket:
+        await socket.initialise()
+        await socket.start("notifications", "subscription { notifications { name data } }")
+        await socket.start("send", SEND, id=str(uuid.uuid4()), text="over the socket")
+        received: dict[str | None, Any] = {}
+        while len(received) < 2:
+            kind, operation_id, payload = await socket.receive()
+            if kind == "next":
+                received.setdefault(operation_id, payload)
+
+    assert "errors" not in received["send"]
+    uuid.UUID(received["send"]["data"]["command"]["communication_message_send"]["id"])
+    notification = received["notifications"]["data"]["notifications"]
+    assert notification["name"] == "flowMessagesUpdated"
+    assert json.loads(notification["data"]) == {}
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_an_invalid_filter_or_token_fails_the_subscription_with_its_code(
+    protocol: str, open_socket: OpenSocket
+) -> None:
+    async with open_socket(protocol) as socket:
+        await socket.initialise()
+        await socket.start("filter", DOMAIN_EVENTS, filter="{not json")
+        filter_error = await socket.receive()
+    async with open_socket(protocol) as socket:
+        await socket.initialise({"token": "nonsense"})
+        await socket.start("token", DOMAIN_EVENTS)
+        token_error = await socket.receive()
+
+    for (kind, _, payload), code in (
+        (filter_error, "ParameterInvalid"),
+        (token_error, "NotAuthenticated"),
+    ):
+        assert kind == "error"
+        errors = payload if isinstance(payload, list) else [payload]
+        assert [error["extensions"]["code"] for error in errors] == [code]
+
+
+async def test_a_socket_without_a_known_subprotocol_is_refused(open_socket: OpenSocket) -> None:
+    with pytest.raises(InvalidStatus):
+        async with open_socket("graphql-unknown"):
+            pass
