@@ -3,8 +3,8 @@
 ``serving()`` starts everything and yields the bound ports (port 0 picks a free one, which
 tests use); leaving it shuts down gracefully: the servers stop taking requests, open streams
 are closed, the workers finish the items they hold, and the stores are closed.
-``main()`` is the process entry point (``python -m wolkenkit.runtime.server``), configured by
-the reference's environment variables.
+``main()`` is the process entry point (``python -m wolkenkit.runtime.server [SERVICE ...]``,
+or ``wk run``), configured by the reference's environment variables.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from wolkenkit.errors import WolkenkitError
 from wolkenkit.runtime.gc_tuning import tune_garbage_collector
 from wolkenkit.runtime.http.app import create_http_app
 from wolkenkit.runtime.http.health import create_health_app
+from wolkenkit.runtime.services import ALL_SERVICES, HTTP_SERVICES, Service, parse_services
 from wolkenkit.runtime.settings import PortOrSocket, RuntimeSettings
 from wolkenkit.runtime.single_process import SingleProcessRuntime
 
@@ -79,44 +80,60 @@ class Serving:
 
 @contextlib.asynccontextmanager
 async def serving(
-    settings: RuntimeSettings, application: Application | None = None
+    settings: RuntimeSettings,
+    application: Application | None = None,
+    services: frozenset[Service] = ALL_SERVICES,
 ) -> AsyncIterator[Serving]:
+    """Run the given services (all of them: the single-process runtime) until left.
+
+    Services without an HTTP API (the workers) serve only the health port; ``port`` is then 0.
+    """
     if application is None:
         application = load_application(settings.application_directory)
-    runtime = await SingleProcessRuntime.create(settings, application)
+    runtime = await SingleProcessRuntime.create(settings, application, services)
     await runtime.start()
-    api = _server(create_http_app(runtime), settings.port_or_socket, settings)
+    servers: list[_Server] = []
+    if services & HTTP_SERVICES:
+        servers.append(_server(create_http_app(runtime), settings.port_or_socket, settings))
     health = _server(create_health_app(), settings.health_port_or_socket, settings)
-    tasks = [asyncio.create_task(server.serve()) for server in (api, health)]
+    servers.append(health)
+    tasks = [asyncio.create_task(server.serve()) for server in servers]
     try:
-        while not (api.started and health.started):
+        while not all(server.started for server in servers):
             if any(task.done() for task in tasks):
                 for task in tasks:
                     if task.done() and task.exception() is not None:
                         raise task.exception()  # type: ignore[misc]
                 raise WolkenkitError("The HTTP servers could not start.")
             await asyncio.sleep(0.01)
-        yield Serving(runtime, _bound_port(api), _bound_port(health))
+        api_port = _bound_port(servers[0]) if len(servers) == 2 else 0
+        yield Serving(runtime, api_port, _bound_port(health))
     finally:
-        for server in (api, health):
+        for server in servers:
             server.should_exit = True
         await asyncio.gather(*tasks, return_exceptions=True)
         await runtime.stop()
 
 
-async def run(settings: RuntimeSettings) -> None:
+async def run(settings: RuntimeSettings, services: frozenset[Service] = ALL_SERVICES) -> None:
     """Serve until SIGINT or SIGTERM."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signal_number, stop.set)
-    async with serving(settings) as running:
+    async with serving(settings, services=services) as running:
         tune_garbage_collector()
-        print(
-            f"wolkenkit is serving '{running.runtime.application.name}' on port "
-            f"{running.port} (health on port {running.health_port}).",
-            flush=True,
+        name = running.runtime.application.name
+        what = (
+            f"'{name}'"
+            if services == ALL_SERVICES
+            else f"the {', '.join(sorted(services))} service{'s' if len(services) > 1 else ''} "
+            f"of '{name}'"
         )
+        ports = f"port {running.port} (health on port {running.health_port})"
+        if not running.port:
+            ports = f"health port {running.health_port}"
+        print(f"wolkenkit is serving {what} on {ports}.", flush=True)
         await stop.wait()
 
 
@@ -130,14 +147,21 @@ def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     return factory
 
 
-def main() -> None:
-    settings = RuntimeSettings.from_environment(os.environ)
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
-    )
+def main(service_names: list[str] | None = None) -> None:
+    """Run the services named (or, without names, all of them in one process)."""
+    names = sys.argv[1:] if service_names is None else service_names
     try:
+        services = parse_services(names) if names else ALL_SERVICES
+    except ValueError as error:
+        print(f"Error: {error}", file=sys.stderr)
+        sys.exit(1)
+    try:
+        settings = RuntimeSettings.from_environment(os.environ)
+        logging.basicConfig(
+            level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+        )
         with asyncio.Runner(loop_factory=_loop_factory()) as runner:
-            runner.run(run(settings))
+            runner.run(run(settings, services))
     except WolkenkitError as error:
         print(f"Error: {error.message}", file=sys.stderr)
         sys.exit(1)

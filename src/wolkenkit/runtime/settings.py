@@ -51,6 +51,11 @@ class PubSubOptions(BaseModel):
     channel_for_new_domain_events: str = Field(
         default="new-domain-event", alias="channelForNewDomainEvents"
     )
+    #: Wake-up calls between microservices: a command or a flow item was queued.
+    channel_for_new_commands: str = Field(default="new-command", alias="channelForNewCommands")
+    channel_for_new_flow_items: str = Field(
+        default="new-internal-domain-event", alias="channelForNewInternalDomainEvents"
+    )
     publisher: StoreOptions = Field(default_factory=lambda: {"type": "InMemory"})
     subscriber: StoreOptions = Field(default_factory=lambda: {"type": "InMemory"})
 

@@ -1,16 +1,20 @@
-"""The single-process runtime: the composition root that wires one application to its stores.
+"""The runtime: the composition root that wires one application to its stores.
 
-One process holds everything (reference §6.1): the command queue with its workers, the flow
-queue with its workers, publish/subscribe for live domain events and notifications, the
-views' notification subscribers, the file store, and the HTTP API served by uvicorn.
+In the single-process runtime one process holds everything (reference §6.1): the command
+queue with its workers, the flow queue with its workers, live domain events and
+notifications, the views' notification subscribers, the file store, and the HTTP API served
+by uvicorn. The same class runs any subset of these as one service of the microservice
+runtime (see :mod:`wolkenkit.runtime.services`): it then opens only the stores its services
+need, and what it would hand over in memory goes through publish/subscribe instead.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from wolkenkit import errors
 from wolkenkit.application.application import Application
@@ -28,7 +32,8 @@ from wolkenkit.messages import (
 )
 from wolkenkit.runtime.auth import Authenticator
 from wolkenkit.runtime.broadcast import Broadcast
-from wolkenkit.runtime.settings import RuntimeSettings
+from wolkenkit.runtime.services import ALL_SERVICES, Service, stores_needed
+from wolkenkit.runtime.settings import RuntimeSettings, StoreOptions
 from wolkenkit.runtime.workers import Defer, QueueWorkers, Verdict, Wakeup
 from wolkenkit.stores import factory
 from wolkenkit.stores.consumer_progress_store import ConsumerProgressStore
@@ -36,9 +41,17 @@ from wolkenkit.stores.domain_event_store import DomainEventStore
 from wolkenkit.stores.file_store import FileStore
 from wolkenkit.stores.lock_store import LockStore
 from wolkenkit.stores.priority_queue_store import LockedItem, PriorityQueueStore
-from wolkenkit.stores.publish_subscribe import Message, Publisher, Subscriber, Subscription
+from wolkenkit.stores.publish_subscribe import (
+    Callback,
+    Message,
+    Publisher,
+    Subscriber,
+    Subscription,
+)
 
 logger = logging.getLogger("wolkenkit.runtime")
+
+StoreT = TypeVar("StoreT")
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +100,13 @@ class SingleProcessRuntime:
         publisher: Publisher,
         subscriber: Subscriber,
         infrastructure: Any,
+        services: frozenset[Service] = ALL_SERVICES,
+        opened_stores: Sequence[Any] | None = None,
     ) -> None:
         self.settings = settings
+        self.services = services
+        #: All services in one process: hand events and wake-ups over in memory.
+        self.is_single_process = services == ALL_SERVICES
         self.application = application
         self.description: ApplicationDescription = describe_application(application)
         self.authenticator = Authenticator(settings.identity_providers)
@@ -100,14 +118,18 @@ class SingleProcessRuntime:
         self.subscriber = subscriber
         self.domain_events: Broadcast[DomainEventWithState[Any]] = Broadcast()
         self.notifications: Broadcast[Notification] = Broadcast()
-        self._stores: list[Any] = [
-            domain_event_store,
-            lock_store,
-            consumer_progress_store,
-            file_store,
-            command_queue,
-            event_queue,
-        ]
+        self._stores: list[Any] = list(
+            opened_stores
+            if opened_stores is not None
+            else [
+                domain_event_store,
+                lock_store,
+                consumer_progress_store,
+                file_store,
+                command_queue,
+                event_queue,
+            ]
+        )
         self._command_wakeup = Wakeup()
         self._flow_wakeup = Wakeup()
         self.domain = Domain(
@@ -142,50 +164,101 @@ class SingleProcessRuntime:
 
     @classmethod
     async def create(
-        cls, settings: RuntimeSettings, application: Application
+        cls,
+        settings: RuntimeSettings,
+        application: Application,
+        services: frozenset[Service] = ALL_SERVICES,
     ) -> SingleProcessRuntime:
-        """Open and set up every store, and build the infrastructure; fails at start-up, with
-        one clear error, for bad options or unreachable servers."""
-        queue_options = settings.priority_queue_store_for_commands_options
-        event_queue_options = settings.priority_queue_store_for_domain_events_options
+        """Open and set up the stores the services need, and build the infrastructure; fails
+        at start-up, with one clear error, for bad options or unreachable servers. Stores a
+        service does not need are left in memory and never touched."""
+        needed = stores_needed(services)
+        opened: list[Any] = []
+
+        def options(name: str, configured: StoreOptions) -> StoreOptions:
+            return configured if name in needed else {"type": "InMemory"}
+
+        async def opening(store: StoreT) -> StoreT:
+            opened.append(store)
+            return store
+
         pub_sub = settings.pub_sub_options
         infrastructure = await application.infrastructure.get_infrastructure(
             InfrastructureServices(logger=logging.getLogger("wolkenkit.app.infrastructure"))
         )
-        runtime = cls(
-            settings,
-            application,
-            domain_event_store=await factory.create_domain_event_store(
-                settings.domain_event_store_options
-            ),
-            lock_store=await factory.create_lock_store(settings.lock_store_options),
-            consumer_progress_store=await factory.create_consumer_progress_store(
-                settings.consumer_progress_store_options
-            ),
-            file_store=await factory.create_file_store(settings.file_store_options),
-            command_queue=await factory.create_priority_queue_store(
-                queue_options, CommandWithMetadata, command_matches
-            ),
-            event_queue=await factory.create_priority_queue_store(
-                event_queue_options, DomainEvent, event_matches
-            ),
-            publisher=await factory.create_publisher(pub_sub.publisher),
-            subscriber=await factory.create_subscriber(pub_sub.subscriber),
-            infrastructure=infrastructure,
-        )
-        for store in runtime._stores:
-            await store.setup()
+        try:
+            runtime = cls(
+                settings,
+                application,
+                domain_event_store=await opening(
+                    await factory.create_domain_event_store(
+                        options("domain_events", settings.domain_event_store_options)
+                    )
+                ),
+                lock_store=await opening(
+                    await factory.create_lock_store(options("locks", settings.lock_store_options))
+                ),
+                consumer_progress_store=await opening(
+                    await factory.create_consumer_progress_store(
+                        options("consumer_progress", settings.consumer_progress_store_options)
+                    )
+                ),
+                file_store=await opening(
+                    await factory.create_file_store(options("files", settings.file_store_options))
+                ),
+                command_queue=await opening(
+                    await factory.create_priority_queue_store(
+                        options(
+                            "command_queue", settings.priority_queue_store_for_commands_options
+                        ),
+                        CommandWithMetadata,
+                        command_matches,
+                    )
+                ),
+                event_queue=await opening(
+                    await factory.create_priority_queue_store(
+                        options(
+                            "event_queue", settings.priority_queue_store_for_domain_events_options
+                        ),
+                        DomainEvent,
+                        event_matches,
+                    )
+                ),
+                publisher=await factory.create_publisher(pub_sub.publisher),
+                subscriber=await factory.create_subscriber(pub_sub.subscriber),
+                infrastructure=infrastructure,
+                services=services,
+                opened_stores=opened,
+            )
+            for store in opened:
+                await store.setup()
+        except BaseException:
+            for store in opened:
+                with contextlib.suppress(Exception):
+                    await store.destroy()
+            raise
         return runtime
 
     async def start(self) -> None:
         channels = self.settings.pub_sub_options
+        services = self.services
+        wanted: list[tuple[str, Callback]] = []
+        if services & {Service.VIEW, Service.NOTIFICATION, Service.GRAPHQL}:
+            wanted.append((channels.channel_for_notifications, self._on_notification))
+        if not self.is_single_process:
+            if services & {Service.DOMAIN_EVENT, Service.GRAPHQL}:
+                wanted.append((channels.channel_for_new_domain_events, self._on_new_domain_event))
+            if Service.DOMAIN in services:
+                wanted.append((channels.channel_for_new_commands, self._on_new_command))
+            if Service.FLOW in services:
+                wanted.append((channels.channel_for_new_flow_items, self._on_new_flow_item))
         self._subscriptions = [
-            await self.subscriber.subscribe(
-                channels.channel_for_notifications, self._on_notification
-            ),
+            await self.subscriber.subscribe(channel, callback) for channel, callback in wanted
         ]
-        self._command_workers.start()
-        self._flow_workers.start()
+        if Service.DOMAIN in services:
+            self._command_workers.start()
+        if Service.FLOW in services:
+            self._flow_workers.start()
 
     async def stop(self) -> None:
         """Finish the commands and flow events in hand, then close everything."""
@@ -210,6 +283,8 @@ class SingleProcessRuntime:
             command, command.aggregate_identifier.aggregate.id, command.metadata.timestamp
         )
         self._command_wakeup.notify()
+        if not self.is_single_process:
+            await self.publisher.publish(self.settings.pub_sub_options.channel_for_new_commands, {})
 
     async def cancel_command(self, request: CancelRequest) -> None:
         """Raises ``ItemNotFound`` unless the command waits in the queue and is the caller's."""
@@ -223,10 +298,15 @@ class SingleProcessRuntime:
         return None
 
     async def _publish_outcome(self, outcome: CommandOutcome) -> None:
-        # In one process nobody else consumes new domain events, so they go straight to this
-        # process's streams, without a round trip through JSON and publish/subscribe.
-        for event in outcome.domain_events:
-            self.domain_events.publish(event)
+        if self.is_single_process:
+            # Nobody outside this process consumes new domain events, so they go straight to
+            # its streams, without a round trip through JSON and publish/subscribe.
+            for event in outcome.domain_events:
+                self.domain_events.publish(event)
+        else:
+            channel = self.settings.pub_sub_options.channel_for_new_domain_events
+            for event in outcome.domain_events:
+                await self.publisher.publish(channel, event.to_json())
         if not outcome.stored:
             return
         for event in outcome.domain_events:
@@ -239,6 +319,9 @@ class SingleProcessRuntime:
             await self.event_queue.enqueue(event, flow_name, event.metadata.timestamp)
         if flow_names:
             self._flow_wakeup.notify()
+            if not self.is_single_process:
+                channel = self.settings.pub_sub_options.channel_for_new_flow_items
+                await self.publisher.publish(channel, {})
 
     async def _handle_flow_item(self, locked: LockedItem[DomainEvent[Any]]) -> Verdict:
         # The flow queue's discriminator is the flow's name.
@@ -272,10 +355,21 @@ class SingleProcessRuntime:
     async def _on_notification(self, message: Message) -> None:
         notification = Notification.model_validate(message)
         self.notifications.publish(notification)
+        if Service.VIEW not in self.services:
+            return
         try:
             await self.domain.run_view_subscribers(notification)
         except Exception:
             logger.exception("A notification subscriber failed on '%s'.", notification.name)
+
+    async def _on_new_domain_event(self, message: Message) -> None:
+        self.domain_events.publish(DomainEventWithState.model_validate(message))
+
+    async def _on_new_command(self, message: Message) -> None:
+        self._command_wakeup.notify()
+
+    async def _on_new_flow_item(self, message: Message) -> None:
+        self._flow_wakeup.notify()
 
 
 def check_flow_names(application: Application, flow_names: Sequence[str]) -> None:
