@@ -9,13 +9,19 @@ from pathlib import Path
 WK = Path(sys.executable).parent / "wk"
 
 
-def wk(*arguments: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def wk(
+    *arguments: str,
+    cwd: Path,
+    stdin: str | None = None,
+    environment: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(WK), *arguments],
         capture_output=True,
         text=True,
         cwd=cwd,
         input=stdin,
+        env=environment,
         check=False,
         timeout=120,
     )

@@ -1,0 +1,218 @@
+"""The compose files of ``wk compose``: valid by the Compose specification's JSON schema, and
+holding together as the files are used (a runtime file together with its stores file)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+from tests.scaffolds.helpers import wk
+from wolkenkit.deployment.compose import MICROSERVICES, PUBLIC_ROUTES, compose_files
+from wolkenkit.runtime.settings import RuntimeSettings
+from wolkenkit.scaffolds import create_project
+
+SCHEMA = json.loads((Path(__file__).parent / "compose_spec" / "compose-spec.json").read_text())
+DEPLOYMENTS = [
+    ("in-memory", "single-process"),
+    ("sqlite", "single-process"),
+    ("postgres", "single-process"),
+    ("mariadb", "single-process"),
+    ("postgres", "microservice"),
+    ("mariadb", "microservice"),
+]
+SECRET = re.compile(r"\$\{([A-Z_]+):\?[^}]*\}")
+
+
+def files_of(store_type: str, runtime: str) -> dict[str, str]:
+    return compose_files(store_type, runtime, image="chat", build_context="../..")
+
+
+def documents(files: dict[str, str]) -> dict[str, dict[str, Any]]:
+    return {name: yaml.safe_load(text) for name, text in files.items() if name.endswith(".yml")}
+
+
+def together(store_type: str, runtime: str, name: str) -> dict[str, Any]:
+    """The services of ``name`` as compose sees them beside the stores file."""
+    parsed = documents(files_of(store_type, runtime))
+    services: dict[str, Any] = {}
+    for file_name in (f"stores.{store_type}.yml", name):
+        services.update(parsed.get(file_name, {}).get("services", {}))
+    return services
+
+
+@pytest.mark.parametrize(("store_type", "runtime"), DEPLOYMENTS)
+def test_every_file_is_valid_by_the_compose_schema(store_type: str, runtime: str) -> None:
+    # The schema does catch mistakes: a misspelt key is one.
+    misspelt = {"services": {"main": {"imgae": "chat"}}}
+    assert list(jsonschema.Draft201909Validator(SCHEMA).iter_errors(misspelt))
+    for name, document in documents(files_of(store_type, runtime)).items():
+        errors = list(jsonschema.Draft201909Validator(SCHEMA).iter_errors(document))
+        assert errors == [], f"{name}: {errors[0].message}"
+
+
+@pytest.mark.parametrize(("store_type", "runtime"), DEPLOYMENTS)
+def test_every_depends_on_names_a_service(store_type: str, runtime: str) -> None:
+    for name in (f"setup.{store_type}.yml", f"{runtime}.{store_type}.yml"):
+        services = together(store_type, runtime, name)
+        for service_name, service in services.items():
+            for dependency in service.get("depends_on", {}):
+                assert dependency in services, f"{name}: {service_name} -> {dependency}"
+
+
+@pytest.mark.parametrize(("store_type", "runtime"), DEPLOYMENTS)
+def test_published_ports_do_not_clash(store_type: str, runtime: str) -> None:
+    services = together(store_type, runtime, f"{runtime}.{store_type}.yml")
+    published = [
+        str(port).split(":")[0]
+        for service in services.values()
+        for port in service.get("ports", [])
+    ]
+
+    assert published == ["3000"]
+
+
+@pytest.mark.parametrize("store_type", ["postgres", "mariadb"])
+def test_every_microservice_has_a_health_check(store_type: str) -> None:
+    services = together(store_type, "microservice", f"microservice.{store_type}.yml")
+
+    assert set(MICROSERVICES) | {"redis", "gateway", store_type} == set(services)
+    for name, service in services.items():
+        assert "test" in service["healthcheck"], name
+        assert not service["healthcheck"].get("disable", False), name
+        assert service["restart"] in ("always", "unless-stopped"), name
+    for name in MICROSERVICES:
+        assert services[name]["command"] == ["wk", "run", name]
+        assert services[name]["healthcheck"]["test"][-1] == "3001"
+
+
+@pytest.mark.parametrize("store_type", ["postgres", "mariadb"])
+def test_the_gateway_routes_the_public_paths_and_checks_health(store_type: str) -> None:
+    services = together(store_type, "microservice", f"microservice.{store_type}.yml")
+
+    routes = {}
+    for name, service in services.items():
+        labels = service.get("labels", {})
+        rule = labels.get(f"traefik.http.routers.{name}.rule")
+        if rule is not None:
+            routes[name] = rule
+            balancer = f"traefik.http.services.{name}.loadbalancer"
+            assert labels[f"{balancer}.healthcheck.port"] == "3001"
+            assert labels[f"{balancer}.healthcheck.path"] == "/health/v2"
+    assert routes == {name: f"PathPrefix(`{path}`)" for name, path in PUBLIC_ROUTES.items()}
+    assert services["gateway"]["ports"] == ["3000:3000"]
+
+
+@pytest.mark.parametrize(("store_type", "runtime"), DEPLOYMENTS)
+def test_passwords_come_from_the_env_file(store_type: str, runtime: str) -> None:
+    # No password is ever written into a compose file: each is a required variable of .env,
+    # and .env.example lists each one with a placeholder that says it is one.
+    files = files_of(store_type, runtime)
+    passwords = [
+        value for document in documents(files).values() for value in password_values(document)
+    ]
+    assert bool(passwords) == (store_type in ("postgres", "mariadb"))
+    for value in passwords:
+        assert SECRET.fullmatch(value), value
+    referenced = {SECRET.fullmatch(value).group(1) for value in passwords}  # type: ignore[union-attr]
+    example = files.get(".env.example", "")
+    settings = [line for line in example.splitlines() if line and not line.startswith("#")]
+    assert {line.split("=")[0] for line in settings} == referenced
+    assert all(line.endswith("=replace-this-placeholder") for line in settings)
+
+
+def password_values(value: Any, key: str = "") -> list[str]:
+    """Every value that is a password: under a key that says so, after --requirepass, or
+    inside JSON options; an empty list where there are none (in memory, SQLite)."""
+    if isinstance(value, dict):
+        return [found for name, item in value.items() for found in password_values(item, name)]
+    if isinstance(value, list):
+        found = [item for before, item in itertools.pairwise(value) if before == "--requirepass"]
+        return found + [inner for item in value for inner in password_values(item)]
+    if not isinstance(value, str):
+        return []
+    if value.startswith("{"):
+        return password_values(json.loads(value))
+    return [value] if "PASSWORD" in key.upper() or key == "REDISCLI_AUTH" else []
+
+
+def test_the_stores_options_use_our_variables() -> None:
+    main = together("postgres", "single-process", "single-process.postgres.yml")["main"]
+    environment = main["environment"]
+
+    options = json.loads(environment["DOMAIN_EVENT_STORE_OPTIONS"])
+    assert options["type"] == "Postgres"
+    assert options["hostName"] == "postgres"
+    assert json.loads(environment["CONSUMER_PROGRESS_STORE_OPTIONS"])["tableNames"] == {
+        "progress": "progress-flow"
+    }
+    assert main["command"] == ["python", "-m", "wolkenkit.runtime.server"]
+    assert main["depends_on"] == {"postgres": {"condition": "service_healthy"}}
+
+
+def test_the_microservice_runtime_needs_a_database_server() -> None:
+    with pytest.raises(Exception, match="postgres or mariadb"):
+        files_of("sqlite", "microservice")
+
+
+def test_wk_compose_writes_the_files_into_the_app(tmp_path: Path) -> None:
+    app = create_project("shop", template="chat", directory=tmp_path / "shop")
+    output = tmp_path / "out"
+
+    result = wk(
+        "compose",
+        "mariadb",
+        "--runtime",
+        "microservice",
+        "--output",
+        str(output),
+        "--app-dir",
+        str(app),
+        cwd=tmp_path,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert sorted(path.name for path in output.iterdir()) == [
+        ".env.example",
+        "microservice.mariadb.yml",
+        "setup.mariadb.yml",
+        "stores.mariadb.yml",
+    ]
+    service = yaml.safe_load((output / "microservice.mariadb.yml").read_text())["services"][
+        "command"
+    ]
+    assert service["image"] == "shop"
+    # The build context is the app, relative to where the files are.
+    assert service["build"] == "../shop"
+    assert "docker compose -f stores.mariadb.yml -f microservice.mariadb.yml up -d" in result.stdout
+
+
+def test_wk_compose_refuses_what_it_cannot_write(tmp_path: Path) -> None:
+    result = wk("compose", "sqlite", "--runtime", "microservice", cwd=tmp_path)
+
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1
+    assert "postgres or mariadb" in result.stderr
+    assert not (tmp_path / "deployment").exists()
+
+
+@pytest.mark.parametrize(("store_type", "runtime"), DEPLOYMENTS)
+def test_the_runtime_accepts_the_environment(store_type: str, runtime: str) -> None:
+    # Every app service's variables pass the runtime's own validation, once compose has put
+    # the passwords from .env in.
+    services = together(store_type, runtime, f"{runtime}.{store_type}.yml")
+    for name, service in services.items():
+        if "environment" not in service or "build" not in service:
+            continue
+        environment = {
+            key: SECRET.sub("secret", value) for key, value in service["environment"].items()
+        }
+        settings = RuntimeSettings.from_environment(environment)
+        assert settings.port_or_socket == 3000, name
+        assert settings.health_port_or_socket == 3001, name
