@@ -1,0 +1,157 @@
+"""A microservice deployment on loopback: every service its own process, sharing PostgreSQL
+(events, queues, locks, progress) and Redis (publish/subscribe), as in production."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def healthy(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/v2", timeout=0.5) as answer:
+            return bool(answer.status == 200)
+    except OSError:
+        return False
+
+
+def environment(app: Path, data: Path, schema: str, expiration_ms: int) -> dict[str, str]:
+    """The variables every service of one deployment shares."""
+
+    def postgres(**extra: object) -> str:
+        return json.dumps(
+            {
+                "type": "Postgres",
+                "hostName": "127.0.0.1",
+                "port": 5432,
+                "userName": "postgres",
+                "password": "",
+                "database": "postgres",
+                "schema": schema,
+                **extra,
+            }
+        )
+
+    def queue(kind: str) -> str:
+        return postgres(
+            expirationTime=expiration_ms,
+            tableNames={"items": f"items-{kind}", "priorityQueue": f"priority-queue-{kind}"},
+        )
+
+    redis = {"type": "Redis", "hostName": "127.0.0.1", "port": 6379}
+    return {
+        "APPLICATION_DIRECTORY": str(app),
+        "BIND_HOST": "127.0.0.1",
+        "LOG_LEVEL": "warning",
+        "DOMAIN_EVENT_STORE_OPTIONS": postgres(),
+        "LOCK_STORE_OPTIONS": postgres(),
+        "CONSUMER_PROGRESS_STORE_OPTIONS": postgres(),
+        "PRIORITY_QUEUE_STORE_FOR_COMMANDS_OPTIONS": queue("command"),
+        "PRIORITY_QUEUE_STORE_FOR_DOMAIN_EVENTS_OPTIONS": queue("domain-event"),
+        "FILE_STORE_OPTIONS": json.dumps({"type": "FileSystem", "directory": str(data / "files")}),
+        "PUB_SUB_OPTIONS": json.dumps(
+            {
+                "channelForNotifications": f"{schema}-notification",
+                "channelForNewDomainEvents": f"{schema}-new-domain-event",
+                "channelForNewCommands": f"{schema}-new-command",
+                "channelForNewInternalDomainEvents": f"{schema}-new-internal-domain-event",
+                "publisher": redis,
+                "subscriber": redis,
+            }
+        ),
+        "COMMAND_QUEUE_RENEW_INTERVAL": str(max(100, expiration_ms // 4)),
+        # The chat sample keeps its view store in this folder, shared by flow and view.
+        "WOLKENKIT_DATA_DIRECTORY": str(data),
+    }
+
+
+@dataclass
+class Service:
+    name: str
+    process: subprocess.Popen[bytes]
+    port: int
+    health_port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@dataclass
+class Cluster:
+    app: Path
+    data: Path
+    schema: str = field(default_factory=lambda: f"wk_ms_{uuid.uuid4().hex[:12]}")
+    expiration_ms: int = 2_000
+    services: list[Service] = field(default_factory=list)
+
+    def start(self, name: str, **extra_environment: str) -> Service:
+        port, health_port = free_port(), free_port()
+        variables = {
+            **os.environ,
+            **environment(self.app, self.data, self.schema, self.expiration_ms),
+            "PORT_OR_SOCKET": str(port),
+            "HEALTH_PORT_OR_SOCKET": str(health_port),
+            **extra_environment,
+        }
+        process = subprocess.Popen(
+            [sys.executable, "-m", "wolkenkit.runtime.server", name], env=variables
+        )
+        service = Service(name, process, port, health_port)
+        self.services.append(service)
+        deadline = time.monotonic() + 20
+        while not healthy(health_port):
+            if process.poll() is not None:
+                raise RuntimeError(f"the {name} service exited with {process.returncode}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the {name} service did not become healthy")
+            time.sleep(0.05)
+        return service
+
+    def stop(self) -> None:
+        for service in self.services:
+            if service.process.poll() is None:
+                service.process.send_signal(signal.SIGTERM)
+        for service in self.services:
+            try:
+                service.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                service.process.kill()
+
+
+async def drop_schema(schema: str) -> None:
+    connection = await asyncpg.connect(host="127.0.0.1", user="postgres", database="postgres")
+    try:
+        await connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    finally:
+        await connection.close()
+
+
+@contextmanager
+def running_cluster(app: Path, data: Path) -> Iterator[Cluster]:
+    cluster = Cluster(app, data)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+        asyncio.run(drop_schema(cluster.schema))

@@ -1,0 +1,158 @@
+"""The chat sample on the microservice runtime: each service its own process, sharing only
+PostgreSQL and Redis; driven through the public APIs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from tests.microservices.cluster import Cluster, running_cluster
+from tests.runtime.streams import open_stream
+from wolkenkit.scaffolds import create_project
+
+pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+
+PUBLIC = ["command", "domain-event", "view", "notification", "file", "replay"]
+WORKERS = ["domain", "flow"]
+
+
+@pytest.fixture(scope="module")
+def chat(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return create_project("chat", template="chat", directory=tmp_path_factory.mktemp("ms") / "chat")
+
+
+@pytest.fixture
+def cluster(chat: Path, tmp_path: Path) -> Iterator[Cluster]:
+    with running_cluster(chat, tmp_path) as started:
+        yield started
+
+
+async def view_items(client: httpx.AsyncClient, url: str) -> list[dict[str, Any]]:
+    response = await client.get(f"{url}/views/v2/messages/stream/all")
+    return [json.loads(line) for line in response.text.splitlines() if line]
+
+
+async def wait_for(condition: Any, seconds: float = 10) -> None:
+    for _ in range(int(seconds / 0.05)):
+        if await condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the condition never held")
+
+
+async def test_the_chat_scenario_runs_through_the_public_services(cluster: Cluster) -> None:
+    services = {name: cluster.start(name) for name in [*WORKERS, *PUBLIC]}
+    async with httpx.AsyncClient(timeout=10) as client:
+        events_url = f"{services['domain-event'].url}/domain-events/v2"
+        notifications_url = f"{services['notification'].url}/notifications/v2"
+        async with (
+            open_stream(client, events_url) as (_, events),
+            open_stream(client, notifications_url) as (_, notifications),
+        ):
+            # Subscriptions are live once the first heartbeat arrived; Redis delivers from now.
+            sent = await client.post(
+                f"{services['command'].url}/command/v2/communication/message/send",
+                json={"text": "Hello, microservices!"},
+            )
+            assert sent.status_code == 200
+            aggregate_id = sent.json()["aggregateIdentifier"]["aggregate"]["id"]
+            event = await events.next_document(within=10)
+            assert (event["name"], event["data"]) == ("sent", {"text": "Hello, microservices!"})
+
+            await client.post(
+                f"{services['command'].url}/command/v2/communication/message/{aggregate_id}/like",
+                json={},
+            )
+            liked = await events.next_document(within=10)
+            assert (liked["name"], liked["data"]) == ("liked", {"likes": 1})
+
+            names = {(await notifications.next_document(within=10))["name"] for _ in range(2)}
+            assert names == {"flowMessagesUpdated", "viewMessagesUpdated"}
+
+        view_url = services["view"].url
+
+        async def liked_in_view() -> bool:
+            items = await view_items(client, view_url)
+            return bool(items) and items[0]["likes"] == 1
+
+        await wait_for(liked_in_view)
+
+        file_id = "03edebb0-7a36-4902-a082-ef979982a12c"
+        files = services["file"].url
+        added = await client.post(
+            f"{files}/files/v2/add-file",
+            content=b"Hello, world!",
+            headers={"x-id": file_id, "x-name": "hello.txt", "content-type": "text/plain"},
+        )
+        fetched = await client.get(f"{files}/files/v2/file/{file_id}")
+        assert added.status_code == 200
+        assert fetched.content == b"Hello, world!"
+
+
+async def stored_events(schema: str) -> list[dict[str, Any]]:
+    connection = await asyncpg.connect(host="127.0.0.1", user="postgres", database="postgres")
+    try:
+        columns = {
+            row["column_name"]
+            for row in await connection.fetch(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_schema = $1 AND table_name = 'domain-events'",
+                schema,
+            )
+        }
+        column = next(name for name in ("domainEvent", "domain_event", "event") if name in columns)
+        rows = await connection.fetch(f'SELECT "{column}"::text FROM "{schema}"."domain-events"')
+        return [json.loads(row[0]) for row in rows]
+    finally:
+        await connection.close()
+
+
+async def test_two_domain_workers_handle_every_command_exactly_once_even_if_one_is_killed(
+    cluster: Cluster,
+) -> None:
+    # 100 messages, each liked 19 times: 2,000 commands over 100 aggregates.
+    first = cluster.start("domain", CONCURRENT_COMMANDS="8")
+    cluster.start("domain", CONCURRENT_COMMANDS="8")
+    command = cluster.start("command")
+    aggregates = [str(uuid.uuid4()) for _ in range(100)]
+    url = f"{command.url}/command/v2/communication/message"
+    command_ids: list[str] = []
+    async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=16)) as client:
+
+        async def post(path: str, body: dict[str, Any]) -> None:
+            response = await client.post(f"{url}/{path}", json=body)
+            assert response.status_code == 200, response.text
+            command_ids.append(response.json()["id"])
+
+        await asyncio.gather(
+            *(post(f"{aggregate}/send", {"text": "hi"}) for aggregate in aggregates)
+        )
+        for round_number in range(19):
+            await asyncio.gather(*(post(f"{aggregate}/like", {}) for aggregate in aggregates))
+            if round_number == 5:
+                first.process.send_signal(signal.SIGKILL)
+
+    async def all_stored() -> bool:
+        return len(await stored_events(cluster.schema)) >= 2_000
+
+    await wait_for(all_stored, seconds=60)
+    await asyncio.sleep(cluster.expiration_ms / 1000 + 1)  # nothing more may trickle in
+    events = await stored_events(cluster.schema)
+
+    assert len(events) == 2_000
+    assert sorted(event["metadata"]["causationId"] for event in events) == sorted(command_ids)
+    by_aggregate: dict[str, list[int]] = {}
+    for event in events:
+        aggregate_id = event["aggregateIdentifier"]["aggregate"]["id"]
+        by_aggregate.setdefault(aggregate_id, []).append(event["metadata"]["revision"])
+    assert sorted(by_aggregate) == sorted(aggregates)
+    assert all(sorted(revisions) == list(range(1, 21)) for revisions in by_aggregate.values())
