@@ -31,7 +31,8 @@ from wolkenkit.runtime.graphql.context import (
     authenticate_websocket,
     make_context,
 )
-from wolkenkit.runtime.graphql.errors import ErrorLog, error_payload, format_error, validate_query
+from wolkenkit.runtime.graphql.documents import DocumentCache
+from wolkenkit.runtime.graphql.errors import ErrorLog, error_payload, format_error
 from wolkenkit.runtime.graphql.schema import build_schema
 from wolkenkit.runtime.http.errors import status_of
 from wolkenkit.runtime.http.requests import authenticate
@@ -76,9 +77,11 @@ class GraphqlEndpoint:
         def on_connect(connection: HTTPConnection, parameters: Any) -> None:
             authenticate_websocket(runtime, connection, parameters)
 
+        documents = DocumentCache()
         options: dict[str, Any] = {
             "context_value": context,
-            "query_validator": validate_query,
+            "query_parser": documents.parse,
+            "query_validator": documents.validate,
             "error_formatter": format_error,
             "logger": ErrorLog(),
             "execute_get_queries": True,

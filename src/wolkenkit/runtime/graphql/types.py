@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from graphql import (
     GraphQLBoolean,
@@ -190,8 +190,10 @@ class TypeFactory:
                     f"{_at(where)}is a union of other things than objects, which GraphQL "
                     "cannot express"
                 )
-            member = self._object(alternative, f"{name}_{index}", direction, where)
-            assert isinstance(member, GraphQLObjectType)  # an output object, by direction
+            # An output object: inputs never get here.
+            member = cast(
+                GraphQLObjectType, self._object(alternative, f"{name}_{index}", direction, where)
+            )
             members.append((alternative, member))
 
         def resolve_type(value: Any, _info: Any, _type: Any) -> str | None:
