@@ -7,6 +7,8 @@ own process with the same uvicorn stack: the single-process runtime serving the 
 (in-memory stores), and, as the baseline, a bare Starlette app whose endpoint parses a JSON
 body and answers JSON. Rows:
 - ``send`` at concurrency 1, 16 and 64 (keep-alive connections), ours and the baseline's;
+- the same command as a GraphQL mutation (``POST /graphql/v2``) against the same server, in
+  the same run;
 - POST→event: a client subscribed to ``/domain-events/v2`` sends ``send`` commands paced at
   1,000/s and measures from sending each POST to reading its ``sent`` event;
 - ``wk dev``: seconds from starting the command until its health port answers.
@@ -58,11 +60,26 @@ wrk.body = '{"text":"Hello, world!"}'
 wrk.headers["content-type"] = "application/json"
 """
 
-TARGETS = {
+GRAPHQL_BODY = json.dumps(
+    {"query": 'mutation { command { communication_message_send(data: {text: "Hello, world!"}) '
+     "{ id } } }"}
+)  # fmt: skip
+# A Lua long string ([[...]]) takes the JSON as it is, quotes and all.
+GRAPHQL_SCRIPT = f"""
+wrk.method = "POST"
+wrk.body = [[{GRAPHQL_BODY}]]
+wrk.headers["content-type"] = "application/json"
+"""
+
+REST_PATH = "/command/v2/communication/message/send"
+GRAPHQL_PATH = "/graphql/v2"
+
+TARGETS: dict[str, float | str] = {
     "commands/s at concurrency 16": 3_000,
     "share of bare Starlette": 0.5,
     "p99 POST→event at 1,000/s (ms)": 20,
     "wk dev healthy (s)": 1.5,
+    "GraphQL mutations/s at concurrency 16": "-",
 }
 
 
@@ -108,6 +125,7 @@ def runtime_server(app_directory: Path) -> Iterator[int]:
         "BIND_HOST": "127.0.0.1",
         "CONCURRENT_COMMANDS": "64",
         "LOG_LEVEL": "error",
+        "GRAPHQL_API": json.dumps({"enableIntegratedClient": False}),
     }
     with process([sys.executable, "-m", "wolkenkit.runtime.server"], environment):
         wait_healthy(f"http://127.0.0.1:{health_port}/health/v2")
@@ -144,7 +162,9 @@ def _milliseconds(text: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def run_wrk(port: int, concurrency: int, seconds: int, script: Path) -> WrkResult:
+def run_wrk(
+    port: int, concurrency: int, seconds: int, script: Path, path: str = REST_PATH
+) -> WrkResult:
     output = subprocess.run(
         [
             "wrk",
@@ -154,7 +174,7 @@ def run_wrk(port: int, concurrency: int, seconds: int, script: Path) -> WrkResul
             "--latency",
             "-s",
             str(script),
-            f"http://127.0.0.1:{port}/command/v2/communication/message/send",
+            f"http://127.0.0.1:{port}{path}",
         ],
         capture_output=True,
         text=True,
@@ -163,9 +183,10 @@ def run_wrk(port: int, concurrency: int, seconds: int, script: Path) -> WrkResul
     if "Non-2xx" in output:
         raise RuntimeError(f"wrk saw failed requests:\n{output}")
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
-    # The percentiles of wrk's "Latency Distribution" block, one per line.
-    p50 = re.search(r"^\s+50%\s+(\S+)$", output, re.MULTILINE).group(1)  # type: ignore[union-attr]
-    p99 = re.search(r"^\s+99%\s+(\S+)$", output, re.MULTILINE).group(1)  # type: ignore[union-attr]
+    # The percentiles of wrk's "Latency Distribution" block, one per line (whole seconds come
+    # with a trailing space).
+    p50 = re.search(r"^\s+50%\s+(\S+)\s*$", output, re.MULTILINE).group(1)  # type: ignore[union-attr]
+    p99 = re.search(r"^\s+99%\s+(\S+)\s*$", output, re.MULTILINE).group(1)  # type: ignore[union-attr]
     return WrkResult(rate, _milliseconds(p50), _milliseconds(p99))
 
 
@@ -242,6 +263,19 @@ def wk_dev_startup(app_directory: Path) -> float:
         return time.monotonic() - started
 
 
+def check_mutation(port: int) -> None:
+    """wrk counts GraphQL errors as successes (they come with status 200): fail loudly first."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{GRAPHQL_PATH}",
+        data=GRAPHQL_BODY.encode(),
+        headers={"content-type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=5) as answer:
+        result = json.loads(answer.read())
+    if "errors" in result:
+        raise RuntimeError(f"The benchmark's mutation fails: {result['errors']}")
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
@@ -259,15 +293,24 @@ def main() -> None:
         app_directory = create_project("chat", template="chat", directory=root / "chat")
         script = root / "post.lua"
         script.write_text(WRK_SCRIPT)
+        graphql_script = root / "mutation.lua"
+        graphql_script.write_text(GRAPHQL_SCRIPT)
         table = Table(title="HTTP API over loopback (wrk, keep-alive), chat `send`")
         for column in ("server", "concurrency", "requests/s", "p50 ms", "p99 ms"):
             table.add_column(column, justify="left" if column == "server" else "right")
         ours: dict[int, WrkResult] = {}
+        graphql: dict[int, WrkResult] = {}
         bare: dict[int, WrkResult] = {}
         with runtime_server(app_directory) as port:
             run_wrk(port, 16, 2, script)  # warm up
             for concurrency in (1, 16, 64):
                 ours[concurrency] = run_wrk(port, concurrency, arguments.seconds, script)
+            check_mutation(port)
+            run_wrk(port, 16, 2, graphql_script, GRAPHQL_PATH)
+            for concurrency in (1, 16, 64):
+                graphql[concurrency] = run_wrk(
+                    port, concurrency, arguments.seconds, graphql_script, GRAPHQL_PATH
+                )
         with runtime_server(app_directory) as port:
             latencies = asyncio.run(post_to_event_latencies(port, 1_000, arguments.seconds))
         with bare_server(root) as port:
@@ -276,7 +319,8 @@ def main() -> None:
                 bare[concurrency] = run_wrk(port, concurrency, arguments.seconds, script)
         startups = [wk_dev_startup(app_directory) for _ in range(3)]
 
-    for name, results in (("wolkenkit", ours), ("bare Starlette", bare)):
+    rows = (("wolkenkit", ours), ("wolkenkit GraphQL", graphql), ("bare Starlette", bare))
+    for name, results in rows:
         for concurrency, result in results.items():
             table.add_row(
                 name,
@@ -295,12 +339,17 @@ def main() -> None:
             f"{len(latencies):,} events)"
         ),
         "wk dev healthy (s)": f"{statistics.median(startups):.2f} (median of 3)",
+        "GraphQL mutations/s at concurrency 16": (
+            f"{graphql[16].requests_per_second:,.0f} "
+            f"({graphql[16].requests_per_second / ours[16].requests_per_second:.2f} of REST)"
+        ),
     }
     summary = Table(title="Against the targets")
     for column in ("figure", "measured", "target"):
         summary.add_column(column)
     for name, measured in figures.items():
-        summary.add_row(name, measured, f"{TARGETS[name]:,}")
+        target = TARGETS[name]
+        summary.add_row(name, measured, target if isinstance(target, str) else f"{target:,}")
     console.print(summary)
 
 
