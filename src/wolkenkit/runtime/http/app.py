@@ -16,7 +16,6 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from wolkenkit.errors import WolkenkitError
-from wolkenkit.runtime.graphql import graphql_routes
 from wolkenkit.runtime.http import (
     api_documentation,
     commands,
@@ -107,6 +106,9 @@ def create_http_app(runtime: SingleProcessRuntime) -> Starlette:
         if settings.enable_open_api_documentation:
             routes += api_documentation.routes
     if settings.graphql_api:
+        # Imported only when it is on: graphql-core alone takes a few hundred ms to import.
+        from wolkenkit.runtime.graphql import graphql_routes
+
         routes += graphql_routes(
             runtime, integrated_client=settings.graphql_api.enable_integrated_client
         )
