@@ -25,3 +25,15 @@ def wk(
         check=False,
         timeout=120,
     )
+
+
+def project_tests(directory: Path) -> subprocess.CompletedProcess[str]:
+    """Run a generated project's own tests, as its README says to."""
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        capture_output=True,
+        text=True,
+        cwd=directory,
+        check=False,
+        timeout=120,
+    )

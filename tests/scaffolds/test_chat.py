@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.scaffolds.helpers import wk
+from tests.scaffolds.helpers import project_tests, wk
 
 
 @pytest.fixture(scope="module")
@@ -31,14 +29,7 @@ def description(demo: Path) -> dict[str, Any]:
 
 
 def test_its_tests_pass_right_after_init(demo: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-        capture_output=True,
-        text=True,
-        cwd=demo,
-        check=False,
-        timeout=120,
-    )
+    result = project_tests(demo)
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "12 passed" in result.stdout
@@ -50,8 +41,17 @@ def test_it_has_the_files_of_a_project(demo: Path) -> None:
     assert '"wolkenkit>=0.1.0"' in pyproject
     assert ".wolkenkit/" in (demo / ".gitignore").read_text().splitlines()
     readme = (demo / "README.md").read_text()
-    for command in ("wk dev", "wk describe", "pytest"):
+    for command in ("wk dev", "wk describe", "pytest", "wk replay", "wk build"):
         assert command in readme
+    # The image and the compose files, made as wk build and wk compose make them.
+    assert (demo / "Dockerfile").read_text().startswith("# The image of a wolkenkit application")
+    assert "!client/" in (demo / ".dockerignore").read_text().splitlines()
+    compose = demo / "deployment" / "docker-compose"
+    assert (compose / "single-process.sqlite.yml").is_file()
+    assert (compose / "microservice.postgres.yml").is_file()
+    # The browser client, served under wk dev at /client/.
+    assert (demo / "client" / "index.html").is_file()
+    assert (demo / "client" / "app.js").is_file()
 
 
 def test_commands_are_send_and_like(description: dict[str, Any]) -> None:

@@ -72,5 +72,5 @@ def test_names_must_be_distribution_names(tmp_path: Path, name: str) -> None:
 
 
 def test_unknown_template_lists_the_available_ones(tmp_path: Path) -> None:
-    with pytest.raises(CliError, match="available templates: chat"):
+    with pytest.raises(CliError, match="available templates: blank, chat"):
         create_project("demo", "nope", tmp_path / "demo")

@@ -54,7 +54,7 @@ def test_unknown_template_names_the_available_ones(tmp_path: Path) -> None:
 
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
-        "Error: Template 'nope' not found; available templates: chat."
+        "Error: Template 'nope' not found; available templates: blank, chat."
     ]
     assert not (tmp_path / "demo").exists()
 

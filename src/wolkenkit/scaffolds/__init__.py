@@ -4,6 +4,10 @@ Each folder beside this module that holds a ``copier.yml`` is a template, named 
 folder; adding a template means adding a folder. ``create_project`` renders one::
 
     create_project("demo", template="chat")   # creates ./demo
+
+and then writes the project's ``Dockerfile``, ``.dockerignore`` and compose files, which are
+made by :mod:`wolkenkit.deployment` (the same code as ``wk build`` and ``wk compose``), so
+they are never out of step with them.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import re
 from pathlib import Path
 
 from wolkenkit import __version__
+from wolkenkit.deployment import write_deployment_files
 from wolkenkit.errors import CliError, DirectoryAlreadyExists
 
 TEMPLATES_DIRECTORY = Path(__file__).parent
@@ -82,6 +87,7 @@ def create_project(
         unsafe=False,
         quiet=True,
     )
+    write_deployment_files(target)
     return target
 
 

@@ -93,7 +93,7 @@ def _is_pattern(entry: str) -> bool:
 
 def create_http_app(runtime: SingleProcessRuntime) -> Starlette:
     settings = runtime.settings
-    routes: list[BaseRoute] = [*landing.routes]
+    routes: list[BaseRoute] = [*landing.routes, *landing.client_routes(runtime.application)]
     if settings.http_api:
         routes += [
             *commands.routes,
