@@ -1,12 +1,12 @@
 """Handling one command (reference §9.1 with decisions.md §3).
 
 1. Look up and validate the command (errors are raised: the caller drops the command).
-2. Under a per-aggregate lock, rehydrate the aggregate.
-3. Idempotency: if events caused by this command id are stored, do nothing.
-4. ``is_authorized`` (awaited, must be ``True``), then ``handle``.
-5. Store the published events atomically. A write conflict retries from step 2 against fresh
+2. Under a per-aggregate lock, rehydrate the aggregate and, in the same read of the store,
+   check idempotency: if events caused by this command id are stored, do nothing.
+3. ``is_authorized`` (awaited, must be ``True``), then ``handle``.
+4. Store the published events atomically. A write conflict retries from step 2 against fresh
    state a few times before it becomes ``<command>Failed``.
-6. A rejection or failure yields only ``<command>Rejected`` / ``<command>Failed``, which is
+5. A rejection or failure yields only ``<command>Rejected`` / ``<command>Failed``, which is
    never stored and never goes to flows.
 """
 
@@ -127,9 +127,11 @@ class CommandHandling:
     ) -> CommandOutcome:
         identifier = command.aggregate_identifier
         for attempt in range(1, self._max_attempts + 1):
-            if await self._store.has_domain_events_with_causation_id(command.id):
+            # One read: a conflict's retry asks again, so a command that another process
+            # handled meanwhile is recognised then.
+            instance, handled = await self._repository.load_for_command(identifier, command.id)
+            if handled:
                 return CommandOutcome([], stored=False)
-            instance = await self._repository.load(identifier)
             try:
                 await self._decide(instance, entry, command)
                 if instance.pending:

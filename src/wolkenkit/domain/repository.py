@@ -1,7 +1,9 @@
 """Rehydrates aggregates from snapshot plus events, keeps hot ones cached, takes snapshots.
 
 The cache is only an optimisation: every load still reads the events stored after the cached
-revision, so several processes writing the same aggregate never see stale state.
+revision, so several processes writing the same aggregate never see stale state. A load for a
+command reads that, the snapshot of an uncached aggregate and the command's idempotency check
+in one call to the store (``get_replay_for_command``), one round trip on a database server.
 """
 
 from __future__ import annotations
@@ -58,46 +60,100 @@ class Repository:
     async def load(self, identifier: AggregateIdentifier) -> AggregateInstance:
         """The aggregate at its latest stored revision."""
         entry = self._catalog.aggregate_of(identifier)
-        key = self._key(identifier)
-        cached = self._cache.get(key)
+        cached = self._cached(identifier, entry)
         replay_started = time.perf_counter()
-        if cached is not None and cached.entry is entry:
-            self._cache.move_to_end(key)
-            instance = AggregateInstance(
-                identifier,
-                entry,
-                self._event_services(entry),
-                cached.state,
-                cached.revision,
-                cached.snapshot_revision,
-                cached.state_json,
-            )
-            full_replay = False
-        else:
+        if cached is None:
             instance = await self._from_snapshot(identifier, entry)
-            full_replay = True
+        else:
+            instance = self._from_cache(identifier, entry, cached)
         revision_before = instance.revision
         async for domain_event in self._store.get_replay_for_aggregate(
             identifier.aggregate.id, from_revision=instance.revision + 1
         ):
             instance.apply_stored(domain_event)
+        await self._loaded(instance, revision_before, cached is None, replay_started)
+        return instance
+
+    async def load_for_command(
+        self, identifier: AggregateIdentifier, command_id: str
+    ) -> tuple[AggregateInstance, bool]:
+        """The aggregate at its latest stored revision, and whether events of the command
+        are stored already (it was handled before), read from the store in one go."""
+        entry = self._catalog.aggregate_of(identifier)
+        cached = self._cached(identifier, entry)
+        replay_started = time.perf_counter()
+        replay = await self._store.get_replay_for_command(
+            identifier, command_id, None if cached is None else cached.revision + 1
+        )
+        if cached is not None:
+            instance = self._from_cache(identifier, entry, cached)
+        elif replay.snapshot is not None:
+            instance = self._from_state(identifier, entry, replay.snapshot)
+        else:
+            instance = self._pristine(identifier, entry)
+        revision_before = instance.revision
+        for domain_event in replay.domain_events:
+            instance.apply_stored(domain_event)
+        await self._loaded(instance, revision_before, cached is None, replay_started)
+        return instance, replay.handled
+
+    def _cached(self, identifier: AggregateIdentifier, entry: AggregateEntry) -> _Cached | None:
+        cached = self._cache.get(self._key(identifier))
+        return cached if cached is not None and cached.entry is entry else None
+
+    def _from_cache(
+        self, identifier: AggregateIdentifier, entry: AggregateEntry, cached: _Cached
+    ) -> AggregateInstance:
+        self._cache.move_to_end(self._key(identifier))
+        return AggregateInstance(
+            identifier,
+            entry,
+            self._event_services(entry),
+            cached.state,
+            cached.revision,
+            cached.snapshot_revision,
+            cached.state_json,
+        )
+
+    async def _loaded(
+        self,
+        instance: AggregateInstance,
+        revision_before: int,
+        full_replay: bool,
+        replay_started: float,
+    ) -> None:
+        """Cache a freshly loaded instance, and snapshot it if a replay made that due."""
         if instance.revision != revision_before:
             duration_ms = (time.perf_counter() - replay_started) * 1000 if full_replay else 0.0
             await self._remember(instance, duration_ms)
         elif full_replay:
-            self._put(key, instance)
-        return instance
+            self._put(self._key(instance.identifier), instance)
 
     async def _from_snapshot(
         self, identifier: AggregateIdentifier, entry: AggregateEntry
     ) -> AggregateInstance:
         snapshot = await self._store.get_snapshot(identifier)
-        services = self._event_services(entry)
         if snapshot is None:
-            return AggregateInstance(identifier, entry, services, entry.codec.initial(), 0, 0)
+            return self._pristine(identifier, entry)
+        return self._from_state(identifier, entry, snapshot)
+
+    def _pristine(
+        self, identifier: AggregateIdentifier, entry: AggregateEntry
+    ) -> AggregateInstance:
+        services = self._event_services(entry)
+        return AggregateInstance(identifier, entry, services, entry.codec.initial(), 0, 0)
+
+    def _from_state(
+        self, identifier: AggregateIdentifier, entry: AggregateEntry, snapshot: Snapshot
+    ) -> AggregateInstance:
         state = entry.codec.from_json(snapshot.state)
         return AggregateInstance(
-            identifier, entry, services, state, snapshot.revision, snapshot.revision
+            identifier,
+            entry,
+            self._event_services(entry),
+            state,
+            snapshot.revision,
+            snapshot.revision,
         )
 
     async def committed(self, instance: AggregateInstance) -> None:

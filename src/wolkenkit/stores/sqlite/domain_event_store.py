@@ -23,6 +23,7 @@ from wolkenkit.errors import RevisionAlreadyExists
 from wolkenkit.messages import AggregateIdentifier, DomainEvent, Snapshot
 from wolkenkit.stores.domain_event_store import (
     MAX_REVISION,
+    CommandReplay,
     DomainEventStore,
     PositionedDomainEvent,
     check_domain_events,
@@ -101,6 +102,10 @@ class SqliteDomainEventStore(SqliteTables, DomainEventStore):
             f'SELECT "revision", "domainEvent" FROM {events} WHERE "aggregateId" = ? '
             f'AND "revision" <= ? AND "revision" > ? ORDER BY "revision" LIMIT ?'
         )
+        self._select_aggregate_from = (
+            f'SELECT "domainEvent" FROM {events} WHERE "aggregateId" = ? '
+            f'AND "revision" >= ? ORDER BY "revision"'
+        )
         self._select_by_position = (
             f'SELECT "position", "domainEvent" FROM {events} WHERE "position" > ? '
             f'ORDER BY "position" LIMIT ?'
@@ -151,6 +156,38 @@ class SqliteDomainEventStore(SqliteTables, DomainEventStore):
         fixed = (aggregate_id, to_revision)
         async for row in self._pages(self._select_aggregate, fixed, (from_revision - 1,)):
             yield _decode(row[1])
+
+    async def get_replay_for_command(
+        self,
+        aggregate_identifier: AggregateIdentifier,
+        causation_id: str,
+        from_revision: int | None = None,
+    ) -> CommandReplay:
+        if from_revision is not None:
+            check_revision_range(from_revision, MAX_REVISION)
+        aggregate_id = aggregate_identifier.aggregate.id
+
+        # One read transaction instead of three: a consistent view, and a third of the cost.
+        def read(connection: sqlite3.Connection) -> CommandReplay:
+            handled = bool(connection.execute(self._select_any_caused, (causation_id,)).fetchall())
+            snapshot = None
+            start = from_revision
+            if start is None:
+                rows = connection.execute(self._select_snapshot, (aggregate_id,)).fetchall()
+                if rows:
+                    revision, state = rows[0]
+                    snapshot = Snapshot.trusted(
+                        aggregate_identifier=aggregate_identifier,
+                        revision=revision,
+                        state=json.loads(state),
+                    )
+                start = 1 if snapshot is None else snapshot.revision + 1
+            texts = connection.execute(
+                self._select_aggregate_from, (aggregate_id, start)
+            ).fetchall()
+            return CommandReplay(handled, snapshot, [_decode(text) for (text,) in texts])
+
+        return await self._db.read(read)
 
     async def get_replay_by_position(
         self, after_position: int = 0, limit: int | None = None

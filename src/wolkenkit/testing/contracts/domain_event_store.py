@@ -1,7 +1,8 @@
 """The contract every domain event store keeps: writing, reading and replaying events.
 
-Snapshots and aggregate identifiers are in ``domain_event_store_queries``; the
-``DomainEventStoreContract`` at the end of this module runs both.
+Snapshots and aggregate identifiers are in ``domain_event_store_queries``, the reads and
+concurrent writes of command handling in ``domain_event_store_commands``; the
+``DomainEventStoreContract`` at the end of this module runs all three.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from wolkenkit.testing.contracts._messages import (
     build_domain_events,
     collect,
     ids,
+)
+from wolkenkit.testing.contracts.domain_event_store_commands import (
+    DomainEventStoreCommandsContract,
 )
 from wolkenkit.testing.contracts.domain_event_store_queries import DomainEventStoreQueriesContract
 
@@ -245,6 +249,10 @@ class DomainEventStoreWritingContract:
             await collect(store.get_replay(from_timestamp=-1))
 
 
-class DomainEventStoreContract(DomainEventStoreWritingContract, DomainEventStoreQueriesContract):
+class DomainEventStoreContract(
+    DomainEventStoreWritingContract,
+    DomainEventStoreQueriesContract,
+    DomainEventStoreCommandsContract,
+):
     """Everything a domain event store must do. Provide an async ``store`` fixture that
     yields a fresh store that has been set up."""
