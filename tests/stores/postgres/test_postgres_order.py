@@ -1,4 +1,5 @@
-"""The PostgreSQL domain event store's global order under concurrent, slow writers."""
+"""The PostgreSQL domain event store's global order under concurrent, slow writers, and the
+transactions that concurrent writers of one store share."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from wolkenkit.errors import StoreError
 from wolkenkit.stores import postgres
 from wolkenkit.stores.domain_event_store import PositionedDomainEvent
 from wolkenkit.stores.postgres import PostgresDomainEventStore
+from wolkenkit.stores.postgres.domain_event_store import BATCH_BITS
 from wolkenkit.testing.contracts._messages import (
     build_aggregate_identifier,
     build_domain_event,
@@ -62,18 +64,25 @@ async def test_a_tailing_reader_sees_every_event_once_in_order(
     # Eight writers store batches concurrently, and their commits are delayed at random, so
     # transactions commit in another order than they took their positions. A reader that
     # tails the store, always continuing after the last position it saw, must still see
-    # every committed event exactly once, in position order.
+    # every committed event exactly once, in position order. Each writer has a store of its
+    # own, as separate processes do: one store joins concurrent batches into one transaction.
     await _slow_down_commits(connection, options["schema"])
     finished: list[str] = []
     written: list[str] = []
     writers_done = asyncio.Event()
 
     async def write() -> None:
-        for _ in range(12):
-            domain_events = build_domain_events(build_aggregate_identifier(), random.randint(1, 3))
-            await store.store_domain_events(domain_events)
-            written.extend(domain_event.id for domain_event in domain_events)
-            finished.append(domain_events[0].id)
+        writer = await postgres.create_domain_event_store(options)
+        try:
+            for _ in range(12):
+                domain_events = build_domain_events(
+                    build_aggregate_identifier(), random.randint(1, 3)
+                )
+                await writer.store_domain_events(domain_events)
+                written.extend(domain_event.id for domain_event in domain_events)
+                finished.append(domain_events[0].id)
+        finally:
+            await writer.destroy()
 
     async def tail() -> list[PositionedDomainEvent]:
         seen: list[PositionedDomainEvent] = []
@@ -168,3 +177,33 @@ async def test_concurrent_setups_do_not_collide(options: dict[str, Any]) -> None
     finally:
         for store in stores:
             await store.destroy()
+
+
+async def test_batches_that_arrive_during_a_write_share_the_next_transaction(
+    store: PostgresDomainEventStore,
+) -> None:
+    # The first of six callers writes at once; the five that arrive meanwhile are written
+    # together, in one transaction: their events share its id in the upper bits of their
+    # positions and are numbered on through the joint batch, each caller's in its order.
+    batches = [build_domain_events(build_aggregate_identifier(), 2) for _ in range(6)]
+
+    await asyncio.gather(*(store.store_domain_events(batch) for batch in batches))
+
+    replay = await collect(store.get_replay_by_position())
+    transactions = [positioned.position >> BATCH_BITS for positioned in replay]
+    assert transactions == [transactions[0]] * 2 + [transactions[2]] * 10
+    assert transactions[0] != transactions[2]
+    assert [positioned.domain_event.id for positioned in replay] == [
+        domain_event.id for batch in batches for domain_event in batch
+    ]
+    indexes = [positioned.position % 2**BATCH_BITS for positioned in replay[2:]]
+    assert indexes == list(range(10))
+
+
+async def test_a_lone_writer_is_not_held_back(store: PostgresDomainEventStore) -> None:
+    # Batches one after the other each get a transaction of their own right away.
+    for _ in range(3):
+        await store.store_domain_events(build_domain_events(build_aggregate_identifier(), 1))
+
+    replay = await collect(store.get_replay_by_position())
+    assert len({positioned.position >> BATCH_BITS for positioned in replay}) == 3

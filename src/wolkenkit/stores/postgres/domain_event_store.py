@@ -25,6 +25,13 @@ layout leaves 43 bits for transaction ids (epochs below 2048) and allows 2**20 e
 batch. Positions are only comparable within one cluster's transaction history: ``setup()``
 refuses a table whose positions lie ahead of the server's transaction ids, which happens after
 a logical restore into a fresh cluster.
+
+Round trips
+-----------
+Writes go through a group commit (``wolkenkit.stores.group_commit``): the batches that arrive
+while an insert is in flight share the next insert, so its events share one transaction id and
+are numbered on through the joint batch. ``get_replay_for_command`` is one statement: a command
+costs the engine one read and its share of one commit.
 """
 
 from __future__ import annotations
@@ -42,6 +49,7 @@ from wolkenkit.errors import ParameterInvalid, RevisionAlreadyExists, StoreError
 from wolkenkit.messages import AggregateIdentifier, DomainEvent, Snapshot
 from wolkenkit.stores.domain_event_store import (
     MAX_REVISION,
+    CommandReplay,
     DomainEventStore,
     PositionedDomainEvent,
     check_domain_events,
@@ -49,6 +57,7 @@ from wolkenkit.stores.domain_event_store import (
     check_position_range,
     check_revision_range,
 )
+from wolkenkit.stores.group_commit import GroupCommit
 from wolkenkit.stores.options import OptionsModel
 from wolkenkit.stores.postgres.connection import (
     DriverErrors,
@@ -64,6 +73,11 @@ BATCH_BITS = 20
 MAX_BATCH_SIZE = 2**BATCH_BITS
 #: Rows a streaming read fetches per round trip.
 PREFETCH = 1_000
+#: Events that concurrent callers' batches add up to at most in one joint insert.
+JOINT_BATCH_SIZE = 5_000
+
+#: An event's columns as the insert takes them.
+Row = tuple[str, int, str, str, int, str]
 
 
 class DomainEventTableNames(OptionsModel):
@@ -123,6 +137,20 @@ class PostgresDomainEventStore(DomainEventStore):
             f"SELECT domain_event FROM {events} WHERE aggregate_id = $1"
             " AND revision BETWEEN $2 AND $3 ORDER BY revision"
         )
+        # A command's reads in one statement, so they see one snapshot of the tables. Without
+        # a revision to start from, the latest snapshot is read and the events after it.
+        handled = f"EXISTS (SELECT FROM {events} WHERE causation_id = $2)"
+        self._replay_for_command = (
+            f"SELECT {handled}, NULL::integer, NULL::json, ARRAY(SELECT domain_event"
+            f" FROM {events} WHERE aggregate_id = $1 AND revision >= $3 ORDER BY revision)"
+        )
+        self._replay_for_command_from_snapshot = (
+            f"WITH snapshot AS (SELECT revision, state FROM {snapshots} WHERE aggregate_id = $1"
+            f" ORDER BY revision DESC LIMIT 1) SELECT {handled},"
+            " (SELECT revision FROM snapshot), (SELECT state FROM snapshot),"
+            f" ARRAY(SELECT domain_event FROM {events} WHERE aggregate_id = $1 AND revision >"
+            " coalesce((SELECT revision FROM snapshot), 0) ORDER BY revision)"
+        )
         # The horizon is evaluated once, against the snapshot the rows are read with.
         self._by_position = (
             f"SELECT position, domain_event FROM {events} WHERE position > $1 AND position <"
@@ -147,6 +175,7 @@ class PostgresDomainEventStore(DomainEventStore):
             " AND domain_event #>> '{aggregateIdentifier,aggregate,name}' = $2"
             " ORDER BY position"
         )
+        self._group_commit = GroupCommit(self._insert_batches, len, JOINT_BATCH_SIZE)
 
     async def setup(self) -> None:
         events, snapshots = self._events, self._snapshots
@@ -245,6 +274,34 @@ class PostgresDomainEventStore(DomainEventStore):
         for domain_event in events:
             yield domain_event
 
+    async def get_replay_for_command(
+        self,
+        aggregate_identifier: AggregateIdentifier,
+        causation_id: str,
+        from_revision: int | None = None,
+    ) -> CommandReplay:
+        aggregate_id = aggregate_identifier.aggregate.id
+        with self._errors:
+            if from_revision is None:
+                rows = await self._pool.fetch(
+                    self._replay_for_command_from_snapshot, aggregate_id, causation_id
+                )
+            else:
+                check_revision_range(from_revision, MAX_REVISION)
+                rows = await self._pool.fetch(
+                    self._replay_for_command, aggregate_id, causation_id, from_revision
+                )
+        # A SELECT without FROM returns exactly one row.
+        handled, snapshot_revision, state, texts = rows[0]
+        snapshot = None
+        if snapshot_revision is not None:
+            snapshot = Snapshot.trusted(
+                aggregate_identifier=aggregate_identifier,
+                revision=snapshot_revision,
+                state=json.loads(state),
+            )
+        return CommandReplay(handled, snapshot, [_decode(text) for text in texts])
+
     async def get_replay_by_position(
         self, after_position: int = 0, limit: int | None = None
     ) -> AsyncIterator[PositionedDomainEvent]:
@@ -259,23 +316,25 @@ class PostgresDomainEventStore(DomainEventStore):
         check_domain_events(domain_events)
         if len(domain_events) > MAX_BATCH_SIZE:
             raise ParameterInvalid(f"At most {MAX_BATCH_SIZE} domain events fit in one batch.")
-        columns = zip(
-            *(
-                (
-                    domain_event.aggregate_identifier.aggregate.id,
-                    domain_event.metadata.revision,
-                    domain_event.metadata.causation_id,
-                    domain_event.metadata.correlation_id,
-                    domain_event.metadata.timestamp,
-                    domain_event.model_dump_json(),
-                )
-                for domain_event in domain_events
-            ),
-            strict=True,
-        )
+        rows: list[Row] = [
+            (
+                domain_event.aggregate_identifier.aggregate.id,
+                domain_event.metadata.revision,
+                domain_event.metadata.causation_id,
+                domain_event.metadata.correlation_id,
+                domain_event.metadata.timestamp,
+                domain_event.model_dump_json(),
+            )
+            for domain_event in domain_events
+        ]
+        await self._group_commit.write(rows)
+
+    async def _insert_batches(self, batches: list[list[Row]]) -> None:
+        rows = batches[0] if len(batches) == 1 else [row for batch in batches for row in batch]
+        columns = zip(*rows, strict=True)
         with self._errors:
             try:
-                # One statement, so the batch is stored all or nothing.
+                # One statement, so the batches are stored all or nothing.
                 await self._pool.execute(self._insert, *columns)
             except asyncpg.UniqueViolationError:
                 raise RevisionAlreadyExists("Aggregate id and revision already exist.") from None
