@@ -1,47 +1,24 @@
 """The MariaDB/MySQL domain event store: each event as JSON beside the columns it is found by.
 
-The global order, and why a reader can never skip an event
------------------------------------------------------------
-InnoDB hands out AUTO_INCREMENT values when a row is inserted, not when its transaction
-commits, so a reader following them could see position 8 of a fast writer before a slow writer
-commits position 7, and skip 7 for good. Positions here are therefore assigned at the very end
-of each transaction, in one script sent as a single round trip::
-
-    INSERT the events (positions still temporary, unique negative numbers)  -- concurrently
-    UPDATE the counter row SET last = last + n                              -- row lock
-    UPDATE the events SET their final positions (last - n + 1 ... last)
-    COMMIT                                                                  -- lock released
-
-The counter row's lock is held from the moment positions are taken until the commit, so
-transactions take positions in exactly the order in which they commit. InnoDB makes a commit
-visible to new reads before it releases the committing transaction's locks (its commit in
-memory leaves the set of active transactions first, then releases the locks, and flushes the
-log only afterwards), so whenever a read sees a transaction's events, it sees every
-transaction that took lower positions before it. A rolled-back transaction rolls the counter
-back too, so positions have no gaps. Readers need no locks at all: a plain ``SELECT ... WHERE
-position > ?`` continues safely from the last position seen.
-
-Writers run concurrently for everything but the short final step: building rows, inserting,
-checking the (aggregate id, revision) key and waiting for conflicting writers all happen
-before the counter is touched, and the final step runs on the server without waiting for the
-client. The temporary positions let the final UPDATE find the batch's rows by exact values of
-the unique position index, which locks only those rows (READ COMMITTED, no gaps), so the step
-never waits for another writer while it holds the counter.
+Events are written by ``event_writer``, which gives them positions in the order their
+transactions commit (how, and why a reader can therefore never skip an event, is told
+there), and joins the batches of concurrent callers into one transaction. Readers need no
+locks: a plain ``SELECT ... WHERE position > ?`` continues safely from the last position seen.
+``get_replay_for_command`` is one statement, so a command costs the engine one read and its
+share of one commit.
 """
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from asyncmy.errors import MySQLError
 from pydantic_core import from_json, to_json
 
-from wolkenkit.errors import RevisionAlreadyExists, StoreError
-from wolkenkit.messages import AggregateIdentifier, DomainEvent, DomainEventWithState, Snapshot
+from wolkenkit.messages import AggregateIdentifier, DomainEvent, Snapshot
 from wolkenkit.stores.domain_event_store import (
     MAX_REVISION,
+    CommandReplay,
     DomainEventStore,
     PositionedDomainEvent,
     check_domain_events,
@@ -53,24 +30,15 @@ from wolkenkit.stores.mariadb.database import (
     PAGE_SIZE,
     Database,
     Row,
-    duplicate_key,
-    error_number,
     pages,
     quote,
     uuid_bytes,
 )
+from wolkenkit.stores.mariadb.event_writer import MariaDbEventWriter
 from wolkenkit.stores.mariadb.options import POSITIONS_SUFFIX, DomainEventTableNames
 
-_DEADLOCK = 1213
-_ATTEMPTS = 3
-# Temporary positions of a batch are -(base + 1) ... -(base + n); bases are random, so two
-# batches in flight practically never collide (and retry if they do).
-_MAX_BASE = 2**62
-_COLUMNS = "`aggregateId`, `revision`, `causationId`, `correlationId`, `timestamp`"
-
-
-class _Collision(StoreError):
-    """The batch must be tried again: a deadlock, or a clash of temporary positions."""
+#: The rows of ``get_replay_for_command``'s statement, told apart by their first column.
+_SNAPSHOT, _HANDLED, _EVENT = 0, 1, 2
 
 
 def _decode(text: str) -> DomainEvent:
@@ -118,15 +86,25 @@ class MariaDbDomainEventStore(DomainEventStore):
             f"""INSERT IGNORE INTO {positions} (`id`, `last`)
                 SELECT 1, GREATEST(COALESCE(MAX(`position`), 0), 0) FROM {events}""",
         ]
-        self._insert = f"INSERT INTO {events} ({_COLUMNS}, `position`, `domainEvent`) VALUES "
-        self._take_positions = (
-            f"UPDATE {positions} SET `last` = LAST_INSERT_ID(`last` + %s) WHERE `id` = 1"
+        self._writer = MariaDbEventWriter(database, events, positions)
+        # A command's reads in one statement, so they see one snapshot of the tables (READ
+        # COMMITTED takes one per statement). The outer ORDER BY is needed: inside a UNION,
+        # an ORDER BY without LIMIT is ignored.
+        handled = (
+            f"(SELECT {_HANDLED}, NULL, NULL FROM DUAL WHERE EXISTS "
+            f"(SELECT 1 FROM {events} WHERE `causationId` = %s))"
         )
-        # LAST_INSERT_ID() is now the batch's last position; -position - base is 1 ... n.
-        self._set_positions = (
-            f"UPDATE {events} FORCE INDEX (`position`) "
-            "SET `position` = CAST(LAST_INSERT_ID() AS SIGNED) - %s - `position` "
-            "WHERE `position` IN "
+        revisions = (
+            f"SELECT {_EVENT}, `revision`, `domainEvent` FROM {events} "
+            "WHERE `aggregateId` = %s AND `revision`"
+        )
+        self._replay_for_command = f"{handled} UNION ALL ({revisions} >= %s) ORDER BY 1, 2"
+        self._replay_for_command_from_snapshot = (
+            f"(SELECT {_SNAPSHOT}, `revision`, `state` FROM {snapshots} "
+            f"WHERE `aggregateId` = %s ORDER BY `revision` DESC LIMIT 1) "
+            f"UNION ALL {handled} "
+            f"UNION ALL ({revisions} > (SELECT COALESCE(MAX(`revision`), 0) "
+            f"FROM {snapshots} WHERE `aggregateId` = %s)) ORDER BY 1, 2"
         )
 
     async def setup(self) -> None:
@@ -211,6 +189,32 @@ class MariaDbDomainEventStore(DomainEventStore):
             for row in rows:
                 yield _decode(row[1])
 
+    async def get_replay_for_command(
+        self,
+        aggregate_identifier: AggregateIdentifier,
+        causation_id: str,
+        from_revision: int | None = None,
+    ) -> CommandReplay:
+        key, caused = uuid_bytes(aggregate_identifier.aggregate.id), uuid_bytes(causation_id)
+        sql = self._replay_for_command_from_snapshot
+        arguments: tuple[Any, ...] = (key, caused, key, key)
+        if from_revision is not None:
+            check_revision_range(from_revision, MAX_REVISION)
+            sql, arguments = self._replay_for_command, (caused, key, from_revision)
+        handled, snapshot, domain_events = False, None, []
+        for kind, revision, text in await self._database.fetch_all(sql, arguments):
+            if kind == _EVENT:
+                domain_events.append(_decode(text))
+            elif kind == _HANDLED:
+                handled = True
+            else:
+                snapshot = Snapshot.trusted(
+                    aggregate_identifier=aggregate_identifier,
+                    revision=revision,
+                    state=from_json(text),
+                )
+        return CommandReplay(handled, snapshot, domain_events)
+
     async def get_replay_by_position(
         self, after_position: int = 0, limit: int | None = None
     ) -> AsyncIterator[PositionedDomainEvent]:
@@ -238,42 +242,7 @@ class MariaDbDomainEventStore(DomainEventStore):
 
     async def store_domain_events(self, domain_events: Sequence[DomainEvent]) -> None:
         check_domain_events(domain_events)
-        rows = [_row(domain_event) for domain_event in domain_events]
-        for attempt in range(1, _ATTEMPTS + 1):
-            try:
-                await self._store(rows)
-                return
-            except _Collision:
-                if attempt == _ATTEMPTS:
-                    raise
-        raise AssertionError("unreachable: the last attempt returns or raises")
-
-    async def _store(self, rows: list[tuple[Any, ...]]) -> None:
-        count = len(rows)
-        base = secrets.randbelow(_MAX_BASE - count) + 1
-        values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * count)
-        arguments: list[Any] = []
-        for index, row in enumerate(rows, start=1):
-            arguments.extend((*row[:5], -(base + index), row[5]))
-        temporary = ", ".join(str(-(base + index)) for index in range(1, count + 1))
-        async with self._database.session() as session:
-            try:
-                await session.script(
-                    ("START TRANSACTION", ()),
-                    (self._insert + values, arguments),
-                    (self._take_positions, (count,)),
-                    (f"{self._set_positions}({temporary})", (count + base,)),
-                    ("COMMIT", ()),
-                )
-            except MySQLError as error:
-                key = duplicate_key(error)
-                if key == "PRIMARY":
-                    raise RevisionAlreadyExists(
-                        "Aggregate id and revision already exist."
-                    ) from None
-                if key is not None or error_number(error) == _DEADLOCK:
-                    raise _Collision(str(error)) from error
-                raise
+        await self._writer.write(domain_events)
 
     async def get_snapshot(self, aggregate_identifier: AggregateIdentifier) -> Snapshot | None:
         row = await self._database.fetch_one(
@@ -334,18 +303,3 @@ class MariaDbDomainEventStore(DomainEventStore):
         async for rows in pages(fetch):
             for row in rows:
                 yield _identifier(row[1])
-
-
-def _row(domain_event: DomainEvent) -> tuple[Any, ...]:
-    """The indexed columns and the JSON of one event (without any state it carries)."""
-    if isinstance(domain_event, DomainEventWithState):
-        domain_event = domain_event.without_state()
-    metadata = domain_event.metadata
-    return (
-        uuid_bytes(domain_event.aggregate_identifier.aggregate.id),
-        metadata.revision,
-        uuid_bytes(metadata.causation_id),
-        uuid_bytes(metadata.correlation_id),
-        metadata.timestamp,
-        domain_event.model_dump_json(),
-    )
