@@ -1,0 +1,191 @@
+"""Replays on demand (``wk replay``, reference §9.3): re-feed stored events to flows.
+
+Two steps. ``prepare_replays`` works on the stores: for each flow and selected aggregate it
+finds the revisions the flow still has to see, moving its progress back first when asked to
+re-evaluate (``--dangerously-reevaluate``), and marks that range as being replayed, so the
+flow does not start replays of its own for it. Then the events are re-fed, either
+
+- ``replay_in_process``: into the stores' flow queue, and processed right here with the
+  application's flows, as the runtime's flow workers would. This needs no running runtime
+  (with ``wk dev`` stopped it rebuilds views from the stored events), and it is safe beside a
+  running one: both take items from the same queue under its locks. Or
+- ``replay_through_api``: by ``POST /perform-replay/v2`` to a running runtime, whose flow
+  workers then process them.
+
+A replay only ever reaches the flows it names (decisions.md §3.2). Without re-evaluation a
+flow skips what it has seen, so a replay fills gaps and nothing more.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from wolkenkit.errors import CliError
+from wolkenkit.messages import AggregateIdentifier, DomainEvent
+from wolkenkit.runtime.replay_configuration import SelectedAggregate
+from wolkenkit.runtime.single_process import ReplayRequest, SingleProcessRuntime
+from wolkenkit.stores.consumer_progress_store import ConsumerProgressStore, ReplayRange
+from wolkenkit.stores.priority_queue_store import LockedItem, PriorityQueueStore
+
+logger = logging.getLogger("wolkenkit.runtime.replays")
+
+
+@dataclass(frozen=True, slots=True)
+class FlowReplay:
+    """One flow is to see one aggregate's revisions ``from_revision`` to ``to_revision``."""
+
+    flow_name: str
+    aggregate_identifier: AggregateIdentifier
+    from_revision: int
+    to_revision: int
+
+    @property
+    def event_count(self) -> int:
+        return self.to_revision - self.from_revision + 1
+
+
+@dataclass(frozen=True, slots=True)
+class InProcessOutcome:
+    processed: int
+    #: Events still queued that wait for earlier ones (a flow with replay policy on-demand),
+    #: or that another process holds.
+    left_in_queue: bool
+
+
+async def prepare_replays(
+    flow_names: Sequence[str],
+    aggregates: Sequence[SelectedAggregate],
+    progress_store: ConsumerProgressStore,
+    *,
+    reevaluate: bool,
+) -> list[FlowReplay]:
+    """Mark what each flow is to replay; a flow that has seen everything selected is left
+    alone. With ``reevaluate``, progress moves back to ``from - 1`` first."""
+    replays = []
+    for flow_name in flow_names:
+        for selected in aggregates:
+            identifier = selected.aggregate_identifier
+            progress = await progress_store.get_progress(flow_name, identifier)
+            seen = progress.revision
+            if reevaluate and seen > selected.from_revision - 1:
+                seen = selected.from_revision - 1
+                await progress_store.reset_progress_to_revision(flow_name, identifier, seen)
+            elif progress.is_replaying is not False:
+                # An earlier replay that never finished (its process died, say) would keep
+                # the flag forever; this replay takes over its range.
+                await progress_store.set_is_replaying(flow_name, identifier, False)
+            if seen >= selected.to_revision:
+                continue
+            replay = FlowReplay(flow_name, identifier, seen + 1, selected.to_revision)
+            await progress_store.set_is_replaying(
+                flow_name, identifier, ReplayRange(replay.from_revision, replay.to_revision)
+            )
+            replays.append(replay)
+    return replays
+
+
+async def replay_in_process(
+    runtime: SingleProcessRuntime,
+    replays: Sequence[FlowReplay],
+    on_processed: Callable[[int], None] = lambda count: None,
+) -> InProcessOutcome:
+    """Queue the events for their flows and process the flow queue until it is empty.
+
+    ``on_processed`` hears of every processed event of a replayed flow. Processing stops early
+    when every remaining event was deferred without anything else getting done in between.
+    """
+    for replay in replays:
+        await runtime.perform_replay(
+            [replay.flow_name],
+            [ReplayRequest(replay.aggregate_identifier, replay.from_revision, replay.to_revision)],
+        )
+    flows = {replay.flow_name for replay in replays}
+    queue = runtime.event_queue
+    processed = 0
+    deferred_since_progress: set[tuple[str, str]] = set()
+    while (locked := await queue.lock_next()) is not None:
+        flow_name, event = locked.metadata.discriminator, locked.item
+        result = await _execute(runtime, locked)
+        if result == "defer":
+            await queue.defer(flow_name, locked.metadata.token, event.metadata.timestamp)
+            key = (flow_name, event.id)
+            if key in deferred_since_progress:
+                return InProcessOutcome(processed, left_in_queue=True)
+            deferred_since_progress.add(key)
+            continue
+        await queue.acknowledge(flow_name, locked.metadata.token)
+        deferred_since_progress.clear()
+        if flow_name in flows:
+            processed += 1
+            on_processed(1)
+    return InProcessOutcome(processed, left_in_queue=False)
+
+
+async def _execute(runtime: SingleProcessRuntime, locked: LockedItem[DomainEvent[Any]]) -> str:
+    """Run the flow for the item, keeping it locked meanwhile; a failing flow drops the
+    event (logged), as the runtime's workers do."""
+    renewal = asyncio.create_task(_keep_locked(runtime.event_queue, locked, runtime))
+    try:
+        return await runtime.domain.execute_flow(locked.metadata.discriminator, locked.item)
+    except Exception:
+        logger.exception(
+            "Flow '%s' failed on an event; it is dropped.", locked.metadata.discriminator
+        )
+        return "acknowledge"
+    finally:
+        renewal.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await renewal
+
+
+async def _keep_locked(
+    queue: PriorityQueueStore[DomainEvent[Any], Any],
+    locked: LockedItem[DomainEvent[Any]],
+    runtime: SingleProcessRuntime,
+) -> None:
+    interval = runtime.settings.command_queue_renew_interval / 1000
+    while True:
+        await asyncio.sleep(interval)
+        await queue.renew_lock(locked.metadata.discriminator, locked.metadata.token)
+
+
+def replay_through_api(url: str, token: str | None, replays: Sequence[FlowReplay]) -> None:
+    """POST the replays to a running runtime's ``/perform-replay/v2``, one request per flow."""
+    by_flow: dict[str, list[dict[str, Any]]] = {}
+    for replay in replays:
+        by_flow.setdefault(replay.flow_name, []).append(
+            {
+                "aggregateIdentifier": replay.aggregate_identifier.to_json(),
+                "from": replay.from_revision,
+                "to": replay.to_revision,
+            }
+        )
+    headers = {"content-type": "application/json"}
+    if token:
+        headers["authorization"] = f"Bearer {token}"
+    for flow_name, aggregates in by_flow.items():
+        body = json.dumps({"flowNames": [flow_name], "aggregates": aggregates}).encode()
+        request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=30):
+                pass
+        except urllib.error.HTTPError as error:
+            raise CliError(f"The runtime at {url} refused the replay: {_reason(error)}") from None
+        except OSError as error:
+            raise CliError(f"The runtime at {url} cannot be reached: {error}.") from None
+
+
+def _reason(error: urllib.error.HTTPError) -> str:
+    try:
+        body = json.loads(error.read())
+        return f"{body['code']}: {body['message']}"
+    except (ValueError, KeyError, TypeError):
+        return f"HTTP {error.code}."

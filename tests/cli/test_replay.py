@@ -1,0 +1,161 @@
+"""``wk replay`` on the chat app with the SQLite default of ``wk dev``: it re-feeds the
+``messages`` flow and so rebuilds the view from the stored events."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+
+import jwt
+import pytest
+
+from tests.cli.test_dev_persistence import dev, messages, post
+from tests.cli.test_dev_token_health import wait_until
+from tests.runtime.conftest import Keys
+from tests.scaffolds.helpers import wk
+from wolkenkit.messages import AggregateIdentifier
+from wolkenkit.runtime.development import embedded_store_environment
+from wolkenkit.scaffolds import create_project
+from wolkenkit.stores import factory
+
+SEND = "/command/v2/communication/message/send"
+
+
+@pytest.fixture
+def chat(tmp_path: Path) -> Path:
+    """A chat app that has two messages, one liked, and whose wk dev is stopped."""
+    app = create_project("chat", template="chat", directory=tmp_path / "chat")
+    with dev(app) as port:
+        first = post(port, SEND, {"text": "First"})["aggregateIdentifier"]["aggregate"]["id"]
+        post(port, SEND, {"text": "Second"})
+        post(port, f"/command/v2/communication/message/{first}/like", {})
+        wait_until(lambda: sorted((m["text"], m["likes"]) for m in messages(port)) == EXPECTED, 10)
+    return app
+
+
+EXPECTED = [("First", 1), ("Second", 0)]
+
+
+def test_a_deleted_view_is_rebuilt_from_the_stored_events(chat: Path) -> None:
+    (chat / ".wolkenkit" / "views.db").unlink()
+
+    result = wk("replay", "--dangerously-reevaluate", cwd=chat)
+
+    assert result.returncode == 0, result.stderr
+    assert "Replayed 3 events of 2 aggregates to flow messages; 3 events processed." in (
+        result.stdout
+    )
+    with dev(chat) as port:
+        assert sorted((m["text"], m["likes"]) for m in messages(port)) == EXPECTED
+
+
+def test_without_re_evaluation_a_replay_only_fills_gaps(chat: Path) -> None:
+    # The flow has seen every event, so there is nothing to fill in.
+    result = wk("replay", str(chat), cwd=chat.parent)
+
+    assert result.returncode == 0, result.stderr
+    assert "The flows have seen every selected event already; nothing to replay" in " ".join(
+        result.stdout.split()
+    )
+
+
+def test_a_replay_of_one_instance_rebuilds_only_that_one(chat: Path) -> None:
+    (chat / ".wolkenkit" / "views.db").unlink()
+    with dev(chat) as port:
+        assert messages(port) == []
+    first = _aggregate_ids(chat)[0]
+    configuration = {
+        "flows": ["messages"],
+        "contexts": [
+            {
+                "contextName": "communication",
+                "aggregates": [{"aggregateName": "message", "instances": [{"aggregateId": first}]}],
+            }
+        ],
+    }
+    (chat / "replay.json").write_text(json.dumps(configuration))
+
+    result = wk("replay", "-c", "@replay.json", "--dangerously-reevaluate", cwd=chat)
+
+    assert result.returncode == 0, result.stderr
+    assert "Replayed 2 events of 1 aggregates to flow messages" in result.stdout
+    with dev(chat) as port:
+        assert [(m["text"], m["likes"]) for m in messages(port)] == [("First", 1)]
+
+
+def test_mistakes_are_one_line(chat: Path, tmp_path: Path) -> None:
+    bad = wk("replay", "-c", '{"flows": ["nope"]}', cwd=chat)
+    nothing = wk("replay", cwd=tmp_path)
+
+    assert bad.returncode == 1
+    assert bad.stderr.splitlines() == [
+        "Error: The replay configuration is invalid: flow 'nope' not found (flows: messages)."
+    ]
+    assert nothing.returncode == 1
+    assert len(nothing.stderr.splitlines()) == 1
+    assert "No stored events" in nothing.stderr
+
+
+def test_a_running_runtime_takes_the_replay_through_its_api(chat: Path, tmp_path: Path) -> None:
+    keys = Keys(tmp_path / "keys")
+    token = jwt.encode(
+        {"iss": keys.issuer, "sub": "operator", "exp": int(time.time()) + 600},
+        keys.private_pem,
+        algorithm="RS256",
+    )
+    flags = ["--identity-provider-issuer", keys.issuer, "--identity-provider-certificate"]
+    with dev(chat, *flags, str(keys.directory)) as port:
+        url = f"http://127.0.0.1:{port}/perform-replay/v2"
+        anonymous = wk("replay", "--replay-api-url", url, "--dangerously-reevaluate", cwd=chat)
+        handed = wk(
+            "replay",
+            "--replay-api-url",
+            url,
+            "--token",
+            token,
+            "--dangerously-reevaluate",
+            cwd=chat,
+        )
+        # The runtime's flow worker handles the events again, and so clears the replay flags.
+        wait_until(lambda: asyncio.run(_replaying(chat)) == [False, False], 10)
+        assert sorted((m["text"], m["likes"]) for m in messages(port)) == EXPECTED
+
+    assert anonymous.returncode == 1
+    assert anonymous.stderr.splitlines() == [
+        f"Error: The runtime at {url} refused the replay: NotAuthenticated: Replays need an "
+        "authenticated caller."
+    ]
+    assert handed.returncode == 0, handed.stderr
+    assert f"to the runtime at {url}" in " ".join(handed.stdout.split())
+
+
+def _aggregate_ids(chat: Path) -> list[str]:
+    return asyncio.run(_read_aggregate_ids(chat))
+
+
+async def _read_aggregate_ids(chat: Path) -> list[str]:
+    environment = embedded_store_environment(chat / ".wolkenkit")
+    store = await factory.create_domain_event_store(
+        json.loads(environment["DOMAIN_EVENT_STORE_OPTIONS"])
+    )
+    try:
+        return [identifier.aggregate.id async for identifier in store.get_aggregate_identifiers()]
+    finally:
+        await store.destroy()
+
+
+async def _replaying(chat: Path) -> list[object]:
+    environment = embedded_store_environment(chat / ".wolkenkit")
+    store = await factory.create_consumer_progress_store(
+        json.loads(environment["CONSUMER_PROGRESS_STORE_OPTIONS"])
+    )
+    try:
+        results: list[object] = []
+        for aggregate_id in await _read_aggregate_ids(chat):
+            identifier = AggregateIdentifier.of("communication", "message", aggregate_id)
+            results.append((await store.get_progress("messages", identifier)).is_replaying)
+        return results
+    finally:
+        await store.destroy()
