@@ -27,6 +27,7 @@ from wolkenkit.runtime.http import (
     views,
 )
 from wolkenkit.runtime.http.errors import error_response, unknown_error_response
+from wolkenkit.runtime.services import Service
 from wolkenkit.runtime.single_process import SingleProcessRuntime
 
 EXPOSED_HEADERS = ["content-length", "content-type", "content-disposition", "x-id", "x-name"]
@@ -93,19 +94,23 @@ def _is_pattern(entry: str) -> bool:
 
 def create_http_app(runtime: SingleProcessRuntime) -> Starlette:
     settings = runtime.settings
+    services = runtime.services
     routes: list[BaseRoute] = [*landing.routes, *landing.client_routes(runtime.application)]
     if settings.http_api:
-        routes += [
-            *commands.routes,
-            *domain_events.routes,
-            *views.routes,
-            *notifications.routes,
-            *files.routes,
-            *replay.routes,
-        ]
+        # A microservice serves only its own API; the single-process runtime serves all.
+        for service, service_routes in (
+            (Service.COMMAND, commands.routes),
+            (Service.DOMAIN_EVENT, domain_events.routes),
+            (Service.VIEW, views.routes),
+            (Service.NOTIFICATION, notifications.routes),
+            (Service.FILE, files.routes),
+            (Service.REPLAY, replay.routes),
+        ):
+            if service in services:
+                routes += service_routes
         if settings.enable_open_api_documentation:
             routes += api_documentation.routes
-    if settings.graphql_api:
+    if settings.graphql_api and Service.GRAPHQL in services:
         # Imported only when it is on: graphql-core alone takes a few hundred ms to import.
         from wolkenkit.runtime.graphql import graphql_routes
 
