@@ -51,6 +51,9 @@ async def wait_for(condition: Any, seconds: float = 10) -> None:
 
 async def test_the_chat_scenario_runs_through_the_public_services(cluster: Cluster) -> None:
     services = {name: cluster.start(name) for name in [*WORKERS, *PUBLIC]}
+    services["graphql"] = cluster.start(
+        "graphql", GRAPHQL_API=json.dumps({"enableIntegratedClient": False})
+    )
     async with httpx.AsyncClient(timeout=10) as client:
         events_url = f"{services['domain-event'].url}/domain-events/v2"
         notifications_url = f"{services['notification'].url}/notifications/v2"
@@ -96,6 +99,24 @@ async def test_the_chat_scenario_runs_through_the_public_services(cluster: Clust
         fetched = await client.get(f"{files}/files/v2/file/{file_id}")
         assert added.status_code == 200
         assert fetched.content == b"Hello, world!"
+
+        # GraphQL: a mutation through the GraphQL service, and the view it changes.
+        graphql = f"{services['graphql'].url}/graphql/v2"
+        mutation = await client.post(
+            graphql,
+            json={
+                "query": 'mutation { command { communication_message_send(data: {text: "Via '
+                'GraphQL"}) { id aggregateIdentifier { id } } } }'
+            },
+        )
+        assert "errors" not in mutation.json(), mutation.json()
+
+        async def graphql_view_has_it() -> bool:
+            answer = await client.post(graphql, json={"query": "{ messages { all { text } } }"})
+            texts = [item["text"] for item in answer.json()["data"]["messages"]["all"]]
+            return "Via GraphQL" in texts
+
+        await wait_for(graphql_view_has_it)
 
 
 async def stored_events(schema: str) -> list[dict[str, Any]]:
