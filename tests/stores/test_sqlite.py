@@ -26,6 +26,7 @@ from wolkenkit.testing.contracts._messages import (
     ids,
 )
 from wolkenkit.testing.contracts.consumer_progress_store import ConsumerProgressStoreContract
+from wolkenkit.testing.contracts.crash_safety import CrashSafetyContract
 from wolkenkit.testing.contracts.domain_event_store import DomainEventStoreContract
 from wolkenkit.testing.contracts.lock_store import LockStoreContract
 from wolkenkit.testing.contracts.priority_queue_store import (
@@ -124,6 +125,10 @@ class TestSqlitePriorityQueueStore(PriorityQueueStoreContract):
         yield make_store
         for store in made:
             await store.destroy()
+
+
+class TestSqliteCrashSafety(CrashSafetyContract):
+    pass
 
 
 async def test_the_factory_builds_sqlite_stores_from_options_and_urls(tmp_path: Path) -> None:

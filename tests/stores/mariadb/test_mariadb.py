@@ -28,6 +28,7 @@ from wolkenkit.testing.contracts._messages import (
     collect,
 )
 from wolkenkit.testing.contracts.consumer_progress_store import ConsumerProgressStoreContract
+from wolkenkit.testing.contracts.crash_safety import CrashSafetyContract
 from wolkenkit.testing.contracts.domain_event_store import DomainEventStoreContract
 from wolkenkit.testing.contracts.lock_store import LockStoreContract
 from wolkenkit.testing.contracts.priority_queue_store import (
@@ -37,6 +38,7 @@ from wolkenkit.testing.contracts.priority_queue_store import (
     Store,
     does_identifier_match_item,
 )
+from wolkenkit.testing.queue_fuzz import FuzzSettings, fuzz_priority_queue_store
 
 pytestmark = pytest.mark.mariadb
 
@@ -148,6 +150,17 @@ class TestMariaDbPriorityQueueStore(PriorityQueueStoreContract):
         yield make_store
         for store in made:
             await store.destroy()
+
+    async def test_the_fuzzer_finds_nothing_wrong(self, make_store: MakePriorityQueueStore) -> None:
+        # Every store instance has a pool of its own, so the fuzzer's workers compete as
+        # separate processes would.
+        report = await fuzz_priority_queue_store(make_store, FuzzSettings.from_environment())
+
+        assert report.unexercised() == []
+
+
+class TestMariaDbCrashSafety(CrashSafetyContract):
+    pass
 
 
 async def test_the_factory_serves_both_type_names_and_urls(options: dict[str, Any]) -> None:

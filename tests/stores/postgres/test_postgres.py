@@ -12,6 +12,7 @@ from wolkenkit.stores.consumer_progress_store import ConsumerProgressStore
 from wolkenkit.stores.domain_event_store import DomainEventStore
 from wolkenkit.stores.lock_store import LockStore
 from wolkenkit.testing.contracts.consumer_progress_store import ConsumerProgressStoreContract
+from wolkenkit.testing.contracts.crash_safety import CrashSafetyContract
 from wolkenkit.testing.contracts.domain_event_store import DomainEventStoreContract
 from wolkenkit.testing.contracts.lock_store import LockStoreContract
 from wolkenkit.testing.contracts.priority_queue_store import (
@@ -21,6 +22,7 @@ from wolkenkit.testing.contracts.priority_queue_store import (
     Store,
     does_identifier_match_item,
 )
+from wolkenkit.testing.queue_fuzz import FuzzSettings, fuzz_priority_queue_store
 
 pytestmark = pytest.mark.postgres
 
@@ -68,3 +70,14 @@ class TestPostgresPriorityQueueStore(PriorityQueueStoreContract):
         yield make_store
         for store in made:
             await store.destroy()
+
+    async def test_the_fuzzer_finds_nothing_wrong(self, make_store: MakePriorityQueueStore) -> None:
+        # Every store instance has a pool of its own, so the fuzzer's workers compete as
+        # separate processes would.
+        report = await fuzz_priority_queue_store(make_store, FuzzSettings.from_environment())
+
+        assert report.unexercised() == []
+
+
+class TestPostgresCrashSafety(CrashSafetyContract):
+    pass

@@ -23,6 +23,7 @@ pytest.register_assert_rewrite(
         f"{__name__}.{module}"
         for module in (
             "consumer_progress_store",
+            "crash_safety",
             "domain_event_store",
             "domain_event_store_queries",
             "file_store",

@@ -1,0 +1,112 @@
+"""The queue fuzzer catches broken stores: a fuzzer that passes everything proves nothing."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from wolkenkit.stores.memory.priority_queue_store import InMemoryPriorityQueueStore
+from wolkenkit.stores.priority_queue_store import LockedItem, PriorityQueueStore
+from wolkenkit.testing.contracts.priority_queue_store import (
+    QueueItem,
+    Store,
+    does_identifier_match_item,
+)
+from wolkenkit.testing.queue_fuzz import FuzzFailed, FuzzSettings, fuzz_priority_queue_store
+
+
+class BrokenStore(PriorityQueueStore[QueueItem, str]):
+    """An in-memory queue behind a wrapper that subclasses break."""
+
+    def __init__(self, expiration_time: int) -> None:
+        self.inner = InMemoryPriorityQueueStore[QueueItem, str](
+            does_identifier_match_item, expiration_time
+        )
+
+    async def setup(self) -> None:
+        await self.inner.setup()
+
+    async def destroy(self) -> None:
+        await self.inner.destroy()
+
+    async def enqueue(self, item: QueueItem, discriminator: str, priority: int) -> None:
+        await self.inner.enqueue(item, discriminator, priority)
+
+    async def lock_next(self) -> LockedItem[QueueItem] | None:
+        return await self.inner.lock_next()
+
+    async def renew_lock(self, discriminator: str, token: str) -> None:
+        await self.inner.renew_lock(discriminator, token)
+
+    async def acknowledge(self, discriminator: str, token: str) -> None:
+        await self.inner.acknowledge(discriminator, token)
+
+    async def defer(self, discriminator: str, token: str, priority: int) -> None:
+        await self.inner.defer(discriminator, token, priority)
+
+    async def remove(self, discriminator: str, item_identifier: str) -> None:
+        await self.inner.remove(discriminator, item_identifier)
+
+
+class HandsOutTwice(BrokenStore):
+    """Now and then hands the item it locked last to the next worker as well."""
+
+    last: LockedItem[QueueItem] | None = None
+
+    async def lock_next(self) -> LockedItem[QueueItem] | None:
+        if self.last is not None and random.random() < 0.2:
+            again, self.last = self.last, None
+            return again
+        locked = await self.inner.lock_next()
+        self.last = locked or self.last
+        return locked
+
+
+class Overtakes(BrokenStore):
+    """Holds an item back and queues it only after the next one, or when a worker asks for
+    work."""
+
+    held_back: tuple[QueueItem, str, int] | None = None
+
+    async def enqueue(self, item: QueueItem, discriminator: str, priority: int) -> None:
+        if self.held_back is None:
+            self.held_back = (item, discriminator, priority)
+            return
+        await self.inner.enqueue(item, discriminator, priority)
+        await self._release_held_back()
+
+    async def lock_next(self) -> LockedItem[QueueItem] | None:
+        await self._release_held_back()
+        return await self.inner.lock_next()
+
+    async def _release_held_back(self) -> None:
+        if self.held_back is not None:
+            held_back, self.held_back = self.held_back, None
+            await self.inner.enqueue(*held_back)
+
+
+@pytest.mark.parametrize(
+    ("broken_store", "symptoms"),
+    [
+        # Whoever gets the item second holds it with the first, or after it was acknowledged.
+        (HandsOutTwice, "held twice at once|lost its lock|after it was acknowledged"),
+        (Overtakes, "served an item before one that was queued"),
+    ],
+)
+async def test_the_fuzzer_catches_a_broken_store(
+    broken_store: type[BrokenStore], symptoms: str
+) -> None:
+    # One queue, so that every item competes with every other, shared by all workers.
+    store: Store | None = None
+
+    async def make_store(expiration_time: int) -> Store:
+        nonlocal store
+        store = store or broken_store(expiration_time)
+        return store
+
+    with pytest.raises(FuzzFailed, match=symptoms) as raised:
+        await fuzz_priority_queue_store(make_store, FuzzSettings(seconds=1, discriminators=1))
+
+    # The report says how to make the same choices again.
+    assert "WOLKENKIT_FUZZ_SEED=" in str(raised.value)
