@@ -11,13 +11,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 
-from tests.microservices.cluster import Cluster, running_cluster
 from tests.runtime.streams import open_stream
 from wolkenkit.scaffolds import create_project
+from wolkenkit.testing.cluster import Cluster, running_cluster
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
@@ -119,24 +118,6 @@ async def test_the_chat_scenario_runs_through_the_public_services(cluster: Clust
         await wait_for(graphql_view_has_it)
 
 
-async def stored_events(schema: str) -> list[dict[str, Any]]:
-    connection = await asyncpg.connect(host="127.0.0.1", user="postgres", database="postgres")
-    try:
-        columns = {
-            row["column_name"]
-            for row in await connection.fetch(
-                "SELECT column_name FROM information_schema.columns "
-                "WHERE table_schema = $1 AND table_name = 'domain-events'",
-                schema,
-            )
-        }
-        column = next(name for name in ("domainEvent", "domain_event", "event") if name in columns)
-        rows = await connection.fetch(f'SELECT "{column}"::text FROM "{schema}"."domain-events"')
-        return [json.loads(row[0]) for row in rows]
-    finally:
-        await connection.close()
-
-
 async def test_two_domain_workers_handle_every_command_exactly_once_even_if_one_is_killed(
     cluster: Cluster,
 ) -> None:
@@ -163,11 +144,11 @@ async def test_two_domain_workers_handle_every_command_exactly_once_even_if_one_
                 first.process.send_signal(signal.SIGKILL)
 
     async def all_stored() -> bool:
-        return len(await stored_events(cluster.schema)) >= 2_000
+        return len(await cluster.stored_events()) >= 2_000
 
     await wait_for(all_stored, seconds=60)
     await asyncio.sleep(cluster.expiration_ms / 1000 + 1)  # nothing more may trickle in
-    events = await stored_events(cluster.schema)
+    events = [event.to_json() for event in await cluster.stored_events()]
 
     assert len(events) == 2_000
     assert sorted(event["metadata"]["causationId"] for event in events) == sorted(command_ids)

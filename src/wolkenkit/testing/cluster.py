@@ -1,5 +1,8 @@
-"""A microservice deployment on loopback: every service its own process, sharing PostgreSQL
-(events, queues, locks, progress) and Redis (publish/subscribe), as in production."""
+"""A microservice deployment on one machine, for tests and benchmarks: every service its own
+process (``python -m wolkenkit.runtime.server <service>``), sharing PostgreSQL (events,
+queues, locks, progress, in a schema of their own) and Redis (publish/subscribe), as in
+production. The servers default to the local ones; pass other connection options to use
+others."""
 
 from __future__ import annotations
 
@@ -20,6 +23,9 @@ from pathlib import Path
 
 import asyncpg
 
+from wolkenkit.messages import DomainEvent
+from wolkenkit.stores import factory
+
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -35,22 +41,29 @@ def healthy(port: int) -> bool:
         return False
 
 
-def environment(app: Path, data: Path, schema: str, expiration_ms: int) -> dict[str, str]:
+LOCAL_POSTGRES: dict[str, object] = {
+    "type": "Postgres",
+    "hostName": "127.0.0.1",
+    "port": 5432,
+    "userName": "postgres",
+    "password": "",
+    "database": "postgres",
+}
+LOCAL_REDIS: dict[str, object] = {"type": "Redis", "hostName": "127.0.0.1", "port": 6379}
+
+
+def environment(
+    app: Path,
+    data: Path,
+    schema: str,
+    expiration_ms: int,
+    postgres_options: dict[str, object] | None = None,
+    redis_options: dict[str, object] | None = None,
+) -> dict[str, str]:
     """The variables every service of one deployment shares."""
 
     def postgres(**extra: object) -> str:
-        return json.dumps(
-            {
-                "type": "Postgres",
-                "hostName": "127.0.0.1",
-                "port": 5432,
-                "userName": "postgres",
-                "password": "",
-                "database": "postgres",
-                "schema": schema,
-                **extra,
-            }
-        )
+        return json.dumps({**(postgres_options or LOCAL_POSTGRES), "schema": schema, **extra})
 
     def queue(kind: str) -> str:
         return postgres(
@@ -58,7 +71,7 @@ def environment(app: Path, data: Path, schema: str, expiration_ms: int) -> dict[
             tableNames={"items": f"items-{kind}", "priorityQueue": f"priority-queue-{kind}"},
         )
 
-    redis = {"type": "Redis", "hostName": "127.0.0.1", "port": 6379}
+    redis = redis_options or LOCAL_REDIS
     return {
         "APPLICATION_DIRECTORY": str(app),
         "BIND_HOST": "127.0.0.1",
@@ -128,6 +141,17 @@ class Cluster:
             time.sleep(0.05)
         return service
 
+    async def stored_events(self) -> list[DomainEvent]:
+        """Every domain event the deployment stored, in global order."""
+        options = json.loads(
+            environment(self.app, self.data, self.schema, 0)["DOMAIN_EVENT_STORE_OPTIONS"]
+        )
+        store = await factory.create_domain_event_store(options)
+        try:
+            return [positioned.domain_event async for positioned in store.get_replay_by_position()]
+        finally:
+            await store.destroy()
+
     def stop(self) -> None:
         for service in self.services:
             if service.process.poll() is None:
@@ -140,6 +164,7 @@ class Cluster:
 
 
 async def drop_schema(schema: str) -> None:
+    """Remove the deployment's tables from the local PostgreSQL."""
     connection = await asyncpg.connect(host="127.0.0.1", user="postgres", database="postgres")
     try:
         await connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
