@@ -17,16 +17,18 @@ from wolkenkit.stores.group_commit import GroupCommit
 class Writer:
     """Records the batches of each write; a write containing ``conflict`` raises
     ``RevisionAlreadyExists``, one containing ``broken`` while joint raises ``StoreError``.
-    While ``held`` is clear, writes wait."""
+    While ``held`` is clear, writes wait; each takes ``seconds``."""
 
-    def __init__(self) -> None:
+    def __init__(self, seconds: float = 0.0) -> None:
         self.writes: list[list[str]] = []
         self.held = asyncio.Event()
         self.held.set()
+        self.seconds = seconds
 
     async def __call__(self, batches: list[str]) -> None:
         self.writes.append(batches)
         await self.held.wait()
+        await asyncio.sleep(self.seconds)
         if "conflict" in batches:
             raise RevisionAlreadyExists("Aggregate id and revision already exist.")
         if "broken" in batches and len(batches) > 1:
@@ -71,6 +73,23 @@ async def test_batches_arriving_during_a_write_go_out_together_in_order() -> Non
 
     assert outcomes == ["stored"] * 4
     assert writer.writes == [["first"], ["a", "b", "c"]]
+
+
+async def test_the_callers_of_a_joint_write_are_waited_for_when_they_come_back() -> None:
+    # Three callers shared a write. When they come back one after the other, a little
+    # apart (as after reading for their next commands), the first does not go out alone:
+    # the next write waits, up to a write's time, until all three are back.
+    writer = Writer(seconds=0.05)
+    group_commit = GroupCommit(writer, len, limit=100)
+    await _write_while_first_is_in_flight(writer, group_commit, ["a", "b", "c"])
+
+    async def come_back(batch: str, delay: float) -> None:
+        await asyncio.sleep(delay)
+        await group_commit.write(batch)
+
+    await asyncio.gather(*(come_back(f"{batch}2", i * 0.005) for i, batch in enumerate("abc")))
+
+    assert writer.writes == [["first"], ["a", "b", "c"], ["a2", "b2", "c2"]]
 
 
 async def test_a_joint_write_stays_within_the_limit() -> None:
