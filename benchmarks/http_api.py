@@ -190,12 +190,36 @@ def run_wrk(
     return WrkResult(rate, _milliseconds(p50), _milliseconds(p99))
 
 
-async def post_to_event_latencies(port: int, rate: int, seconds: float) -> list[float]:
+Connection = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+SEND_BODY = b'{"text":"Hello"}'
+
+
+async def send_command(connection: Connection, aggregate_id: str) -> None:
+    """POST one chat ``send`` over a kept-alive connection and read the answer (a tiny HTTP/1.1
+    client: httpx costs more than the server it measures)."""
+    reader, writer = connection
+    writer.write(
+        f"POST /command/v2/communication/message/{aggregate_id}/send HTTP/1.1\r\n"
+        f"host: bench\r\ncontent-type: application/json\r\ncontent-length: {len(SEND_BODY)}"
+        "\r\n\r\n".encode()
+        + SEND_BODY
+    )
+    head = await reader.readuntil(b"\r\n\r\n")
+    if not head.startswith(b"HTTP/1.1 200"):
+        raise RuntimeError(f"the command was refused: {head.splitlines()[0]!r}")
+    length = int(re.search(rb"content-length: (\d+)", head, re.IGNORECASE).group(1))  # type: ignore[union-attr]
+    await reader.readexactly(length)
+
+
+async def post_to_event_latencies(
+    port: int, rate: int, seconds: float, events_port: int | None = None
+) -> list[float]:
     """Send ``send`` commands at ``rate`` per second, each to a new aggregate, and measure the
-    time until its ``sent`` event arrives on the domain-event stream."""
+    time until its ``sent`` event arrives on the domain-event stream (served on
+    ``events_port`` where that is another service)."""
     sent_at: dict[str, float] = {}
     latencies: list[float] = []
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    reader, writer = await asyncio.open_connection("127.0.0.1", events_port or port)
     writer.write(b"GET /domain-events/v2 HTTP/1.1\r\nhost: bench\r\n\r\n")
     await writer.drain()
     await reader.readuntil(b"\r\n\r\n")
@@ -213,21 +237,11 @@ async def post_to_event_latencies(port: int, rate: int, seconds: float) -> list[
     events = asyncio.create_task(read_events())
     await asyncio.sleep(0.2)
     connections = [await asyncio.open_connection("127.0.0.1", port) for _ in range(8)]
-    body = b'{"text":"Hello"}'
 
-    async def post(connection: tuple[asyncio.StreamReader, asyncio.StreamWriter]) -> None:
-        post_reader, post_writer = connection
+    async def post(connection: Connection) -> None:
         aggregate_id = str(uuid.uuid4())
         sent_at[aggregate_id] = time.perf_counter()
-        post_writer.write(
-            f"POST /command/v2/communication/message/{aggregate_id}/send HTTP/1.1\r\n"
-            f"host: bench\r\ncontent-type: application/json\r\ncontent-length: {len(body)}"
-            "\r\n\r\n".encode()
-            + body
-        )
-        head = await post_reader.readuntil(b"\r\n\r\n")
-        length = int(re.search(rb"content-length: (\d+)", head, re.IGNORECASE).group(1))  # type: ignore[union-attr]
-        await post_reader.readexactly(length)
+        await send_command(connection, aggregate_id)
 
     interval = 1 / rate
     started = time.perf_counter()

@@ -119,6 +119,26 @@ class Cluster:
     services: list[Service] = field(default_factory=list)
 
     def start(self, name: str, **extra_environment: str) -> Service:
+        """Start a process running the service, and wait until it is healthy."""
+        (service,) = self.start_together([name], **extra_environment)
+        return service
+
+    def start_together(self, names: list[str], **extra_environment: str) -> list[Service]:
+        """Start a process per name at once, then wait until all are healthy."""
+        started = [self._launch(name, extra_environment) for name in names]
+        deadline = time.monotonic() + 20
+        for service in started:
+            while not healthy(service.health_port):
+                if service.process.poll() is not None:
+                    raise RuntimeError(
+                        f"the {service.name} service exited with {service.process.returncode}"
+                    )
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"the {service.name} service did not become healthy")
+                time.sleep(0.05)
+        return started
+
+    def _launch(self, name: str, extra_environment: dict[str, str]) -> Service:
         port, health_port = free_port(), free_port()
         variables = {
             **os.environ,
@@ -132,13 +152,6 @@ class Cluster:
         )
         service = Service(name, process, port, health_port)
         self.services.append(service)
-        deadline = time.monotonic() + 20
-        while not healthy(health_port):
-            if process.poll() is not None:
-                raise RuntimeError(f"the {name} service exited with {process.returncode}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the {name} service did not become healthy")
-            time.sleep(0.05)
         return service
 
     async def stored_events(self) -> list[DomainEvent]:
