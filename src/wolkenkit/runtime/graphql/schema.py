@@ -52,6 +52,10 @@ def build_schema(runtime: SingleProcessRuntime) -> GraphQLSchema:
                     command_fields["_".join(names)] = command_field(
                         runtime, factory, identifier_types, names, command
                     )
+    # The types of the reference's fixed names first, so they keep them; an app's own types
+    # (views, items, options) give way with a suffix.
+    mutation = mutation_type(runtime, factory, command_fields)
+    subscription = subscription_type(runtime, factory)
     view_fields: dict[str, dict[str, GraphQLField]] = {}
     for view_name, queries in description["views"].items():
         view_fields[view_name] = {}
@@ -63,8 +67,8 @@ def build_schema(runtime: SingleProcessRuntime) -> GraphQLSchema:
     with _naming("the schema"):
         schema = GraphQLSchema(
             query=query_type(factory, view_fields),
-            mutation=mutation_type(runtime, factory, command_fields),
-            subscription=subscription_type(runtime, factory),
+            mutation=mutation,
+            subscription=subscription,
         )
         assert_valid_schema(schema)
     return schema
