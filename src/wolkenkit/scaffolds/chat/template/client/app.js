@@ -59,7 +59,7 @@ function render(messages) {
     like.className = 'like';
     like.type = 'button';
     like.title = 'Like';
-    like.append('👍 ');
+    like.append('♥ ');
     const likes = document.createElement('span');
     likes.className = 'likes';
     likes.textContent = String(message.likes);
