@@ -1,0 +1,198 @@
+"""The workloads of ``stores.py`` that run through our own stores and engine.
+
+Every workload runs for a fixed time and counts what completed; concurrent clients are
+asyncio tasks sharing one store, as command workers of one process do. Messages are made
+from templates with ``replaced`` (a few µs), so the clock measures the stores, not pydantic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from wolkenkit.application.application import Application
+from wolkenkit.domain.domain import Domain
+from wolkenkit.messages import AggregateIdentifier, CommandWithMetadata, DomainEvent, new_id
+from wolkenkit.stores.domain_event_store import DomainEventStore
+from wolkenkit.stores.memory.consumer_progress_store import InMemoryConsumerProgressStore
+from wolkenkit.stores.memory.lock_store import InMemoryLockStore
+from wolkenkit.testing import RecordingPublisher, build_command
+from wolkenkit.testing.builders import build_domain_event
+
+#: Aggregates the ``like`` workload spreads its commands over.
+LIKED_AGGREGATES = 100
+#: Events per transaction of the append workload.
+APPEND_BATCH = 100
+
+
+@dataclass
+class Rate:
+    """``count`` units (commands, events, rows) in ``seconds``; for timed runs also the rates
+    in the first and the last quarter of the run."""
+
+    count: int
+    seconds: float
+    first_quarter: float | None = None
+    last_quarter: float | None = None
+
+    @property
+    def per_second(self) -> float:
+        return self.count / self.seconds
+
+    def __add__(self, other: Rate) -> Rate:
+        return Rate(self.count + other.count, self.seconds + other.seconds)
+
+
+#: Measures for the given number of seconds.
+Run = Callable[[float], Awaitable[Rate]]
+
+
+async def interleaved(runs: dict[str, Run], seconds: float, turns: int) -> dict[str, Rate]:
+    """Every run for ``seconds`` in all, in ``turns`` slices taken in alternating order, so
+    that a disk or processor getting faster or slower meanwhile affects all runs alike."""
+    totals: dict[str, Rate] = {}
+    names = list(runs)
+    for turn in range(turns):
+        for name in names if turn % 2 == 0 else reversed(names):
+            rate = await runs[name](seconds / turns)
+            totals[name] = totals[name] + rate if name in totals else rate
+    return totals
+
+
+async def run_clients(
+    clients: int, seconds: float, operation: Callable[[], Awaitable[int]]
+) -> Rate:
+    """``clients`` tasks call ``operation`` (which returns the units it did, 0 to stop)
+    until ``seconds`` have passed."""
+    clock = time.perf_counter
+    finished: list[tuple[float, int]] = []
+    started = clock()
+    deadline = started + seconds
+
+    async def client() -> None:
+        while clock() < deadline:
+            units = await operation()
+            if units == 0:
+                return
+            finished.append((clock(), units))
+
+    await asyncio.gather(*(client() for _ in range(clients)))
+    elapsed = clock() - started
+    quarter = elapsed / 4
+
+    def rate(start: float) -> float:
+        units = sum(n for at, n in finished if start <= at - started < start + quarter)
+        return units / quarter
+
+    return Rate(sum(n for _, n in finished), elapsed, rate(0), rate(3 * quarter))
+
+
+def message(aggregate_id: str | None = None) -> AggregateIdentifier:
+    return AggregateIdentifier.of("communication", "message", aggregate_id or new_id())
+
+
+class Commands:
+    """Fresh commands of the chat sample, cheaply: copies of a template with new ids."""
+
+    def __init__(self) -> None:
+        self._send = build_command(message(), "send", {"text": "Hello, world!"})
+        self._like = build_command(message(), "like", {})
+
+    def send(self) -> CommandWithMetadata[Any]:
+        return self._renewed(self._send, message())
+
+    def like(self, identifier: AggregateIdentifier) -> CommandWithMetadata[Any]:
+        return self._renewed(self._like, identifier)
+
+    @staticmethod
+    def _renewed(
+        template: CommandWithMetadata[Any], identifier: AggregateIdentifier
+    ) -> CommandWithMetadata[Any]:
+        id = new_id()
+        metadata = template.metadata.replaced(causation_id=id, correlation_id=id)
+        return template.replaced(aggregate_identifier=identifier, id=id, metadata=metadata)
+
+
+def make_domain(application: Application, store: DomainEventStore) -> Domain:
+    """The engine over the store measured; every other store is in memory."""
+    return Domain(
+        application,
+        domain_event_store=store,
+        lock_store=InMemoryLockStore(),
+        consumer_progress_store=InMemoryConsumerProgressStore(),
+        publisher=RecordingPublisher(),
+    )
+
+
+async def _handled(domain: Domain, command: CommandWithMetadata[Any]) -> int:
+    outcome = await domain.handle_command(command)
+    if not outcome.stored:
+        raise RuntimeError(f"Command was not stored: {outcome.domain_events}")
+    return 1
+
+
+async def sends(domain: Domain, clients: int, seconds: float) -> Rate:
+    """``send`` commands, each creating a new aggregate: load, decide, append."""
+    commands = Commands()
+    return await run_clients(clients, seconds, lambda: _handled(domain, commands.send()))
+
+
+async def likes(domain: Domain, clients: int, seconds: float) -> Rate:
+    """``like`` commands, round robin over ``LIKED_AGGREGATES`` aggregates whose histories
+    keep growing."""
+    commands = Commands()
+    aggregates = [message() for _ in range(LIKED_AGGREGATES)]
+    for aggregate in aggregates:
+        await domain.handle_command(build_command(aggregate, "send", {"text": "Hot"}))
+    turn = iter(range(10**12))
+
+    def next_like() -> Awaitable[int]:
+        return _handled(domain, commands.like(aggregates[next(turn) % LIKED_AGGREGATES]))
+
+    return await run_clients(clients, seconds, next_like)
+
+
+def event_batches(count: int) -> list[list[DomainEvent]]:
+    """``count`` batches of ``APPEND_BATCH`` events, each batch a new aggregate's first."""
+    template = build_domain_event(message(), "sent", {"text": "Hello, world!"})
+    batches = []
+    for _ in range(count):
+        identifier = message()
+        batches.append(
+            [
+                template.replaced(
+                    aggregate_identifier=identifier,
+                    id=new_id(),
+                    metadata=template.metadata.replaced(revision=revision),
+                )
+                for revision in range(1, APPEND_BATCH + 1)
+            ]
+        )
+    return batches
+
+
+async def appends(store: DomainEventStore, seconds: float, batches: int) -> Rate:
+    """One client storing prepared batches of ``APPEND_BATCH`` events, one per transaction,
+    until the time is up or the batches run out."""
+    prepared = iter(event_batches(batches))
+
+    async def append() -> int:
+        batch = next(prepared, None)
+        if batch is None:
+            return 0
+        await store.store_domain_events(batch)
+        return len(batch)
+
+    return await run_clients(1, seconds, append)
+
+
+async def replay(store: DomainEventStore) -> Rate:
+    """Everything the store holds, in global order, decoded into events."""
+    started = time.perf_counter()
+    count = 0
+    async for _ in store.get_replay_by_position():
+        count += 1
+    return Rate(count, time.perf_counter() - started)
