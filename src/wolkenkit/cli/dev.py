@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 from pathlib import Path
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -15,6 +17,10 @@ from wolkenkit.errors import CliError
 from wolkenkit.runtime.development import DevelopmentOptions, DevelopmentServer
 
 console = Console(highlight=False)
+
+
+def _interrupt(signal_number: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
 
 
 @app.command()
@@ -54,6 +60,8 @@ def dev(
         in_memory=in_memory,
     )
     server = DevelopmentServer(options, lambda line: console.print(f"[bold]wk dev[/bold] {line}"))
+    # SIGTERM stops as Ctrl+C does, so the runtime's child process is stopped too.
+    signal.signal(signal.SIGTERM, _interrupt)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(server.run())
     console.print("[bold]wk dev[/bold] Stopped.")
