@@ -25,20 +25,16 @@ from graphql import (
 from wolkenkit import errors
 from wolkenkit.application.description import MessageDescription
 from wolkenkit.application.json_schema import json_schema
-from wolkenkit.domain.catalog import data_to_json
 from wolkenkit.messages import (
     UUID_PATTERN,
     AggregateIdentifier,
-    CommandMetadata,
-    CommandWithMetadata,
-    Initiator,
     ItemIdentifier,
     new_id,
-    now_ms,
 )
 from wolkenkit.runtime.graphql.context import Info, context_of
 from wolkenkit.runtime.graphql.types import JSON, JsonSchema, TypeFactory
 from wolkenkit.runtime.http.requests import parse_model
+from wolkenkit.runtime.receiving import receive_command
 from wolkenkit.runtime.single_process import CancelRequest, SingleProcessRuntime
 
 _UUID = re.compile(UUID_PATTERN)
@@ -94,23 +90,8 @@ def command_field(
             )
         identifier = AggregateIdentifier.of(context_name, aggregate_name, aggregate_id)
         data = given.get("data")
-        data = {} if data is None else data
-        typed_data = runtime.domain.catalog.validate_command_data(identifier, command_name, data)
-        command_id = new_id()
-        await runtime.submit_command(
-            CommandWithMetadata.trusted(
-                aggregate_identifier=identifier,
-                name=command_name,
-                data=data_to_json(typed_data),
-                id=command_id,
-                metadata=CommandMetadata.trusted(
-                    causation_id=command_id,
-                    correlation_id=command_id,
-                    timestamp=now_ms(),
-                    client=client,
-                    initiator=Initiator.trusted(user=client.user),
-                ),
-            )
+        command_id = await receive_command(
+            runtime, identifier, command_name, {} if data is None else data, client
         )
         return {"id": command_id, "aggregateIdentifier": {"id": aggregate_id}}
 

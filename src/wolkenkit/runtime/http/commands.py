@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -14,14 +13,11 @@ from wolkenkit.messages import (
     NAME_PATTERN,
     UUID_PATTERN,
     AggregateIdentifier,
-    CommandMetadata,
-    CommandWithMetadata,
-    Initiator,
     ItemIdentifier,
     new_id,
-    now_ms,
 )
 from wolkenkit.runtime.http.requests import authenticate, parse_model, read_json_object
+from wolkenkit.runtime.receiving import receive_command
 from wolkenkit.runtime.single_process import CancelRequest, SingleProcessRuntime
 
 _UUID = re.compile(UUID_PATTERN)
@@ -64,31 +60,10 @@ async def post_command(request: Request) -> JSONResponse:
     if not _NAME.match(command_name):
         raise errors.RequestMalformed("Value does not satisfy format: name (at command.name).")
     data = await read_json_object(request, runtime.settings.request_body_limit)
-    typed_data = runtime.domain.catalog.validate_command_data(identifier, command_name, data)
-    command_id = new_id()
-    command = CommandWithMetadata.trusted(
-        aggregate_identifier=identifier,
-        name=command_name,
-        data=_json_data(typed_data, data),
-        id=command_id,
-        metadata=CommandMetadata.trusted(
-            causation_id=command_id,
-            correlation_id=command_id,
-            timestamp=now_ms(),
-            client=client,
-            initiator=Initiator.trusted(user=client.user),
-        ),
-    )
-    await runtime.submit_command(command)
+    command_id = await receive_command(runtime, identifier, command_name, data, client)
     return JSONResponse(
         {"id": command_id, "aggregateIdentifier": {"aggregate": {"id": aggregate_id}}}
     )
-
-
-def _json_data(typed_data: Any, raw: dict[str, Any]) -> dict[str, Any]:
-    # What is queued is what the schema accepted (defaults filled in), as JSON.
-    dump = getattr(typed_data, "model_dump", None)
-    return dump(mode="json") if dump is not None else raw
 
 
 async def cancel_command(request: Request) -> JSONResponse:
