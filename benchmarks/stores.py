@@ -6,8 +6,8 @@
 Rows, per backend (see ``store_workloads`` and ``store_baselines``):
 - the chat sample's ``send`` through the engine (load + decide + append, a new aggregate
   each) with 1 and with 4 concurrent clients;
-- ``like`` over 100 aggregates with 4 clients, also in the run's first and last quarter,
-  to show whether it slows as the streams grow;
+- ``like`` over 100 aggregates with 4 clients (for twice the time), also in the run's first
+  and last quarter, to show whether it slows as the streams grow;
 - appending 100 events per transaction, one client (events/s);
 - replaying everything stored by position, decoded (events/s);
 - the raw driver inserting one row per commit and 100 rows per commit, one client;
@@ -211,7 +211,8 @@ async def measure(name: str, application: Application, arguments: argparse.Names
                 runs["es send 1"] = lambda seconds: asyncio.to_thread(chat.sends, 1, seconds)
                 runs["es send 4"] = lambda seconds: asyncio.to_thread(chat.sends, 4, seconds)
             rates.update(await interleaved(runs, seconds, TURNS))
-            rates["like 4"] = await likes(domain, 4, seconds)
+            # Twice as long, so that the streams grow by more between the quarters.
+            rates["like 4"] = await likes(domain, 4, 2 * seconds)
             if eventsourcing is not None:
                 rates["es like 4"] = await asyncio.to_thread(eventsourcing.likes, 4, seconds)
             # Enough prepared batches for 60,000 events/s; a faster store finishes early.

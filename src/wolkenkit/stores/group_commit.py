@@ -130,8 +130,9 @@ class GroupCommit(Generic[BatchT]):
             self._queue.clear()
 
     async def _gather(self) -> None:
-        """Wait until as many callers as were active lately are queued, or a write's time."""
-        if len(self._queue) >= self._expected or self._write_seconds == 0.0:
+        """Wait until as many callers as were active lately are queued, or a write's time.
+        A lone caller is not waited for: it writes at once when it comes back."""
+        if self._expected == 1 or len(self._queue) >= self._expected:
             return
         loop = asyncio.get_running_loop()
         self._gathering = gathering = loop.create_future()
