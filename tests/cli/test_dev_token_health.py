@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -18,22 +17,9 @@ import pytest
 
 from tests.runtime.conftest import Keys
 from wolkenkit.scaffolds import create_project
+from wolkenkit.testing.cluster import free_port, healthy
 
 WK = str(Path(sys.executable).parent / "wk")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def healthy(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/v2", timeout=0.5) as answer:
-            return bool(answer.status == 200)
-    except OSError:
-        return False
 
 
 def wait_until(predicate: object, seconds: float) -> float:
