@@ -18,6 +18,7 @@ engine's is). It is synchronous, so its concurrent clients are threads.
 from __future__ import annotations
 
 import functools
+import random
 import sqlite3
 import threading
 import time
@@ -206,7 +207,7 @@ class EventsourcingChat:
             }
         )
         self._liked = [self._chat.send("Hot") for _ in range(LIKED_AGGREGATES)]
-        self._turn = iter(range(10**12))
+        self._choose = random.Random(LIKED_AGGREGATES).choice
         self._lock = threading.Lock()
 
     @staticmethod
@@ -222,11 +223,11 @@ class EventsourcingChat:
         return _threads(clients, seconds, lambda: self._chat.send("Hello, world!"))
 
     def likes(self, clients: int, seconds: float) -> Rate:
-        """``like`` commands from ``clients`` threads, round robin over 100 aggregates."""
+        """``like`` commands from ``clients`` threads, each for one of 100 aggregates."""
 
         def like() -> None:
             with self._lock:
-                message_id = self._liked[next(self._turn) % LIKED_AGGREGATES]
+                message_id = self._choose(self._liked)
             self._chat.like(message_id)
 
         return _threads(clients, seconds, like)

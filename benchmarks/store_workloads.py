@@ -8,6 +8,7 @@ from templates with ``replaced`` (a few µs), so the clock measures the stores, 
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -24,19 +25,18 @@ from wolkenkit.testing.builders import build_domain_event
 
 #: Aggregates the ``like`` workload spreads its commands over.
 LIKED_AGGREGATES = 100
+#: Events of each aggregate in the ``like`` workload on long streams.
+LONG_HISTORY = 500
 #: Events per transaction of the append workload.
 APPEND_BATCH = 100
 
 
 @dataclass
 class Rate:
-    """``count`` units (commands, events, rows) in ``seconds``; for timed runs also the rates
-    in the first and the last quarter of the run."""
+    """``count`` units (commands, events, rows) in ``seconds``."""
 
     count: int
     seconds: float
-    first_quarter: float | None = None
-    last_quarter: float | None = None
 
     @property
     def per_second(self) -> float:
@@ -68,26 +68,20 @@ async def run_clients(
     """``clients`` tasks call ``operation`` (which returns the units it did, 0 to stop)
     until ``seconds`` have passed."""
     clock = time.perf_counter
-    finished: list[tuple[float, int]] = []
+    count = 0
     started = clock()
     deadline = started + seconds
 
     async def client() -> None:
+        nonlocal count
         while clock() < deadline:
             units = await operation()
             if units == 0:
                 return
-            finished.append((clock(), units))
+            count += units
 
     await asyncio.gather(*(client() for _ in range(clients)))
-    elapsed = clock() - started
-    quarter = elapsed / 4
-
-    def rate(start: float) -> float:
-        units = sum(n for at, n in finished if start <= at - started < start + quarter)
-        return units / quarter
-
-    return Rate(sum(n for _, n in finished), elapsed, rate(0), rate(3 * quarter))
+    return Rate(count, clock() - started)
 
 
 def message(aggregate_id: str | None = None) -> AggregateIdentifier:
@@ -140,17 +134,41 @@ async def sends(domain: Domain, clients: int, seconds: float) -> Rate:
     return await run_clients(clients, seconds, lambda: _handled(domain, commands.send()))
 
 
-async def likes(domain: Domain, clients: int, seconds: float) -> Rate:
-    """``like`` commands, round robin over ``LIKED_AGGREGATES`` aggregates whose histories
-    keep growing."""
-    commands = Commands()
+async def liked_aggregates(
+    domain: Domain, store: DomainEventStore, history: int
+) -> list[AggregateIdentifier]:
+    """``LIKED_AGGREGATES`` messages with ``history`` events each (sent, then liked), stored
+    directly, then each liked once through the engine, which replays it and snapshots it:
+    as a long-running process would have them."""
+    sent = build_domain_event(message(), "sent", {"text": "Hot"})
+    liked = build_domain_event(message(), "liked", {"likes": 1})
     aggregates = [message() for _ in range(LIKED_AGGREGATES)]
     for aggregate in aggregates:
-        await domain.handle_command(build_command(aggregate, "send", {"text": "Hot"}))
-    turn = iter(range(10**12))
+        events = [
+            (sent if revision == 1 else liked).replaced(
+                aggregate_identifier=aggregate,
+                id=new_id(),
+                data={"text": "Hot"} if revision == 1 else {"likes": revision - 1},
+                metadata=sent.metadata.replaced(revision=revision, causation_id=new_id()),
+            )
+            for revision in range(1, history + 1)
+        ]
+        for start in range(0, history, APPEND_BATCH):
+            await store.store_domain_events(events[start : start + APPEND_BATCH])
+        await domain.handle_command(build_command(aggregate, "like", {}))
+    return aggregates
+
+
+async def likes(
+    domain: Domain, aggregates: list[AggregateIdentifier], clients: int, seconds: float
+) -> Rate:
+    """``like`` commands, each for one of the aggregates at random. (Taking turns instead
+    would bring all of them to a snapshot, every 100 events, at the same moment.)"""
+    commands = Commands()
+    choose = random.Random(len(aggregates)).choice
 
     def next_like() -> Awaitable[int]:
-        return _handled(domain, commands.like(aggregates[next(turn) % LIKED_AGGREGATES]))
+        return _handled(domain, commands.like(choose(aggregates)))
 
     return await run_clients(clients, seconds, next_like)
 

@@ -6,8 +6,8 @@
 Rows, per backend (see ``store_workloads`` and ``store_baselines``):
 - the chat sample's ``send`` through the engine (load + decide + append, a new aggregate
   each) with 1 and with 4 concurrent clients;
-- ``like`` over 100 aggregates with 4 clients (for twice the time), also in the run's first
-  and last quarter, to show whether it slows as the streams grow;
+- ``like`` over 100 aggregates with 4 clients, on new streams and on streams of 500 events
+  (in turns, twice the time), to show whether it slows as the streams grow;
 - appending 100 events per transaction, one client (events/s);
 - replaying everything stored by position, decoded (events/s);
 - the raw driver inserting one row per commit and 100 rows per commit, one client;
@@ -49,7 +49,18 @@ from store_baselines import (
     raw_one,
     sqlite_inserter,
 )
-from store_workloads import Rate, Run, appends, interleaved, likes, make_domain, replay, sends
+from store_workloads import (
+    LONG_HISTORY,
+    Rate,
+    Run,
+    appends,
+    interleaved,
+    liked_aggregates,
+    likes,
+    make_domain,
+    replay,
+    sends,
+)
 
 from wolkenkit import load_application
 from wolkenkit.application.application import Application
@@ -72,7 +83,7 @@ ROWS = {
     "send 1": "send, 1 client (commands/s)",
     "send 4": "send, 4 clients (commands/s)",
     "like 4": "like over 100 aggregates, 4 clients (commands/s)",
-    "like quarters": "  like: first → last quarter of the run",
+    "like 4 long": f"  the same over {LONG_HISTORY}-event streams (commands/s)",
     "append": "append, 100 events per transaction (events/s)",
     "replay": "replay by position, decoded (events/s)",
     "raw 1": "raw driver: 1 row per commit (rows/s)",
@@ -87,7 +98,7 @@ TARGETS = {
     "send, 1 client / raw 1-row commits": (0.8, "{:.2f}"),
     "send, 4 clients / eventsourcing's": (2.0, "{:.2f}"),
     "like/s over 100 aggregates, 4 clients": (1_000, "{:,.0f}"),
-    "like: last quarter / first quarter": (0.9, "{:.2f}"),
+    "like: long streams / short streams": (0.9, "{:.2f}"),
     "append events/s, 100 per transaction": (25_000, "{:,.0f}"),
     "replay events/s": (100_000, "{:,.0f}"),
 }
@@ -211,8 +222,14 @@ async def measure(name: str, application: Application, arguments: argparse.Names
                 runs["es send 1"] = lambda seconds: asyncio.to_thread(chat.sends, 1, seconds)
                 runs["es send 4"] = lambda seconds: asyncio.to_thread(chat.sends, 4, seconds)
             rates.update(await interleaved(runs, seconds, TURNS))
-            # Twice as long, so that the streams grow by more between the quarters.
-            rates["like 4"] = await likes(domain, 4, 2 * seconds)
+            # Short and long streams take turns, so that only the streams' length differs.
+            short = await liked_aggregates(domain, store, 1)
+            long = await liked_aggregates(domain, store, LONG_HISTORY)
+            runs = {
+                "like 4": lambda seconds: likes(domain, short, 4, seconds),
+                "like 4 long": lambda seconds: likes(domain, long, 4, seconds),
+            }
+            rates.update(await interleaved(runs, 2 * seconds, TURNS))
             if eventsourcing is not None:
                 rates["es like 4"] = await asyncio.to_thread(eventsourcing.likes, 4, seconds)
             # Enough prepared batches for 60,000 events/s; a faster store finishes early.
@@ -227,14 +244,7 @@ async def measure(name: str, application: Application, arguments: argparse.Names
 
 
 def cell(rounds: list[Results], row: str) -> str:
-    """The median over the rounds (the quarters of ``like``: the median of each)."""
-    likes_ = [results.rates["like 4"] for results in rounds if "like 4" in results.rates]
-    if row == "like quarters":
-        firsts = [rate.first_quarter for rate in likes_ if rate.first_quarter is not None]
-        lasts = [rate.last_quarter for rate in likes_ if rate.last_quarter is not None]
-        if not firsts or not lasts:
-            return "—"
-        return f"{statistics.median(firsts):,.0f} → {statistics.median(lasts):,.0f}"
+    """The median over the rounds."""
     values = [results.rates[row].per_second for results in rounds if row in results.rates]
     return f"{statistics.median(values):,.0f}" if values else "—"
 
@@ -250,15 +260,11 @@ def figures(results: Results) -> dict[str, float | None]:
         over, under = per_second(top), per_second(bottom)
         return None if over is None or under is None else over / under
 
-    like = rates.get("like 4")
-    slowdown = None
-    if like is not None and like.first_quarter and like.last_quarter is not None:
-        slowdown = like.last_quarter / like.first_quarter
     return {
         "send, 1 client / raw 1-row commits": ratio("send 1", "raw 1"),
         "send, 4 clients / eventsourcing's": ratio("send 4", "es send 4"),
         "like/s over 100 aggregates, 4 clients": per_second("like 4"),
-        "like: last quarter / first quarter": slowdown,
+        "like: long streams / short streams": ratio("like 4 long", "like 4"),
         "append events/s, 100 per transaction": per_second("append"),
         "replay events/s": per_second("replay"),
     }
