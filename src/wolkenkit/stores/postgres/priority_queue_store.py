@@ -12,9 +12,19 @@ done to that queue:
   out twice, and the head item returned is always the current one because it lives in the
   row itself. At most one item per discriminator is therefore locked at any time.
 - ``enqueue`` upserts the row (taking its row lock) and appends the item behind it in one
-  statement; a queue deleted concurrently is simply created again.
+  statement; a queue deleted concurrently is simply created again. Items that concurrent
+  callers enqueue meanwhile go together in the next statement (group commit): the workers
+  of a process all queue their events for the same flow, whose row would otherwise let
+  one transaction at a time pass, each waiting for its commit to reach the disk. A joint
+  statement locks its rows in the order of their discriminators, as every joint statement
+  does, so that two of them never wait for each other.
 - ``acknowledge``, ``defer`` and ``remove`` first lock the row, then, in a new statement that
   sees everything committed before the lock was granted, move the next item into the row.
+  (One statement cannot do both: its snapshot predates the lock, so it would miss an item
+  enqueued just before and delete the queue under it.) ``acknowledge`` and ``defer``, which
+  every item goes through, send both statements in one round trip as a PL/pgSQL function
+  that ``setup()`` creates: a volatile function takes a fresh snapshot per statement, and
+  its call is a transaction of its own.
 
 Lock expiry uses the database server's clock, so workers on machines with skewed clocks agree.
 """
@@ -28,6 +38,7 @@ from pydantic import Field
 
 from wolkenkit.errors import ItemNotFound, ItemNotLocked, TokenMismatch
 from wolkenkit.messages import new_id
+from wolkenkit.stores.group_commit import GroupCommit
 from wolkenkit.stores.options import OptionsModel
 from wolkenkit.stores.postgres.connection import (
     DriverErrors,
@@ -48,6 +59,11 @@ from wolkenkit.stores.priority_queue_store import (
 STORE = "PostgreSQL priority queue store"
 #: Items ``remove`` decodes per round trip while it looks for a match.
 REMOVE_PREFETCH = 50
+#: Items that concurrent callers enqueue at most in one joint statement.
+JOINT_ENQUEUE_SIZE = 1_000
+
+#: An item to enqueue: discriminator, priority and the item as JSON.
+Entry = tuple[str, int, str]
 
 
 class PriorityQueueTableNames(OptionsModel):
@@ -80,6 +96,7 @@ class PostgresPriorityQueueStore(PriorityQueueStore[ItemT, IdentifierT]):
         self._items_name, self._queues_name = table_names.items, table_names.priority_queue
         items = self._items = self._names.table(table_names.items)
         queues = self._queues = self._names.table(table_names.priority_queue)
+        self._settle_function = self._names.table(f"{table_names.priority_queue}_settle")
         self._enqueue = (
             f"WITH queue AS (INSERT INTO {queues} AS queue"
             " (discriminator, head_priority, head_item, size, ready_since)"
@@ -89,6 +106,27 @@ class PostgresPriorityQueueStore(PriorityQueueStore[ItemT, IdentifierT]):
             f" INSERT INTO {items} (discriminator, priority, item)"
             " SELECT $1, $2, $3 FROM queue WHERE size > 1"
         )
+        # The same for many items at once, in the order given. A queue created by the upsert
+        # has as many items as the statement brings for it, and its first one is the head;
+        # a queue that existed has more, and all of them go behind.
+        self._enqueue_entries = (
+            "WITH entry AS (SELECT discriminator, priority, item::json, position,"
+            " row_number() OVER (PARTITION BY discriminator ORDER BY position) AS rank,"
+            " count(*) OVER (PARTITION BY discriminator) AS count"
+            " FROM unnest($1::text[], $2::bigint[], $3::text[])"
+            " WITH ORDINALITY AS entry (discriminator, priority, item, position)),"
+            f" queue AS (INSERT INTO {queues} AS queue"
+            " (discriminator, head_priority, head_item, size, ready_since)"
+            " SELECT discriminator, priority, item, count, clock_timestamp() FROM entry"
+            " WHERE rank = 1 ORDER BY discriminator"
+            " ON CONFLICT (discriminator) DO UPDATE SET size = queue.size + excluded.size"
+            " RETURNING discriminator, size)"
+            f" INSERT INTO {items} (discriminator, priority, item)"
+            " SELECT entry.discriminator, entry.priority, entry.item FROM entry"
+            " JOIN queue ON queue.discriminator = entry.discriminator"
+            " WHERE entry.rank > 1 OR queue.size > entry.count ORDER BY entry.position"
+        )
+        self._group_commit = GroupCommit(self._enqueue_batches, len, JOINT_ENQUEUE_SIZE)
         self._lock_next = (
             f"WITH next AS (SELECT discriminator FROM {queues}"
             " WHERE lock_until IS NULL OR lock_until <= statement_timestamp()"
@@ -135,6 +173,10 @@ class PostgresPriorityQueueStore(PriorityQueueStore[ItemT, IdentifierT]):
             f"WITH removed AS (DELETE FROM {items} WHERE discriminator = $1 AND id = $2)"
             f" UPDATE {queues} SET size = size - 1 WHERE discriminator = $1"
         )
+        # The function's parameters are those of the two statements it runs: $1 the
+        # discriminator and $2 the deferred item's priority (NULL to acknowledge), then $3
+        # the token.
+        self._settle = f"SELECT queued, holder FROM {self._settle_function}($1, $2, $3)"
 
     async def setup(self) -> None:
         queues, items = self._queues, self._items
@@ -158,16 +200,49 @@ class PostgresPriorityQueueStore(PriorityQueueStore[ItemT, IdentifierT]):
                 " priority bigint NOT NULL,"
                 " item json NOT NULL,"
                 " PRIMARY KEY (discriminator, id))",
+                self._create_settle_function(),
             ],
             STORE,
+        )
+
+    def _create_settle_function(self) -> str:
+        """``settle(discriminator, priority, token)`` locks the queue's row; if the token
+        holds the lock, it acknowledges the head (``priority`` NULL) or defers it. It returns
+        whether the queue exists and who holds its lock, for the caller to explain a refusal.
+        """
+        body = (
+            " BEGIN"
+            f" SELECT true, lock_token::text INTO queued, holder FROM {self._queues}"
+            " WHERE discriminator = $1 FOR UPDATE;"
+            " IF holder = $3 THEN"
+            f" IF $2 IS NULL THEN {self._pop_head}; ELSE {self._move_head_to_tail}; END IF;"
+            " END IF;"
+            " END"
+        )
+        # The body is dollar-quoted with a tag that no configured table name can contain.
+        tag = "$settle$"
+        while tag in body:
+            tag = tag[:-1] + "_$"
+        # OR REPLACE, so a newer version's function takes the place of an older one.
+        return (
+            f"CREATE OR REPLACE FUNCTION {self._settle_function}(text, bigint, text,"
+            " OUT queued boolean, OUT holder text) LANGUAGE plpgsql AS"
+            f" {tag}{body}{tag}"
         )
 
     async def destroy(self) -> None:
         await self._pool.close()
 
     async def enqueue(self, item: ItemT, discriminator: str, priority: int) -> None:
+        await self._group_commit.write([(discriminator, priority, item.model_dump_json())])
+
+    async def _enqueue_batches(self, batches: list[list[Entry]]) -> None:
+        entries = [entry for batch in batches for entry in batch]
         with self._errors:
-            await self._pool.execute(self._enqueue, discriminator, priority, item.model_dump_json())
+            if len(entries) == 1:
+                await self._pool.execute(self._enqueue, *entries[0])
+            else:
+                await self._pool.execute(self._enqueue_entries, *zip(*entries, strict=True))
 
     async def lock_next(self) -> LockedItem[ItemT] | None:
         token = new_id()
@@ -191,18 +266,19 @@ class PostgresPriorityQueueStore(PriorityQueueStore[ItemT, IdentifierT]):
                 raise TokenMismatch(f"Token mismatch for discriminator '{discriminator}'.")
 
     async def acknowledge(self, discriminator: str, token: str) -> None:
-        with self._errors:
-            async with self._pool.acquire() as connection, connection.transaction():
-                row = await connection.fetchrow(self._lock_queue, discriminator)
-                _check_lock(discriminator, row, token)
-                await connection.execute(self._pop_head, discriminator)
+        await self._settle_head(discriminator, token, None)
 
     async def defer(self, discriminator: str, token: str, priority: int) -> None:
+        await self._settle_head(discriminator, token, priority)
+
+    async def _settle_head(self, discriminator: str, token: str, priority: int | None) -> None:
         with self._errors:
-            async with self._pool.acquire() as connection, connection.transaction():
-                row = await connection.fetchrow(self._lock_queue, discriminator)
-                _check_lock(discriminator, row, token)
-                await connection.execute(self._move_head_to_tail, discriminator, priority)
+            row = await self._pool.fetchrow(self._settle, discriminator, priority, token)
+        # The function returns one row, whose ``queued`` is NULL for an unknown queue.
+        if row is None or not row["queued"]:
+            _check_lock(discriminator, None, token)
+        else:
+            _check_lock(discriminator, (row["holder"],), token)
 
     async def remove(self, discriminator: str, item_identifier: IdentifierT) -> None:
         with self._errors:
@@ -235,7 +311,9 @@ class PostgresPriorityQueueStore(PriorityQueueStore[ItemT, IdentifierT]):
         return self._does_identifier_match_item(item, item_identifier)
 
 
-def _check_lock(discriminator: str, row: asyncpg.Record | None, token: str) -> None:
+def _check_lock(
+    discriminator: str, row: asyncpg.Record | tuple[str | None] | None, token: str
+) -> None:
     """Raise the error that explains why ``token`` does not hold the queue's lock, if any."""
     if row is None:
         raise ItemNotFound(f"Item for discriminator '{discriminator}' not found.")

@@ -353,3 +353,52 @@ class PriorityQueueStoreContract:
         await asyncio.wait_for(asyncio.gather(*(work() for _ in range(4))), timeout=30)
 
         assert processed == queued
+
+    async def test_concurrent_enqueuers_lose_nothing_and_keep_their_order(
+        self, store: Store
+    ) -> None:
+        # Many callers enqueue at once, as a process's workers do (a backend may join their
+        # items into one write), while workers keep emptying the queues, which deletes
+        # them. Every item is processed once, and each caller's items for a queue in order.
+        discriminators = [f"queue-{index}" for index in range(4)]
+        queued: list[QueueItem] = []
+        by_caller: dict[tuple[str, str], list[QueueItem]] = {}
+        processed: dict[str, list[QueueItem]] = {}
+        producing = True
+
+        async def produce(caller: int) -> None:
+            for position in range(30):
+                discriminator = discriminators[(caller * position) % 4 if caller % 2 else 0]
+                item = _item(str(caller))
+                queued.append(item)
+                by_caller.setdefault((item.text, discriminator), []).append(item)
+                await store.enqueue(item, discriminator, position)
+                if position % 7 == caller % 7:
+                    await asyncio.sleep(0.001)
+
+        async def produce_all() -> None:
+            nonlocal producing
+            await asyncio.gather(*(produce(caller) for caller in range(16)))
+            producing = False
+
+        async def work() -> None:
+            while producing or sum(map(len, processed.values())) < len(queued):
+                locked = await store.lock_next()
+                if locked is None:
+                    await asyncio.sleep(0.001)
+                    continue
+                discriminator = locked.metadata.discriminator
+                processed.setdefault(discriminator, []).append(locked.item)
+                await store.acknowledge(discriminator, locked.metadata.token)
+
+        await asyncio.wait_for(
+            asyncio.gather(produce_all(), *(work() for _ in range(4))), timeout=30
+        )
+
+        assert sorted(item.id for items in processed.values() for item in items) == sorted(
+            item.id for item in queued
+        )
+        for (caller, discriminator), items in by_caller.items():
+            served = [item for item in processed[discriminator] if item.text == caller]
+            assert served == items
+        assert await store.lock_next() is None
