@@ -15,8 +15,16 @@ Concurrency rests on InnoDB row locks, in READ COMMITTED:
   skipped, not waited for, and the lock is written in the same transaction. Two workers can
   therefore never hold the same discriminator, and none of them blocks another.
 
-Each operation is one or two round trips: statements travel together as scripts, transactions
-begin and end inside them. Times are this process's clock, as in the reference.
+Each operation is one round trip (``remove`` two): statements travel together as scripts,
+transactions begin and end inside them, and what a later statement of a script needs from an
+earlier one passes through session variables (``@wk_...``), set afresh by every script.
+``acknowledge`` and ``defer`` make each of their changes conditional on the token found under
+the row lock, and report that token, so a refusal changes nothing and is explained after.
+Items that concurrent callers enqueue meanwhile go together in the next script (group commit):
+the workers of a process all queue their events for the same flow, whose row would otherwise
+let one transaction at a time pass. A joint script locks its rows in the order of their
+discriminators, as every joint script does, so that two of them never wait for each other.
+Times are this process's clock, as in the reference.
 """
 
 from __future__ import annotations
@@ -25,7 +33,8 @@ from collections.abc import Sequence
 
 from wolkenkit.errors import ItemNotFound, ItemNotLocked, TokenMismatch
 from wolkenkit.messages import new_id, now_ms
-from wolkenkit.stores.mariadb.database import Database, Row, Session, Statement, quote
+from wolkenkit.stores.group_commit import GroupCommit
+from wolkenkit.stores.mariadb.database import Database, Row, Statement, quote
 from wolkenkit.stores.mariadb.options import PriorityQueueTableNames
 from wolkenkit.stores.priority_queue_store import (
     DEFAULT_EXPIRATION_TIME,
@@ -39,6 +48,12 @@ from wolkenkit.stores.priority_queue_store import (
 
 _BEGIN: Statement = ("START TRANSACTION", ())
 _COMMIT: Statement = ("COMMIT", ())
+#: Bytes of items that concurrent callers enqueue at most in one joint script, well below
+#: the smallest ``max_allowed_packet`` servers ship with (4 MiB).
+_JOINT_ENQUEUE_BYTES = 1_000_000
+
+#: An item to enqueue: discriminator, priority and the item as JSON.
+Entry = tuple[str, int, str]
 
 
 def _not_found(discriminator: str) -> ItemNotFound:
@@ -81,10 +96,38 @@ class MariaDbPriorityQueueStore(PriorityQueueStore[ItemT, IdentifierT]):
         self._lock_queue = (
             f"SELECT `lockToken`, `lockUntil` FROM {queues} WHERE `discriminator` = %s FOR UPDATE"
         )
-        select = f"FROM {items} WHERE `discriminator` = %s ORDER BY `id`"
-        self._head = f"SELECT `item` {select} LIMIT 1"
-        self._first_two = f"SELECT `id`, `priority` {select} LIMIT 2"
-        self._all = f"SELECT `id`, `priority`, `item` {select}"
+        # ``@wk_queued`` and ``@wk_holder`` tell whether the queue exists and who holds it.
+        self._lock_holder = (
+            "SELECT 1, `lockToken` INTO @wk_queued, @wk_holder"
+            f" FROM {queues} WHERE `discriminator` = %s FOR UPDATE"
+        )
+        self._delete_head = (
+            f"DELETE FROM {items} WHERE `discriminator` = %s AND @wk_holder = %s"
+            " ORDER BY `id` LIMIT 1"
+        )
+        # A new id puts the item at the tail.
+        self._copy_head_to_tail = (
+            f"INSERT INTO {items} (`discriminator`, `priority`, `item`)"
+            f" SELECT `discriminator`, %s, `item` FROM {items}"
+            " WHERE `discriminator` = %s AND @wk_holder = %s ORDER BY `id` LIMIT 1"
+        )
+        self._unlock_under_new_head = (
+            f"UPDATE {queues} SET `headPriority` = (SELECT `priority` FROM {items}"
+            " WHERE `discriminator` = %s ORDER BY `id` LIMIT 1),"
+            " `lockUntil` = NULL, `lockToken` = NULL"
+            f" WHERE `discriminator` = %s AND @wk_holder = %s"
+            f" AND EXISTS (SELECT 1 FROM {items} WHERE `discriminator` = %s)"
+        )
+        self._delete_if_empty = (
+            f"DELETE FROM {queues} WHERE `discriminator` = %s AND @wk_holder = %s"
+            f" AND NOT EXISTS (SELECT 1 FROM {items} WHERE `discriminator` = %s)"
+        )
+        self._group_commit = GroupCommit(
+            self._enqueue_batches, _entries_bytes, _JOINT_ENQUEUE_BYTES
+        )
+        self._all = (
+            f"SELECT `id`, `priority`, `item` FROM {items} WHERE `discriminator` = %s ORDER BY `id`"
+        )
 
     async def setup(self) -> None:
         await self._database.create(self._schema)
@@ -93,51 +136,62 @@ class MariaDbPriorityQueueStore(PriorityQueueStore[ItemT, IdentifierT]):
         await self._database.close()
 
     async def enqueue(self, item: ItemT, discriminator: str, priority: int) -> None:
-        # Locking (or creating) the queue row first orders this after any operation that
-        # might be about to delete the queue as empty.
+        await self._group_commit.write([(discriminator, priority, item.model_dump_json())])
+
+    async def _enqueue_batches(self, batches: list[list[Entry]]) -> None:
+        entries = [entry for batch in batches for entry in batch]
+        # A new queue is ranked by its first item.
+        first_priorities: dict[str, int] = {}
+        for discriminator, priority, _ in entries:
+            first_priorities.setdefault(discriminator, priority)
+        queues = sorted(first_priorities.items())
+        # Locking (or creating) the queue rows first orders this after any operation that
+        # might be about to delete a queue as empty; the items get their ids in order.
         async with self._database.session() as session:
             await session.script(
                 _BEGIN,
                 (
-                    f"INSERT INTO {self._queues} (`discriminator`, `headPriority`) "
-                    "VALUES (%s, %s) ON DUPLICATE KEY UPDATE `headPriority` = `headPriority`",
-                    (discriminator, priority),
+                    f"INSERT INTO {self._queues} (`discriminator`, `headPriority`) VALUES "
+                    + ", ".join(["(%s, %s)"] * len(queues))
+                    + " ON DUPLICATE KEY UPDATE `headPriority` = `headPriority`",
+                    [value for queue in queues for value in queue],
                 ),
                 (
-                    f"INSERT INTO {self._items} (`discriminator`, `priority`, `item`) "
-                    "VALUES (%s, %s, %s)",
-                    (discriminator, priority, item.model_dump_json()),
+                    f"INSERT INTO {self._items} (`discriminator`, `priority`, `item`) VALUES "
+                    + ", ".join(["(%s, %s, %s)"] * len(entries)),
+                    [value for entry in entries for value in entry],
                 ),
                 _COMMIT,
             )
 
     async def lock_next(self) -> LockedItem[ItemT] | None:
+        now, token = now_ms(), new_id()
         async with self._database.session() as session:
-            now = now_ms()
             results = await session.script(
                 _BEGIN,
+                ("SET @wk_next = NULL", ()),
                 (
-                    f"SELECT `discriminator` FROM {self._queues} FORCE INDEX (`headPriority`) "
-                    "WHERE `lockUntil` IS NULL OR `lockUntil` <= %s "
-                    "ORDER BY `headPriority` LIMIT 1 FOR UPDATE SKIP LOCKED",
+                    f"SELECT `discriminator` INTO @wk_next FROM {self._queues}"
+                    " FORCE INDEX (`headPriority`) WHERE `lockUntil` IS NULL OR `lockUntil` <= %s"
+                    " ORDER BY `headPriority` LIMIT 1 FOR UPDATE SKIP LOCKED",
                     (now,),
                 ),
-            )
-            if not results[1]:
-                await session.execute("COMMIT")
-                return None
-            discriminator: str = results[1][0][0]
-            token = new_id()
-            results = await session.script(
-                (self._head, (discriminator,)),
                 (
                     f"UPDATE {self._queues} SET `lockUntil` = %s, `lockToken` = %s "
-                    "WHERE `discriminator` = %s",
-                    (now + self._expiration_time, token, discriminator),
+                    "WHERE `discriminator` = @wk_next",
+                    (now + self._expiration_time, token),
+                ),
+                (
+                    f"SELECT @wk_next, (SELECT `item` FROM {self._items}"
+                    " WHERE `discriminator` = @wk_next ORDER BY `id` LIMIT 1)",
+                    (),
                 ),
                 _COMMIT,
             )
-        if not results[0]:
+        discriminator, head = results[-2][0]
+        if discriminator is None:
+            return None
+        if head is None:
             # A queue without items breaks the tables' invariant (someone edited them); drop
             # it rather than let it block the queues behind it.
             await self._database.execute(
@@ -146,7 +200,7 @@ class MariaDbPriorityQueueStore(PriorityQueueStore[ItemT, IdentifierT]):
                 (discriminator, discriminator),
             )
             return await self.lock_next()
-        item = self._item_model.model_validate_json(results[0][0][0])
+        item = self._item_model.model_validate_json(head)
         return LockedItem(item=item, metadata=LockMetadata(discriminator, token))
 
     async def renew_lock(self, discriminator: str, token: str) -> None:
@@ -165,28 +219,39 @@ class MariaDbPriorityQueueStore(PriorityQueueStore[ItemT, IdentifierT]):
             _check_token(discriminator, row, token)
 
     async def acknowledge(self, discriminator: str, token: str) -> None:
-        async with self._database.session() as session:
-            head, following = await self._locked_head(session, discriminator, token)
-            await session.script(
-                (f"DELETE FROM {self._items} WHERE `id` = %s", (head[0],)),
-                self._unlock(discriminator, following[1] if following else None),
-                _COMMIT,
-            )
+        holding = (discriminator, token)
+        await self._settle_head(
+            discriminator,
+            token,
+            (self._delete_head, holding),
+            (self._unlock_under_new_head, (discriminator, *holding, discriminator)),
+            (self._delete_if_empty, (*holding, discriminator)),
+        )
 
     async def defer(self, discriminator: str, token: str, priority: int) -> None:
+        holding = (discriminator, token)
+        await self._settle_head(
+            discriminator,
+            token,
+            (self._copy_head_to_tail, (priority, *holding)),
+            (self._delete_head, holding),
+            (self._unlock_under_new_head, (discriminator, *holding, discriminator)),
+        )
+
+    async def _settle_head(self, discriminator: str, token: str, *changes: Statement) -> None:
+        """Lock the queue and make the changes, which take effect only if ``token`` holds it;
+        then raise what explains a refusal."""
         async with self._database.session() as session:
-            head, following = await self._locked_head(session, discriminator, token)
-            await session.script(
-                # A new id puts the item at the tail.
-                (
-                    f"INSERT INTO {self._items} (`discriminator`, `priority`, `item`) "
-                    f"SELECT `discriminator`, %s, `item` FROM {self._items} WHERE `id` = %s",
-                    (priority, head[0]),
-                ),
-                (f"DELETE FROM {self._items} WHERE `id` = %s", (head[0],)),
-                self._unlock(discriminator, following[1] if following else priority),
+            results = await session.script(
+                _BEGIN,
+                ("SET @wk_queued = NULL, @wk_holder = NULL", ()),
+                (self._lock_holder, (discriminator,)),
+                *changes,
+                ("SELECT @wk_queued, @wk_holder", ()),
                 _COMMIT,
             )
+        queued, holder = results[-2][0]
+        _check_token(discriminator, (holder,) if queued else None, token)
 
     async def remove(self, discriminator: str, item_identifier: IdentifierT) -> None:
         async with self._database.session() as session:
@@ -223,17 +288,6 @@ class MariaDbPriorityQueueStore(PriorityQueueStore[ItemT, IdentifierT]):
                 return index
         return None
 
-    async def _locked_head(
-        self, session: Session, discriminator: str, token: str
-    ) -> tuple[Row, Row | None]:
-        """Begin, lock the queue, check the token; the head item and the one after it."""
-        results = await session.script(
-            _BEGIN, (self._lock_queue, (discriminator,)), (self._first_two, (discriminator,))
-        )
-        queue, items = results[1], results[2]
-        _check_token(discriminator, queue[0] if queue else None, token)
-        return items[0], items[1] if len(items) > 1 else None
-
     def _unlock(self, discriminator: str, head_priority: int | None) -> Statement:
         """Unlock the queue under its new head's priority, or delete it once it is empty."""
         if head_priority is None:
@@ -243,6 +297,11 @@ class MariaDbPriorityQueueStore(PriorityQueueStore[ItemT, IdentifierT]):
             "`lockToken` = NULL WHERE `discriminator` = %s",
             (head_priority, discriminator),
         )
+
+
+def _entries_bytes(entries: list[Entry]) -> int:
+    """Roughly the bytes the entries take in a script."""
+    return sum(len(item) + len(discriminator) + 40 for discriminator, _, item in entries)
 
 
 def _check_token(discriminator: str, queue: Row | None, token: str) -> None:
