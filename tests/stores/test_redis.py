@@ -128,6 +128,23 @@ class TestRedisPublishSubscribe(PublishSubscribeContract):
 
         await _eventually(channel_is_gone)
 
+    async def test_concurrent_publishers_share_one_connection_in_call_order(
+        self, publisher: RedisPublisher, subscriber: RedisSubscriber, redis: Redis
+    ) -> None:
+        # Messages published while others are on their way follow them together, over the
+        # publisher's one connection, and still arrive in the order of the calls.
+        channel, inbox = f"channel-{new_id()}", Inbox()
+        await subscriber.subscribe(channel, inbox)
+
+        await asyncio.gather(
+            *(publisher.publish(channel, {"index": index}) for index in range(300))
+        )
+
+        await inbox.wait_for(300)
+        assert inbox.messages == [{"index": index} for index in range(300)]
+        names = [client["name"] for client in await redis.client_list()]
+        assert names.count(publisher.connection_name) == 1
+
     async def test_the_subscriber_reconnects_after_losing_its_connection(
         self, publisher: RedisPublisher, subscriber: RedisSubscriber, redis: Redis
     ) -> None:
