@@ -32,6 +32,7 @@ from wolkenkit.messages import (
 )
 from wolkenkit.runtime.auth import Authenticator
 from wolkenkit.runtime.broadcast import Broadcast
+from wolkenkit.runtime.pings import Pings, items_of
 from wolkenkit.runtime.services import ALL_SERVICES, Service, stores_needed
 from wolkenkit.runtime.settings import RuntimeSettings, StoreOptions
 from wolkenkit.runtime.workers import Defer, QueueWorkers, Verdict, Wakeup
@@ -132,6 +133,9 @@ class SingleProcessRuntime:
         )
         self._command_wakeup = Wakeup()
         self._flow_wakeup = Wakeup()
+        # Wake-up calls for the workers of other processes.
+        self._command_pings = Pings(publisher, settings.pub_sub_options.channel_for_new_commands)
+        self._flow_pings = Pings(publisher, settings.pub_sub_options.channel_for_new_flow_items)
         self.domain = Domain(
             application,
             domain_event_store=domain_event_store,
@@ -264,6 +268,8 @@ class SingleProcessRuntime:
         """Finish the commands and flow events in hand, then close everything."""
         await self._command_workers.stop()
         await self._flow_workers.stop()
+        await self._command_pings.flush()
+        await self._flow_pings.flush()
         for subscription in self._subscriptions:
             await subscription.unsubscribe()
         self._subscriptions = []
@@ -284,7 +290,7 @@ class SingleProcessRuntime:
         )
         self._command_wakeup.notify()
         if not self.is_single_process:
-            await self.publisher.publish(self.settings.pub_sub_options.channel_for_new_commands, {})
+            await self._command_pings.notify()
 
     async def cancel_command(self, request: CancelRequest) -> None:
         """Raises ``ItemNotFound`` unless the command waits in the queue and is the caller's."""
@@ -320,8 +326,7 @@ class SingleProcessRuntime:
         if flow_names:
             self._flow_wakeup.notify()
             if not self.is_single_process:
-                channel = self.settings.pub_sub_options.channel_for_new_flow_items
-                await self.publisher.publish(channel, {})
+                await self._flow_pings.notify()
 
     async def _handle_flow_item(self, locked: LockedItem[DomainEvent[Any]]) -> Verdict:
         # The flow queue's discriminator is the flow's name.
@@ -366,10 +371,10 @@ class SingleProcessRuntime:
         self.domain_events.publish(DomainEventWithState.model_validate(message))
 
     async def _on_new_command(self, message: Message) -> None:
-        self._command_wakeup.notify()
+        self._command_wakeup.notify(items_of(message))
 
     async def _on_new_flow_item(self, message: Message) -> None:
-        self._flow_wakeup.notify()
+        self._flow_wakeup.notify(items_of(message))
 
 
 def check_flow_names(application: Application, flow_names: Sequence[str]) -> None:

@@ -47,14 +47,16 @@ class Wakeup:
         self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
         self._pending = False
 
-    def notify(self) -> None:
-        """Wake one waiting worker; if none waits, the next one to wait returns at once."""
-        while self._waiters:
+    def notify(self, count: int = 1) -> None:
+        """Wake ``count`` waiting workers; if fewer wait, the next one to wait returns at
+        once."""
+        while self._waiters and count > 0:
             waiter = self._waiters.popleft()
             if not waiter.done():
                 waiter.set_result(None)
-                return
-        self._pending = True
+                count -= 1
+        if count > 0:
+            self._pending = True
 
     def notify_all(self) -> None:
         while self._waiters:
