@@ -13,71 +13,72 @@ from wolkenkit.runtime.pings import Pings, items_of
 from wolkenkit.runtime.workers import Wakeup
 from wolkenkit.stores.publish_subscribe import Message, Publisher
 
-INTERVAL = 0.05
-
 
 class Recorder(Publisher):
-    """Records what is published, and when."""
+    """Records what is published; while ``held``, a publication stays on its way."""
 
-    def __init__(self, failing: bool = False) -> None:
-        self.sent: list[tuple[float, Message]] = []
-        self.failing = failing
+    def __init__(self) -> None:
+        self.sent: list[Message] = []
+        self.failing = False
+        self.held = asyncio.Event()
+        self.held.set()
 
     async def publish(self, channel: str, message: Message) -> None:
+        await self.held.wait()
         if self.failing:
             raise StoreError("The publisher failed.")
-        self.sent.append((asyncio.get_running_loop().time(), message))
+        self.sent.append(message)
 
     async def destroy(self) -> None:
         return None
 
 
-async def test_the_first_ping_after_a_quiet_spell_goes_out_at_once() -> None:
+async def test_a_ping_goes_out_at_once_when_none_is_on_its_way() -> None:
     publisher = Recorder()
-    pings = Pings(publisher, "channel", INTERVAL)
+    pings = Pings(publisher, "channel")
 
-    await pings.notify()
-
-    assert [message for _, message in publisher.sent] == [{"items": 1}]
-
-
-async def test_items_within_the_interval_share_one_ping_at_its_end() -> None:
-    # Three items follow the first ping closely: they go out as one ping for three, once
-    # the interval since the first ping is over.
-    publisher = Recorder()
-    pings = Pings(publisher, "channel", INTERVAL)
-    await pings.notify()
-    first_sent = publisher.sent[0][0]
-
-    for _ in range(3):
-        await pings.notify()
-    assert len(publisher.sent) == 1
-    await asyncio.sleep(INTERVAL * 2)
-
-    assert [message for _, message in publisher.sent] == [{"items": 1}, {"items": 3}]
-    assert publisher.sent[1][0] >= first_sent + INTERVAL
-
-
-async def test_flushing_sends_the_waiting_ping_at_once() -> None:
-    publisher = Recorder()
-    pings = Pings(publisher, "channel", 10.0)
     await pings.notify()
     await pings.notify(2)
 
+    assert publisher.sent == [{"items": 1}, {"items": 2}]
+
+
+async def test_items_queued_while_a_ping_is_on_its_way_share_the_next_one() -> None:
+    # The first ping is held up; the three items that follow are announced together, right
+    # after it, and their callers need not wait.
+    publisher = Recorder()
+    publisher.held.clear()
+    pings = Pings(publisher, "channel")
+    first = asyncio.create_task(pings.notify())
+    await asyncio.sleep(0)
+
+    for _ in range(3):
+        await pings.notify()
+    assert publisher.sent == []
+    publisher.held.set()
+    await first
     await pings.flush()
 
-    assert [message for _, message in publisher.sent] == [{"items": 1}, {"items": 2}]
+    assert publisher.sent == [{"items": 1}, {"items": 3}]
 
 
-async def test_a_failing_coalesced_ping_is_logged(caplog: pytest.LogCaptureFixture) -> None:
-    # Nobody waits for a coalesced ping, so its failure is logged; the workers still poll.
+async def test_a_failing_ping_fails_its_caller_and_a_follow_up_is_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The caller that sends a ping hears of its failure; nobody waits for a follow-up ping,
+    # so its failure is logged, and the workers find the items when they next poll.
     publisher = Recorder()
-    pings = Pings(publisher, "channel", 10.0)
-    await pings.notify()
-    publisher.failing = True
+    publisher.held.clear()
+    pings = Pings(publisher, "channel")
+    first = asyncio.create_task(pings.notify())
+    await asyncio.sleep(0)
     await pings.notify()
 
+    publisher.failing = True
     with caplog.at_level(logging.WARNING, "wolkenkit.runtime.pings"):
+        publisher.held.set()
+        with pytest.raises(StoreError):
+            await first
         await pings.flush()
 
     assert "A wake-up ping on 'channel' failed." in caplog.messages

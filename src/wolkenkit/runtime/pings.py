@@ -4,26 +4,21 @@ A service that queues work (the command service queues commands, the domain serv
 for flows) tells the services that process it over publish/subscribe; their idle workers
 would otherwise find the work only when they next poll, with a back-off of up to half a
 second. A ping per item would cost a message per item in every process involved, so pings
-are coalesced: the first one after a quiet spell goes out at once; the items queued within
-``PING_INTERVAL`` after it wait for the interval to end and share one ping, which says how
-many items it stands for, so that as many workers wake as before.
+are coalesced: while one is on its way to the server, the items queued meanwhile wait for it
+and then share the next ping, which says how many items it stands for, so that as many
+workers wake as before.
 
-Every item is still followed by a ping sent after it was queued, so the worker it wakes
-finds the item, and no item waits longer than ``PING_INTERVAL`` for its ping.
+Every item is thus followed by a ping sent after it was queued, so the worker it wakes finds
+the item, and it waits for no timer: at most for one ping ahead of it. A quiet service pings
+once per item, a busy one once per round trip to the server.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import math
 
 from wolkenkit.stores.publish_subscribe import Message, Publisher
-
-#: Seconds after a ping during which further items share the next ping. Short next to the
-#: workers' polling back-off (10 ms to 0.5 s), and long enough that a busy service sends a
-#: few hundred pings per second at most.
-PING_INTERVAL = 0.005
 
 logger = logging.getLogger("wolkenkit.runtime.pings")
 
@@ -35,50 +30,48 @@ def items_of(message: Message) -> int:
 
 
 class Pings:
-    """Pings on one channel, at most one per ``interval`` seconds."""
+    """Pings on one channel, one at a time."""
 
-    def __init__(self, publisher: Publisher, channel: str, interval: float = PING_INTERVAL):
+    def __init__(self, publisher: Publisher, channel: str) -> None:
         self._publisher = publisher
         self._channel = channel
-        self._interval = interval
-        self._last_sent = -math.inf
-        #: Items queued since the last ping, which the next one stands for.
+        self._is_sending = False
+        #: Items queued while a ping was on its way, which the next one stands for.
         self._waiting_items = 0
-        self._timer: asyncio.TimerHandle | None = None
-        self._sending: set[asyncio.Task[None]] = set()
+        self._follow_up: asyncio.Task[None] | None = None
 
     async def notify(self, items: int = 1) -> None:
-        """Announce newly queued items; returns at once unless the ping is due now."""
-        loop = asyncio.get_running_loop()
-        now = loop.time()
-        if self._timer is None and now - self._last_sent >= self._interval:
-            self._last_sent = now
-            await self._publisher.publish(self._channel, {"items": items})
+        """Announce newly queued items; returns at once if a ping is on its way already."""
+        if self._is_sending:
+            self._waiting_items += items
             return
-        self._waiting_items += items
-        if self._timer is None:
-            self._timer = loop.call_at(self._last_sent + self._interval, self._send_waiting)
+        self._is_sending = True
+        try:
+            await self._publisher.publish(self._channel, {"items": items})
+        finally:
+            self._send_waiting()
 
     async def flush(self) -> None:
-        """Send the ping still due now, and wait for the pings on their way."""
-        if self._timer is not None:
-            self._timer.cancel()
-            self._send_waiting()
-        if self._sending:
-            await asyncio.wait(self._sending)
+        """Wait until the pings still due have gone out."""
+        while self._follow_up is not None:
+            await asyncio.wait([self._follow_up])
 
     def _send_waiting(self) -> None:
-        self._timer = None
+        """After a ping: the one for the items queued meanwhile goes out next, in a task of
+        its own, so that the caller of the last one need not wait for it."""
+        if not self._waiting_items:
+            self._is_sending = False
+            self._follow_up = None
+            return
         items, self._waiting_items = self._waiting_items, 0
-        self._last_sent = asyncio.get_running_loop().time()
-        task = asyncio.create_task(self._send({"items": items}))
-        self._sending.add(task)
-        task.add_done_callback(self._sending.discard)
+        self._follow_up = asyncio.ensure_future(self._send(items))
 
-    async def _send(self, message: Message) -> None:
+    async def _send(self, items: int) -> None:
         try:
-            await self._publisher.publish(self._channel, message)
+            await self._publisher.publish(self._channel, {"items": items})
         except Exception:
             # Nobody waits for this ping to report to; the workers find the items when they
             # next poll.
             logger.warning("A wake-up ping on '%s' failed.", self._channel, exc_info=True)
+        finally:
+            self._send_waiting()
