@@ -33,21 +33,31 @@ def _group() -> None:
 error_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-def _register_commands() -> None:
-    """Import every command module of this package; each adds itself to ``app``."""
+def _register_commands(arguments: list[str]) -> None:
+    """Import the command modules of this package; each adds itself to ``app``.
+
+    When the command line names a command, only its module is imported: start-up time counts
+    (``wk dev`` is waited for, ``wk health`` runs in every health check), and some commands
+    import heavy libraries (the Docker SDK, the runtime). Help and usage errors get them all.
+    """
     import importlib
     import pkgutil
 
     import wolkenkit.cli
 
-    for module in sorted(pkgutil.iter_modules(wolkenkit.cli.__path__), key=lambda m: m.name):
-        if module.name != "main":
-            importlib.import_module(f"wolkenkit.cli.{module.name}")
+    names = sorted(
+        module.name
+        for module in pkgutil.iter_modules(wolkenkit.cli.__path__)
+        if module.name != "main"
+    )
+    requested = arguments[0] if arguments else None
+    for name in [requested] if requested in names else names:
+        importlib.import_module(f"wolkenkit.cli.{name}")
 
 
 def run() -> None:
     """Entry point of the ``wk`` console script."""
-    _register_commands()
+    _register_commands(sys.argv[1:])
     try:
         # Standalone mode lets click handle help, usage errors (exit 2) and aborts as usual;
         # our own errors pass through it untouched.
