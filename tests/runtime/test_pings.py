@@ -4,7 +4,6 @@ stands for it; and a worker pool wakes as many workers as a ping says."""
 from __future__ import annotations
 
 import asyncio
-import logging
 
 import pytest
 
@@ -45,43 +44,34 @@ async def test_a_ping_goes_out_at_once_when_none_is_on_its_way() -> None:
 
 async def test_items_queued_while_a_ping_is_on_its_way_share_the_next_one() -> None:
     # The first ping is held up; the three items that follow are announced together, right
-    # after it, and their callers need not wait.
+    # after it.
     publisher = Recorder()
     publisher.held.clear()
     pings = Pings(publisher, "channel")
     first = asyncio.create_task(pings.notify())
     await asyncio.sleep(0)
+    following = [asyncio.create_task(pings.notify()) for _ in range(3)]
+    await asyncio.sleep(0)
 
-    for _ in range(3):
-        await pings.notify()
     assert publisher.sent == []
     publisher.held.set()
-    await first
-    await pings.flush()
+    await asyncio.gather(first, *following)
 
     assert publisher.sent == [{"items": 1}, {"items": 3}]
 
 
-async def test_a_failing_ping_fails_its_caller_and_a_follow_up_is_logged(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    # The caller that sends a ping hears of its failure; nobody waits for a follow-up ping,
-    # so its failure is logged, and the workers find the items when they next poll.
+async def test_a_failing_ping_fails_the_callers_it_stands_for() -> None:
+    # As a publication's failure does; the workers still find the items when they poll.
     publisher = Recorder()
-    publisher.held.clear()
     pings = Pings(publisher, "channel")
-    first = asyncio.create_task(pings.notify())
-    await asyncio.sleep(0)
+    publisher.failing = True
+
+    with pytest.raises(StoreError):
+        await pings.notify()
+    publisher.failing = False
     await pings.notify()
 
-    publisher.failing = True
-    with caplog.at_level(logging.WARNING, "wolkenkit.runtime.pings"):
-        publisher.held.set()
-        with pytest.raises(StoreError):
-            await first
-        await pings.flush()
-
-    assert "A wake-up ping on 'channel' failed." in caplog.messages
+    assert publisher.sent == [{"items": 1}]
 
 
 @pytest.mark.parametrize(

@@ -20,10 +20,10 @@ transactions begin and end inside them, and what a later statement of a script n
 earlier one passes through session variables (``@wk_...``), set afresh by every script.
 ``acknowledge`` and ``defer`` make each of their changes conditional on the token found under
 the row lock, and report that token, so a refusal changes nothing and is explained after.
-Items that concurrent callers enqueue meanwhile go together in the next script (group commit):
-the workers of a process all queue their events for the same flow, whose row would otherwise
-let one transaction at a time pass. A joint script locks its rows in the order of their
-discriminators, as every joint script does, so that two of them never wait for each other.
+The items for a queue that concurrent callers enqueue while a script for it is on its way
+follow together in the next one (:mod:`wolkenkit.stores.batching`): the workers of a process
+all queue their events for the same flow, whose row would otherwise let one transaction at a
+time pass. Other queues' items do not wait.
 Times are this process's clock, as in the reference.
 """
 
@@ -33,7 +33,7 @@ from collections.abc import Sequence
 
 from wolkenkit.errors import ItemNotFound, ItemNotLocked, TokenMismatch
 from wolkenkit.messages import new_id, now_ms
-from wolkenkit.stores.group_commit import GroupCommit
+from wolkenkit.stores.batching import KeyedBatching
 from wolkenkit.stores.mariadb.database import Database, Row, Statement, quote
 from wolkenkit.stores.mariadb.options import PriorityQueueTableNames
 from wolkenkit.stores.priority_queue_store import (
@@ -48,12 +48,12 @@ from wolkenkit.stores.priority_queue_store import (
 
 _BEGIN: Statement = ("START TRANSACTION", ())
 _COMMIT: Statement = ("COMMIT", ())
-#: Bytes of items that concurrent callers enqueue at most in one joint script, well below
-#: the smallest ``max_allowed_packet`` servers ship with (4 MiB).
+#: Bytes of items for one queue that concurrent callers enqueue at most in one joint
+#: script, well below the smallest ``max_allowed_packet`` servers ship with (4 MiB).
 _JOINT_ENQUEUE_BYTES = 1_000_000
 
-#: An item to enqueue: discriminator, priority and the item as JSON.
-Entry = tuple[str, int, str]
+#: An item to enqueue: its priority and the item as JSON.
+Entry = tuple[int, str]
 
 
 def _not_found(discriminator: str) -> ItemNotFound:
@@ -122,8 +122,8 @@ class MariaDbPriorityQueueStore(PriorityQueueStore[ItemT, IdentifierT]):
             f"DELETE FROM {queues} WHERE `discriminator` = %s AND @wk_holder = %s"
             f" AND NOT EXISTS (SELECT 1 FROM {items} WHERE `discriminator` = %s)"
         )
-        self._group_commit = GroupCommit(
-            self._enqueue_batches, _entries_bytes, _JOINT_ENQUEUE_BYTES
+        self._batching: KeyedBatching[str, Entry] = KeyedBatching(
+            self._enqueue_entries, _entry_bytes, _JOINT_ENQUEUE_BYTES
         )
         self._all = (
             f"SELECT `id`, `priority`, `item` FROM {items} WHERE `discriminator` = %s ORDER BY `id`"
@@ -136,30 +136,24 @@ class MariaDbPriorityQueueStore(PriorityQueueStore[ItemT, IdentifierT]):
         await self._database.close()
 
     async def enqueue(self, item: ItemT, discriminator: str, priority: int) -> None:
-        await self._group_commit.write([(discriminator, priority, item.model_dump_json())])
+        await self._batching.submit(discriminator, (priority, item.model_dump_json()))
 
-    async def _enqueue_batches(self, batches: list[list[Entry]]) -> None:
-        entries = [entry for batch in batches for entry in batch]
-        # A new queue is ranked by its first item.
-        first_priorities: dict[str, int] = {}
-        for discriminator, priority, _ in entries:
-            first_priorities.setdefault(discriminator, priority)
-        queues = sorted(first_priorities.items())
-        # Locking (or creating) the queue rows first orders this after any operation that
-        # might be about to delete a queue as empty; the items get their ids in order.
+    async def _enqueue_entries(self, discriminator: str, entries: list[Entry]) -> None:
+        # Locking (or creating) the queue row first orders this after any operation that
+        # might be about to delete the queue as empty; the items get their ids in order. A
+        # new queue is ranked by its first item.
         async with self._database.session() as session:
             await session.script(
                 _BEGIN,
                 (
-                    f"INSERT INTO {self._queues} (`discriminator`, `headPriority`) VALUES "
-                    + ", ".join(["(%s, %s)"] * len(queues))
-                    + " ON DUPLICATE KEY UPDATE `headPriority` = `headPriority`",
-                    [value for queue in queues for value in queue],
+                    f"INSERT INTO {self._queues} (`discriminator`, `headPriority`) "
+                    "VALUES (%s, %s) ON DUPLICATE KEY UPDATE `headPriority` = `headPriority`",
+                    (discriminator, entries[0][0]),
                 ),
                 (
                     f"INSERT INTO {self._items} (`discriminator`, `priority`, `item`) VALUES "
                     + ", ".join(["(%s, %s, %s)"] * len(entries)),
-                    [value for entry in entries for value in entry],
+                    [value for entry in entries for value in (discriminator, *entry)],
                 ),
                 _COMMIT,
             )
@@ -299,9 +293,11 @@ class MariaDbPriorityQueueStore(PriorityQueueStore[ItemT, IdentifierT]):
         )
 
 
-def _entries_bytes(entries: list[Entry]) -> int:
-    """Roughly the bytes the entries take in a script."""
-    return sum(len(item) + len(discriminator) + 40 for discriminator, _, item in entries)
+def _entry_bytes(entry: Entry) -> int:
+    """At most the bytes of an entry's row before escaping: four per character of the item,
+    and room for the discriminator (255 characters) and the priority. Escaping doubles them
+    at worst, so a joint script stays below 4 MiB."""
+    return 4 * len(entry[1]) + 1_100
 
 
 def _check_token(discriminator: str, queue: Row | None, token: str) -> None:

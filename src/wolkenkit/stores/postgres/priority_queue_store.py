@@ -12,12 +12,11 @@ done to that queue:
   out twice, and the head item returned is always the current one because it lives in the
   row itself. At most one item per discriminator is therefore locked at any time.
 - ``enqueue`` upserts the row (taking its row lock) and appends the item behind it in one
-  statement; a queue deleted concurrently is simply created again. Items that concurrent
-  callers enqueue meanwhile go together in the next statement (group commit): the workers
-  of a process all queue their events for the same flow, whose row would otherwise let
-  one transaction at a time pass, each waiting for its commit to reach the disk. A joint
-  statement locks its rows in the order of their discriminators, as every joint statement
-  does, so that two of them never wait for each other.
+  statement; a queue deleted concurrently is simply created again. The items for a queue
+  that concurrent callers enqueue while a statement for it is on its way follow together
+  in the next one (:mod:`wolkenkit.stores.batching`): the workers of a process all queue
+  their events for the same flow, whose row would otherwise let one transaction at a time
+  pass, each waiting for its commit to reach the disk. Other queues' items do not wait.
 - ``acknowledge``, ``defer`` and ``remove`` first lock the row, then, in a new statement that
   sees everything committed before the lock was granted, move the next item into the row.
   (One statement cannot do both: its snapshot predates the lock, so it would miss an item
@@ -38,7 +37,7 @@ from pydantic import Field
 
 from wolkenkit.errors import ItemNotFound, ItemNotLocked, TokenMismatch
 from wolkenkit.messages import new_id
-from wolkenkit.stores.group_commit import GroupCommit
+from wolkenkit.stores.batching import KeyedBatching
 from wolkenkit.stores.options import OptionsModel
 from wolkenkit.stores.postgres.connection import (
     DriverErrors,
@@ -59,11 +58,11 @@ from wolkenkit.stores.priority_queue_store import (
 STORE = "PostgreSQL priority queue store"
 #: Items ``remove`` decodes per round trip while it looks for a match.
 REMOVE_PREFETCH = 50
-#: Items that concurrent callers enqueue at most in one joint statement.
+#: Items for one queue that concurrent callers enqueue at most in one joint statement.
 JOINT_ENQUEUE_SIZE = 1_000
 
-#: An item to enqueue: discriminator, priority and the item as JSON.
-Entry = tuple[str, int, str]
+#: An item to enqueue: its priority and the item as JSON.
+Entry = tuple[int, str]
 
 
 class PriorityQueueTableNames(OptionsModel):
@@ -106,27 +105,26 @@ class PostgresPriorityQueueStore(PriorityQueueStore[ItemT, IdentifierT]):
             f" INSERT INTO {items} (discriminator, priority, item)"
             " SELECT $1, $2, $3 FROM queue WHERE size > 1"
         )
-        # The same for many items at once, in the order given. A queue created by the upsert
-        # has as many items as the statement brings for it, and its first one is the head;
-        # a queue that existed has more, and all of them go behind.
-        self._enqueue_entries = (
-            "WITH entry AS (SELECT discriminator, priority, item::json, position,"
-            " row_number() OVER (PARTITION BY discriminator ORDER BY position) AS rank,"
-            " count(*) OVER (PARTITION BY discriminator) AS count"
-            " FROM unnest($1::text[], $2::bigint[], $3::text[])"
-            " WITH ORDINALITY AS entry (discriminator, priority, item, position)),"
-            f" queue AS (INSERT INTO {queues} AS queue"
+        # The same for several items of one queue, in the order given. A queue created by
+        # the upsert has as many items as the statement brings, and its first one is the
+        # head; a queue that existed has more, and all of them go behind.
+        self._enqueue_several = (
+            f"WITH queue AS (INSERT INTO {queues} AS queue"
             " (discriminator, head_priority, head_item, size, ready_since)"
-            " SELECT discriminator, priority, item, count, clock_timestamp() FROM entry"
-            " WHERE rank = 1 ORDER BY discriminator"
+            " VALUES ($1, ($2::bigint[])[1], ($3::text[])[1]::json, cardinality($3::text[]),"
+            " clock_timestamp())"
             " ON CONFLICT (discriminator) DO UPDATE SET size = queue.size + excluded.size"
-            " RETURNING discriminator, size)"
+            " RETURNING size)"
             f" INSERT INTO {items} (discriminator, priority, item)"
-            " SELECT entry.discriminator, entry.priority, entry.item FROM entry"
-            " JOIN queue ON queue.discriminator = entry.discriminator"
-            " WHERE entry.rank > 1 OR queue.size > entry.count ORDER BY entry.position"
+            " SELECT $1, entry.priority, entry.item::json"
+            " FROM unnest($2::bigint[], $3::text[])"
+            " WITH ORDINALITY AS entry (priority, item, position), queue"
+            " WHERE entry.position > 1 OR queue.size > cardinality($3::text[])"
+            " ORDER BY entry.position"
         )
-        self._group_commit = GroupCommit(self._enqueue_batches, len, JOINT_ENQUEUE_SIZE)
+        self._batching: KeyedBatching[str, Entry] = KeyedBatching(
+            self._enqueue_entries, limit=JOINT_ENQUEUE_SIZE
+        )
         self._lock_next = (
             f"WITH next AS (SELECT discriminator FROM {queues}"
             " WHERE lock_until IS NULL OR lock_until <= statement_timestamp()"
@@ -234,15 +232,15 @@ class PostgresPriorityQueueStore(PriorityQueueStore[ItemT, IdentifierT]):
         await self._pool.close()
 
     async def enqueue(self, item: ItemT, discriminator: str, priority: int) -> None:
-        await self._group_commit.write([(discriminator, priority, item.model_dump_json())])
+        await self._batching.submit(discriminator, (priority, item.model_dump_json()))
 
-    async def _enqueue_batches(self, batches: list[list[Entry]]) -> None:
-        entries = [entry for batch in batches for entry in batch]
+    async def _enqueue_entries(self, discriminator: str, entries: list[Entry]) -> None:
         with self._errors:
             if len(entries) == 1:
-                await self._pool.execute(self._enqueue, *entries[0])
+                await self._pool.execute(self._enqueue, discriminator, *entries[0])
             else:
-                await self._pool.execute(self._enqueue_entries, *zip(*entries, strict=True))
+                priorities, items = zip(*entries, strict=True)
+                await self._pool.execute(self._enqueue_several, discriminator, priorities, items)
 
     async def lock_next(self) -> LockedItem[ItemT] | None:
         token = new_id()

@@ -27,6 +27,7 @@ from redis.exceptions import RedisError
 
 from wolkenkit.errors import StoreError
 from wolkenkit.messages import new_id
+from wolkenkit.stores.batching import Batching
 from wolkenkit.stores.publish_subscribe import (
     Callback,
     Message,
@@ -48,71 +49,30 @@ MAX_RECONNECT_PAUSE = 2.0
 class RedisPublisher(Publisher):
     """Publishes over one connection of its own, named ``connection_name`` in ``CLIENT LIST``.
 
-    One send is on its way to the server at a time. Messages published meanwhile wait for it
-    and then follow together in one write, so concurrent publishers (command workers, each
-    with an event to announce) share round trips, which cost more than the messages
-    themselves. A lone publisher sends at once. Messages go out in the order of the calls;
-    each call returns once the server has taken its message. The connection is kept, since
-    borrowing one from the pool for every send costs about as much as the send itself.
+    Messages published while a send is on its way follow together in the next one
+    (:mod:`wolkenkit.stores.batching`), so concurrent publishers (command workers, each with
+    an event to announce) share round trips, which cost more than the messages themselves.
+    Messages go out in the order of the calls; each call returns once the server has taken
+    its message. The connection is kept, since borrowing one from the pool for every send
+    costs about as much as the send itself.
     """
 
     def __init__(self, client: Redis, connection_name: str) -> None:
         self.connection_name = connection_name
         self._client = client
         self._connection: AbstractConnection | None = None
-        self._queued: list[tuple[str, str, asyncio.Future[None]]] = []
-        self._is_sending = False
-        self._follow_up: asyncio.Task[None] | None = None
+        self._batching: Batching[tuple[str, str]] = Batching(self._send)
 
     async def publish(self, channel: str, message: Message) -> None:
         payload = json.dumps(message, separators=(",", ":"), ensure_ascii=False)
-        if self._is_sending:
-            answer = asyncio.get_running_loop().create_future()
-            self._queued.append((channel, payload, answer))
-            # A caller cancelled here may still see its message published: fire and forget.
-            await answer
-            return
-        self._is_sending = True
-        try:
-            await self._send([(channel, payload)])
-        finally:
-            self._send_queued()
+        await self._batching.submit((channel, payload))
 
     async def destroy(self) -> None:
-        while self._follow_up is not None:
-            await asyncio.wait([self._follow_up])
+        await self._batching.drain()
         if self._connection is not None:
             await self._client.connection_pool.release(self._connection)
             self._connection = None
         await self._client.aclose()
-
-    def _send_queued(self) -> None:
-        """After a send: the messages queued meanwhile go out next, in a task of their own,
-        so that the caller that sent last need not wait for them."""
-        if not self._queued:
-            self._is_sending = False
-            self._follow_up = None
-            return
-        batch, self._queued = self._queued, []
-        self._follow_up = asyncio.ensure_future(self._send_batch(batch))
-
-    async def _send_batch(self, batch: list[tuple[str, str, asyncio.Future[None]]]) -> None:
-        # Whatever ends the send, each caller hears of it, so that none waits forever.
-        failure: BaseException | None = StoreError("The Redis publisher has been stopped.")
-        try:
-            await self._send([(channel, payload) for channel, payload, _ in batch])
-            failure = None
-        except Exception as error:
-            failure = error
-        finally:
-            for _, _, answer in batch:
-                if answer.done():
-                    continue
-                if failure is None:
-                    answer.set_result(None)
-                else:
-                    answer.set_exception(failure)
-            self._send_queued()
 
     async def _send(self, messages: list[tuple[str, str]]) -> None:
         try:
