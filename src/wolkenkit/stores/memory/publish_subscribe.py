@@ -7,7 +7,6 @@ handed to every subscription as the same dict: callbacks must not change them.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 
@@ -15,6 +14,7 @@ from wolkenkit.stores.publish_subscribe import (
     Callback,
     Message,
     Publisher,
+    QueuedSubscription,
     Subscriber,
     Subscription,
 )
@@ -47,7 +47,7 @@ class InMemoryPubSub:
             del self._subscriptions[channel]
 
 
-class _InMemorySubscription(Subscription):
+class _InMemorySubscription(QueuedSubscription):
     def __init__(
         self,
         hub: InMemoryPubSub,
@@ -55,37 +55,17 @@ class _InMemorySubscription(Subscription):
         callback: Callback,
         on_unsubscribe: Callable[[_InMemorySubscription], None],
     ) -> None:
+        super().__init__(channel, callback, "in-memory")
         self._hub = hub
-        self._channel = channel
-        self._callback = callback
         self._on_unsubscribe = on_unsubscribe
-        self._messages: asyncio.Queue[Message] = asyncio.Queue()
-        self._is_closed = False
-        self._task = asyncio.create_task(self._deliver(), name=f"subscription to {channel}")
         hub.attach(channel, self)
 
-    def push(self, message: Message) -> None:
-        self._messages.put_nowait(message)
-
-    async def _deliver(self) -> None:
-        while not self._is_closed:
-            message = await self._messages.get()
-            try:
-                await self._callback(message)
-            except Exception:
-                # One failing message must not end the subscription for all that follow.
-                logger.exception("A subscriber's callback failed on channel '%s'.", self._channel)
-
     async def unsubscribe(self) -> None:
-        self._is_closed = True
-        self._hub.detach(self._channel, self)
-        self._on_unsubscribe(self)
-        if self._task is asyncio.current_task():
-            # Called from our own callback: the loop ends once the callback returns.
+        if self._is_closed:
             return
-        self._task.cancel()
-        # Wait without re-raising the task's cancellation, yet stay cancellable ourselves.
-        await asyncio.wait([self._task])
+        self._hub.detach(self.channel, self)
+        self._on_unsubscribe(self)
+        await self._stop()
 
 
 class InMemoryPublisher(Publisher):

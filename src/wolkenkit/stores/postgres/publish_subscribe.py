@@ -24,6 +24,7 @@ from wolkenkit.stores.publish_subscribe import (
     Callback,
     Message,
     Publisher,
+    QueuedSubscription,
     Subscriber,
     Subscription,
 )
@@ -58,7 +59,7 @@ class PostgresPublisher(Publisher):
         await self._pool.close()
 
 
-class PostgresSubscription(Subscription):
+class PostgresSubscription(QueuedSubscription):
     """Runs its callback for one message at a time, in the order the messages arrived."""
 
     def __init__(
@@ -67,36 +68,14 @@ class PostgresSubscription(Subscription):
         callback: Callback,
         on_unsubscribe: Callable[[PostgresSubscription], Awaitable[None]],
     ) -> None:
-        self.channel = channel
-        self._callback = callback
+        super().__init__(channel, callback, "PostgreSQL")
         self._on_unsubscribe = on_unsubscribe
-        self._inbox: asyncio.Queue[Message] = asyncio.Queue()
-        self._is_closed = False
-        self._task = asyncio.create_task(self._run(), name=f"PostgreSQL subscription {channel}")
-
-    def push(self, message: Message) -> None:
-        if not self._is_closed:
-            self._inbox.put_nowait(message)
 
     async def unsubscribe(self) -> None:
         if self._is_closed:
             return
-        self._is_closed = True
-        if self._task is not asyncio.current_task():
-            self._task.cancel()
-            # Wait for the callback to end, without taking on the task's cancellation.
-            await asyncio.wait([self._task])
-        # From inside our own callback the loop simply ends once the callback returns.
+        await self._stop()
         await self._on_unsubscribe(self)
-
-    async def _run(self) -> None:
-        while not self._is_closed:
-            message = await self._inbox.get()
-            try:
-                await self._callback(message)
-            except Exception:
-                # One failing message must not end the subscription for all that follow.
-                logger.exception("A callback failed on PostgreSQL channel '%s'.", self.channel)
 
 
 class PostgresSubscriber(Subscriber):
