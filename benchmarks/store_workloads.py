@@ -96,6 +96,17 @@ class Commands:
         self._like = build_command(message(), "like", {})
 
     def send(self) -> CommandWithMetadata[Any]:
+        """A ``send`` as the APIs make it when the client names no aggregate: the new
+        aggregate gets the command's id, so the engine has nothing to load."""
+        id = new_id()
+        template = self._send
+        identifier = template.aggregate_identifier
+        identifier = identifier.replaced(aggregate=identifier.aggregate.replaced(id=id))
+        metadata = template.metadata.replaced(causation_id=id, correlation_id=id)
+        return template.replaced(aggregate_identifier=identifier, id=id, metadata=metadata)
+
+    def send_to_given_id(self) -> CommandWithMetadata[Any]:
+        """A ``send`` to a new aggregate whose id the client chose: the engine reads first."""
         return self._renewed(self._send, message())
 
     def like(self, identifier: AggregateIdentifier) -> CommandWithMetadata[Any]:
@@ -128,10 +139,12 @@ async def _handled(domain: Domain, command: CommandWithMetadata[Any]) -> int:
     return 1
 
 
-async def sends(domain: Domain, clients: int, seconds: float) -> Rate:
-    """``send`` commands, each creating a new aggregate: load, decide, append."""
+async def sends(domain: Domain, clients: int, seconds: float, given_ids: bool = False) -> Rate:
+    """``send`` commands, each creating a new aggregate: decide and append, and with
+    ``given_ids`` (aggregate ids chosen by the client) load before."""
     commands = Commands()
-    return await run_clients(clients, seconds, lambda: _handled(domain, commands.send()))
+    make = commands.send_to_given_id if given_ids else commands.send
+    return await run_clients(clients, seconds, lambda: _handled(domain, make()))
 
 
 async def liked_aggregates(

@@ -4,8 +4,10 @@
         [--seconds 3] [--rounds 1] [--postgres URL] [--mariadb URL]
 
 Rows, per backend (see ``store_workloads`` and ``store_baselines``):
-- the chat sample's ``send`` through the engine (load + decide + append, a new aggregate
-  each) with 1 and with 4 concurrent clients;
+- the chat sample's ``send`` through the engine (decide + append, a new aggregate each, as
+  the APIs send it: the aggregate gets the command's id, so there is nothing to load) with 1
+  and with 4 concurrent clients, and with 1 client to aggregate ids chosen by the client
+  (load + decide + append: the engine reads before it decides);
 - ``like`` over 100 aggregates with 4 clients, on new streams and on streams of 500 events
   (in turns, twice the time), to show whether it slows as the streams grow;
 - appending 100 events per transaction, one client (events/s);
@@ -81,6 +83,7 @@ BACKENDS = {
 TURNS = 6
 ROWS = {
     "send 1": "send, 1 client (commands/s)",
+    "send 1 given": "  the same, aggregate ids chosen by the client",
     "send 4": "send, 4 clients (commands/s)",
     "like 4": "like over 100 aggregates, 4 clients (commands/s)",
     "like 4 long": f"  the same over {LONG_HISTORY}-event streams (commands/s)",
@@ -213,6 +216,7 @@ async def measure(name: str, application: Application, arguments: argparse.Names
             # The rows that the targets compare are measured in alternating slices.
             runs: dict[str, Run] = {
                 "send 1": lambda seconds: sends(domain, 1, seconds),
+                "send 1 given": lambda seconds: sends(domain, 1, seconds, given_ids=True),
                 "send 4": lambda seconds: sends(domain, 4, seconds),
             }
             if insert is not None:

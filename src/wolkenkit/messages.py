@@ -183,6 +183,19 @@ class CommandWithMetadata(WireModel, Generic[DataT]):
             aggregate_identifier=self.aggregate_identifier, name=self.name, id=self.id
         )
 
+    def creates_aggregate(self) -> bool:
+        """Whether the aggregate was made up for this command: a command sent without an
+        aggregate id addresses a new aggregate that gets the command's id (see
+        ``new_command_ids``), so the engine knows it has no history to load."""
+        return self.aggregate_identifier.aggregate.id == self.id
+
+
+def new_command_ids(aggregate_id: str | None) -> tuple[str, str]:
+    """A new command's id and the id of the aggregate it addresses: the given one, or, for a
+    command that creates its aggregate, the command's own id (unique just as well)."""
+    command_id = new_id()
+    return command_id, aggregate_id or command_id
+
 
 class DomainEvent(WireModel, Generic[DataT]):
     """Something that happened to an aggregate; revisions count from 1 without gaps."""

@@ -2,7 +2,10 @@
 
 1. Look up and validate the command (errors are raised: the caller drops the command).
 2. Under a per-aggregate lock, rehydrate the aggregate and, in the same read of the store,
-   check idempotency: if events caused by this command id are stored, do nothing.
+   check idempotency: if events caused by this command id are stored, do nothing. A command
+   that creates its aggregate (``creates_aggregate``) is first tried without the read: if the
+   aggregate has history after all, storing conflicts and the command goes the usual way; an
+   outcome that stores nothing stands only once the read confirms the aggregate is new.
 3. ``is_authorized`` (awaited, must be ``True``), then ``handle``.
 4. Store the published events atomically. A write conflict retries from step 2 against fresh
    state a few times before it becomes ``<command>Failed``.
@@ -126,34 +129,62 @@ class CommandHandling:
         self, entry: CommandEntry, command: CommandWithMetadata[Any]
     ) -> CommandOutcome:
         identifier = command.aggregate_identifier
+        # Not stored yet, it stands only once a read shows the aggregate pristine.
+        provisional: CommandOutcome | None = None
+        if command.creates_aggregate():
+            # The aggregate has no history (unless this command was delivered before, which
+            # the store's revision check catches as a conflict), so there is nothing to read.
+            instance = self._repository.new(identifier)
+            if instance is not None:
+                outcome = await self._attempt(instance, entry, command, last=False)
+                if outcome is not None and outcome.stored:
+                    return outcome
+                provisional = outcome
         for attempt in range(1, self._max_attempts + 1):
             # One read: a conflict's retry asks again, so a command that another process
             # handled meanwhile is recognised then.
             instance, handled = await self._repository.load_for_command(identifier, command.id)
             if handled:
                 return CommandOutcome([], stored=False)
-            try:
-                await self._decide(instance, entry, command)
-                if instance.pending:
-                    await self._store.store_domain_events(
-                        [event.without_state() for event in instance.pending]
-                    )
-            except errors.RevisionAlreadyExists as error:
-                self._discard(instance)
-                if attempt < self._max_attempts:
-                    continue
-                return self._system_outcome(instance, command, "Failed", error.message)
-            except (errors.CommandRejected, errors.CommandNotAuthorized) as error:
-                self._discard(instance)
-                return self._system_outcome(instance, command, "Rejected", error.message)
-            except Exception as error:
-                logger.warning("Command '%s' (%s) failed.", command.name, command.id, exc_info=True)
-                self._discard(instance)
-                return self._system_outcome(instance, command, "Failed", str(error) or repr(error))
-            events = instance.commit()
-            await self._repository.committed(instance)
-            return CommandOutcome(events, stored=bool(events))
+            if provisional is not None and instance.is_pristine():
+                return provisional
+            provisional = None
+            outcome = await self._attempt(
+                instance, entry, command, last=attempt == self._max_attempts
+            )
+            if outcome is not None:
+                return outcome
         raise AssertionError("unreachable: the last attempt always returns")
+
+    async def _attempt(
+        self,
+        instance: AggregateInstance,
+        entry: CommandEntry,
+        command: CommandWithMetadata[Any],
+        last: bool,
+    ) -> CommandOutcome | None:
+        """Decide and store; ``None`` for a write conflict that is to be retried."""
+        try:
+            await self._decide(instance, entry, command)
+            if instance.pending:
+                await self._store.store_domain_events(
+                    [event.without_state() for event in instance.pending]
+                )
+        except errors.RevisionAlreadyExists as error:
+            self._discard(instance)
+            if not last:
+                return None
+            return self._system_outcome(instance, command, "Failed", error.message)
+        except (errors.CommandRejected, errors.CommandNotAuthorized) as error:
+            self._discard(instance)
+            return self._system_outcome(instance, command, "Rejected", error.message)
+        except Exception as error:
+            logger.warning("Command '%s' (%s) failed.", command.name, command.id, exc_info=True)
+            self._discard(instance)
+            return self._system_outcome(instance, command, "Failed", str(error) or repr(error))
+        events = instance.commit()
+        await self._repository.committed(instance)
+        return CommandOutcome(events, stored=bool(events))
 
     async def _decide(
         self, instance: AggregateInstance, entry: CommandEntry, command: CommandWithMetadata[Any]
@@ -171,10 +202,11 @@ class CommandHandling:
                 logger=logger_,
             ),
         )
-        if inspect.isawaitable(authorized):
-            authorized = await authorized
         if authorized is not True:
-            raise errors.CommandNotAuthorized()
+            if inspect.isawaitable(authorized):
+                authorized = await authorized
+            if authorized is not True:
+                raise errors.CommandNotAuthorized()
         result = entry.handler.handle(
             instance.state,
             command,
@@ -189,7 +221,7 @@ class CommandHandling:
                 notification=shared.notification,
             ),
         )
-        if inspect.isawaitable(result):
+        if result is not None and inspect.isawaitable(result):
             await result
 
     def _discard(self, instance: AggregateInstance) -> None:

@@ -4,6 +4,7 @@ The cache is only an optimisation: every load still reads the events stored afte
 revision, so several processes writing the same aggregate never see stale state. A load for a
 command reads that, the snapshot of an uncached aggregate and the command's idempotency check
 in one call to the store (``get_replay_for_command``), one round trip on a database server.
+The one load that needs no read is that of an aggregate a command creates (``new``).
 """
 
 from __future__ import annotations
@@ -96,6 +97,14 @@ class Repository:
             instance.apply_stored(domain_event)
         await self._loaded(instance, revision_before, cached is None, replay_started)
         return instance, replay.handled
+
+    def new(self, identifier: AggregateIdentifier) -> AggregateInstance | None:
+        """The aggregate at revision 0 without reading the store, for a command that creates
+        it; ``None`` if this process knows it already (then it must be loaded)."""
+        entry = self._catalog.aggregate_of(identifier)
+        if self._cached(identifier, entry) is not None:
+            return None
+        return self._pristine(identifier, entry)
 
     def _cached(self, identifier: AggregateIdentifier, entry: AggregateEntry) -> _Cached | None:
         cached = self._cache.get(self._key(identifier))

@@ -11,7 +11,6 @@ from wolkenkit.messages import (
     CommandMetadata,
     CommandWithMetadata,
     Initiator,
-    new_id,
     now_ms,
 )
 
@@ -22,14 +21,15 @@ if TYPE_CHECKING:
 async def receive_command(
     runtime: SingleProcessRuntime,
     identifier: AggregateIdentifier,
+    command_id: str,
     command_name: str,
     data: Any,
     client: ClientMetadata,
-) -> str:
+) -> None:
     """Check the command against the app (the not-found errors, ``CommandMalformed``), give it
-    an id and metadata as the reference does, and queue it; returns the command's id."""
+    metadata as the reference does, and queue it. ``command_id`` and the aggregate id come
+    from ``new_command_ids``."""
     typed_data = runtime.domain.catalog.validate_command_data(identifier, command_name, data)
-    command_id = new_id()
     await runtime.submit_command(
         CommandWithMetadata.trusted(
             aggregate_identifier=identifier,
@@ -46,4 +46,3 @@ async def receive_command(
             ),
         )
     )
-    return command_id

@@ -29,7 +29,7 @@ from wolkenkit.messages import (
     UUID_PATTERN,
     AggregateIdentifier,
     ItemIdentifier,
-    new_id,
+    new_command_ids,
 )
 from wolkenkit.runtime.graphql.context import Info, context_of
 from wolkenkit.runtime.graphql.types import JSON, JsonSchema, TypeFactory
@@ -83,15 +83,17 @@ def command_field(
 
     async def resolve(_source: Any, info: Info, **given: Any) -> dict[str, Any]:
         client = context_of(info).client()
-        aggregate_id = (given.get("aggregateIdentifier") or {}).get("id") or new_id()
+        command_id, aggregate_id = new_command_ids(
+            (given.get("aggregateIdentifier") or {}).get("id")
+        )
         if not _UUID.match(aggregate_id):
             raise errors.CommandMalformed(
                 "Value does not satisfy format: uuid (at command.aggregateIdentifier.aggregate.id)."
             )
         identifier = AggregateIdentifier.of(context_name, aggregate_name, aggregate_id)
         data = given.get("data")
-        command_id = await receive_command(
-            runtime, identifier, command_name, {} if data is None else data, client
+        await receive_command(
+            runtime, identifier, command_id, command_name, {} if data is None else data, client
         )
         return {"id": command_id, "aggregateIdentifier": {"id": aggregate_id}}
 

@@ -14,7 +14,7 @@ from wolkenkit.messages import (
     UUID_PATTERN,
     AggregateIdentifier,
     ItemIdentifier,
-    new_id,
+    new_command_ids,
 )
 from wolkenkit.runtime.http.requests import authenticate, parse_model, read_json_object
 from wolkenkit.runtime.receiving import receive_command
@@ -54,13 +54,13 @@ async def post_command(request: Request) -> JSONResponse:
     runtime = _runtime(request)
     client = authenticate(request, runtime.authenticator)
     params = request.path_params
-    aggregate_id = params.get("aggregate_id") or new_id()
+    command_id, aggregate_id = new_command_ids(params.get("aggregate_id"))
     identifier = _checked_identifier(params["context_name"], params["aggregate_name"], aggregate_id)
     command_name: str = params["command_name"]
     if not _NAME.match(command_name):
         raise errors.RequestMalformed("Value does not satisfy format: name (at command.name).")
     data = await read_json_object(request, runtime.settings.request_body_limit)
-    command_id = await receive_command(runtime, identifier, command_name, data, client)
+    await receive_command(runtime, identifier, command_id, command_name, data, client)
     return JSONResponse(
         {"id": command_id, "aggregateIdentifier": {"aggregate": {"id": aggregate_id}}}
     )

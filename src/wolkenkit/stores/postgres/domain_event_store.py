@@ -118,6 +118,14 @@ class PostgresDomainEventStore(DomainEventStore):
             " $6::json[]) WITH ORDINALITY AS batch(aggregate_id, revision, causation_id,"
             " correlation_id, timestamp, domain_event, index)"
         )
+        # The same for a single event, whose scalar parameters cost the driver less to encode
+        # than one-element arrays: a lone command's write.
+        self._insert_one = (
+            f"INSERT INTO {events} (position, aggregate_id, revision, causation_id,"
+            " correlation_id, timestamp, domain_event)"
+            f" VALUES (pg_current_xact_id()::text::bigint << {BATCH_BITS}, $1, $2, $3, $4, $5,"
+            " $6)"
+        )
         self._last = (
             f"SELECT domain_event FROM {events} WHERE aggregate_id = $1"
             " ORDER BY revision DESC LIMIT 1"
@@ -331,11 +339,13 @@ class PostgresDomainEventStore(DomainEventStore):
 
     async def _insert_batches(self, batches: list[list[Row]]) -> None:
         rows = batches[0] if len(batches) == 1 else [row for batch in batches for row in batch]
-        columns = zip(*rows, strict=True)
         with self._errors:
             try:
                 # One statement, so the batches are stored all or nothing.
-                await self._pool.execute(self._insert, *columns)
+                if len(rows) == 1:
+                    await self._pool.execute(self._insert_one, *rows[0])
+                else:
+                    await self._pool.execute(self._insert, *zip(*rows, strict=True))
             except asyncpg.UniqueViolationError:
                 raise RevisionAlreadyExists("Aggregate id and revision already exist.") from None
 
