@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import gc
 
-#: Young-generation threshold and the two older generations' multipliers.
-GC_THRESHOLDS = (10_000, 20, 100)
+#: Young-generation threshold and the two older generations' multipliers. Full collections
+#: come as rarely as with (10_000, 20, 100), once per 20 million allocations, but the middle
+#: generation stays small: it is collected in one go, and with in-memory stores nearly every
+#: object in it survives, so at 200,000 objects a pause took about 100 ms (measured under load,
+#: the runtime's worst latency), at 10,000 about 5 ms, for the same total.
+GC_THRESHOLDS = (1_000, 10, 2_000)
 
 
 def tune_garbage_collector() -> None:
