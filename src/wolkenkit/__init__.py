@@ -3,52 +3,124 @@
 What application authors import: the building blocks of an app, the services handlers
 receive, the messages they see, the errors they raise, and ``load_application``.
 The test sandbox lives in :mod:`wolkenkit.testing`.
+
+The names are imported on first use: the ``wk`` command imports this package for its errors
+and would otherwise pay for pydantic and the whole application model before doing anything
+(``wk dev`` starts the runtime in a child process that imports them anyway).
 """
 
-from wolkenkit.application.application import Application
-from wolkenkit.application.definitions import (
-    Aggregate,
-    CommandHandler,
-    DomainEventHandler,
-    Flow,
-    FlowHandler,
-    NotificationHandler,
-    NotificationSubscriber,
-    StreamQueryHandler,
-    ValueQueryHandler,
-    View,
-)
-from wolkenkit.application.loader import load_application
-from wolkenkit.application.services import (
-    CommandAuthorizationServices,
-    CommandServices,
-    DomainEventAuthorizationServices,
-    DomainEventServices,
-    FlowServices,
-    HookServices,
-    Infrastructure,
-    InfrastructureServices,
-    NotificationAuthorizationServices,
-    NotificationSubscriberServices,
-    QueryAuthorizationServices,
-    QueryServices,
-)
-from wolkenkit.errors import CommandRejected, NotAuthenticated, NotFound, WolkenkitError
-from wolkenkit.files import FileAddMetadata, FileMetadata
-from wolkenkit.messages import (
-    AggregateIdentifier,
-    ClientMetadata,
-    Command,
-    CommandWithMetadata,
-    DomainEvent,
-    DomainEventWithState,
-    Initiator,
-    ItemIdentifier,
-    Notification,
-    User,
-)
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from wolkenkit.application.application import Application
+    from wolkenkit.application.definitions import (
+        Aggregate,
+        CommandHandler,
+        DomainEventHandler,
+        Flow,
+        FlowHandler,
+        NotificationHandler,
+        NotificationSubscriber,
+        StreamQueryHandler,
+        ValueQueryHandler,
+        View,
+    )
+    from wolkenkit.application.loader import load_application
+    from wolkenkit.application.services import (
+        CommandAuthorizationServices,
+        CommandServices,
+        DomainEventAuthorizationServices,
+        DomainEventServices,
+        FlowServices,
+        HookServices,
+        Infrastructure,
+        InfrastructureServices,
+        NotificationAuthorizationServices,
+        NotificationSubscriberServices,
+        QueryAuthorizationServices,
+        QueryServices,
+    )
+    from wolkenkit.errors import (
+        CommandRejected,
+        NotAuthenticated,
+        NotFound,
+        WolkenkitError,
+    )
+    from wolkenkit.files import FileAddMetadata, FileMetadata
+    from wolkenkit.messages import (
+        AggregateIdentifier,
+        ClientMetadata,
+        Command,
+        CommandWithMetadata,
+        DomainEvent,
+        DomainEventWithState,
+        Initiator,
+        ItemIdentifier,
+        Notification,
+        User,
+    )
 
 __version__ = "0.1.0"
+
+#: Each exported name and the module that defines it.
+_EXPORTS: dict[str, str] = {
+    **dict.fromkeys(("Application",), "wolkenkit.application.application"),
+    **dict.fromkeys(
+        (
+            "Aggregate",
+            "CommandHandler",
+            "DomainEventHandler",
+            "Flow",
+            "FlowHandler",
+            "NotificationHandler",
+            "NotificationSubscriber",
+            "StreamQueryHandler",
+            "ValueQueryHandler",
+            "View",
+        ),
+        "wolkenkit.application.definitions",
+    ),
+    **dict.fromkeys(("load_application",), "wolkenkit.application.loader"),
+    **dict.fromkeys(
+        (
+            "CommandAuthorizationServices",
+            "CommandServices",
+            "DomainEventAuthorizationServices",
+            "DomainEventServices",
+            "FlowServices",
+            "HookServices",
+            "Infrastructure",
+            "InfrastructureServices",
+            "NotificationAuthorizationServices",
+            "NotificationSubscriberServices",
+            "QueryAuthorizationServices",
+            "QueryServices",
+        ),
+        "wolkenkit.application.services",
+    ),
+    **dict.fromkeys(
+        ("CommandRejected", "NotAuthenticated", "NotFound", "WolkenkitError"), "wolkenkit.errors"
+    ),
+    **dict.fromkeys(("FileAddMetadata", "FileMetadata"), "wolkenkit.files"),
+    **dict.fromkeys(
+        (
+            "AggregateIdentifier",
+            "ClientMetadata",
+            "Command",
+            "CommandWithMetadata",
+            "DomainEvent",
+            "DomainEventWithState",
+            "Initiator",
+            "ItemIdentifier",
+            "Notification",
+            "User",
+        ),
+        "wolkenkit.messages",
+    ),
+}
 
 __all__ = [
     "Aggregate",
@@ -92,3 +164,12 @@ __all__ = [
     "WolkenkitError",
     "load_application",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'wolkenkit' has no attribute '{name}'")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
