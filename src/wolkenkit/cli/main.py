@@ -48,7 +48,7 @@ def _register_commands(arguments: list[str]) -> None:
     names = sorted(
         module.name
         for module in pkgutil.iter_modules(wolkenkit.cli.__path__)
-        if module.name != "main"
+        if module.name not in {"main", "entry"}
     )
     requested = arguments[0] if arguments else None
     for name in [requested] if requested in names else names:
@@ -56,7 +56,7 @@ def _register_commands(arguments: list[str]) -> None:
 
 
 def run() -> None:
-    """Entry point of the ``wk`` console script."""
+    """Run the command line (``wolkenkit.cli.entry`` is the console script)."""
     _register_commands(sys.argv[1:])
     try:
         # Standalone mode lets click handle help, usage errors (exit 2) and aborts as usual;

@@ -1,8 +1,10 @@
 """``wk dev``: run an application locally and restart it whenever its code changes.
 
-The runtime runs in a child process (``python -m wolkenkit.runtime.server``), so each restart
-starts from a clean interpreter. A child that cannot start (a load error, a port in use)
-is reported in one line and the watcher waits for the next change instead of giving up.
+The runtime runs in a child process, so each restart starts from a clean interpreter. Each
+child is started ahead of time (``wolkenkit.runtime.standby``): it imports the framework while
+the previous one serves (the first one while ``wk`` parses its command line) and is told what
+to run when its turn comes. A child that cannot start (a load error, a port in use) is
+reported in one line and the watcher waits for the next change instead of giving up.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import os
+import subprocess
 import sys
 import time
 import urllib.request
@@ -115,16 +118,43 @@ class _SourceFilter(DefaultFilter):
 Report = Callable[[str], None]
 
 
+def start_standby() -> subprocess.Popen[bytes]:
+    """A runtime child that imports the framework now and runs once it is sent its
+    environment (see ``wolkenkit.runtime.standby``)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "wolkenkit.runtime.standby"], stdin=subprocess.PIPE
+    )
+
+
+#: The first child, when ``wk`` started it before parsing its command line.
+_early_standby: subprocess.Popen[bytes] | None = None
+
+
+def start_standby_early() -> None:
+    """Start ``wk dev``'s first child now, so that its imports overlap the command's own."""
+    global _early_standby
+    _early_standby = start_standby()
+
+
+def _take_early_standby() -> subprocess.Popen[bytes] | None:
+    global _early_standby
+    standby, _early_standby = _early_standby, None
+    return standby
+
+
 class DevelopmentServer:
     def __init__(self, options: DevelopmentOptions, report: Report) -> None:
         self._options = options
         self._report = report
-        self._child: asyncio.subprocess.Process | None = None
+        self._child: subprocess.Popen[bytes] | None = None
+        #: The next child, waiting with the framework imported.
+        self._standby = _take_early_standby()
 
     async def run(self) -> None:
         """Serve, restarting on every change, until cancelled (Ctrl+C)."""
         server_directory = self._options.application_directory / "server"
         if not server_directory.is_dir():
+            self._discard_standby()
             raise errors.DirectoryNotFound(f"Directory '{server_directory}' not found.")
         changes: asyncio.Queue[set[tuple[Change, str]]] = asyncio.Queue()
 
@@ -134,9 +164,9 @@ class DevelopmentServer:
             ):
                 await changes.put(batch)
 
-        # The watcher runs before the first start, so no change after "Ready" is missed.
+        # The watcher starts with the first child, which spends its first few hundred
+        # milliseconds importing before it reads the app: no change after "Ready" is missed.
         watcher = asyncio.create_task(watch())
-        await asyncio.sleep(0.05)
         try:
             await self._start()
             while True:
@@ -152,15 +182,19 @@ class DevelopmentServer:
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
             await self._stop()
+            self._discard_standby()
 
     async def _start(self) -> None:
         started = time.perf_counter()
-        self._child = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "wolkenkit.runtime.server",
-            env=runtime_environment(self._options),
-        )
+        child, self._standby = self._standby, None
+        if child is None or child.poll() is not None:
+            child = start_standby()
+        self._child = child
+        line = json.dumps(runtime_environment(self._options)).encode() + b"\n"
+        assert child.stdin is not None
+        with contextlib.suppress(BrokenPipeError):
+            child.stdin.write(line)
+            child.stdin.close()
         if await self._wait_until_healthy():
             elapsed = time.perf_counter() - started
             port = self._options.port
@@ -171,29 +205,37 @@ class DevelopmentServer:
             )
         else:
             self._report("The application did not start; waiting for the next change.")
+        # The next child imports while this one serves, so a restart skips that part.
+        self._standby = start_standby()
 
     async def _wait_until_healthy(self) -> bool:
         url = f"http://127.0.0.1:{self._options.health_port}/health/v2"
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS
         while time.monotonic() < deadline:
-            if self._child is None or self._child.returncode is not None:
+            if self._child is None or self._child.poll() is not None:
                 return False
             if await asyncio.to_thread(is_healthy, url, 0.5):
                 return True
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.02)
         return False
 
     async def _stop(self) -> None:
         child, self._child = self._child, None
-        if child is None or child.returncode is not None:
+        if child is None or child.poll() is not None:
             return
         child.terminate()
         try:
-            await asyncio.wait_for(child.wait(), STOP_TIMEOUT_SECONDS)
-        except TimeoutError:
+            await asyncio.to_thread(child.wait, STOP_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
             child.kill()
-            with contextlib.suppress(ProcessLookupError):
-                await child.wait()
+            await asyncio.to_thread(child.wait)
+
+    def _discard_standby(self) -> None:
+        standby, self._standby = self._standby, None
+        if standby is not None:
+            # Closing its stdin would do, but only once its imports are done: stop it now.
+            standby.kill()
+            standby.wait()
 
 
 def is_healthy(url: str, timeout: float) -> bool:
