@@ -179,7 +179,8 @@ class CommandWithMetadata(WireModel, Generic[DataT]):
     metadata: CommandMetadata
 
     def get_item_identifier(self) -> ItemIdentifier:
-        return ItemIdentifier(
+        # Its parts are this message's, valid already.
+        return ItemIdentifier.trusted(
             aggregate_identifier=self.aggregate_identifier, name=self.name, id=self.id
         )
 
@@ -213,7 +214,8 @@ class DomainEvent(WireModel, Generic[DataT]):
         return f"{identifier.context.name}.{identifier.aggregate.name}.{self.name}"
 
     def get_item_identifier(self) -> ItemIdentifier:
-        return ItemIdentifier(
+        # Its parts are this message's, valid already.
+        return ItemIdentifier.trusted(
             aggregate_identifier=self.aggregate_identifier, name=self.name, id=self.id
         )
 

@@ -24,7 +24,9 @@ from wolkenkit.domain.services import (
     IssueCommand,
     PublishingNotificationService,
     RepositoryAggregatesService,
+    SendNotification,
     StoreLockService,
+    publishing_to,
 )
 from wolkenkit.domain.snapshot_strategy import DEFAULT_SNAPSHOT_STRATEGY, SnapshotStrategy
 from wolkenkit.domain.views import ViewQueries
@@ -62,6 +64,7 @@ class Domain:
         infrastructure: Infrastructure[Any, Any] | None = None,
         snapshot_strategy: SnapshotStrategy = DEFAULT_SNAPSHOT_STRATEGY,
         notification_channel: str = DEFAULT_NOTIFICATION_CHANNEL,
+        send_notification: SendNotification | None = None,
         issue_command: IssueCommand = _no_command_queue,
         perform_replay: PerformReplay | None = None,
         cache_size: int = DEFAULT_CACHE_SIZE,
@@ -75,9 +78,9 @@ class Domain:
         )
         aggregates = RepositoryAggregatesService(self.repository)
         lock = StoreLockService(lock_store)
-        notification = PublishingNotificationService(
-            application.notifications, publisher, notification_channel
-        )
+        # Published notifications go out over publish/subscribe unless the caller takes them.
+        send = send_notification or publishing_to(publisher, notification_channel)
+        notification = PublishingNotificationService(application.notifications, send)
         self._commands = CommandHandling(
             catalog,
             self.repository,
@@ -97,9 +100,7 @@ class Domain:
             ),
         )
         self._views = ViewQueries(catalog, self.infrastructure)
-        self._notifications = Notifications(
-            catalog, self.infrastructure, publisher, notification_channel
-        )
+        self._notifications = Notifications(catalog, self.infrastructure, send)
         self._delivery = DomainEventDelivery(
             catalog, self.repository, aggregates, self.infrastructure
         )

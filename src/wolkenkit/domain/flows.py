@@ -54,6 +54,10 @@ class FlowExecution:
         self._catalog = catalog
         self._progress = consumer_progress_store
         self._shared = shared
+        self._loggers = {
+            flow_name: logging.getLogger(f"wolkenkit.app.flows.{flow_name}")
+            for flow_name in catalog.application.flows
+        }
 
     def flow(self, flow_name: str) -> Flow:
         flow = self._catalog.application.flows.get(flow_name)
@@ -125,7 +129,7 @@ class FlowExecution:
                     command=FlowCommandService(domain_event, shared.issue_command),
                     infrastructure=shared.infrastructure,
                     lock=shared.lock,
-                    logger=logging.getLogger(f"wolkenkit.app.flows.{flow_name}"),
+                    logger=self._loggers[flow_name],
                     notification=shared.notification,
                 )
             result = handler.handle(domain_event, services)

@@ -14,9 +14,12 @@ from wolkenkit.application.services import (
     NotificationSubscriberServices,
 )
 from wolkenkit.domain.catalog import Catalog
-from wolkenkit.domain.services import CollectingNotificationService, build_notification
+from wolkenkit.domain.services import (
+    CollectingNotificationService,
+    SendNotification,
+    build_notification,
+)
 from wolkenkit.messages import ClientMetadata, Notification
-from wolkenkit.stores.publish_subscribe import Publisher
 
 logger = logging.getLogger("wolkenkit.domain.notifications")
 
@@ -26,16 +29,20 @@ class Notifications:
         self,
         catalog: Catalog,
         infrastructure: Infrastructure[Any, Any],
-        publisher: Publisher,
-        channel: str,
+        send: SendNotification,
     ) -> None:
         self._application = catalog.application
         self._definitions: Mapping[str, NotificationHandler[Any, Any]] = (
             catalog.application.notifications
         )
         self._infrastructure = infrastructure
-        self._publisher = publisher
-        self._channel = channel
+        self._send = send
+        # Built once: the views' subscriber services differ only in the collector.
+        self._view_loggers = {
+            view_name: logging.getLogger(f"wolkenkit.app.views.{view_name}")
+            for view_name in catalog.application.views
+        }
+        self._notifications_logger = logging.getLogger("wolkenkit.app.notifications")
 
     async def run_view_subscribers(self, notification: Notification) -> None:
         """Run every view's relevant notification subscribers, then publish what they
@@ -44,7 +51,7 @@ class Notifications:
         for view_name, view in self._application.views.items():
             services = NotificationSubscriberServices(
                 infrastructure=self._infrastructure,
-                logger=logging.getLogger(f"wolkenkit.app.views.{view_name}"),
+                logger=self._view_loggers[view_name],
                 notification=collector,
             )
             for subscriber in view.notification_subscribers.values():
@@ -54,7 +61,7 @@ class Notifications:
                 if inspect.isawaitable(result):
                     await result
         for collected in collector.collected:
-            await self._publisher.publish(self._channel, collected.to_json())
+            await self._send(collected)
 
     async def prepare_for_client(
         self, notification: Notification, client: ClientMetadata
@@ -79,7 +86,7 @@ class Notifications:
             NotificationAuthorizationServices(
                 client=client,
                 infrastructure=self._infrastructure.ask_only(),
-                logger=logging.getLogger("wolkenkit.app.notifications"),
+                logger=self._notifications_logger,
             ),
         )
         if inspect.isawaitable(authorized):

@@ -126,18 +126,30 @@ def build_notification(
     return Notification.trusted(name=name, data=data_json, metadata=metadata_json)
 
 
+#: Where a published notification goes: see ``publishing_to``; the single-process runtime
+#: hands notifications to its consumers directly instead.
+SendNotification = Callable[[Notification], Awaitable[None]]
+
+
+def publishing_to(publisher: Publisher, channel: str) -> SendNotification:
+    """Sends notifications as JSON over publish/subscribe, to every process that serves them."""
+
+    async def send(notification: Notification) -> None:
+        await publisher.publish(channel, notification.to_json())
+
+    return send
+
+
 class PublishingNotificationService(NotificationService):
-    """Publishes validated notifications on the notification channel."""
+    """Validates notifications and sends them on."""
 
     def __init__(
         self,
         definitions: Mapping[str, NotificationHandler[Any, Any]],
-        publisher: Publisher,
-        channel: str,
+        send: SendNotification,
     ) -> None:
         self._definitions = definitions
-        self._publisher = publisher
-        self._channel = channel
+        self._send = send
 
     async def publish(
         self,
@@ -145,8 +157,7 @@ class PublishingNotificationService(NotificationService):
         data: BaseModel | Mapping[str, Any],
         metadata: BaseModel | Mapping[str, Any] | None = None,
     ) -> None:
-        notification = build_notification(self._definitions, name, data, metadata)
-        await self._publisher.publish(self._channel, notification.to_json())
+        await self._send(build_notification(self._definitions, name, data, metadata))
 
 
 class CollectingNotificationService(NotificationService):

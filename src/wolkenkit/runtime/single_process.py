@@ -44,6 +44,7 @@ from wolkenkit.stores.lock_store import LockStore
 from wolkenkit.stores.priority_queue_store import LockedItem, PriorityQueueStore
 from wolkenkit.stores.publish_subscribe import (
     Callback,
+    CallbackQueue,
     Message,
     Publisher,
     Subscriber,
@@ -145,6 +146,7 @@ class SingleProcessRuntime:
             infrastructure=infrastructure,
             snapshot_strategy=settings.snapshot_strategy,
             notification_channel=settings.pub_sub_options.channel_for_notifications,
+            send_notification=self._send_local_notification if self.is_single_process else None,
             issue_command=self.submit_command,
             perform_replay=self._replay_for_flow,
         )
@@ -165,6 +167,9 @@ class SingleProcessRuntime:
             self._flow_wakeup,
         )
         self._subscriptions: list[Subscription] = []
+        #: In one process, notifications reach their consumers through this, not as JSON
+        #: over publish/subscribe (made in ``start``, as it needs the event loop).
+        self._local_notifications: CallbackQueue[Notification] | None = None
 
     @classmethod
     async def create(
@@ -247,7 +252,11 @@ class SingleProcessRuntime:
         channels = self.settings.pub_sub_options
         services = self.services
         wanted: list[tuple[str, Callback]] = []
-        if services & {Service.VIEW, Service.NOTIFICATION, Service.GRAPHQL}:
+        if self.is_single_process:
+            self._local_notifications = CallbackQueue(
+                self._receive_notification, "local notifications"
+            )
+        elif services & {Service.VIEW, Service.NOTIFICATION, Service.GRAPHQL}:
             wanted.append((channels.channel_for_notifications, self._on_notification))
         if not self.is_single_process:
             if services & {Service.DOMAIN_EVENT, Service.GRAPHQL}:
@@ -273,6 +282,9 @@ class SingleProcessRuntime:
         for subscription in self._subscriptions:
             await subscription.unsubscribe()
         self._subscriptions = []
+        if self._local_notifications is not None:
+            await self._local_notifications.stop()
+            self._local_notifications = None
         await self.subscriber.destroy()
         await self.publisher.destroy()
         for store in self._stores:
@@ -357,8 +369,15 @@ class SingleProcessRuntime:
 
     # --- publish/subscribe --------------------------------------------------------------------
 
+    async def _send_local_notification(self, notification: Notification) -> None:
+        if self._local_notifications is None:
+            raise errors.InvalidOperation("The runtime has not been started.")
+        self._local_notifications.push(notification)
+
     async def _on_notification(self, message: Message) -> None:
-        notification = Notification.model_validate(message)
+        await self._receive_notification(Notification.model_validate(message))
+
+    async def _receive_notification(self, notification: Notification) -> None:
         self.notifications.publish(notification)
         if Service.VIEW not in self.services:
             return
