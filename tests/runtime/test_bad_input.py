@@ -109,6 +109,22 @@ CASES: list[tuple[str, str, str, dict[str, Any], int, str]] = [
         "RequestMalformed",
     ),
     (
+        "uuid with a line break after it",
+        "POST",
+        f"{MESSAGE}/{FILE_ID}%0A/like",
+        {"json": {}},
+        400,
+        "RequestMalformed",
+    ),
+    (
+        "name with a line break after it",
+        "POST",
+        "/command/v2/communication%0A/message/send",
+        {"json": {"text": "a"}},
+        400,
+        "RequestMalformed",
+    ),
+    (
         "body over the limit",
         "POST",
         f"{MESSAGE}/send",

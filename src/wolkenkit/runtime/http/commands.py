@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from wolkenkit import errors
@@ -13,6 +13,8 @@ from wolkenkit.messages import (
     NAME_PATTERN,
     UUID_PATTERN,
     AggregateIdentifier,
+    AggregateReference,
+    ContextIdentifier,
     ItemIdentifier,
     new_command_ids,
 )
@@ -37,32 +39,38 @@ def _checked_identifier(
         (context_name, "command.aggregateIdentifier.context.name"),
         (aggregate_name, "command.aggregateIdentifier.aggregate.name"),
     ):
-        if not _NAME.match(value):
+        if not _NAME.fullmatch(value):
             raise errors.RequestMalformed(f"Value does not satisfy format: name (at {where}).")
-    if not _UUID.match(aggregate_id):
+    if not _UUID.fullmatch(aggregate_id):
         raise errors.RequestMalformed(
             "Value does not satisfy format: uuid (at command.aggregateIdentifier.aggregate.id)."
         )
-    return AggregateIdentifier.of(context_name, aggregate_name, aggregate_id)
+    # Checked above as the model would, so it is built without validating again.
+    return AggregateIdentifier.trusted(
+        context=ContextIdentifier.trusted(name=context_name),
+        aggregate=AggregateReference.trusted(name=aggregate_name, id=aggregate_id),
+    )
 
 
 async def describe_commands(request: Request) -> JSONResponse:
     return JSONResponse(_runtime(request).description["commands"])
 
 
-async def post_command(request: Request) -> JSONResponse:
+async def post_command(request: Request) -> Response:
     runtime = _runtime(request)
     client = authenticate(request, runtime.authenticator)
     params = request.path_params
     command_id, aggregate_id = new_command_ids(params.get("aggregate_id"))
     identifier = _checked_identifier(params["context_name"], params["aggregate_name"], aggregate_id)
     command_name: str = params["command_name"]
-    if not _NAME.match(command_name):
+    if not _NAME.fullmatch(command_name):
         raise errors.RequestMalformed("Value does not satisfy format: name (at command.name).")
     data = await read_json_object(request, runtime.settings.request_body_limit)
     await receive_command(runtime, identifier, command_id, command_name, data, client)
-    return JSONResponse(
-        {"id": command_id, "aggregateIdentifier": {"aggregate": {"id": aggregate_id}}}
+    # Both ids are uuids, which need no escaping: formatted instead of encoded.
+    return Response(
+        f'{{"id":"{command_id}","aggregateIdentifier":{{"aggregate":{{"id":"{aggregate_id}"}}}}}}',
+        media_type="application/json",
     )
 
 

@@ -15,24 +15,45 @@ from wolkenkit.messages import ClientMetadata
 from wolkenkit.runtime.auth import Authenticator
 from wolkenkit.runtime.http.errors import RequestTooLarge
 
+_HEADERS_KEY = "wolkenkit.headers"
+
+
+def _headers(connection: HTTPConnection) -> dict[bytes, bytes]:
+    """The request's headers by lower-case name, the first of repeated ones; made once per
+    request: a lookup in it costs a fraction of one in Starlette's ``Headers``."""
+    scope = connection.scope
+    found: dict[bytes, bytes] | None = scope.get(_HEADERS_KEY)
+    if found is None:
+        # ASGI servers send header names in lower case; reversed, the first one wins.
+        found = scope[_HEADERS_KEY] = dict(reversed(scope["headers"]))
+    return found
+
+
+def _header(connection: HTTPConnection, name: bytes) -> str | None:
+    value = _headers(connection).get(name)
+    return None if value is None else value.decode("latin-1")
+
 
 def client_ip(request: HTTPConnection) -> str:
-    forwarded = request.headers.get("x-forwarded-for")
+    forwarded = _header(request, b"x-forwarded-for")
     if forwarded:
         return forwarded.split(",")[0].strip()
-    if request.client is not None and request.client.host:
-        return request.client.host
+    client = request.scope.get("client")
+    if client and client[0]:
+        return str(client[0])
     return "0.0.0.0"
 
 
 def bearer_token(request: Request) -> str | None:
     """The token from ``Authorization: Bearer``, else from ``?token=``."""
-    authorization = request.headers.get("authorization")
+    authorization = _header(request, b"authorization")
     if authorization:
         scheme, _, value = authorization.partition(" ")
         if scheme.lower() != "bearer" or not value.strip():
             raise errors.NotAuthenticated("Authorization header is malformed.")
         return value.strip()
+    if b"token" not in request.scope["query_string"]:
+        return None
     tokens = request.query_params.getlist("token")
     if len(tokens) > 1 or (tokens and not tokens[0]):
         raise errors.RequestMalformed("Query parameter 'token' must be one non-empty string.")
@@ -42,20 +63,20 @@ def bearer_token(request: Request) -> str | None:
 def authenticate(request: Request, authenticator: Authenticator) -> ClientMetadata:
     return authenticator.authenticate(
         bearer_token(request),
-        request.headers.get("x-anonymous-id"),
+        _header(request, b"x-anonymous-id"),
         client_ip(request),
     )
 
 
 def require_json_content_type(request: Request) -> None:
-    content_type = request.headers.get("content-type", "")
+    content_type = _header(request, b"content-type") or ""
     if content_type.split(";")[0].strip().lower() != "application/json":
         raise errors.ContentTypeMismatch("Header content-type must be application/json.")
 
 
 async def read_body(request: Request, limit: int) -> bytes:
     """The whole body, refusing more than ``limit`` bytes before reading them all."""
-    declared = request.headers.get("content-length")
+    declared = _header(request, b"content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise RequestTooLarge(f"Request body is larger than {limit} bytes.")
     chunks: list[bytes] = []
