@@ -64,8 +64,9 @@ class HandsOutTwice(BrokenStore):
 
 
 class Overtakes(BrokenStore):
-    """Holds an item back and queues it only after the next one, or when a worker asks for
-    work."""
+    """Holds an item back and queues it only after the next one, or when a worker finds
+    nothing else to do (so nothing is lost). Released only then, it is overtaken whatever
+    the timing of a run, also on a slow machine."""
 
     held_back: tuple[QueueItem, str, int] | None = None
 
@@ -77,8 +78,11 @@ class Overtakes(BrokenStore):
         await self._release_held_back()
 
     async def lock_next(self) -> LockedItem[QueueItem] | None:
-        await self._release_held_back()
-        return await self.inner.lock_next()
+        locked = await self.inner.lock_next()
+        if locked is None and self.held_back is not None:
+            await self._release_held_back()
+            locked = await self.inner.lock_next()
+        return locked
 
     async def _release_held_back(self) -> None:
         if self.held_back is not None:

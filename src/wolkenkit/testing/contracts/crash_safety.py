@@ -132,10 +132,12 @@ async def _kill(process: asyncio.subprocess.Process) -> list[str]:
 
 
 async def _write_until_killed(options: dict[str, Any], run: int) -> list[str]:
-    """Start a writer, kill it at a random moment, and return the batches it reported."""
+    """Start a writer, kill it at a random moment after its first batch (so that even a slow
+    machine has written something to check), and return the batches it reported."""
     async with _running(WRITER, json.dumps(options), str(run)) as writer:
-        await asyncio.sleep(random.uniform(0.05, 0.4))
-        return await _kill(writer)
+        first = await _read_line(writer)
+        await asyncio.sleep(random.uniform(0.0, 0.35))
+        return [first, *await _kill(writer)]
 
 
 async def _take_and_acknowledge(store: Store) -> tuple[str, QueueItem, float] | None:
