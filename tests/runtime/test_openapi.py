@@ -11,8 +11,10 @@ import pytest
 
 from tests.domain.chat_app import build_application
 from tests.runtime.chromium import find_chromium, open_page
-from tests.runtime.conftest import StartServer
-from wolkenkit.runtime.server import Serving
+from tests.runtime.conftest import StartServer, make_settings
+from wolkenkit.application.application import Application
+from wolkenkit.runtime.server import Serving, serving
+from wolkenkit.runtime.services import Service
 
 MESSAGE = "/command/v2/communication/message"
 CONTENT_TYPES = {
@@ -94,6 +96,20 @@ async def test_the_document_lists_every_route_we_serve(client: httpx.AsyncClient
     assert paths["/views/v2/description"]["get"]["security"] == []
     assert {} in document["security"]
     assert "404" in paths["/command/v2/cancel"]["post"]["responses"]
+
+
+async def test_a_microservice_documents_only_its_own_routes(
+    chat_application: Application,
+) -> None:
+    settings = make_settings()
+    async with (
+        serving(settings, chat_application, frozenset({Service.COMMAND})) as running,
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{running.port}") as client,
+    ):
+        document = await document_of(client)
+
+    assert {path.split("/")[1] for path in document["paths"]} == {"command"}
+    assert [tag["name"] for tag in document["tags"]] == ["Commands"]
 
 
 async def test_streams_are_declared_as_ndjson(client: httpx.AsyncClient) -> None:

@@ -9,6 +9,7 @@ so the app's schemas go in as they are.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from wolkenkit import __version__
@@ -32,6 +33,7 @@ from wolkenkit.runtime.http.openapi_operations import (
     replay_paths,
 )
 from wolkenkit.runtime.http.streaming import NDJSON
+from wolkenkit.runtime.services import Service
 from wolkenkit.runtime.single_process import SingleProcessRuntime
 
 OPENAPI_VERSION = "3.1.0"
@@ -98,6 +100,16 @@ def open_api_document(runtime: SingleProcessRuntime) -> dict[str, Any]:
     """The OpenAPI document of every route the runtime's HTTP API serves."""
     name = runtime.application.name
     limit = runtime.settings.request_body_limit
+    # A microservice documents only the routes it serves.
+    makers: tuple[tuple[Service, str, Callable[[], dict[str, Any]]], ...] = (
+        (Service.COMMAND, "Commands", lambda: _command_paths(runtime)),
+        (Service.DOMAIN_EVENT, "Domain events", lambda: _domain_event_paths(runtime)),
+        (Service.VIEW, "Views", lambda: _view_paths(runtime)),
+        (Service.NOTIFICATION, "Notifications", lambda: _notification_paths(runtime)),
+        (Service.FILE, "Files", file_paths),
+        (Service.REPLAY, "Flows", replay_paths),
+    )
+    sections = {tag: make() for service, tag, make in makers if service in runtime.services}
     return {
         "openapi": OPENAPI_VERSION,
         "info": {
@@ -105,15 +117,8 @@ def open_api_document(runtime: SingleProcessRuntime) -> dict[str, Any]:
             "version": __version__,
             "description": _INTRODUCTION.format(name=name, ndjson=NDJSON, limit=limit),
         },
-        "tags": [{"name": tag, "description": text} for tag, text in _TAGS.items()],
-        "paths": {
-            **_command_paths(runtime),
-            **_domain_event_paths(runtime),
-            **_view_paths(runtime),
-            **_notification_paths(runtime),
-            **file_paths(),
-            **replay_paths(),
-        },
+        "tags": [{"name": tag, "description": _TAGS[tag]} for tag in sections],
+        "paths": {path: item for paths in sections.values() for path, item in paths.items()},
         "components": {
             "schemas": {
                 "Error": {
