@@ -11,6 +11,7 @@ from wolkenkit.stores import postgres
 from wolkenkit.stores.consumer_progress_store import ConsumerProgressStore
 from wolkenkit.stores.domain_event_store import DomainEventStore
 from wolkenkit.stores.lock_store import LockStore
+from wolkenkit.stores.postgres import domain_event_store
 from wolkenkit.testing.contracts.consumer_progress_store import ConsumerProgressStoreContract
 from wolkenkit.testing.contracts.crash_safety import CrashSafetyContract
 from wolkenkit.testing.contracts.domain_event_store import DomainEventStoreContract
@@ -34,6 +35,15 @@ class TestPostgresDomainEventStore(DomainEventStoreContract):
         await store.setup()
         yield store
         await store.destroy()
+
+
+class TestPostgresDomainEventStoreInTinyPages(TestPostgresDomainEventStore):
+    """The same contract with reads of two rows per page, so that every streamed read
+    (replays, aggregate identifiers) continues across pages."""
+
+    @pytest.fixture(autouse=True)
+    def tiny_pages(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(domain_event_store, "PREFETCH", 2)
 
 
 class TestPostgresLockStore(LockStoreContract):

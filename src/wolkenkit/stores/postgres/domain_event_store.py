@@ -74,8 +74,10 @@ BATCH_BITS = 20
 MAX_BATCH_SIZE = 2**BATCH_BITS
 #: Rows a streaming read fetches per round trip.
 PREFETCH = 1_000
-#: Stands in for "no limit" when a replay by position counts down what is left to read.
+#: Stands in for "no limit" when a paged read counts down what is left to read.
 _UNLIMITED = 2**63
+#: Sorts before every aggregate id, so the first page of a replay starts at the beginning.
+_NIL_UUID = "00000000-0000-0000-0000-000000000000"
 #: Events that concurrent callers' batches add up to at most in one joint insert.
 JOINT_BATCH_SIZE = 5_000
 
@@ -175,9 +177,11 @@ class PostgresDomainEventStore(DomainEventStore):
         self._by_correlation_id = (
             f"SELECT domain_event FROM {events} WHERE correlation_id = $1 ORDER BY position"
         )
+        # The streamed reads go in keyset pages (see ``_pages``): each takes the key of the
+        # last row seen and a page size as its last parameters.
         self._replay = (
-            f"SELECT domain_event FROM {events} WHERE timestamp >= $1"
-            " ORDER BY aggregate_id, revision"
+            f"SELECT aggregate_id, revision, domain_event FROM {events} WHERE timestamp >= $1"
+            " AND (aggregate_id, revision) > ($2, $3) ORDER BY aggregate_id, revision LIMIT $4"
         )
         self._replay_for_aggregate = (
             f"SELECT domain_event FROM {events} WHERE aggregate_id = $1"
@@ -212,14 +216,15 @@ class PostgresDomainEventStore(DomainEventStore):
             " ON CONFLICT DO NOTHING"
         )
         self._identifiers = (
-            f"SELECT domain_event -> 'aggregateIdentifier' FROM {events} WHERE revision = 1"
-            " ORDER BY position"
+            f"SELECT position, domain_event -> 'aggregateIdentifier' FROM {events}"
+            " WHERE revision = 1 AND position > $1 ORDER BY position LIMIT $2"
         )
         self._identifiers_by_name = (
-            f"SELECT domain_event -> 'aggregateIdentifier' FROM {events} WHERE revision = 1"
+            f"SELECT position, domain_event -> 'aggregateIdentifier' FROM {events}"
+            " WHERE revision = 1"
             " AND domain_event #>> '{aggregateIdentifier,context,name}' = $1"
             " AND domain_event #>> '{aggregateIdentifier,aggregate,name}' = $2"
-            " ORDER BY position"
+            " AND position > $3 ORDER BY position LIMIT $4"
         )
         self._group_commit = GroupCommit(self._insert_batches, len, JOINT_BATCH_SIZE)
 
@@ -304,9 +309,10 @@ class PostgresDomainEventStore(DomainEventStore):
 
     async def get_replay(self, from_timestamp: int = 0) -> AsyncIterator[DomainEvent]:
         check_from_timestamp(from_timestamp)
-        async for rows in self._stream(self._replay, from_timestamp):
+        pages = self._pages(self._replay, (from_timestamp,), (_NIL_UUID, 0), _aggregate_key)
+        async for rows in pages:
             for row in rows:
-                yield _decode(row[0])
+                yield _decode(row[2])
 
     async def get_replay_for_aggregate(
         self, aggregate_id: str, from_revision: int = 1, to_revision: int = MAX_REVISION
@@ -352,7 +358,8 @@ class PostgresDomainEventStore(DomainEventStore):
         self, after_position: int = 0, limit: int | None = None
     ) -> AsyncIterator[PositionedDomainEvent]:
         check_position_range(after_position, limit)
-        async for rows in self._pages_by_position(after_position, limit):
+        pages = self._pages(self._by_position, (), (after_position,), _position_key, limit)
+        async for rows in pages:
             # Decoded one at a time: a whole chunk of live events would keep the garbage
             # collector busy, at half the speed. Positional arguments: keywords make the frozen
             # dataclass's __init__ half as dear again.
@@ -407,47 +414,40 @@ class PostgresDomainEventStore(DomainEventStore):
             )
 
     async def get_aggregate_identifiers(self) -> AsyncIterator[AggregateIdentifier]:
-        async for rows in self._stream(self._identifiers):
+        async for rows in self._pages(self._identifiers, (), (0,), _position_key):
             for row in rows:
-                yield AggregateIdentifier.model_validate_json(row[0])
+                yield AggregateIdentifier.model_validate_json(row[1])
 
     async def get_aggregate_identifiers_by_name(
         self, context_name: str, aggregate_name: str
     ) -> AsyncIterator[AggregateIdentifier]:
-        async for rows in self._stream(self._identifiers_by_name, context_name, aggregate_name):
+        names = (context_name, aggregate_name)
+        async for rows in self._pages(self._identifiers_by_name, names, (0,), _position_key):
             for row in rows:
-                yield AggregateIdentifier.model_validate_json(row[0])
+                yield AggregateIdentifier.model_validate_json(row[1])
 
     async def _fetch_events(self, query: str, *arguments: Any) -> list[DomainEvent]:
         with self._errors:
             rows = await self._pool.fetch(query, *arguments)
         return [_decode(row[0]) for row in rows]
 
-    async def _stream(self, query: str, *arguments: Any) -> AsyncIterator[list[asyncpg.Record]]:
-        """Rows in chunks through a server-side cursor, so a long read never sits in memory
-        whole."""
-        with self._errors:
-            async with self._pool.acquire() as connection, connection.transaction(readonly=True):
-                cursor = await connection.cursor(query, *arguments)
-
-                def following(rows: list[asyncpg.Record]) -> Fetch | None:
-                    return cursor.fetch(PREFETCH) if len(rows) == PREFETCH else None
-
-                # Closed here, so its last fetch has ended before the transaction does.
-                async with aclosing(_prefetched(cursor.fetch(PREFETCH), following)) as chunks:
-                    async for rows in chunks:
-                        yield rows
-
-    async def _pages_by_position(
-        self, after_position: int, limit: int | None
+    async def _pages(
+        self,
+        query: str,
+        arguments: tuple[Any, ...],
+        first_key: tuple[Any, ...],
+        key_of: Callable[[asyncpg.Record], tuple[Any, ...]],
+        limit: int | None = None,
     ) -> AsyncIterator[list[asyncpg.Record]]:
-        """Events by position in pages that each continue after the last position seen.
+        """The rows of ``query`` in pages, each continuing after the key of the last row seen
+        (``first_key`` stands before every row), so a long read never sits in memory whole.
 
         Not through a cursor: a portal is planned for its whole result, which on a table
         without fresh statistics is a sort of everything before the first row (a quarter of
-        a second per 200,000 events), while a page's ``LIMIT`` always gets the scan of the
-        position index. The pages share one snapshot (repeatable read), so each evaluates the
-        same horizon and together they return exactly what one query would.
+        a second per 200,000 events), while a page's ``LIMIT`` always gets the index scan. The
+        pages share one snapshot (repeatable read), so together they return exactly what one
+        query would (and a replay by position evaluates one horizon for all of them).
+        ``query`` takes ``arguments``, then the key, then the page size.
         """
         with self._errors:
             async with (
@@ -456,17 +456,25 @@ class PostgresDomainEventStore(DomainEventStore):
             ):
                 left = _UNLIMITED if limit is None else limit
 
-                def page(after: int) -> Fetch:
-                    return connection.fetch(self._by_position, after, min(PREFETCH, left))
+                def page(key: tuple[Any, ...]) -> Fetch:
+                    return connection.fetch(query, *arguments, *key, min(PREFETCH, left))
 
                 def following(rows: list[asyncpg.Record]) -> Fetch | None:
                     nonlocal left
-                    # A page shorter than asked for is the last below the horizon.
+                    # A page shorter than asked for is the last one.
                     full = len(rows) == min(PREFETCH, left)
                     left -= len(rows)
-                    return page(rows[-1][0]) if full and left else None
+                    return page(key_of(rows[-1])) if full and left else None
 
                 # Closed here, so its last fetch has ended before the transaction does.
-                async with aclosing(_prefetched(page(after_position), following)) as chunks:
+                async with aclosing(_prefetched(page(first_key), following)) as chunks:
                     async for rows in chunks:
                         yield rows
+
+
+def _position_key(row: asyncpg.Record) -> tuple[Any, ...]:
+    return (row[0],)
+
+
+def _aggregate_key(row: asyncpg.Record) -> tuple[Any, ...]:
+    return (row[0], row[1])
