@@ -78,6 +78,27 @@ def test_dev_serves_reloads_survives_a_broken_file_and_stops_cleanly(chat: Path)
     assert process.returncode == 0, log
     assert "Traceback" not in log
     assert "Syntax error in 'server/notifications.py'" in log
+    # The child started ahead of time for the next restart went with it.
+    assert not standby_processes()
+
+
+def standby_processes() -> list[int]:
+    found = subprocess.run(
+        ["pgrep", "-f", "wolkenkit.runtime.standby"], capture_output=True, text=True
+    )
+    return [int(pid) for pid in found.stdout.split()]
+
+
+def test_a_standby_child_ends_quietly_when_it_is_not_needed() -> None:
+    # wk dev closes the stdin of a child it no longer needs (or dies): no output, exit 0.
+    standby = subprocess.run(
+        [sys.executable, "-m", "wolkenkit.runtime.standby"],
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (standby.returncode, standby.stdout, standby.stderr) == (0, "", "")
 
 
 def test_token_issues_a_token_the_runtime_accepts(tmp_path: Path) -> None:
