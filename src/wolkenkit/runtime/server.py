@@ -83,10 +83,12 @@ async def serving(
     settings: RuntimeSettings,
     application: Application | None = None,
     services: frozenset[Service] = ALL_SERVICES,
+    before_listening: Callable[[], None] | None = None,
 ) -> AsyncIterator[Serving]:
     """Run the given services (all of them: the single-process runtime) until left.
 
     Services without an HTTP API (the workers) serve only the health port; ``port`` is then 0.
+    ``before_listening`` runs once everything is set up, just before the ports open.
     """
     if application is None:
         application = load_application(settings.application_directory)
@@ -97,6 +99,8 @@ async def serving(
         servers.append(_server(create_http_app(runtime), settings.port_or_socket, settings))
     health = _server(create_health_app(), settings.health_port_or_socket, settings)
     servers.append(health)
+    if before_listening is not None:
+        before_listening()
     tasks = [asyncio.create_task(server.serve()) for server in servers]
     try:
         while not all(server.started for server in servers):
@@ -121,8 +125,11 @@ async def run(settings: RuntimeSettings, services: frozenset[Service] = ALL_SERV
     loop = asyncio.get_running_loop()
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signal_number, stop.set)
-    async with serving(settings, services=services) as running:
-        tune_garbage_collector()
+    # The garbage collector is tuned before the ports open, so that its one full collection
+    # of what start-up made never holds up the first requests.
+    async with serving(
+        settings, services=services, before_listening=tune_garbage_collector
+    ) as running:
         name = running.runtime.application.name
         what = (
             f"'{name}'"
