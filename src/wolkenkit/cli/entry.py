@@ -10,7 +10,7 @@ import sys
 
 
 def run() -> None:
-    if sys.argv[1:2] == ["dev"]:
+    if sys.argv[1:2] == ["dev"] and "--help" not in sys.argv:
         from wolkenkit.runtime.development import start_standby_early
 
         start_standby_early()
