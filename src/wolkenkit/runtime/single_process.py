@@ -253,12 +253,13 @@ class SingleProcessRuntime:
         services = self.services
         wanted: list[tuple[str, Callback]] = []
         if self.is_single_process:
+            # Everything is handed over in memory; other processes publish nothing for us.
             self._local_notifications = CallbackQueue(
                 self._receive_notification, "local notifications"
             )
-        elif services & {Service.VIEW, Service.NOTIFICATION, Service.GRAPHQL}:
-            wanted.append((channels.channel_for_notifications, self._on_notification))
-        if not self.is_single_process:
+        else:
+            if services & {Service.VIEW, Service.NOTIFICATION, Service.GRAPHQL}:
+                wanted.append((channels.channel_for_notifications, self._on_notification))
             if services & {Service.DOMAIN_EVENT, Service.GRAPHQL}:
                 wanted.append((channels.channel_for_new_domain_events, self._on_new_domain_event))
             if Service.DOMAIN in services:
