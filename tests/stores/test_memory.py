@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Protocol, TypeVar
 
 import pytest
 
+from tests.stores.helpers import queue_stores, set_up
 from wolkenkit.stores.memory.consumer_progress_store import InMemoryConsumerProgressStore
 from wolkenkit.stores.memory.domain_event_store import InMemoryDomainEventStore
 from wolkenkit.stores.memory.file_store import InMemoryFileStore
@@ -35,25 +34,6 @@ from wolkenkit.testing.contracts.priority_queue_store import (
     does_identifier_match_item,
 )
 from wolkenkit.testing.contracts.publish_subscribe import PublishSubscribeContract
-
-
-class _Store(Protocol):
-    async def setup(self) -> None: ...
-
-    async def destroy(self) -> None: ...
-
-
-StoreT = TypeVar("StoreT", bound=_Store)
-
-
-@asynccontextmanager
-async def set_up(store: StoreT) -> AsyncIterator[StoreT]:
-    """The store, set up for a test and destroyed after it."""
-    await store.setup()
-    try:
-        yield store
-    finally:
-        await store.destroy()
 
 
 class TestInMemoryDomainEventStore(DomainEventStoreContract):
@@ -99,19 +79,13 @@ class TestInMemoryConsumerProgressStore(ConsumerProgressStoreContract):
 class TestInMemoryPriorityQueueStore(PriorityQueueStoreContract):
     @pytest.fixture
     async def make_store(self) -> AsyncIterator[MakePriorityQueueStore]:
-        made: list[Store] = []
-
-        async def make_store(expiration_time: int) -> Store:
-            store = InMemoryPriorityQueueStore[QueueItem, str](
+        async def create(expiration_time: int) -> Store:
+            return InMemoryPriorityQueueStore[QueueItem, str](
                 does_identifier_match_item, expiration_time=expiration_time
             )
-            await store.setup()
-            made.append(store)
-            return store
 
-        yield make_store
-        for store in made:
-            await store.destroy()
+        async with queue_stores(create) as make_store:
+            yield make_store
 
 
 class TestInMemoryFileStore(FileStoreContract):

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
+from tests.stores.helpers import set_up
 from wolkenkit import errors
 from wolkenkit.messages import new_id, now_ms
 from wolkenkit.stores import factory
@@ -56,10 +57,8 @@ def lock_options(prefix: str) -> dict[str, Any]:
 class TestRedisLockStore(LockStoreContract):
     @pytest.fixture
     async def store(self, prefix: str) -> AsyncIterator[RedisLockStore]:
-        store = await create_lock_store(lock_options(prefix))
-        await store.setup()
-        yield store
-        await store.destroy()
+        async with set_up(await create_lock_store(lock_options(prefix))) as store:
+            yield store
 
     async def test_locks_are_keys_named_by_the_values_hash(
         self, store: RedisLockStore, prefix: str, redis: Redis

@@ -14,6 +14,7 @@ import pytest
 from aiobotocore.session import AioSession, get_session
 from moto.server import ThreadedMotoServer
 
+from tests.stores.helpers import set_up
 from wolkenkit import errors
 from wolkenkit.messages import new_id
 from wolkenkit.stores import factory
@@ -74,10 +75,8 @@ async def s3(
 
 @pytest.fixture
 async def store(options: dict[str, Any], s3: S3Client) -> AsyncIterator[S3FileStore]:
-    store = await create_file_store(options)
-    await store.setup()
-    yield store
-    await store.destroy()
+    async with set_up(await create_file_store(options)) as store:
+        yield store
 
 
 async def _read(store: S3FileStore, id: str) -> bytes:

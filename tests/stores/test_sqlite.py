@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.stores.helpers import queue_stores, set_up
 from wolkenkit import errors
 from wolkenkit.stores import factory
 from wolkenkit.stores.sqlite import (
@@ -47,10 +49,8 @@ def options(tmp_path: Path) -> dict[str, Any]:
 class TestSqliteDomainEventStore(DomainEventStoreContract):
     @pytest.fixture
     async def store(self, options: dict[str, Any]) -> AsyncIterator[SqliteDomainEventStore]:
-        store = await create_domain_event_store(options)
-        await store.setup()
-        yield store
-        await store.destroy()
+        async with set_up(await create_domain_event_store(options)) as store:
+            yield store
 
     async def test_positions_count_from_one_without_gaps(
         self, store: SqliteDomainEventStore
@@ -85,19 +85,15 @@ class TestSqliteDomainEventStore(DomainEventStoreContract):
 class TestSqliteLockStore(LockStoreContract):
     @pytest.fixture
     async def store(self, options: dict[str, Any]) -> AsyncIterator[SqliteLockStore]:
-        store = await create_lock_store(options)
-        await store.setup()
-        yield store
-        await store.destroy()
+        async with set_up(await create_lock_store(options)) as store:
+            yield store
 
 
 class TestSqliteConsumerProgressStore(ConsumerProgressStoreContract):
     @pytest.fixture
     async def store(self, options: dict[str, Any]) -> AsyncIterator[SqliteConsumerProgressStore]:
-        store = await create_consumer_progress_store(options)
-        await store.setup()
-        yield store
-        await store.destroy()
+        async with set_up(await create_consumer_progress_store(options)) as store:
+            yield store
 
 
 class TestSqlitePriorityQueueStore(PriorityQueueStoreContract):
@@ -107,24 +103,21 @@ class TestSqlitePriorityQueueStore(PriorityQueueStoreContract):
 
     @pytest.fixture
     async def make_store(self, options: dict[str, Any]) -> AsyncIterator[MakePriorityQueueStore]:
-        made: list[Store] = []
+        tables = itertools.count()
 
-        async def make_store(expiration_time: int) -> Store:
+        async def create(expiration_time: int) -> Store:
             # Each store gets tables of its own, as the runtime's two queues do.
-            table_names = {"items": f"items-{len(made)}", "priorityQueue": f"queue-{len(made)}"}
-            store = await create_priority_queue_store(
+            number = next(tables)
+            table_names = {"items": f"items-{number}", "priorityQueue": f"queue-{number}"}
+            return await create_priority_queue_store(
                 {**options, "tableNames": table_names},
                 QueueItem,
                 does_identifier_match_item,
                 expiration_time,
             )
-            await store.setup()
-            made.append(store)
-            return store
 
-        yield make_store
-        for store in made:
-            await store.destroy()
+        async with queue_stores(create) as make_store:
+            yield make_store
 
 
 class TestSqliteCrashSafety(CrashSafetyContract):

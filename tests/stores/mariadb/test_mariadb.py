@@ -9,6 +9,7 @@ from typing import Any
 import asyncmy
 import pytest
 
+from tests.stores.helpers import FuzzedQueueStore, queue_stores, set_up
 from wolkenkit import errors
 from wolkenkit.messages import new_id
 from wolkenkit.stores import factory
@@ -38,7 +39,6 @@ from wolkenkit.testing.contracts.priority_queue_store import (
     Store,
     does_identifier_match_item,
 )
-from wolkenkit.testing.queue_fuzz import FuzzSettings, fuzz_priority_queue_store
 
 pytestmark = pytest.mark.mariadb
 
@@ -46,10 +46,8 @@ pytestmark = pytest.mark.mariadb
 class TestMariaDbDomainEventStore(DomainEventStoreContract):
     @pytest.fixture
     async def store(self, options: dict[str, Any]) -> AsyncIterator[MariaDbDomainEventStore]:
-        store = await create_domain_event_store(options)
-        await store.setup()
-        yield store
-        await store.destroy()
+        async with set_up(await create_domain_event_store(options)) as store:
+            yield store
 
     async def test_positions_count_from_one_without_gaps(
         self, store: MariaDbDomainEventStore
@@ -119,44 +117,28 @@ class TestMariaDbDomainEventStore(DomainEventStoreContract):
 class TestMariaDbLockStore(LockStoreContract):
     @pytest.fixture
     async def store(self, options: dict[str, Any]) -> AsyncIterator[MariaDbLockStore]:
-        store = await create_lock_store(options)
-        await store.setup()
-        yield store
-        await store.destroy()
+        async with set_up(await create_lock_store(options)) as store:
+            yield store
 
 
 class TestMariaDbConsumerProgressStore(ConsumerProgressStoreContract):
     @pytest.fixture
     async def store(self, options: dict[str, Any]) -> AsyncIterator[MariaDbConsumerProgressStore]:
-        store = await create_consumer_progress_store(options)
-        await store.setup()
-        yield store
-        await store.destroy()
+        async with set_up(await create_consumer_progress_store(options)) as store:
+            yield store
 
 
-class TestMariaDbPriorityQueueStore(PriorityQueueStoreContract):
+class TestMariaDbPriorityQueueStore(FuzzedQueueStore, PriorityQueueStoreContract):
     @pytest.fixture
     async def make_store(self, options: dict[str, Any]) -> AsyncIterator[MakePriorityQueueStore]:
-        made: list[Store] = []
-
-        async def make_store(expiration_time: int) -> Store:
+        async def create(expiration_time: int) -> Store:
             store: MariaDbPriorityQueueStore[QueueItem, str] = await create_priority_queue_store(
                 options, QueueItem, does_identifier_match_item, expiration_time
             )
-            await store.setup()
-            made.append(store)
             return store
 
-        yield make_store
-        for store in made:
-            await store.destroy()
-
-    async def test_the_fuzzer_finds_nothing_wrong(self, make_store: MakePriorityQueueStore) -> None:
-        # Every store instance has a pool of its own, so the fuzzer's workers compete as
-        # separate processes would.
-        report = await fuzz_priority_queue_store(make_store, FuzzSettings.from_environment())
-
-        assert report.unexercised() == []
+        async with queue_stores(create) as make_store:
+            yield make_store
 
 
 class TestMariaDbCrashSafety(CrashSafetyContract):

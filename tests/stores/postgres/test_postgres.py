@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from tests.stores.helpers import FuzzedQueueStore, queue_stores, set_up
 from wolkenkit.stores import postgres
 from wolkenkit.stores.consumer_progress_store import ConsumerProgressStore
 from wolkenkit.stores.domain_event_store import DomainEventStore
@@ -23,7 +24,6 @@ from wolkenkit.testing.contracts.priority_queue_store import (
     Store,
     does_identifier_match_item,
 )
-from wolkenkit.testing.queue_fuzz import FuzzSettings, fuzz_priority_queue_store
 
 pytestmark = pytest.mark.postgres
 
@@ -31,10 +31,8 @@ pytestmark = pytest.mark.postgres
 class TestPostgresDomainEventStore(DomainEventStoreContract):
     @pytest.fixture
     async def store(self, options: dict[str, Any]) -> AsyncIterator[DomainEventStore]:
-        store = await postgres.create_domain_event_store(options)
-        await store.setup()
-        yield store
-        await store.destroy()
+        async with set_up(await postgres.create_domain_event_store(options)) as store:
+            yield store
 
 
 class TestPostgresDomainEventStoreInTinyPages(TestPostgresDomainEventStore):
@@ -49,44 +47,27 @@ class TestPostgresDomainEventStoreInTinyPages(TestPostgresDomainEventStore):
 class TestPostgresLockStore(LockStoreContract):
     @pytest.fixture
     async def store(self, options: dict[str, Any]) -> AsyncIterator[LockStore]:
-        store = await postgres.create_lock_store(options)
-        await store.setup()
-        yield store
-        await store.destroy()
+        async with set_up(await postgres.create_lock_store(options)) as store:
+            yield store
 
 
 class TestPostgresConsumerProgressStore(ConsumerProgressStoreContract):
     @pytest.fixture
     async def store(self, options: dict[str, Any]) -> AsyncIterator[ConsumerProgressStore]:
-        store = await postgres.create_consumer_progress_store(options)
-        await store.setup()
-        yield store
-        await store.destroy()
+        async with set_up(await postgres.create_consumer_progress_store(options)) as store:
+            yield store
 
 
-class TestPostgresPriorityQueueStore(PriorityQueueStoreContract):
+class TestPostgresPriorityQueueStore(FuzzedQueueStore, PriorityQueueStoreContract):
     @pytest.fixture
     async def make_store(self, options: dict[str, Any]) -> AsyncIterator[MakePriorityQueueStore]:
-        made: list[Store] = []
-
-        async def make_store(expiration_time: int) -> Store:
-            store = await postgres.create_priority_queue_store(
+        async def create(expiration_time: int) -> Store:
+            return await postgres.create_priority_queue_store(
                 options, QueueItem, does_identifier_match_item, expiration_time
             )
-            await store.setup()
-            made.append(store)
-            return store
 
-        yield make_store
-        for store in made:
-            await store.destroy()
-
-    async def test_the_fuzzer_finds_nothing_wrong(self, make_store: MakePriorityQueueStore) -> None:
-        # Every store instance has a pool of its own, so the fuzzer's workers compete as
-        # separate processes would.
-        report = await fuzz_priority_queue_store(make_store, FuzzSettings.from_environment())
-
-        assert report.unexercised() == []
+        async with queue_stores(create) as make_store:
+            yield make_store
 
 
 class TestPostgresCrashSafety(CrashSafetyContract):
