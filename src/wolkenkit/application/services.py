@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, Generic
 
 from pydantic import BaseModel
@@ -17,13 +16,14 @@ from typing_extensions import TypeVar
 
 from wolkenkit import errors
 from wolkenkit.messages import AggregateIdentifier, ClientMetadata, Command, Initiator
+from wolkenkit.records import frozen_record
 
 StateT = TypeVar("StateT", default=Any)
 AskT = TypeVar("AskT", default=Any)
 TellT = TypeVar("TellT", default=Any)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class Infrastructure(Generic[AskT, TellT]):
     """What ``get_infrastructure`` returns: read handles in ``ask``, write handles in ``tell``.
 
@@ -119,7 +119,7 @@ class CommandService(ABC):
         """Issue a command caused by the event being handled; returns the new command's id."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class CommandAuthorizationServices:
     """For ``CommandHandler.is_authorized``."""
 
@@ -129,7 +129,7 @@ class CommandAuthorizationServices:
     logger: logging.Logger
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class CommandServices(Generic[StateT]):
     """For ``CommandHandler.handle``."""
 
@@ -143,7 +143,7 @@ class CommandServices(Generic[StateT]):
     notification: NotificationService
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class DomainEventServices:
     """For ``DomainEventHandler.handle``; it must stay a pure state transition."""
 
@@ -151,7 +151,7 @@ class DomainEventServices:
     logger: logging.Logger
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class DomainEventAuthorizationServices:
     """For ``DomainEventHandler.is_authorized``, ``filter`` and ``map``."""
 
@@ -161,7 +161,7 @@ class DomainEventAuthorizationServices:
     logger: logging.Logger
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class FlowServices:
     """For ``FlowHandler.handle``."""
 
@@ -173,7 +173,7 @@ class FlowServices:
     notification: NotificationService
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class QueryServices:
     """For ``StreamQueryHandler.handle`` and ``ValueQueryHandler.handle``."""
 
@@ -183,7 +183,7 @@ class QueryServices:
     logger: logging.Logger
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class QueryAuthorizationServices:
     """For ``QueryHandler.is_authorized``."""
 
@@ -191,7 +191,7 @@ class QueryAuthorizationServices:
     logger: logging.Logger
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class NotificationSubscriberServices:
     """For ``NotificationSubscriber.handle``."""
 
@@ -200,7 +200,7 @@ class NotificationSubscriberServices:
     notification: NotificationService
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class NotificationAuthorizationServices:
     """For ``NotificationHandler.is_authorized``."""
 
@@ -209,7 +209,7 @@ class NotificationAuthorizationServices:
     logger: logging.Logger
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class HookServices:
     """For the file hooks."""
 
@@ -219,7 +219,7 @@ class HookServices:
     logger: logging.Logger
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class InfrastructureServices:
     """For ``get_infrastructure`` and ``setup_infrastructure``."""
 

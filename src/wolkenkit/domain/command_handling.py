@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,31 +68,40 @@ class SharedServices:
 
 
 class _KeyedLocks:
-    """One ``asyncio.Lock`` per key, dropped again when nobody holds or waits for it."""
+    """A lock per key, kept only while somebody holds or waits for it.
+
+    A key nobody holds costs one dict entry: only a second caller for the same key gets a
+    future to wait on. Commands for different aggregates, the usual case, never wait.
+    """
 
     def __init__(self) -> None:
-        self._entries: dict[str, tuple[asyncio.Lock, list[int]]] = {}
+        #: Held keys, each with the futures of the callers waiting for it, first come first.
+        self._held: dict[str, deque[asyncio.Future[None]]] = {}
 
     async def acquire(self, key: str) -> None:
-        entry = self._entries.get(key)
-        if entry is None:
-            entry = self._entries[key] = (asyncio.Lock(), [0])
-        entry[1][0] += 1
+        waiting = self._held.get(key)
+        if waiting is None:
+            self._held[key] = deque()
+            return
+        turn = asyncio.get_running_loop().create_future()
+        waiting.append(turn)
         try:
-            await entry[0].acquire()
+            await turn
         except BaseException:
-            self._drop(key, entry)
+            if turn.done() and not turn.cancelled():
+                # Handed the lock just as this caller was cancelled: pass it on. (A cancelled
+                # turn stays queued; ``release`` skips it.)
+                self.release(key)
             raise
 
     def release(self, key: str) -> None:
-        entry = self._entries[key]
-        entry[0].release()
-        self._drop(key, entry)
-
-    def _drop(self, key: str, entry: tuple[asyncio.Lock, list[int]]) -> None:
-        entry[1][0] -= 1
-        if entry[1][0] == 0:
-            del self._entries[key]
+        waiting = self._held[key]
+        while waiting:
+            turn = waiting.popleft()
+            if not turn.done():
+                turn.set_result(None)
+                return
+        del self._held[key]
 
 
 class CommandHandling:

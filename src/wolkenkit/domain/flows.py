@@ -11,7 +11,6 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from wolkenkit import errors
@@ -26,6 +25,7 @@ from wolkenkit.application.services import (
 from wolkenkit.domain.catalog import Catalog
 from wolkenkit.domain.services import FlowCommandService, IssueCommand
 from wolkenkit.messages import AggregateIdentifier, DomainEvent
+from wolkenkit.records import frozen_record
 from wolkenkit.stores.consumer_progress_store import ConsumerProgressStore, ReplayRange
 
 FlowResult = Literal["acknowledge", "defer"]
@@ -34,7 +34,7 @@ FlowResult = Literal["acknowledge", "defer"]
 PerformReplay = Callable[[str, AggregateIdentifier, int, int], Awaitable[None]]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class FlowSharedServices:
     aggregates: AggregatesService
     infrastructure: Infrastructure[Any, Any]

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from wolkenkit import errors
@@ -30,6 +29,7 @@ from wolkenkit.messages import (
     ItemIdentifier,
     Notification,
 )
+from wolkenkit.records import frozen_record
 from wolkenkit.runtime.auth import Authenticator
 from wolkenkit.runtime.broadcast import Broadcast
 from wolkenkit.runtime.pings import Pings, items_of
@@ -56,7 +56,7 @@ logger = logging.getLogger("wolkenkit.runtime")
 StoreT = TypeVar("StoreT")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class CancelRequest:
     """Names a queued command, and who wants it cancelled (decisions.md §3.5: by user id)."""
 
@@ -78,7 +78,7 @@ def event_matches(event: DomainEvent[Any], identifier: ItemIdentifier) -> bool:
     return event.id == identifier.id
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class ReplayRequest:
     aggregate_identifier: AggregateIdentifier
     from_revision: int

@@ -13,11 +13,11 @@ import collections
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
+from wolkenkit.records import frozen_record
 from wolkenkit.stores.priority_queue_store import LockedItem, LockMetadata, PriorityQueueStore
 
 ItemT = TypeVar("ItemT", bound=BaseModel)
@@ -28,7 +28,7 @@ MAX_IDLE_SECONDS = 0.5
 logger = logging.getLogger("wolkenkit.runtime.workers")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class Defer:
     """Put the item back at the tail of its queue with this priority."""
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
 
 from wolkenkit.errors import ParameterInvalid
 from wolkenkit.messages import AggregateIdentifier, DomainEvent, Snapshot
+from wolkenkit.records import frozen_record
 
 MAX_REVISION = 2**31 - 1
 
@@ -45,7 +45,7 @@ def check_position_range(after_position: int, limit: int | None) -> None:
         raise ParameterInvalid("Limit must be at least 1.")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class PositionedDomainEvent:
     """A stored event with its position in the global order (positions start at 1)."""
 
@@ -53,7 +53,7 @@ class PositionedDomainEvent:
     domain_event: DomainEvent
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class CommandReplay:
     """What the engine reads before it handles a command (see ``get_replay_for_command``)."""
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from pydantic import BaseModel
+
+from wolkenkit.records import frozen_record
 
 ItemT = TypeVar("ItemT", bound=BaseModel)
 IdentifierT = TypeVar("IdentifierT")
@@ -23,13 +24,13 @@ DEFAULT_EXPIRATION_TIME = 30_000
 DoesIdentifierMatchItem = Callable[[ItemT, IdentifierT], bool]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class LockMetadata:
     discriminator: str
     token: str
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_record
 class LockedItem(Generic[ItemT]):
     item: ItemT
     metadata: LockMetadata
