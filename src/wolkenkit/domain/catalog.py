@@ -68,6 +68,13 @@ class CommandEntry:
     handler: CommandHandler[Any, Any]
     schema: type[BaseModel] | None
 
+    def typed_data(self, data: Any) -> Any:
+        """The command's data as its schema model; raises ``CommandMalformed``."""
+        try:
+            return validate_data(self.schema, data)
+        except ValueError as error:
+            raise errors.CommandMalformed(str(error)) from None
+
 
 @dataclass(frozen=True, slots=True)
 class DomainEventEntry:
@@ -187,11 +194,7 @@ class Catalog:
     ) -> Any:
         """The command's data as its schema model; raises the not-found errors or
         ``CommandMalformed``."""
-        entry = self.command(identifier, command_name)
-        try:
-            return validate_data(entry.schema, data)
-        except ValueError as error:
-            raise errors.CommandMalformed(str(error)) from None
+        return self.command(identifier, command_name).typed_data(data)
 
     def domain_event(self, identifier: AggregateIdentifier, event_name: str) -> DomainEventEntry:
         aggregate = self.aggregate_of(identifier)

@@ -125,7 +125,7 @@ class CommandHandling:
     async def handle(self, command: CommandWithMetadata[Any]) -> CommandOutcome:
         identifier = command.aggregate_identifier
         entry = self._catalog.command(identifier, command.name)
-        typed_data = self._catalog.validate_command_data(identifier, command.name, command.data)
+        typed_data = entry.typed_data(command.data)
         # A copy with typed data: handlers can neither see raw JSON nor change the original.
         typed_command = command.replaced(data=typed_data)
         key = identifier.aggregate.id
