@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from wolkenkit import errors
 from wolkenkit.application.services import DomainEventServices
 from wolkenkit.domain.catalog import AggregateEntry, data_to_json, validate_data
+from wolkenkit.domain.models import validated
 from wolkenkit.messages import (
     AggregateIdentifier,
     CommandWithMetadata,
@@ -84,7 +85,7 @@ class AggregateInstance:
             )
         typed_event = domain_event
         if entry.schema is not None:
-            typed_event = domain_event.replaced(data=entry.schema.model_validate(domain_event.data))
+            typed_event = domain_event.replaced(data=validated(entry.schema, domain_event.data))
         result = entry.handler.handle(self.state, typed_event, self.event_services)
         self.state = self.entry.codec.advance(self.state, result)
         self._committed_state = self.state

@@ -21,6 +21,7 @@ from wolkenkit.application.definitions import (
     QueryHandler,
     View,
 )
+from wolkenkit.domain.models import json_object, validated
 from wolkenkit.domain.state import StateCodec
 from wolkenkit.messages import AggregateIdentifier
 
@@ -41,16 +42,16 @@ def validate_data(schema: type[BaseModel] | None, data: Any) -> Any:
     """
     if schema is None:
         if isinstance(data, BaseModel):
-            return data.model_dump(mode="json")
+            return json_object(data)
         if not isinstance(data, Mapping):
             raise ValueError("Data must be an object.")
         return dict(data)
     if isinstance(data, schema):
         return data
     if isinstance(data, BaseModel):
-        data = data.model_dump(mode="json")
+        data = json_object(data)
     try:
-        return schema.model_validate(data)
+        return validated(schema, data)
     except ValidationError as error:
         raise ValueError(describe_validation_error(error)) from None
 
@@ -58,7 +59,7 @@ def validate_data(schema: type[BaseModel] | None, data: Any) -> Any:
 def data_to_json(data: Any) -> dict[str, Any]:
     """Typed data back to the JSON object that is stored and sent."""
     if isinstance(data, BaseModel):
-        return data.model_dump(mode="json")
+        return json_object(data)
     return dict(data)
 
 

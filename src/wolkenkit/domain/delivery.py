@@ -17,6 +17,7 @@ from wolkenkit.application.services import (
     Infrastructure,
 )
 from wolkenkit.domain.catalog import Catalog
+from wolkenkit.domain.models import json_object, validated
 from wolkenkit.domain.repository import Repository
 from wolkenkit.messages import ClientMetadata, DomainEvent, DomainEventWithState
 
@@ -50,9 +51,7 @@ class DomainEventDelivery:
             state = instance.state
             typed_event = domain_event
             if entry.schema is not None:
-                typed_event = domain_event.replaced(
-                    data=entry.schema.model_validate(domain_event.data)
-                )
+                typed_event = domain_event.replaced(data=validated(entry.schema, domain_event.data))
             services = DomainEventAuthorizationServices(
                 aggregates=self._aggregates,
                 client=client,
@@ -79,5 +78,5 @@ class DomainEventDelivery:
             return None
         event = typed_event.without_state()
         if entry.schema is not None and not isinstance(event.data, dict):
-            event = event.replaced(data=event.data.model_dump(mode="json"))
+            event = event.replaced(data=json_object(event.data))
         return event

@@ -14,6 +14,7 @@ from wolkenkit.application.services import (
     NotificationSubscriberServices,
 )
 from wolkenkit.domain.catalog import Catalog
+from wolkenkit.domain.models import validated
 from wolkenkit.domain.services import (
     CollectingNotificationService,
     SendNotification,
@@ -95,4 +96,4 @@ class Notifications:
 
 
 def _typed(schema: Any, data: dict[str, Any]) -> Any:
-    return data if schema is None else schema.model_validate(data)
+    return data if schema is None else validated(schema, data)

@@ -7,6 +7,8 @@ from typing import Any, Generic, TypeVar, cast
 
 from pydantic import BaseModel
 
+from wolkenkit.domain.models import json_object, validated
+
 StateT = TypeVar("StateT")
 
 
@@ -42,12 +44,12 @@ class StateCodec(Generic[StateT]):
 
     def to_json(self, state: StateT) -> dict[str, Any]:
         if isinstance(state, BaseModel):
-            return state.model_dump(mode="json")
+            return json_object(state)
         return dict(cast(Mapping[str, Any], state))
 
     def from_json(self, data: Mapping[str, Any]) -> StateT:
         if self.model is not None:
-            return cast(StateT, self.model.model_validate(data))
+            return cast(StateT, validated(self.model, data))
         return cast(StateT, dict(data))
 
 

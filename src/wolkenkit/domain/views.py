@@ -18,6 +18,7 @@ from wolkenkit.application.services import (
     QueryServices,
 )
 from wolkenkit.domain.catalog import Catalog, QueryEntry, describe_validation_error
+from wolkenkit.domain.models import json_object, validated
 from wolkenkit.messages import ClientMetadata
 
 logger = logging.getLogger("wolkenkit.domain.views")
@@ -51,7 +52,7 @@ class ViewQueries:
         typed_options: Any = dict(options)
         if entry.options_schema is not None:
             try:
-                typed_options = entry.options_schema.model_validate(options)
+                typed_options = validated(entry.options_schema, options)
             except ValidationError as error:
                 raise errors.QueryOptionsInvalid(describe_validation_error(error)) from None
         query_logger = logging.getLogger(f"wolkenkit.app.views.{view_name}")
@@ -142,15 +143,15 @@ class ViewQueries:
             return item
         try:
             if isinstance(item, BaseModel):
-                item = item.model_dump(mode="json")
-            return schema.model_validate(item)
+                item = json_object(item)
+            return validated(schema, item)
         except ValidationError as error:
             raise errors.QueryResultInvalid(describe_validation_error(error)) from None
 
 
 def _to_json(item: Any) -> dict[str, Any]:
     if isinstance(item, BaseModel):
-        return item.model_dump(mode="json")
+        return json_object(item)
     if isinstance(item, Mapping):
         return dict(item)
     raise errors.QueryResultInvalid("A query result item must be an object.")
