@@ -15,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 from typing_extensions import TypeVar
 
+from wolkenkit.serialization import json_object
+
 #: RFC 4122 identifiers are plain strings on the wire; the pattern keeps them honest.
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 #: Names must be usable in a URL and in a GraphQL field name (decisions.md §3.6: anchored).
@@ -76,7 +78,7 @@ class WireModel(BaseModel):
 
     def to_json(self) -> dict[str, Any]:
         """The message as the reference's JSON object."""
-        return self.model_dump(mode="json")
+        return json_object(self)
 
     @classmethod
     def trusted(cls, **values: Any) -> Self:

@@ -14,7 +14,6 @@ from pydantic import BaseModel
 from wolkenkit import errors
 from wolkenkit.application.services import DomainEventServices
 from wolkenkit.domain.catalog import AggregateEntry, data_to_json, validate_data
-from wolkenkit.domain.models import validated
 from wolkenkit.messages import (
     AggregateIdentifier,
     CommandWithMetadata,
@@ -25,6 +24,7 @@ from wolkenkit.messages import (
     new_id,
     now_ms,
 )
+from wolkenkit.serialization import validated
 
 
 class AggregateInstance:

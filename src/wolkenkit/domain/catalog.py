@@ -21,9 +21,9 @@ from wolkenkit.application.definitions import (
     QueryHandler,
     View,
 )
-from wolkenkit.domain.models import json_object, validated
 from wolkenkit.domain.state import StateCodec
 from wolkenkit.messages import AggregateIdentifier
+from wolkenkit.serialization import json_object, validated
 
 
 def describe_validation_error(error: ValidationError) -> str:

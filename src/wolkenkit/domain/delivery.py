@@ -17,9 +17,9 @@ from wolkenkit.application.services import (
     Infrastructure,
 )
 from wolkenkit.domain.catalog import Catalog
-from wolkenkit.domain.models import json_object, validated
 from wolkenkit.domain.repository import Repository
 from wolkenkit.messages import ClientMetadata, DomainEvent, DomainEventWithState
+from wolkenkit.serialization import json_object, validated
 
 logger = logging.getLogger("wolkenkit.domain.delivery")
 

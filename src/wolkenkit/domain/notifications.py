@@ -14,13 +14,13 @@ from wolkenkit.application.services import (
     NotificationSubscriberServices,
 )
 from wolkenkit.domain.catalog import Catalog
-from wolkenkit.domain.models import validated
 from wolkenkit.domain.services import (
     CollectingNotificationService,
     SendNotification,
     build_notification,
 )
 from wolkenkit.messages import ClientMetadata, Notification
+from wolkenkit.serialization import validated
 
 logger = logging.getLogger("wolkenkit.domain.notifications")
 

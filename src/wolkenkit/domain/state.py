@@ -7,7 +7,7 @@ from typing import Any, Generic, TypeVar, cast
 
 from pydantic import BaseModel
 
-from wolkenkit.domain.models import json_object, validated
+from wolkenkit.serialization import json_object, validated
 
 StateT = TypeVar("StateT")
 

@@ -18,8 +18,8 @@ from wolkenkit.application.services import (
     QueryServices,
 )
 from wolkenkit.domain.catalog import Catalog, QueryEntry, describe_validation_error
-from wolkenkit.domain.models import json_object, validated
 from wolkenkit.messages import ClientMetadata
+from wolkenkit.serialization import json_object, validated
 
 logger = logging.getLogger("wolkenkit.domain.views")
 

@@ -45,6 +45,7 @@ from asyncmy.errors import MySQLError
 
 from wolkenkit.errors import RevisionAlreadyExists, StoreError
 from wolkenkit.messages import DomainEvent, DomainEventWithState
+from wolkenkit.serialization import json_text
 from wolkenkit.stores.group_commit import GroupCommit
 from wolkenkit.stores.mariadb.database import Database, duplicate_key, error_number, uuid_bytes
 
@@ -136,5 +137,5 @@ def _row(domain_event: DomainEvent) -> Row:
         uuid_bytes(metadata.causation_id),
         uuid_bytes(metadata.correlation_id),
         metadata.timestamp,
-        domain_event.model_dump_json(),
+        json_text(domain_event),
     )

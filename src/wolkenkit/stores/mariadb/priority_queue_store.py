@@ -33,6 +33,7 @@ from collections.abc import Sequence
 
 from wolkenkit.errors import ItemNotFound, ItemNotLocked, TokenMismatch
 from wolkenkit.messages import new_id, now_ms
+from wolkenkit.serialization import json_text
 from wolkenkit.stores.batching import KeyedBatching
 from wolkenkit.stores.mariadb.database import Database, Row, Statement, quote
 from wolkenkit.stores.mariadb.options import PriorityQueueTableNames
@@ -136,7 +137,7 @@ class MariaDbPriorityQueueStore(PriorityQueueStore[ItemT, IdentifierT]):
         await self._database.close()
 
     async def enqueue(self, item: ItemT, discriminator: str, priority: int) -> None:
-        await self._batching.submit(discriminator, (priority, item.model_dump_json()))
+        await self._batching.submit(discriminator, (priority, json_text(item)))
 
     async def _enqueue_entries(self, discriminator: str, entries: list[Entry]) -> None:
         # Locking (or creating) the queue row first orders this after any operation that

@@ -48,6 +48,7 @@ from pydantic_core import to_json
 
 from wolkenkit.errors import ParameterInvalid, RevisionAlreadyExists, StoreError
 from wolkenkit.messages import AggregateIdentifier, DomainEvent, Snapshot
+from wolkenkit.serialization import json_text
 from wolkenkit.stores.domain_event_store import (
     MAX_REVISION,
     CommandReplay,
@@ -377,7 +378,7 @@ class PostgresDomainEventStore(DomainEventStore):
                 domain_event.metadata.causation_id,
                 domain_event.metadata.correlation_id,
                 domain_event.metadata.timestamp,
-                domain_event.model_dump_json(),
+                json_text(domain_event),
             )
             for domain_event in domain_events
         ]

@@ -37,6 +37,7 @@ from pydantic import Field
 
 from wolkenkit.errors import ItemNotFound, ItemNotLocked, TokenMismatch
 from wolkenkit.messages import new_id
+from wolkenkit.serialization import json_text
 from wolkenkit.stores.batching import KeyedBatching
 from wolkenkit.stores.options import OptionsModel
 from wolkenkit.stores.postgres.connection import (
@@ -232,7 +233,7 @@ class PostgresPriorityQueueStore(PriorityQueueStore[ItemT, IdentifierT]):
         await self._pool.close()
 
     async def enqueue(self, item: ItemT, discriminator: str, priority: int) -> None:
-        await self._batching.submit(discriminator, (priority, item.model_dump_json()))
+        await self._batching.submit(discriminator, (priority, json_text(item)))
 
     async def _enqueue_entries(self, discriminator: str, entries: list[Entry]) -> None:
         with self._errors:

@@ -21,6 +21,7 @@ from typing import Any
 
 from wolkenkit.errors import RevisionAlreadyExists
 from wolkenkit.messages import AggregateIdentifier, DomainEvent, Snapshot
+from wolkenkit.serialization import json_text
 from wolkenkit.stores.domain_event_store import (
     MAX_REVISION,
     CommandReplay,
@@ -207,7 +208,7 @@ class SqliteDomainEventStore(SqliteTables, DomainEventStore):
                 domain_event.metadata.causation_id,
                 domain_event.metadata.correlation_id,
                 domain_event.metadata.timestamp,
-                domain_event.model_dump_json(),
+                json_text(domain_event),
             )
             for domain_event in domain_events
         ]

@@ -19,6 +19,7 @@ from typing import Any
 
 from wolkenkit.errors import ItemNotFound, ItemNotLocked, TokenMismatch
 from wolkenkit.messages import new_id, now_ms
+from wolkenkit.serialization import json_text
 from wolkenkit.stores.priority_queue_store import (
     DEFAULT_EXPIRATION_TIME,
     DoesIdentifierMatchItem,
@@ -112,7 +113,7 @@ class SqlitePriorityQueueStore(SqliteTables, PriorityQueueStore[ItemT, Identifie
         )
 
     async def enqueue(self, item: ItemT, discriminator: str, priority: int) -> None:
-        text = item.model_dump_json()
+        text = json_text(item)
 
         def enqueue(connection: sqlite3.Connection) -> None:
             sequence = connection.execute(

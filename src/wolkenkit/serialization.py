@@ -1,9 +1,9 @@
 """pydantic's validation and JSON dumping, called the short way.
 
-``Model.model_validate(data)`` and ``model.model_dump(mode="json")`` are thin Python wrappers
-around pydantic-core's validator and serializer; calling those directly gives the same
-results for a fraction of the cost (about 0.3 µs less per call), and the engine makes several
-such calls for every command and event.
+``Model.model_validate(data)``, ``model.model_dump(mode="json")`` and ``model_dump_json()``
+are thin Python wrappers around pydantic-core's validator and serializer; calling those
+directly gives the same results for less (0.3 to 0.5 µs per call), and the engine and the
+stores make several such calls for every command and event.
 """
 
 from __future__ import annotations
@@ -25,3 +25,9 @@ def json_object(model: BaseModel) -> dict[str, Any]:
     """``model.model_dump(mode="json")``."""
     dumped: dict[str, Any] = model.__pydantic_serializer__.to_python(model, mode="json")
     return dumped
+
+
+def json_text(model: BaseModel) -> str:
+    """``model.model_dump_json()``."""
+    text: str = model.__pydantic_serializer__.to_json(model).decode()
+    return text
