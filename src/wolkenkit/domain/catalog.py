@@ -98,6 +98,15 @@ class AggregateEntry:
     #: ``<command>Rejected`` / ``<command>Failed``: never stored, never fed to flows.
     system_event_names: frozenset[str]
 
+    def command(self, command_name: str) -> CommandEntry:
+        """Raises ``CommandNotFound``."""
+        entry = self.commands.get(command_name)
+        if entry is None:
+            raise errors.CommandNotFound(
+                f"Command '{self.context_name}.{self.name}.{command_name}' not found."
+            )
+        return entry
+
 
 @dataclass(frozen=True, slots=True)
 class QueryEntry:
@@ -182,13 +191,7 @@ class Catalog:
 
     def command(self, identifier: AggregateIdentifier, command_name: str) -> CommandEntry:
         """Raises ``ContextNotFound``, ``AggregateNotFound`` or ``CommandNotFound``."""
-        aggregate = self.aggregate_of(identifier)
-        entry = aggregate.commands.get(command_name)
-        if entry is None:
-            raise errors.CommandNotFound(
-                f"Command '{aggregate.context_name}.{aggregate.name}.{command_name}' not found."
-            )
-        return entry
+        return self.aggregate_of(identifier).command(command_name)
 
     def validate_command_data(
         self, identifier: AggregateIdentifier, command_name: str, data: Any

@@ -33,7 +33,7 @@ from wolkenkit.application.services import (
     NotificationService,
 )
 from wolkenkit.domain.aggregate_instance import AggregateInstance
-from wolkenkit.domain.catalog import Catalog, CommandEntry
+from wolkenkit.domain.catalog import AggregateEntry, Catalog, CommandEntry
 from wolkenkit.domain.repository import Repository
 from wolkenkit.domain.services import InstanceAggregateService
 from wolkenkit.messages import CommandWithMetadata, DomainEventWithState
@@ -124,19 +124,20 @@ class CommandHandling:
 
     async def handle(self, command: CommandWithMetadata[Any]) -> CommandOutcome:
         identifier = command.aggregate_identifier
-        entry = self._catalog.command(identifier, command.name)
+        aggregate = self._catalog.aggregate_of(identifier)
+        entry = aggregate.command(command.name)
         typed_data = entry.typed_data(command.data)
         # A copy with typed data: handlers can neither see raw JSON nor change the original.
         typed_command = command.replaced(data=typed_data)
         key = identifier.aggregate.id
         await self._locks.acquire(key)
         try:
-            return await self._handle_locked(entry, typed_command)
+            return await self._handle_locked(aggregate, entry, typed_command)
         finally:
             self._locks.release(key)
 
     async def _handle_locked(
-        self, entry: CommandEntry, command: CommandWithMetadata[Any]
+        self, aggregate: AggregateEntry, entry: CommandEntry, command: CommandWithMetadata[Any]
     ) -> CommandOutcome:
         identifier = command.aggregate_identifier
         # Not stored yet, it stands only once a read shows the aggregate pristine.
@@ -144,7 +145,7 @@ class CommandHandling:
         if command.creates_aggregate():
             # The aggregate has no history (unless this command was delivered before, which
             # the store's revision check catches as a conflict), so there is nothing to read.
-            instance = self._repository.new(identifier)
+            instance = self._repository.new(identifier, aggregate)
             if instance is not None:
                 outcome = await self._attempt(instance, entry, command, last=False)
                 if outcome is not None and outcome.stored:

@@ -51,12 +51,15 @@ class Repository:
         self._store = domain_event_store
         self._strategy = snapshot_strategy
         self._event_services = event_services
-        self._cache: OrderedDict[tuple[str, str, str], _Cached] = OrderedDict()
+        self._cache: OrderedDict[str, _Cached] = OrderedDict()
         self._cache_size = cache_size
 
     @staticmethod
-    def _key(identifier: AggregateIdentifier) -> tuple[str, str, str]:
-        return (identifier.context.name, identifier.aggregate.name, identifier.aggregate.id)
+    def _key(identifier: AggregateIdentifier) -> str:
+        # The aggregate id alone: ids are uuids, and every cached entry also remembers its
+        # aggregate entry, which ``_cached`` compares, so two aggregates of different kinds
+        # that share an id would merely take each other's place in the cache.
+        return identifier.aggregate.id
 
     async def load(self, identifier: AggregateIdentifier) -> AggregateInstance:
         """The aggregate at its latest stored revision."""
@@ -98,10 +101,12 @@ class Repository:
         await self._loaded(instance, revision_before, cached is None, replay_started)
         return instance, replay.handled
 
-    def new(self, identifier: AggregateIdentifier) -> AggregateInstance | None:
-        """The aggregate at revision 0 without reading the store, for a command that creates
-        it; ``None`` if this process knows it already (then it must be loaded)."""
-        entry = self._catalog.aggregate_of(identifier)
+    def new(
+        self, identifier: AggregateIdentifier, entry: AggregateEntry
+    ) -> AggregateInstance | None:
+        """The aggregate (of the given entry) at revision 0 without reading the store, for a
+        command that creates it; ``None`` if this process knows it already (then it must be
+        loaded)."""
         if self._cached(identifier, entry) is not None:
             return None
         return self._pristine(identifier, entry)
@@ -195,7 +200,7 @@ class Repository:
             instance.snapshot_revision = instance.revision
         self._put(self._key(instance.identifier), instance)
 
-    def _put(self, key: tuple[str, str, str], instance: AggregateInstance) -> None:
+    def _put(self, key: str, instance: AggregateInstance) -> None:
         self._cache[key] = _Cached(
             instance.entry,
             instance.state,
