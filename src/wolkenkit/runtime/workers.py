@@ -1,9 +1,11 @@
 """Workers that take items from a priority queue store and process them.
 
-Each worker locks the next item, renews the lock while it works, and then acknowledges the
-item or defers it. Idle workers wait to be woken when work arrives, and poll with a growing
-back-off besides, since a lock that expires frees work without anyone saying so. Stopping
-lets every worker finish the item it holds.
+Each worker locks the next item, works on it, and then acknowledges the item or defers it.
+One renewer per group of workers keeps the locks of items that take long: a few times per
+renewal interval it renews the locks in hand that are as old as the interval, so an item
+costs a dict entry, not a timer of its own. Idle workers wait to be woken when work arrives,
+and poll with a growing back-off besides, since a lock that expires frees work without
+anyone saying so. Stopping lets every worker finish the item it holds.
 """
 
 from __future__ import annotations
@@ -102,12 +104,17 @@ class QueueWorkers(Generic[ItemT]):
         self._wakeup = wakeup
         self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
+        self._renewer: asyncio.Task[None] | None = None
+        #: The locks of the items in hand, by token, with when each was taken or renewed
+        #: (event-loop time).
+        self._in_hand: dict[str, tuple[LockMetadata, float]] = {}
 
     def start(self) -> None:
         self._tasks = [
             asyncio.create_task(self._work(), name=f"{self._name} worker {number}")
             for number in range(self._concurrency)
         ]
+        self._renewer = asyncio.create_task(self._renew_locks(), name=f"{self._name} renewer")
 
     async def stop(self) -> None:
         """Stop taking work; wait until every worker has finished its current item."""
@@ -115,6 +122,11 @@ class QueueWorkers(Generic[ItemT]):
         self._wakeup.notify_all()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+        if self._renewer is not None:
+            self._renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._renewer
+            self._renewer = None
 
     async def _work(self) -> None:
         idle = MIN_IDLE_SECONDS
@@ -133,13 +145,8 @@ class QueueWorkers(Generic[ItemT]):
 
     async def _handle(self, locked: LockedItem[ItemT]) -> None:
         metadata = locked.metadata
-        # Most items are done long before their lock needs renewing, so the renewing task is
-        # only started by a timer, which costs far less than a task per item.
-        renewal: list[asyncio.Task[None]] = []
-        timer = asyncio.get_running_loop().call_later(
-            self._renew_interval,
-            lambda: renewal.append(asyncio.create_task(self._keep_locked(metadata))),
-        )
+        in_hand = self._in_hand
+        in_hand[metadata.token] = (metadata, asyncio.get_running_loop().time())
         verdict: Verdict = None
         try:
             verdict = await self._process(locked)
@@ -147,11 +154,8 @@ class QueueWorkers(Generic[ItemT]):
             # As in the reference, a failing item is dropped (logged), never retried forever.
             logger.exception("%s: processing an item failed; it is dropped.", self._name)
         finally:
-            timer.cancel()
-            for task in renewal:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            # (Gone already if renewing its lock failed.)
+            in_hand.pop(metadata.token, None)
         try:
             if verdict is None:
                 await self._queue.acknowledge(metadata.discriminator, metadata.token)
@@ -161,11 +165,27 @@ class QueueWorkers(Generic[ItemT]):
         except Exception:
             logger.exception("%s: settling an item failed; its lock will expire.", self._name)
 
-    async def _keep_locked(self, metadata: LockMetadata) -> None:
+    async def _renew_locks(self) -> None:
+        """Renew every lock in hand that is as old as the renewal interval; look four times
+        per interval, so no lock goes more than 1.25 intervals without renewal."""
+        loop = asyncio.get_running_loop()
+        interval = self._renew_interval
         while True:
-            try:
-                await self._queue.renew_lock(metadata.discriminator, metadata.token)
-            except Exception:
+            await asyncio.sleep(interval / 4)
+            now = loop.time()
+            in_hand = self._in_hand.values()
+            due = [metadata for metadata, since in in_hand if now - since >= interval]
+            if due:
+                await asyncio.gather(*(self._renew(metadata, now) for metadata in due))
+
+    async def _renew(self, metadata: LockMetadata, now: float) -> None:
+        try:
+            await self._queue.renew_lock(metadata.discriminator, metadata.token)
+        except Exception:
+            # An item finished meanwhile has nothing left to renew; for any other, its lock
+            # will expire and the item will be handed out again.
+            if self._in_hand.pop(metadata.token, None) is not None:
                 logger.warning("%s: renewing a lock failed.", self._name, exc_info=True)
-                return
-            await asyncio.sleep(self._renew_interval)
+            return
+        if metadata.token in self._in_hand:
+            self._in_hand[metadata.token] = (metadata, now)

@@ -1,0 +1,77 @@
+"""Queue workers: an item that takes longer than its lock lasts keeps its lock (the renewer
+renews it), so no second worker gets it; a quick item is acknowledged once."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+from pydantic import BaseModel
+
+from wolkenkit.runtime.workers import QueueWorkers, Verdict, Wakeup
+from wolkenkit.stores.memory.priority_queue_store import InMemoryPriorityQueueStore
+from wolkenkit.stores.priority_queue_store import LockedItem
+
+#: The queue's locks last this long (ms), the workers renew them this often (ms).
+EXPIRATION = 300
+RENEW_INTERVAL = 100
+
+
+class Job(BaseModel):
+    name: str
+    seconds: float
+
+
+def make_queue() -> InMemoryPriorityQueueStore[Job, str]:
+    return InMemoryPriorityQueueStore(lambda job, name: job.name == name, EXPIRATION)
+
+
+async def run_jobs(
+    jobs: list[Job], concurrency: int
+) -> tuple[list[str], InMemoryPriorityQueueStore[Job, str]]:
+    queue = make_queue()
+    started: list[str] = []
+    finished = asyncio.Event()
+
+    async def process(locked: LockedItem[Job]) -> Verdict:
+        started.append(locked.item.name)
+        await asyncio.sleep(locked.item.seconds)
+        if len(started) >= len(jobs):
+            finished.set()
+        return None
+
+    wakeup = Wakeup()
+    workers = QueueWorkers("jobs", queue, process, concurrency, RENEW_INTERVAL, wakeup)
+    for job in jobs:
+        await queue.enqueue(job, job.name, 0)
+    workers.start()
+    wakeup.notify(len(jobs))
+    await asyncio.wait_for(finished.wait(), timeout=10)
+    # Long enough for any expired lock to be taken over by an idle worker.
+    await asyncio.sleep(3 * EXPIRATION / 1000)
+    await workers.stop()
+    return started, queue
+
+
+async def test_a_long_item_keeps_its_lock_while_idle_workers_poll() -> None:
+    # Four times as long as a lock lasts: without renewal, an idle worker would take it over.
+    started, queue = await run_jobs([Job(name="long", seconds=4 * EXPIRATION / 1000)], 4)
+    assert started == ["long"]
+    assert await queue.lock_next() is None
+
+
+async def test_many_quick_items_are_each_handled_once() -> None:
+    jobs = [Job(name=f"job{number}", seconds=0.001) for number in range(50)]
+    started, queue = await run_jobs(jobs, 8)
+    assert sorted(started) == sorted(job.name for job in jobs)
+    assert await queue.lock_next() is None
+
+
+async def test_a_finished_item_is_not_renewed_and_logs_nothing(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, "wolkenkit.runtime.workers")
+    jobs = [Job(name=f"job{number}", seconds=RENEW_INTERVAL / 1000) for number in range(20)]
+    await run_jobs(jobs, 20)
+    assert not [record for record in caplog.records if record.levelno >= logging.WARNING]
