@@ -14,7 +14,7 @@ from wolkenkit.stores.memory.priority_queue_store import InMemoryPriorityQueueSt
 from wolkenkit.stores.priority_queue_store import LockedItem
 
 #: The queue's locks last this long (ms), the workers renew them this often (ms).
-EXPIRATION = 300
+EXPIRATION = 500
 RENEW_INTERVAL = 100
 
 
@@ -48,15 +48,15 @@ async def run_jobs(
     workers.start()
     wakeup.notify(len(jobs))
     await asyncio.wait_for(finished.wait(), timeout=10)
-    # Long enough for any expired lock to be taken over by an idle worker.
-    await asyncio.sleep(3 * EXPIRATION / 1000)
+    # Long enough for an idle worker to take over an item whose lock expired at the end.
+    await asyncio.sleep(EXPIRATION / 1000)
     await workers.stop()
     return started, queue
 
 
 async def test_a_long_item_keeps_its_lock_while_idle_workers_poll() -> None:
-    # Four times as long as a lock lasts: without renewal, an idle worker would take it over.
-    started, queue = await run_jobs([Job(name="long", seconds=4 * EXPIRATION / 1000)], 4)
+    # Three times as long as a lock lasts: without renewal, an idle worker would take it over.
+    started, queue = await run_jobs([Job(name="long", seconds=3 * EXPIRATION / 1000)], 4)
     assert started == ["long"]
     assert await queue.lock_next() is None
 
