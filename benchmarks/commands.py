@@ -36,10 +36,8 @@ from wolkenkit.domain.domain import Domain
 from wolkenkit.messages import AggregateIdentifier, CommandWithMetadata, new_id
 from wolkenkit.runtime.gc_tuning import tune_garbage_collector
 from wolkenkit.scaffolds import create_project
-from wolkenkit.stores.memory.consumer_progress_store import InMemoryConsumerProgressStore
-from wolkenkit.stores.memory.domain_event_store import InMemoryDomainEventStore
-from wolkenkit.stores.memory.lock_store import InMemoryLockStore
-from wolkenkit.testing import RecordingPublisher, build_command
+from wolkenkit.testing import build_command
+from wolkenkit.testing.sandbox import build_domain
 
 TARGET_COMMANDS_PER_SECOND = 20_000
 
@@ -61,13 +59,7 @@ class Measurement:
 
 
 def make_domain(application: Application) -> Domain:
-    return Domain(
-        application,
-        domain_event_store=InMemoryDomainEventStore(),
-        lock_store=InMemoryLockStore(),
-        consumer_progress_store=InMemoryConsumerProgressStore(),
-        publisher=RecordingPublisher(),
-    )
+    return build_domain(application)
 
 
 async def timed(

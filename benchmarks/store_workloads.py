@@ -18,10 +18,9 @@ from wolkenkit.application.application import Application
 from wolkenkit.domain.domain import Domain
 from wolkenkit.messages import AggregateIdentifier, CommandWithMetadata, DomainEvent, new_id
 from wolkenkit.stores.domain_event_store import DomainEventStore
-from wolkenkit.stores.memory.consumer_progress_store import InMemoryConsumerProgressStore
-from wolkenkit.stores.memory.lock_store import InMemoryLockStore
-from wolkenkit.testing import RecordingPublisher, build_command
+from wolkenkit.testing import build_command
 from wolkenkit.testing.builders import build_domain_event
+from wolkenkit.testing.sandbox import build_domain
 
 #: Aggregates the ``like`` workload spreads its commands over.
 LIKED_AGGREGATES = 100
@@ -123,13 +122,7 @@ class Commands:
 
 def make_domain(application: Application, store: DomainEventStore) -> Domain:
     """The engine over the store measured; every other store is in memory."""
-    return Domain(
-        application,
-        domain_event_store=store,
-        lock_store=InMemoryLockStore(),
-        consumer_progress_store=InMemoryConsumerProgressStore(),
-        publisher=RecordingPublisher(),
-    )
+    return build_domain(application, domain_event_store=store)
 
 
 async def _handled(domain: Domain, command: CommandWithMetadata[Any]) -> int:

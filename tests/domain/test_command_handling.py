@@ -15,24 +15,16 @@ from wolkenkit.application.definitions import CommandHandler
 from wolkenkit.application.services import CommandAuthorizationServices, CommandServices
 from wolkenkit.domain.domain import Domain
 from wolkenkit.messages import AggregateIdentifier, CommandWithMetadata, DomainEvent, new_id
-from wolkenkit.stores.memory.consumer_progress_store import InMemoryConsumerProgressStore
 from wolkenkit.stores.memory.domain_event_store import InMemoryDomainEventStore
-from wolkenkit.stores.memory.lock_store import InMemoryLockStore
 from wolkenkit.testing.builders import build_command, build_domain_event
-from wolkenkit.testing.sandbox import RecordingPublisher
+from wolkenkit.testing.sandbox import build_domain
 
 
 def make_domain(
     store: InMemoryDomainEventStore | None = None,
     extra_commands: dict[str, CommandHandler[MessageState, Any]] | None = None,
 ) -> Domain:
-    return Domain(
-        build_application(extra_commands=extra_commands),
-        domain_event_store=store or InMemoryDomainEventStore(),
-        lock_store=InMemoryLockStore(),
-        consumer_progress_store=InMemoryConsumerProgressStore(),
-        publisher=RecordingPublisher(),
-    )
+    return build_domain(build_application(extra_commands=extra_commands), domain_event_store=store)
 
 
 def message_id() -> AggregateIdentifier:

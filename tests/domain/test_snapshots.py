@@ -13,11 +13,9 @@ from wolkenkit.domain.domain import Domain
 from wolkenkit.domain.snapshot_strategy import parse_snapshot_strategy
 from wolkenkit.messages import AggregateIdentifier, DomainEvent, Snapshot, new_id
 from wolkenkit.stores.domain_event_store import MAX_REVISION
-from wolkenkit.stores.memory.consumer_progress_store import InMemoryConsumerProgressStore
 from wolkenkit.stores.memory.domain_event_store import InMemoryDomainEventStore
-from wolkenkit.stores.memory.lock_store import InMemoryLockStore
 from wolkenkit.testing.builders import build_command
-from wolkenkit.testing.sandbox import RecordingPublisher
+from wolkenkit.testing.sandbox import build_domain
 
 
 class ObservedStore(InMemoryDomainEventStore):
@@ -45,12 +43,9 @@ class ObservedStore(InMemoryDomainEventStore):
 
 
 def make_domain(store: InMemoryDomainEventStore, strategy: Any) -> Domain:
-    return Domain(
+    return build_domain(
         build_application(),
         domain_event_store=store,
-        lock_store=InMemoryLockStore(),
-        consumer_progress_store=InMemoryConsumerProgressStore(),
-        publisher=RecordingPublisher(),
         snapshot_strategy=parse_snapshot_strategy(strategy),
     )
 

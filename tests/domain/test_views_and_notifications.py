@@ -11,11 +11,8 @@ from wolkenkit import errors
 from wolkenkit.application.services import Infrastructure
 from wolkenkit.domain.domain import Domain
 from wolkenkit.messages import AggregateIdentifier, Notification, User, new_id
-from wolkenkit.stores.memory.consumer_progress_store import InMemoryConsumerProgressStore
-from wolkenkit.stores.memory.domain_event_store import InMemoryDomainEventStore
-from wolkenkit.stores.memory.lock_store import InMemoryLockStore
 from wolkenkit.testing.builders import build_client, build_command
-from wolkenkit.testing.sandbox import RecordingPublisher
+from wolkenkit.testing.sandbox import RecordingPublisher, build_domain
 
 CLIENT = build_client()
 
@@ -23,11 +20,8 @@ CLIENT = build_client()
 def make_domain(messages: list[dict[str, Any]] | None = None) -> tuple[Domain, RecordingPublisher]:
     publisher = RecordingPublisher()
     store = {"messages": messages if messages is not None else []}
-    domain = Domain(
+    domain = build_domain(
         build_application(),
-        domain_event_store=InMemoryDomainEventStore(),
-        lock_store=InMemoryLockStore(),
-        consumer_progress_store=InMemoryConsumerProgressStore(),
         publisher=publisher,
         infrastructure=Infrastructure(ask=store, tell=store),
     )

@@ -9,6 +9,7 @@ from wolkenkit.testing.sandbox import (
     RecordingPublisher,
     Sandbox,
     ViewScenario,
+    build_domain,
 )
 
 __all__ = [
@@ -22,5 +23,6 @@ __all__ = [
     "ViewScenario",
     "build_client",
     "build_command",
+    "build_domain",
     "build_domain_event",
 ]

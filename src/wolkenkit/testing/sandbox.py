@@ -33,7 +33,11 @@ from wolkenkit.application.application import Application
 from wolkenkit.application.services import Infrastructure, InfrastructureServices
 from wolkenkit.domain.domain import DEFAULT_NOTIFICATION_CHANNEL, Domain
 from wolkenkit.domain.flows import FlowResult
-from wolkenkit.domain.snapshot_strategy import NeverStrategy, SnapshotStrategy
+from wolkenkit.domain.snapshot_strategy import (
+    DEFAULT_SNAPSHOT_STRATEGY,
+    NeverStrategy,
+    SnapshotStrategy,
+)
 from wolkenkit.messages import (
     AggregateIdentifier,
     ClientMetadata,
@@ -91,6 +95,28 @@ class RecordingPublisher(Publisher):
             for published_channel, message in self.messages[since:]
             if published_channel == channel
         ]
+
+
+def build_domain(
+    application: Application,
+    *,
+    domain_event_store: DomainEventStore | None = None,
+    publisher: Publisher | None = None,
+    infrastructure: Infrastructure[Any, Any] | None = None,
+    snapshot_strategy: SnapshotStrategy = DEFAULT_SNAPSHOT_STRATEGY,
+) -> Domain:
+    """The engine for ``application`` over in-memory stores (or the given event store),
+    publishing into a ``RecordingPublisher`` unless a publisher is given: for tests and
+    measurements of the engine itself. ``Sandbox`` is the way to test an app's behaviour."""
+    return Domain(
+        application,
+        domain_event_store=domain_event_store or InMemoryDomainEventStore(),
+        lock_store=InMemoryLockStore(),
+        consumer_progress_store=InMemoryConsumerProgressStore(),
+        publisher=publisher or RecordingPublisher(),
+        infrastructure=infrastructure,
+        snapshot_strategy=snapshot_strategy,
+    )
 
 
 @dataclass

@@ -13,24 +13,16 @@ from wolkenkit.domain.domain import Domain
 from wolkenkit.messages import AggregateIdentifier, new_id
 from wolkenkit.stores import postgres
 from wolkenkit.stores.domain_event_store import DomainEventStore
-from wolkenkit.stores.memory.consumer_progress_store import InMemoryConsumerProgressStore
-from wolkenkit.stores.memory.lock_store import InMemoryLockStore
 from wolkenkit.testing.builders import build_command
 from wolkenkit.testing.contracts._messages import collect
-from wolkenkit.testing.sandbox import RecordingPublisher
+from wolkenkit.testing.sandbox import build_domain
 
 pytestmark = pytest.mark.postgres
 
 
 def engine(store: DomainEventStore) -> Domain:
     """An engine of its own over the store, as another process would have."""
-    return Domain(
-        build_application(),
-        domain_event_store=store,
-        lock_store=InMemoryLockStore(),
-        consumer_progress_store=InMemoryConsumerProgressStore(),
-        publisher=RecordingPublisher(),
-    )
+    return build_domain(build_application(), domain_event_store=store)
 
 
 async def test_a_creating_command_delivered_twice_is_stored_once(
