@@ -400,3 +400,38 @@ async def test_a_rejected_creating_command_is_confirmed_by_a_read() -> None:
     assert not outcome.stored
     # Nothing stored, so the rejection is checked against the store before it stands.
     assert store.reads == 1
+
+
+class LoggerNames(CommandHandler[MessageState, Empty]):
+    """Records the names of the loggers its services hand out."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def is_authorized(
+        self,
+        state: MessageState,
+        command: CommandWithMetadata[Empty],
+        services: CommandAuthorizationServices,
+    ) -> bool:
+        self.names.append(services.logger.name)
+        return True
+
+    def handle(
+        self,
+        state: MessageState,
+        command: CommandWithMetadata[Empty],
+        services: CommandServices[MessageState],
+    ) -> None:
+        self.names.append(services.logger.name)
+
+
+async def test_handlers_log_to_their_aggregates_logger() -> None:
+    handler = LoggerNames()
+    domain = make_domain(extra_commands={"nameLoggers": handler})
+    identifier = message_id()
+    await domain.handle_command(build_command(identifier, "nameLoggers", {}))
+    instance = await domain.repository.load(identifier)
+    expected = "wolkenkit.app.domain.communication.message"
+    assert handler.names == [expected, expected]
+    assert instance.event_services.logger.name == expected

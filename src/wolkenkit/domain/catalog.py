@@ -6,6 +6,7 @@ schema?" with the reference's errors and messages, for the engine and the APIs a
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -97,6 +98,8 @@ class AggregateEntry:
     domain_events: dict[str, DomainEventEntry]
     #: ``<command>Rejected`` / ``<command>Failed``: never stored, never fed to flows.
     system_event_names: frozenset[str]
+    #: ``wolkenkit.app.domain.<context>.<aggregate>``: what the aggregate's handlers log to.
+    logger: logging.Logger
 
     def command(self, command_name: str) -> CommandEntry:
         """Raises ``CommandNotFound``."""
@@ -145,6 +148,7 @@ def _aggregate_entry(
         commands=commands,
         domain_events=domain_events,
         system_event_names=system_event_names,
+        logger=logging.getLogger(f"wolkenkit.app.domain.{context_name}.{aggregate_name}"),
     )
 
 

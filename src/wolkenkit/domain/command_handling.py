@@ -120,7 +120,6 @@ class CommandHandling:
         self._max_attempts = max_attempts
         self._locks = _KeyedLocks()
         self._ask_only_infrastructure = shared.infrastructure.ask_only()
-        self._loggers: dict[tuple[str, str], logging.Logger] = {}
 
     async def handle(self, command: CommandWithMetadata[Any]) -> CommandOutcome:
         identifier = command.aggregate_identifier
@@ -202,7 +201,7 @@ class CommandHandling:
     ) -> None:
         shared = self._shared
         client = command.metadata.client
-        logger_ = self._logger(instance)
+        logger_ = instance.entry.logger
         authorized = entry.handler.is_authorized(
             instance.state,
             command,
@@ -249,12 +248,3 @@ class CommandHandling:
     ) -> CommandOutcome:
         event = instance.system_event(command, f"{command.name}{suffix}", reason)
         return CommandOutcome([event], stored=False)
-
-    def _logger(self, instance: AggregateInstance) -> logging.Logger:
-        key = (instance.entry.context_name, instance.entry.name)
-        found = self._loggers.get(key)
-        if found is None:
-            found = self._loggers[key] = logging.getLogger(
-                f"wolkenkit.app.domain.{key[0]}.{key[1]}"
-            )
-        return found

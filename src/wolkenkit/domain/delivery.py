@@ -56,11 +56,7 @@ class DomainEventDelivery:
                 aggregates=self._aggregates,
                 client=client,
                 infrastructure=self._infrastructure,
-                logger=logging.getLogger(
-                    "wolkenkit.app.domain."
-                    f"{domain_event.aggregate_identifier.context.name}."
-                    f"{domain_event.aggregate_identifier.aggregate.name}"
-                ),
+                logger=instance.entry.logger,
             )
             handler = entry.handler
             if await _resolve(handler.is_authorized(state, typed_event, services)) is not True:

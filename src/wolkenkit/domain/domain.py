@@ -7,7 +7,6 @@ interfaces only; which backends they are is decided by whoever builds it.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -111,7 +110,7 @@ class Domain:
         if services is None:
             services = self._event_services_cache[id(entry)] = DomainEventServices(
                 infrastructure=self.infrastructure,
-                logger=logging.getLogger(f"wolkenkit.app.domain.{entry.context_name}.{entry.name}"),
+                logger=entry.logger,
             )
         return services
 
