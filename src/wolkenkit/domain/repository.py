@@ -56,9 +56,8 @@ class Repository:
 
     @staticmethod
     def _key(identifier: AggregateIdentifier) -> str:
-        # The aggregate id alone: ids are uuids, and every cached entry also remembers its
-        # aggregate entry, which ``_cached`` compares, so two aggregates of different kinds
-        # that share an id would merely take each other's place in the cache.
+        # The aggregate id alone, as the event stores key streams (so does the reference):
+        # ids are uuids, unique across kinds. ``_cached`` also compares the aggregate entry.
         return identifier.aggregate.id
 
     async def load(self, identifier: AggregateIdentifier) -> AggregateInstance:
