@@ -9,7 +9,7 @@ gap-safe; that, and reading before writing, is what our stores add. Durability i
 server's as configured, the same our stores get; SQLite uses the settings of our SQLite
 stores (WAL, ``synchronous=NORMAL``).
 
-``eventsourcing`` (PyPI, with the C build of psycopg; ``pip install -e '.[bench]'``) runs the
+``eventsourcing`` (PyPI, with the C build of psycopg; the ``bench`` extra) runs the
 same aggregate workload on the same PostgreSQL: a message created by a ``Sent`` event and
 liked by ``Liked`` events, saved by an ``Application`` with its aggregate cache on (as our
 engine's is). It is synchronous, so its concurrent clients are threads.
@@ -215,7 +215,7 @@ class EventsourcingChat:
         """The application, or why it cannot run."""
         application = _chat_application()
         if application is None:
-            return "eventsourcing is not installed (pip install -e '.[bench]'): no rows for it"
+            return "eventsourcing is not installed (the `bench` extra): no rows for it"
         return EventsourcingChat(application, postgres, schema)
 
     def sends(self, clients: int, seconds: float) -> Rate:

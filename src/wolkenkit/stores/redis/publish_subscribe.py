@@ -170,7 +170,7 @@ class RedisSubscriber(Subscriber):
             if task is not None:
                 task.cancel()
                 await asyncio.wait([task])
-        await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+        await self._pubsub.aclose()
         await self._client.aclose()
 
     async def _send(self, channel: str | None, token: str) -> None:
@@ -205,7 +205,7 @@ class RedisSubscriber(Subscriber):
 
     async def _reconnect(self) -> None:
         async with self._lock:
-            await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+            await self._pubsub.aclose()
             self._pubsub = self._client.pubsub()
             await self._pubsub.connect()  # type: ignore[no-untyped-call]
             if self._channels:
