@@ -16,6 +16,7 @@ from wolkenkit.testing.contracts._messages import (
     build_aggregate_identifier,
     build_domain_events,
     collect,
+    settle,
 )
 from wolkenkit.testing.contracts.priority_queue_store import (
     QueueItem,
@@ -160,6 +161,7 @@ async def test_a_replay_left_early_gives_its_connection_back(options: dict[str, 
     store = await postgres.create_domain_event_store(options)
     await store.setup()
     await store.store_domain_events(build_domain_events(build_aggregate_identifier(), 2_500))
+    await settle(store, 2_500)
 
     for _ in range(3 * postgres.connection.MAXIMUM_CONNECTIONS):
         async for _ in store.get_replay_by_position():

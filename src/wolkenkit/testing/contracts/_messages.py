@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterable, AsyncIterator
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from wolkenkit.messages import AggregateIdentifier, DomainEvent, Snapshot, new_id
 from wolkenkit.testing import builders
+
+if TYPE_CHECKING:
+    from wolkenkit.stores.domain_event_store import DomainEventStore
 
 T = TypeVar("T")
 
@@ -61,6 +66,24 @@ def build_snapshot(
 async def collect(iterable: AsyncIterable[T]) -> list[T]:
     """Everything an async iterator yields, as a list."""
     return [element async for element in iterable]
+
+
+#: How long :func:`settle` waits for other clients' transactions to end.
+SETTLE_SECONDS = 30.0
+
+
+async def settle(store: DomainEventStore, count: int) -> None:
+    """Waits until ``count`` events are readable by position.
+
+    A reader by position sees nothing past a transaction that may still commit lower
+    positions. On PostgreSQL that horizon spans the whole server, so any client's open
+    transaction (another test suite's, say) briefly hides fresh events; a test that wants to
+    read what it wrote waits for them rather than assume a quiet server."""
+    deadline = time.monotonic() + SETTLE_SECONDS
+    while len(await collect(store.get_replay_by_position())) < count:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{count} events did not become readable by position")
+        await asyncio.sleep(0.01)
 
 
 def ids(domain_events: list[DomainEvent]) -> list[str]:

@@ -21,6 +21,7 @@ from wolkenkit.testing.contracts._messages import (
     build_snapshot,
     collect,
     ids,
+    settle,
 )
 
 
@@ -121,6 +122,7 @@ class DomainEventStoreCommandsContract:
 
         assert [error is None for error in errors] == [True] * 4 + [False] + [True] * 3
         assert await store.get_last_domain_event(bystander.aggregate_identifier) is None
+        await settle(store, 1 + 3 * 7)
         stored = [
             positioned.domain_event.id
             async for positioned in store.get_replay_by_position()

@@ -13,6 +13,7 @@ from wolkenkit.testing.contracts._messages import (
     build_snapshot,
     collect,
     ids,
+    settle,
 )
 
 
@@ -33,6 +34,7 @@ class DomainEventStoreQueriesContract:
         await store.store_domain_events(stored[:2])
         await store.store_domain_events(stored[2:3])
         await store.store_domain_events(stored[3:])
+        await settle(store, len(stored))
 
         replay = await collect(store.get_replay_by_position())
 
@@ -45,6 +47,7 @@ class DomainEventStoreQueriesContract:
         # A reader that remembers the last position it saw picks up exactly where it left off.
         stored = build_domain_events(build_aggregate_identifier(), 5)
         await store.store_domain_events(stored)
+        await settle(store, len(stored))
         everything = await collect(store.get_replay_by_position())
 
         rest = await collect(store.get_replay_by_position(after_position=everything[1].position))
@@ -59,6 +62,7 @@ class DomainEventStoreQueriesContract:
         # Pages of ``limit`` events, read one after the other, give every event exactly once.
         stored = build_domain_events(build_aggregate_identifier(), 7)
         await store.store_domain_events(stored)
+        await settle(store, len(stored))
 
         seen: list[str] = []
         after_position = 0
@@ -78,6 +82,7 @@ class DomainEventStoreQueriesContract:
             await store.store_domain_events([build_domain_event(aggregate_identifier, 1)])
         second = build_domain_event(aggregate_identifier, 2)
         await store.store_domain_events([second])
+        await settle(store, 2)
 
         replay = await collect(store.get_replay_by_position())
 
