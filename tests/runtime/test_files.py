@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -12,6 +14,7 @@ import pytest
 from tests.runtime.conftest import StartServer
 from wolkenkit import load_application
 from wolkenkit.runtime.server import Serving
+from wolkenkit.runtime.settings import DEFAULT_FILE_SIZE_LIMIT
 
 FILE_ID = "03edebb0-7a36-4902-a082-ef979982a12c"
 HEADERS = {"x-id": FILE_ID, "x-name": "hello.txt", "content-type": "text/plain"}
@@ -102,3 +105,61 @@ async def test_a_large_file_streams_through(client: httpx.AsyncClient, server: S
 
     assert added.status_code == 200
     assert fetched.content == content
+
+
+async def test_a_file_declared_too_large_is_refused_before_its_body(server: Serving) -> None:
+    # The declared length alone decides: the answer comes while the body is still unsent.
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    head = (
+        "POST /files/v2/add-file HTTP/1.1\r\nhost: localhost\r\n"
+        f"x-id: {FILE_ID}\r\nx-name: huge.bin\r\ncontent-type: application/octet-stream\r\n"
+        f"content-length: {2**40}\r\n\r\n"
+    )
+    writer.write(head.encode() + b"only the first bytes")
+    await writer.drain()
+    async with asyncio.timeout(30):  # Without a limit, the server waits for the rest.
+        status_line = await reader.readline()
+        answer = await reader.read()
+    writer.close()
+
+    assert status_line.startswith(b"HTTP/1.1 413 ")
+    body = json.loads(answer.partition(b"\r\n\r\n")[2])
+    assert body == {
+        "code": "RequestMalformed",
+        "message": f"File is larger than {DEFAULT_FILE_SIZE_LIMIT} bytes.",
+    }
+
+
+@pytest.mark.parametrize("store", ["InMemory", "FileSystem"])
+async def test_a_streamed_file_over_the_limit_leaves_nothing_behind(
+    start_server: StartServer, tmp_path: Path, store: str
+) -> None:
+    # A chunked upload declares no length: it is cut off once it brings more than the
+    # limit, and neither its bytes nor its metadata are stored; the id stays free.
+    directory = tmp_path / "files"
+    options = {"type": store, **({"directory": str(directory)} if store == "FileSystem" else {})}
+
+    async def chunks(count: int, size: int = 600) -> AsyncIterator[bytes]:
+        for _ in range(count):
+            yield b"x" * size
+
+    async with (
+        start_server(FILE_SIZE_LIMIT=1_000, FILE_STORE_OPTIONS=options) as running,
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{running.port}") as client,
+    ):
+        refused = await client.post("/files/v2/add-file", content=chunks(3), headers=HEADERS)
+        missing = await client.get(f"/files/v2/file/{FILE_ID}")
+        if store == "FileSystem":
+            left = sorted(path.relative_to(directory) for path in directory.rglob("*"))
+            assert left == [Path(".removed"), Path(".staging")]
+        at_limit = await client.post("/files/v2/add-file", content=b"y" * 1_000, headers=HEADERS)
+        fetched = await client.get(f"/files/v2/file/{FILE_ID}")
+
+    assert refused.status_code == 413
+    assert refused.json() == {
+        "code": "RequestMalformed",
+        "message": "File is larger than 1000 bytes.",
+    }
+    assert (missing.status_code, missing.json()["code"]) == (404, "FileNotFound")
+    assert at_limit.status_code == 200
+    assert fetched.content == b"y" * 1_000

@@ -93,7 +93,13 @@ def file_paths() -> dict[str, Any]:
         "The body is the file's content; its `content-type` (any `type/subtype`) is stored with "
         "it. The app's `adding_file` hook may refuse the file or change its name and type.",
         json_response(EMPTY_OBJECT),
-        {400: MALFORMED, 401: HOOK, 409: "FileAlreadyExists", 500: "UnknownError"},
+        {
+            400: MALFORMED,
+            401: HOOK,
+            409: "FileAlreadyExists",
+            413: "RequestMalformed (the file is larger than FILE_SIZE_LIMIT)",
+            500: "UnknownError",
+        },
         parameters=[
             header("x-id", UUID, "The file's id, chosen by the client."),
             header("x-name", {"type": "string", "minLength": 1}, "The file's name."),
