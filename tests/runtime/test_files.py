@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -35,7 +36,9 @@ async def test_add_get_and_remove_a_file(client: httpx.AsyncClient) -> None:
     assert fetched.headers["x-name"] == "hello.txt"
     assert fetched.headers["content-type"].startswith("text/plain")
     assert fetched.headers["content-length"] == "13"
-    assert fetched.headers["content-disposition"] == "inline; filename=hello.txt"
+    assert fetched.headers["content-disposition"] == (
+        "inline; filename=\"hello.txt\"; filename*=UTF-8''hello.txt"
+    )
     assert (removed.status_code, removed.json()) == (200, {})
     assert (gone.status_code, gone.json()["code"]) == (404, "FileNotFound")
 
@@ -163,3 +166,84 @@ async def test_a_streamed_file_over_the_limit_leaves_nothing_behind(
     assert (missing.status_code, missing.json()["code"]) == (404, "FileNotFound")
     assert at_limit.status_code == 200
     assert fetched.content == b"y" * 1_000
+
+
+async def _served(client: httpx.AsyncClient, name: bytes, content_type: str) -> httpx.Response:
+    """The response that serves a file just added under ``name`` (raw header bytes)."""
+    file_id = str(uuid.uuid4())
+    headers = {b"x-id": file_id.encode(), b"x-name": name, b"content-type": content_type.encode()}
+    added = await client.post("/files/v2/add-file", content=b"<b>x</b>", headers=headers)
+    assert added.status_code == 200
+    return await client.get(f"/files/v2/file/{file_id}")
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "text/html",
+        "image/svg+xml",
+        "application/xhtml+xml",
+        "text/xml",
+        "application/pdf",
+        "text/javascript",
+        "application/x-shockwave-flash",
+        "multipart/x-mixed-replace",
+    ],
+)
+async def test_active_content_is_served_as_a_download_in_a_sandbox(
+    client: httpx.AsyncClient, content_type: str
+) -> None:
+    # An uploaded page or script must never run on the origin of the APIs and the client:
+    # it is a download, the browser may not guess another type, and if it renders the file
+    # anyway, it does so in a sandbox without scripts. Clients still read the stored type.
+    served = await _served(client, b"page.html", content_type)
+
+    assert served.status_code == 200
+    assert served.headers["content-disposition"].startswith("attachment;")
+    assert served.headers["x-content-type-options"] == "nosniff"
+    policy = {part.strip() for part in served.headers["content-security-policy"].split(";")}
+    assert {"sandbox", "default-src 'none'"} <= policy
+    assert served.headers["content-type"] == content_type
+
+
+@pytest.mark.parametrize(
+    "content_type", ["image/png", "image/jpeg", "text/plain", "video/mp4", "application/json"]
+)
+async def test_passive_content_is_shown_inline(
+    client: httpx.AsyncClient, content_type: str
+) -> None:
+    served = await _served(client, b"photo.png", content_type)
+
+    assert served.headers["content-disposition"].startswith("inline;")
+    assert served.headers["x-content-type-options"] == "nosniff"
+    assert "sandbox" in served.headers["content-security-policy"]
+
+
+@pytest.mark.parametrize(
+    ("name", "fallback", "encoded"),
+    [
+        (b"hello.txt", "hello.txt", "hello.txt"),
+        (
+            b"a.txt; filename*=UTF-8''evil.exe",
+            "a.txt; filename*=UTF-8''evil.exe",
+            "a.txt%3B%20filename%2A%3DUTF-8%27%27evil.exe",
+        ),
+        (
+            b'say "hi" \\ 100%.txt',
+            'say \\"hi\\" \\\\ 100_.txt',
+            "say%20%22hi%22%20%5C%20100%25.txt",
+        ),
+        ("résumé.txt".encode("latin-1"), "r_sum_.txt", "r%C3%A9sum%C3%A9.txt"),
+    ],
+)
+async def test_the_name_cannot_add_parameters_to_the_disposition(
+    client: httpx.AsyncClient, name: bytes, fallback: str, encoded: str
+) -> None:
+    # RFC 6266: a quoted ASCII fallback and the exact name in RFC 8187 encoding; whatever
+    # the name holds stays inside those two parameters. `x-name` carries it unchanged.
+    served = await _served(client, name, "text/plain")
+
+    assert served.headers["content-disposition"] == (
+        f"inline; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"
+    )
+    assert dict(served.headers.raw)[b"x-name"] == name

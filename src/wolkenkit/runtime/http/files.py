@@ -15,9 +15,10 @@ from starlette.routing import Route
 
 from wolkenkit import errors
 from wolkenkit.application.services import ErrorService, HookServices
-from wolkenkit.files import FileAddMetadata, FileMetadata
+from wolkenkit.files import FileAddMetadata
 from wolkenkit.messages import UUID_PATTERN, ClientMetadata, Uuid
 from wolkenkit.runtime.http.errors import RequestTooLarge
+from wolkenkit.runtime.http.file_headers import file_headers
 from wolkenkit.runtime.http.requests import authenticate, parse_model, read_json_object
 from wolkenkit.runtime.single_process import SingleProcessRuntime
 
@@ -126,17 +127,7 @@ async def get_file(request: Request) -> Response:
             yield chunk
         await _call_after_hook(hooks.got_file, metadata, services)
 
-    return StreamingResponse(content(), headers=_file_headers(metadata))
-
-
-def _file_headers(metadata: FileMetadata) -> dict[str, str]:
-    return {
-        "x-id": metadata.id,
-        "x-name": metadata.name,
-        "content-type": metadata.content_type,
-        "content-length": str(metadata.content_length),
-        "content-disposition": f"inline; filename={metadata.name}",
-    }
+    return StreamingResponse(content(), headers=file_headers(metadata))
 
 
 async def remove_file(request: Request) -> JSONResponse:

@@ -121,7 +121,9 @@ def file_paths() -> dict[str, Any]:
         "Files",
         "getFile",
         "Get a file",
-        "The file's content, with the content type it was stored with.",
+        "The file's content, with the content type it was stored with. Only passive types "
+        "(images but SVG, audio, video, plain text, JSON, bytes) are `inline`; all others are "
+        "an `attachment`, and every file comes with `nosniff` and a sandboxing policy.",
         {
             "description": "The file's content.",
             "headers": {
@@ -129,6 +131,8 @@ def file_paths() -> dict[str, Any]:
                 "x-name": {"schema": {"type": "string"}},
                 "content-length": {"schema": {"type": "integer"}},
                 "content-disposition": {"schema": {"type": "string"}},
+                "x-content-type-options": {"schema": {"type": "string", "const": "nosniff"}},
+                "content-security-policy": {"schema": {"type": "string"}},
             },
             "content": {"*/*": {"schema": BINARY}},
         },
