@@ -18,6 +18,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from wolkenkit import errors
 from wolkenkit.domain.snapshot_strategy import DEFAULT_SNAPSHOT_STRATEGY, SnapshotStrategy
 
+#: 100 MiB: room for photos, documents and short videos, while one client cannot fill a
+#: disk (or, with the in-memory file store, the memory) with one request.
+DEFAULT_FILE_SIZE_LIMIT = 100 * 1024 * 1024
+
 PortOrSocket = Annotated[int, Field(ge=0, le=65535)] | str
 StoreOptions = dict[str, Any] | str
 
@@ -114,6 +118,11 @@ class RuntimeSettings(BaseModel):
     #: Bytes a JSON request body may have (the reference's body-parser limit).
     request_body_limit: Annotated[int, Field(ge=1)] = Field(
         default=100_000, alias="REQUEST_BODY_LIMIT"
+    )
+    #: Bytes a file added through the file API may have (ours; the reference has no limit).
+    #: Uploads beyond it are refused with 413 while they stream, and nothing is stored.
+    file_size_limit: Annotated[int, Field(ge=1)] = Field(
+        default=DEFAULT_FILE_SIZE_LIMIT, alias="FILE_SIZE_LIMIT"
     )
     #: The address the ports are bound to (ours; the reference binds every interface).
     bind_host: str = Field(default="0.0.0.0", alias="BIND_HOST")

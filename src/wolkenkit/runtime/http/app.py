@@ -43,12 +43,15 @@ async def _on_http_error(request: Request, error: Exception) -> Response:
     status = error.status_code if isinstance(error, HTTPException) else 500
     if status == 404:
         return JSONResponse({"code": "NotFound", "message": "Route not found."}, 404)
+    # Starlette's exception carries the headers its status needs, such as a 405's `Allow`.
+    headers = error.headers if isinstance(error, HTTPException) else None
     if status == 405:
         return JSONResponse(
             {"code": "RequestMalformed", "message": f"Method {request.method} is not allowed."},
             405,
+            headers,
         )
-    return JSONResponse({"code": "RequestMalformed", "message": str(error)}, status)
+    return JSONResponse({"code": "RequestMalformed", "message": str(error)}, status, headers)
 
 
 async def _on_unexpected_error(request: Request, error: Exception) -> Response:

@@ -15,8 +15,10 @@ from starlette.routing import Route
 
 from wolkenkit import errors
 from wolkenkit.application.services import ErrorService, HookServices
-from wolkenkit.files import FileAddMetadata, FileMetadata
+from wolkenkit.files import FileAddMetadata
 from wolkenkit.messages import UUID_PATTERN, ClientMetadata, Uuid
+from wolkenkit.runtime.http.errors import RequestTooLarge
+from wolkenkit.runtime.http.file_headers import file_headers
 from wolkenkit.runtime.http.requests import authenticate, parse_model, read_json_object
 from wolkenkit.runtime.single_process import SingleProcessRuntime
 
@@ -57,6 +59,11 @@ async def add_file(request: Request) -> JSONResponse:
     runtime: SingleProcessRuntime = request.app.state.runtime
     client = authenticate(request, runtime.authenticator)
     headers = request.headers
+    limit = runtime.settings.file_size_limit
+    declared = headers.get("content-length")
+    # A declared length over the limit is refused before a byte of the body is read.
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
     metadata: FileAddMetadata = parse_model(
         FileAddMetadata,
         {
@@ -72,10 +79,25 @@ async def add_file(request: Request) -> JSONResponse:
     if changes is not None:
         metadata = _merged(metadata, changes)
     stored = await runtime.file_store.add_file(
-        metadata.id, metadata.name, metadata.content_type, request.stream()
+        metadata.id, metadata.name, metadata.content_type, _limited(request.stream(), limit)
     )
     await _call_after_hook(hooks.added_file, stored, services)
     return JSONResponse({})
+
+
+async def _limited(stream: AsyncIterator[bytes], limit: int) -> AsyncIterator[bytes]:
+    """The body, broken off once it brings more than ``limit`` bytes (a chunked upload
+    declares no length); the file store then discards what it has written so far."""
+    size = 0
+    async for chunk in stream:
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        yield chunk
+
+
+def _too_large(limit: int) -> RequestTooLarge:
+    return RequestTooLarge(f"File is larger than {limit} bytes.")
 
 
 def _merged(metadata: FileAddMetadata, changes: Any) -> FileAddMetadata:
@@ -105,17 +127,7 @@ async def get_file(request: Request) -> Response:
             yield chunk
         await _call_after_hook(hooks.got_file, metadata, services)
 
-    return StreamingResponse(content(), headers=_file_headers(metadata))
-
-
-def _file_headers(metadata: FileMetadata) -> dict[str, str]:
-    return {
-        "x-id": metadata.id,
-        "x-name": metadata.name,
-        "content-type": metadata.content_type,
-        "content-length": str(metadata.content_length),
-        "content-disposition": f"inline; filename={metadata.name}",
-    }
+    return StreamingResponse(content(), headers=file_headers(metadata))
 
 
 async def remove_file(request: Request) -> JSONResponse:

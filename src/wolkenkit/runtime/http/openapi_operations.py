@@ -93,7 +93,13 @@ def file_paths() -> dict[str, Any]:
         "The body is the file's content; its `content-type` (any `type/subtype`) is stored with "
         "it. The app's `adding_file` hook may refuse the file or change its name and type.",
         json_response(EMPTY_OBJECT),
-        {400: MALFORMED, 401: HOOK, 409: "FileAlreadyExists", 500: "UnknownError"},
+        {
+            400: MALFORMED,
+            401: HOOK,
+            409: "FileAlreadyExists",
+            413: "RequestMalformed (the file is larger than FILE_SIZE_LIMIT)",
+            500: "UnknownError",
+        },
         parameters=[
             header("x-id", UUID, "The file's id, chosen by the client."),
             header("x-name", {"type": "string", "minLength": 1}, "The file's name."),
@@ -115,7 +121,9 @@ def file_paths() -> dict[str, Any]:
         "Files",
         "getFile",
         "Get a file",
-        "The file's content, with the content type it was stored with.",
+        "The file's content, with the content type it was stored with. Only passive types "
+        "(images but SVG, audio, video, plain text, JSON, bytes) are `inline`; all others are "
+        "an `attachment`, and every file comes with `nosniff` and a sandboxing policy.",
         {
             "description": "The file's content.",
             "headers": {
@@ -123,6 +131,8 @@ def file_paths() -> dict[str, Any]:
                 "x-name": {"schema": {"type": "string"}},
                 "content-length": {"schema": {"type": "integer"}},
                 "content-disposition": {"schema": {"type": "string"}},
+                "x-content-type-options": {"schema": {"type": "string", "const": "nosniff"}},
+                "content-security-policy": {"schema": {"type": "string"}},
             },
             "content": {"*/*": {"schema": BINARY}},
         },

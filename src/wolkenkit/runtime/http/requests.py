@@ -55,9 +55,10 @@ def bearer_token(request: Request) -> str | None:
     if b"token" not in request.scope["query_string"]:
         return None
     tokens = request.query_params.getlist("token")
-    if len(tokens) > 1 or (tokens and not tokens[0]):
-        raise errors.RequestMalformed("Query parameter 'token' must be one non-empty string.")
-    return tokens[0] if tokens else None
+    if len(tokens) > 1:
+        raise errors.RequestMalformed("Query parameter 'token' must be given once.")
+    # An empty `?token=` is no token, as in the reference: the caller is anonymous.
+    return tokens[0] if tokens and tokens[0] else None
 
 
 def authenticate(request: Request, authenticator: Authenticator) -> ClientMetadata:

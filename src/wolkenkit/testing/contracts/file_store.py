@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -105,3 +106,23 @@ class FileStoreContract:
         await _assert_not_found(store, id)
         await store.add_file(id, "again.txt", "text/plain", chunked(b"again", 8))
         assert await _read(store, id) == b"again"
+
+    async def test_a_stream_that_breaks_off_leaves_no_file(self, store: FileStore) -> None:
+        # An upload that fails midway (the client left, or it grew past a size limit) stores
+        # neither bytes nor metadata, and its id stays free.
+        id = new_id()
+
+        async def broken() -> AsyncIterator[bytes]:
+            yield b"x" * 100_000
+            raise _BrokenOff()
+
+        with pytest.raises(_BrokenOff):
+            await store.add_file(id, "broken.bin", "application/octet-stream", broken())
+
+        await _assert_not_found(store, id)
+        await store.add_file(id, "whole.txt", "text/plain", chunked(b"whole", 2))
+        assert await _read(store, id) == b"whole"
+
+
+class _BrokenOff(Exception):
+    """The error of an upload stream that stops midway."""
