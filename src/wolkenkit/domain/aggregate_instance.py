@@ -99,7 +99,8 @@ class AggregateInstance:
         data: BaseModel | Mapping[str, Any],
         tags: list[str] | None,
     ) -> Any:
-        """Publish a new event caused by ``command``, apply it and return the next state."""
+        """Publish a new event caused by ``command``, apply it and return (a copy of) the next
+        state."""
         entry = self.entry.domain_events.get(name)
         if entry is None or name in self.entry.system_event_names:
             raise errors.DomainEventUnknown(
@@ -140,7 +141,7 @@ class AggregateInstance:
                 state=DomainEventState.trusted(previous=previous_json, next=self.state_json()),
             )
         )
-        return self.state
+        return self.entry.codec.handed_out(self.state)
 
     def commit(self) -> list[DomainEventWithState[Any]]:
         """The pending events were stored: advance the revision and hand them over."""

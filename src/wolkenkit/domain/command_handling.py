@@ -202,8 +202,10 @@ class CommandHandling:
         shared = self._shared
         client = command.metadata.client
         logger_ = instance.entry.logger
+        # The handlers' own copy: what they change in place is no event and must not stay.
+        state = instance.entry.codec.handed_out(instance.state)
         authorized = entry.handler.is_authorized(
-            instance.state,
+            state,
             command,
             CommandAuthorizationServices(
                 aggregates=shared.aggregates,
@@ -218,7 +220,7 @@ class CommandHandling:
             if authorized is not True:
                 raise errors.CommandNotAuthorized()
         result = entry.handler.handle(
-            instance.state,
+            state,
             command,
             CommandServices(
                 aggregate=InstanceAggregateService(instance, command),
@@ -235,7 +237,7 @@ class CommandHandling:
             await result
 
     def _discard(self, instance: AggregateInstance) -> None:
-        # The handler may have changed the state object in place: never trust it again.
+        # An event handler may have changed the state object in place: never trust it again.
         instance.rollback()
         self._repository.forget(instance.identifier)
 

@@ -48,7 +48,7 @@ class DomainEventDelivery:
         try:
             entry = self._catalog.domain_event(domain_event.aggregate_identifier, domain_event.name)
             instance = await self._repository.load(domain_event.aggregate_identifier)
-            state = instance.state
+            state = instance.entry.codec.handed_out(instance.state)
             typed_event = domain_event
             if entry.schema is not None:
                 typed_event = domain_event.replaced(data=validated(entry.schema, domain_event.data))

@@ -184,7 +184,7 @@ class Repository:
                 f"Aggregate '{identifier.context.name}.{identifier.aggregate.name}."
                 f"{identifier.aggregate.id}' not found."
             )
-        return instance.state
+        return instance.entry.codec.handed_out(instance.state)
 
     async def _remember(self, instance: AggregateInstance, replay_duration_ms: float) -> None:
         events_since_snapshot = instance.revision - instance.snapshot_revision

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import copy
+import datetime
+import decimal
+import enum
+import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar, cast
 
@@ -42,6 +47,14 @@ class StateCodec(Generic[StateT]):
             f"not {type(result).__name__}."
         )
 
+    def handed_out(self, state: StateT) -> StateT:
+        """A copy of ``state`` for a handler or a reader, sharing nothing it could change in
+        place: the state an aggregate keeps changes only by its events."""
+        if type(state) is self.model:
+            # The usual case, without the isinstance check pydantic's metaclass makes slow.
+            return cast(StateT, _copied_model(cast(BaseModel, state)))
+        return cast(StateT, _private_copy(state))
+
     def to_json(self, state: StateT) -> dict[str, Any]:
         if isinstance(state, BaseModel):
             return json_object(state)
@@ -64,3 +77,62 @@ def _merged(state: BaseModel, changes: Mapping[str, Any]) -> BaseModel:
     object.__setattr__(merged, "__pydantic_extra__", state.__pydantic_extra__)
     object.__setattr__(merged, "__pydantic_private__", state.__pydantic_private__)
     return merged
+
+
+#: Values nobody can change in place: a copy may share them.
+_IMMUTABLE: frozenset[type] = frozenset(
+    {
+        str,
+        int,
+        float,
+        bool,
+        type(None),
+        bytes,
+        decimal.Decimal,
+        uuid.UUID,
+        datetime.datetime,
+        datetime.date,
+        datetime.time,
+        datetime.timedelta,
+    }
+)
+
+
+def _private_copy(value: Any) -> Any:
+    """A deep copy that shares the immutable parts: faster than ``copy.deepcopy`` on the
+    JSON-like values states are made of, which is what every command pays for it."""
+    kind = type(value)
+    if kind in _IMMUTABLE or isinstance(value, enum.Enum):
+        return value
+    if kind is list:
+        return [_private_copy(item) for item in value]
+    if kind is dict:
+        return {key: _private_copy(item) for key, item in value.items()}
+    if isinstance(value, BaseModel):
+        return _copied_model(value)
+    if kind is tuple:
+        return tuple(_private_copy(item) for item in value)
+    return copy.deepcopy(value)
+
+
+_new = object.__new__
+_set = object.__setattr__
+
+
+def _copied_model(model: BaseModel) -> BaseModel:
+    # Written out rather than ``model_copy(deep=True)``: this runs for every command, and a
+    # model of immutable values (the usual state) needs only its dicts copied.
+    copied = _new(type(model))
+    values = model.__dict__
+    for value in values.values():
+        if type(value) not in _IMMUTABLE:
+            values = {key: _private_copy(value) for key, value in values.items()}
+            break
+    else:
+        values = values.copy()
+    _set(copied, "__dict__", values)
+    _set(copied, "__pydantic_fields_set__", set(model.__pydantic_fields_set__))
+    extra, private = model.__pydantic_extra__, model.__pydantic_private__
+    _set(copied, "__pydantic_extra__", None if extra is None else _private_copy(extra))
+    _set(copied, "__pydantic_private__", None if private is None else _private_copy(private))
+    return copied

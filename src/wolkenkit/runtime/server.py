@@ -93,16 +93,19 @@ async def serving(
     if application is None:
         application = load_application(settings.application_directory)
     runtime = await SingleProcessRuntime.create(settings, application, services)
-    await runtime.start()
     servers: list[_Server] = []
-    if services & HTTP_SERVICES:
-        servers.append(_server(create_http_app(runtime), settings.port_or_socket, settings))
-    health = _server(create_health_app(), settings.health_port_or_socket, settings)
-    servers.append(health)
-    if before_listening is not None:
-        before_listening()
-    tasks = [asyncio.create_task(server.serve()) for server in servers]
+    tasks: list[asyncio.Task[None]] = []
+    # From here on, whatever fails (the workers, the GraphQL schema, the hook) stops all that
+    # was started so far and closes the stores.
     try:
+        await runtime.start()
+        if services & HTTP_SERVICES:
+            servers.append(_server(create_http_app(runtime), settings.port_or_socket, settings))
+        health = _server(create_health_app(), settings.health_port_or_socket, settings)
+        servers.append(health)
+        if before_listening is not None:
+            before_listening()
+        tasks = [asyncio.create_task(server.serve()) for server in servers]
         while not all(server.started for server in servers):
             if any(task.done() for task in tasks):
                 for task in tasks:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from wolkenkit import errors
@@ -54,6 +54,7 @@ from wolkenkit.stores.publish_subscribe import (
 logger = logging.getLogger("wolkenkit.runtime")
 
 StoreT = TypeVar("StoreT")
+PubSubT = TypeVar("PubSubT", bound="Publisher | Subscriber")
 
 
 @frozen_record
@@ -191,6 +192,12 @@ class SingleProcessRuntime:
             opened.append(store)
             return store
 
+        connected: list[Publisher | Subscriber] = []
+
+        async def connecting(client: PubSubT) -> PubSubT:
+            connected.append(client)
+            return client
+
         pub_sub = settings.pub_sub_options
         infrastructure = await application.infrastructure.get_infrastructure(
             InfrastructureServices(logger=logging.getLogger("wolkenkit.app.infrastructure"))
@@ -233,8 +240,8 @@ class SingleProcessRuntime:
                         event_matches,
                     )
                 ),
-                publisher=await factory.create_publisher(pub_sub.publisher),
-                subscriber=await factory.create_subscriber(pub_sub.subscriber),
+                publisher=await connecting(await factory.create_publisher(pub_sub.publisher)),
+                subscriber=await connecting(await factory.create_subscriber(pub_sub.subscriber)),
                 infrastructure=infrastructure,
                 services=services,
                 opened_stores=opened,
@@ -242,7 +249,8 @@ class SingleProcessRuntime:
             for store in opened:
                 await store.setup()
         except BaseException:
-            for store in opened:
+            # Whatever was opened so far, the publisher and subscriber too, is closed again.
+            for store in [*opened, *connected]:
                 with contextlib.suppress(Exception):
                     await store.destroy()
             raise
@@ -275,24 +283,33 @@ class SingleProcessRuntime:
             self._flow_workers.start()
 
     async def stop(self) -> None:
-        """Finish the commands and flow events in hand, then close everything."""
-        await self._command_workers.stop()
-        await self._flow_workers.stop()
-        await self._command_pings.flush()
-        await self._flow_pings.flush()
-        for subscription in self._subscriptions:
+        """Finish the commands and flow events in hand, then close everything.
+
+        Also undoes a ``start`` that failed half-way: each step is safe to take for what was
+        never started, and one that fails does not keep the others from closing theirs."""
+        steps: list[tuple[str, Callable[[], Awaitable[None]]]] = [
+            ("Stopping the command workers", self._command_workers.stop),
+            ("Stopping the flow workers", self._flow_workers.stop),
+            ("Sending the last wake-up calls", self._command_pings.flush),
+            ("Sending the last wake-up calls", self._flow_pings.flush),
+            ("Unsubscribing", self._unsubscribe),
+            ("Closing the subscriber", self.subscriber.destroy),
+            ("Closing the publisher", self.publisher.destroy),
+            *(("Closing a store", store.destroy) for store in self._stores),
+        ]
+        for what, step in steps:
+            try:
+                await step()
+            except Exception:
+                logger.exception("%s failed.", what)
+
+    async def _unsubscribe(self) -> None:
+        subscriptions, self._subscriptions = self._subscriptions, []
+        for subscription in subscriptions:
             await subscription.unsubscribe()
-        self._subscriptions = []
         if self._local_notifications is not None:
             await self._local_notifications.stop()
             self._local_notifications = None
-        await self.subscriber.destroy()
-        await self.publisher.destroy()
-        for store in self._stores:
-            try:
-                await store.destroy()
-            except Exception:
-                logger.exception("Closing a store failed.")
 
     # --- commands -----------------------------------------------------------------------------
 

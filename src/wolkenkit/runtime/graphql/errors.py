@@ -3,15 +3,16 @@
 Our errors carry their wire code (``CommandMalformed``, ``NotAuthenticated``, …), as on HTTP.
 Errors of GraphQL itself carry the codes the reference's Apollo Server gives them:
 ``GRAPHQL_PARSE_FAILED``, ``GRAPHQL_VALIDATION_FAILED`` (an unknown field, a literal of the
-wrong type) and ``BAD_USER_INPUT`` (variables that do not fit). Anything unexpected is an
-``UnknownError`` whose details stay in the log.
+wrong type) and ``BAD_USER_INPUT`` (variables that do not fit). Anything unexpected, and
+any of our errors that is the server's fault (a store that is down), is an ``UnknownError``
+whose details stay in the log.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Collection, MutableMapping
-from typing import Any
+from typing import Any, TypeGuard
 
 from graphql import (
     ASTValidationRule,
@@ -43,12 +44,14 @@ def original_error(error: BaseException) -> BaseException | None:
     return error
 
 
+def _is_clients_fault(error: BaseException) -> TypeGuard[errors.WolkenkitError]:
+    return isinstance(error, errors.WolkenkitError) and status_of(error) < 500
+
+
 def code_of(error: GraphQLError) -> str:
     original = original_error(error)
-    if isinstance(original, errors.WolkenkitError):
-        return wire_code(original)
     if original is not None:
-        return errors.UnknownError.code
+        return wire_code(original) if _is_clients_fault(original) else errors.UnknownError.code
     if isinstance(error, GraphQLSyntaxError):
         return PARSE_FAILED
     code = error.extensions.get("code") if error.extensions else None
@@ -62,7 +65,7 @@ def format_error(error: GraphQLError, debug: bool = False) -> dict[str, Any]:
     """The error as the response shows it (ariadne's ``error_formatter``)."""
     formatted: dict[str, Any] = dict(error.formatted)
     original = original_error(error)
-    if isinstance(original, errors.WolkenkitError):
+    if original is not None and _is_clients_fault(original):
         formatted["message"] = original.message
     elif original is not None:
         formatted["message"] = "Unknown error."
@@ -93,9 +96,7 @@ class ErrorLog(logging.LoggerAdapter[logging.Logger]):
 
     def error(self, msg: object, *args: object, **kwargs: Any) -> None:
         original = original_error(msg) if isinstance(msg, BaseException) else None
-        expected = original is None or (
-            isinstance(original, errors.WolkenkitError) and status_of(original) < 500
-        )
+        expected = original is None or _is_clients_fault(original)
         if expected:
             kwargs.pop("exc_info", None)
             self.logger.debug("GraphQL request failed: %s", msg)

@@ -3,6 +3,10 @@
 Every error body is ``{"code": ..., "message": ...}`` with the reference's codes. Where the
 reference answers with an HTML page (malformed JSON, oversized bodies, unknown routes), we
 answer with the same JSON shape.
+
+A client's mistakes answer 4xx with what went wrong. The server's own faults (a store that is
+down, a bug) answer 500 ``UnknownError``: their details, a driver's message for one, are for
+the log, not for clients.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ STATUS_BY_ERROR: dict[type[errors.WolkenkitError], int] = {
     errors.FileNotFound: 404,
     errors.NotFound: 404,
     errors.FileAlreadyExists: 409,
+    # The store errors a client's request can cause; any other store error is an outage.
+    errors.ParameterInvalid: 400,
 }
 
 
@@ -40,7 +46,7 @@ def status_of(error: errors.WolkenkitError) -> int:
         status = STATUS_BY_ERROR.get(error_type)
         if status is not None:
             return status
-    if isinstance(error, errors.RequestError | errors.StoreError):
+    if isinstance(error, errors.RequestError):
         return 400
     return 500
 
@@ -57,7 +63,8 @@ def wire_code(error: errors.WolkenkitError) -> str:
 def error_response(error: errors.WolkenkitError) -> JSONResponse:
     status = status_of(error)
     if status == 500:
-        logger.error("Request failed: %s", error.message)
+        logger.error("Request failed: %s", error.message, exc_info=error)
+        return unknown_error_response()
     return JSONResponse({"code": wire_code(error), "message": error.message}, status_code=status)
 
 

@@ -1,0 +1,146 @@
+"""Handlers work on state of their own: only what events produce reaches the next command.
+
+A handler that changes the state it was given in place (appends to a list, sets a field of a
+model that is not frozen) publishes nothing by doing so; the next command, a reader of the
+aggregate and the next client must see the state as the stored events made it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import BaseModel, ConfigDict
+
+from wolkenkit.application.application import Application
+from wolkenkit.application.definitions import Aggregate, CommandHandler, DomainEventHandler
+from wolkenkit.application.system_events import with_system_domain_events
+from wolkenkit.domain.domain import Domain
+from wolkenkit.messages import AggregateIdentifier, new_id
+from wolkenkit.testing.builders import build_command
+from wolkenkit.testing.sandbox import build_domain
+
+
+class NoteState(BaseModel):
+    title: str = ""
+    tags: list[str] = []
+
+
+class TagData(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tag: str
+
+
+class NoData(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Tag(CommandHandler[NoteState, TagData]):
+    """Publishes ``tagged``: the one way tags change."""
+
+    def is_authorized(self, state: Any, command: Any, services: Any) -> bool:
+        return True
+
+    def handle(self, state: Any, command: Any, services: Any) -> None:
+        services.aggregate.publish_domain_event("tagged", {"tag": command.data.tag})
+
+
+class Scribble(CommandHandler[NoteState, NoData]):
+    """Changes the state it was given in place and publishes nothing."""
+
+    def is_authorized(self, state: Any, command: Any, services: Any) -> bool:
+        _scribble(state, "by is_authorized")
+        return True
+
+    def handle(self, state: Any, command: Any, services: Any) -> None:
+        _scribble(state, "by handle")
+
+
+class TagThenScribble(CommandHandler[NoteState, TagData]):
+    """Publishes ``tagged``, then changes the next state it got back in place."""
+
+    def is_authorized(self, state: Any, command: Any, services: Any) -> bool:
+        return True
+
+    def handle(self, state: Any, command: Any, services: Any) -> None:
+        next_state = services.aggregate.publish_domain_event("tagged", {"tag": command.data.tag})
+        _scribble(next_state, "after publishing")
+
+
+def _scribble(state: Any, how: str) -> None:
+    if isinstance(state, dict):
+        state["tags"].append(how)
+        state["title"] = how
+    else:
+        state.tags.append(how)
+        state.title = how
+
+
+class Tagged(DomainEventHandler[NoteState, TagData]):
+    def handle(self, state: Any, domain_event: Any, services: Any) -> dict[str, Any]:
+        tags = state["tags"] if isinstance(state, dict) else state.tags
+        return {"tags": [*tags, domain_event.data.tag]}
+
+    def is_authorized(self, state: Any, domain_event: Any, services: Any) -> bool:
+        return True
+
+
+def _notes(initial_state: Any) -> Domain:
+    aggregate = Aggregate(
+        initial_state=initial_state,
+        command_handlers={
+            "tag": Tag(),
+            "scribble": Scribble(),
+            "tagThenScribble": TagThenScribble(),
+        },
+        domain_event_handlers={"tagged": Tagged()},
+    )
+    application = Application(
+        root_directory=Path("notes"),
+        domain={"notes": {"note": with_system_domain_events(aggregate)}},
+    )
+    return build_domain(application)
+
+
+def _plain_state() -> dict[str, Any]:
+    return {"title": "", "tags": []}
+
+
+STATES = pytest.mark.parametrize(
+    "initial_state", [NoteState, _plain_state], ids=["pydantic model", "dict"]
+)
+
+
+def _as_json(state: Any) -> dict[str, Any]:
+    return state if isinstance(state, dict) else state.model_dump()
+
+
+@STATES
+async def test_changes_in_place_without_events_reach_no_later_command(initial_state: Any) -> None:
+    domain = _notes(initial_state)
+    identifier = AggregateIdentifier.of("notes", "note", new_id())
+    await domain.handle_command(build_command(identifier, "tag", {"tag": "first"}))
+
+    await domain.handle_command(build_command(identifier, "scribble"))
+    await domain.handle_command(build_command(identifier, "tagThenScribble", {"tag": "second"}))
+    outcome = await domain.handle_command(build_command(identifier, "tag", {"tag": "third"}))
+
+    assert outcome.stored
+    [event] = outcome.domain_events
+    assert event.state.previous == {"title": "", "tags": ["first", "second"]}
+    assert event.state.next == {"title": "", "tags": ["first", "second", "third"]}
+    assert _as_json(await domain.read_aggregate(identifier)) == event.state.next
+
+
+@STATES
+async def test_changing_a_read_state_changes_no_aggregate(initial_state: Any) -> None:
+    # services.aggregates.read hands out the state too: what a reader does to it stays there.
+    domain = _notes(initial_state)
+    identifier = AggregateIdentifier.of("notes", "note", new_id())
+    await domain.handle_command(build_command(identifier, "tag", {"tag": "first"}))
+
+    _scribble(await domain.read_aggregate(identifier), "by a reader")
+
+    assert _as_json(await domain.read_aggregate(identifier)) == {"title": "", "tags": ["first"]}
