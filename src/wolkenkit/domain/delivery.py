@@ -1,31 +1,53 @@
-"""Preparing a domain event for one client of the live streams (reference §3.3).
+"""Preparing a domain event for the clients of the live streams (reference §3.3).
 
-The aggregate's current state is loaded, then the event handler's ``is_authorized``,
-``filter`` and ``map`` decide whether and how the client sees the event. Exceptions in these
-callbacks withhold the event and are logged, never sent.
+The aggregate's current state is loaded once per event, however many clients stream it; then
+the event handler's ``is_authorized``, ``filter`` and ``map`` decide, per client, whether and
+how the client sees the event. Exceptions in these callbacks withhold the event and are logged,
+never sent. The state and the typed event are shared by every client's callbacks: they read
+them, as the handlers' signatures promise, and do not change them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, TypeVar
 
 from wolkenkit.application.services import (
     AggregatesService,
     DomainEventAuthorizationServices,
     Infrastructure,
 )
-from wolkenkit.domain.catalog import Catalog
+from wolkenkit.domain.catalog import Catalog, DomainEventEntry
 from wolkenkit.domain.repository import Repository
 from wolkenkit.messages import ClientMetadata, DomainEvent, DomainEventWithState
 from wolkenkit.serialization import json_object, validated
+
+T = TypeVar("T")
 
 logger = logging.getLogger("wolkenkit.domain.delivery")
 
 
 async def _resolve(value: Any) -> Any:
-    return await value if inspect.isawaitable(value) else value
+    # ``True`` first: it is what nearly every callback returns, and the check for an
+    # awaitable costs more than the call itself, once per client and event.
+    if value is True or value is False or not inspect.isawaitable(value):
+        return value
+    return await value
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """What every client's callbacks share: the state after loading, the typed event."""
+
+    entry: DomainEventEntry
+    state: Any
+    typed_event: DomainEventWithState[Any]
+    logger: logging.Logger
 
 
 class DomainEventDelivery:
@@ -41,22 +63,44 @@ class DomainEventDelivery:
         self._aggregates = aggregates
         self._infrastructure = infrastructure.ask_only()
 
+    def for_clients(self, domain_event: DomainEventWithState[Any]) -> DomainEventForClients:
+        """The event on its way to any number of clients; its state starts loading now."""
+        return DomainEventForClients(self, domain_event)
+
     async def prepare_for_client(
         self, domain_event: DomainEventWithState[Any], client: ClientMetadata
     ) -> DomainEvent[Any] | None:
         """The event as this client may see it, or ``None`` if it is withheld."""
+        return await self.for_clients(domain_event).for_client(client)
+
+    async def load(self, domain_event: DomainEventWithState[Any]) -> Loaded | None:
+        """What every client's decision starts from; ``None`` withholds the event from all."""
         try:
             entry = self._catalog.domain_event(domain_event.aggregate_identifier, domain_event.name)
             instance = await self._repository.load(domain_event.aggregate_identifier)
+            # One copy for all clients: whatever they do to it stays out of the cache.
             state = instance.entry.codec.handed_out(instance.state)
             typed_event = domain_event
             if entry.schema is not None:
                 typed_event = domain_event.replaced(data=validated(entry.schema, domain_event.data))
+        except Exception:
+            logger.warning(
+                "Withheld domain event '%s' from every client.", domain_event.id, exc_info=True
+            )
+            return None
+        return Loaded(entry, state, typed_event, instance.entry.logger)
+
+    async def admit(
+        self, loaded: Loaded, client: ClientMetadata
+    ) -> DomainEventWithState[Any] | None:
+        """The typed event as ``map`` made it for this client, or ``None`` if withheld."""
+        entry, state, typed_event = loaded.entry, loaded.state, loaded.typed_event
+        try:
             services = DomainEventAuthorizationServices(
                 aggregates=self._aggregates,
                 client=client,
                 infrastructure=self._infrastructure,
-                logger=instance.entry.logger,
+                logger=loaded.logger,
             )
             handler = entry.handler
             if await _resolve(handler.is_authorized(state, typed_event, services)) is not True:
@@ -66,13 +110,67 @@ class DomainEventDelivery:
             ):
                 return None
             if entry.has_map:
-                typed_event = await _resolve(handler.map(state, typed_event, services))
+                mapped: DomainEventWithState[Any] = await _resolve(
+                    handler.map(state, typed_event, services)
+                )
+                return mapped
         except Exception:
             logger.warning(
-                "Withheld domain event '%s' from a client.", domain_event.id, exc_info=True
+                "Withheld domain event '%s' from a client.", typed_event.id, exc_info=True
             )
             return None
-        event = typed_event.without_state()
-        if entry.schema is not None and not isinstance(event.data, dict):
-            event = event.replaced(data=json_object(event.data))
-        return event
+        return typed_event
+
+
+class DomainEventForClients:
+    """One domain event for every client of the live streams: the aggregate's state is loaded
+    once, and that one load serves them all. A client that goes away while it waits for the
+    load does not cancel it for the others."""
+
+    def __init__(
+        self, delivery: DomainEventDelivery, domain_event: DomainEventWithState[Any]
+    ) -> None:
+        self._delivery = delivery
+        self.domain_event = domain_event
+        # Started now, before any stream wakes to the event, so that each finds it loaded.
+        self._loading = asyncio.ensure_future(delivery.load(domain_event))
+        self._unmapped: DomainEvent[Any] | None = None
+        self._renderings: dict[Callable[[DomainEvent[Any]], Any], Any] = {}
+
+    @cached_property
+    def public_json(self) -> dict[str, Any]:
+        """The event as stored, without state: what stream filters match against."""
+        return self.domain_event.without_state().to_json()
+
+    async def for_client(self, client: ClientMetadata) -> DomainEvent[Any] | None:
+        """The event as this client may see it, or ``None`` if it is withheld."""
+        loading = self._loading
+        loaded = loading.result() if loading.done() else await asyncio.shield(loading)
+        if loaded is None:
+            return None
+        admitted = await self._delivery.admit(loaded, client)
+        if admitted is None:
+            return None
+        if loaded.entry.has_map:
+            return _public(loaded.entry, admitted)
+        # Unmapped, the event looks the same to everyone who may see it: build it once.
+        if self._unmapped is None:
+            self._unmapped = _public(loaded.entry, admitted)
+        return self._unmapped
+
+    def rendered(self, event: DomainEvent[Any], render: Callable[[DomainEvent[Any]], T]) -> T:
+        """``render(event)`` for an event ``for_client`` returned; computed once per ``render``
+        (a module-level function) for the form that every client sees alike."""
+        if event is not self._unmapped:
+            return render(event)
+        if render not in self._renderings:
+            self._renderings[render] = render(event)
+        rendering: T = self._renderings[render]
+        return rendering
+
+
+def _public(entry: DomainEventEntry, typed_event: DomainEventWithState[Any]) -> DomainEvent[Any]:
+    event = typed_event.without_state()
+    if entry.schema is not None and not isinstance(event.data, dict):
+        event = event.replaced(data=json_object(event.data))
+    return event

@@ -15,7 +15,7 @@ from wolkenkit.application.application import Application
 from wolkenkit.application.services import DomainEventServices, Infrastructure
 from wolkenkit.domain.catalog import AggregateEntry, Catalog
 from wolkenkit.domain.command_handling import CommandHandling, CommandOutcome, SharedServices
-from wolkenkit.domain.delivery import DomainEventDelivery
+from wolkenkit.domain.delivery import DomainEventDelivery, DomainEventForClients
 from wolkenkit.domain.flows import FlowExecution, FlowResult, FlowSharedServices, PerformReplay
 from wolkenkit.domain.notifications import Notifications
 from wolkenkit.domain.repository import DEFAULT_CACHE_SIZE, Repository
@@ -156,6 +156,12 @@ class Domain:
         self, notification: Notification, client: ClientMetadata
     ) -> dict[str, Any] | None:
         return await self._notifications.prepare_for_client(notification, client)
+
+    def domain_event_for_clients(
+        self, domain_event: DomainEventWithState[Any]
+    ) -> DomainEventForClients:
+        """The event on its way to every client of the live streams, from one state load."""
+        return self._delivery.for_clients(domain_event)
 
     async def prepare_domain_event_for_client(
         self, domain_event: DomainEventWithState[Any], client: ClientMetadata

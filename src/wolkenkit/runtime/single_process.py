@@ -20,6 +20,7 @@ from wolkenkit.application.application import Application
 from wolkenkit.application.description import ApplicationDescription, describe_application
 from wolkenkit.application.services import InfrastructureServices
 from wolkenkit.domain.command_handling import CommandOutcome
+from wolkenkit.domain.delivery import DomainEventForClients
 from wolkenkit.domain.domain import Domain
 from wolkenkit.messages import (
     AggregateIdentifier,
@@ -119,7 +120,7 @@ class SingleProcessRuntime:
         self.event_queue = event_queue
         self.publisher = publisher
         self.subscriber = subscriber
-        self.domain_events: Broadcast[DomainEventWithState[Any]] = Broadcast()
+        self.domain_events: Broadcast[DomainEventForClients] = Broadcast()
         self.notifications: Broadcast[Notification] = Broadcast()
         self._stores: list[Any] = list(
             opened_stores
@@ -338,7 +339,7 @@ class SingleProcessRuntime:
             # Nobody outside this process consumes new domain events, so they go straight to
             # its streams, without a round trip through JSON and publish/subscribe.
             for event in outcome.domain_events:
-                self.domain_events.publish(event)
+                self._stream_domain_event(event)
         else:
             channel = self.settings.pub_sub_options.channel_for_new_domain_events
             for event in outcome.domain_events:
@@ -405,7 +406,13 @@ class SingleProcessRuntime:
             logger.exception("A notification subscriber failed on '%s'.", notification.name)
 
     async def _on_new_domain_event(self, message: Message) -> None:
-        self.domain_events.publish(DomainEventWithState.model_validate(message))
+        if self.domain_events.listener_count:
+            self._stream_domain_event(DomainEventWithState.model_validate(message))
+
+    def _stream_domain_event(self, event: DomainEventWithState[Any]) -> None:
+        # Without a stream open, nothing is prepared; with any, the state is loaded once.
+        if self.domain_events.listener_count:
+            self.domain_events.publish(self.domain.domain_event_for_clients(event))
 
     async def _on_new_command(self, message: Message) -> None:
         self._command_wakeup.notify(items_of(message))

@@ -16,8 +16,9 @@ from graphql import GraphQLArgument, GraphQLField, GraphQLObjectType, GraphQLStr
 
 from wolkenkit import errors
 from wolkenkit.application.description import ApplicationDescription
-from wolkenkit.messages import DomainEventWithState, Notification
-from wolkenkit.runtime.broadcast import Broadcast
+from wolkenkit.domain.delivery import DomainEventForClients
+from wolkenkit.messages import DomainEvent, Notification
+from wolkenkit.runtime.broadcast import Broadcast, Overflowed
 from wolkenkit.runtime.graphql.commands import NO_DOCUMENTATION
 from wolkenkit.runtime.graphql.context import Info, context_of
 from wolkenkit.runtime.graphql.types import INT_MAX, TypeFactory
@@ -61,7 +62,8 @@ NOTIFICATION_SCHEMA = _object(
 )
 
 
-def event_for_graphql(event: dict[str, Any]) -> dict[str, Any]:
+def event_for_graphql(domain_event: DomainEvent[Any]) -> dict[str, Any]:
+    event = domain_event.to_json()
     metadata = event["metadata"]
     return {
         **event,
@@ -83,9 +85,10 @@ async def _listening(broadcast: Broadcast[Any]) -> AsyncIterator[Any]:
     async def items() -> AsyncIterator[Any]:
         try:
             while True:
-                item = await listener.next()
-                if item is not None:
+                for item in await listener.take():
                     yield item
+        except Overflowed:
+            return  # the subscription completes
         finally:
             await listening.__aexit__(None, None, None)
 
@@ -113,13 +116,13 @@ def domain_events_field(runtime: SingleProcessRuntime, factory: TypeFactory) -> 
         events = await _listening(runtime.domain_events)
 
         async def prepared() -> AsyncIterator[dict[str, Any]]:
-            event: DomainEventWithState[Any]
+            event: DomainEventForClients
             async for event in events:
-                if wanted and not is_partial_match(wanted, event.without_state().to_json()):
+                if wanted and not is_partial_match(wanted, event.public_json):
                     continue
-                ready = await runtime.domain.prepare_domain_event_for_client(event, client)
+                ready = await event.for_client(client)
                 if ready is not None:
-                    yield event_for_graphql(ready.to_json())
+                    yield event.rendered(ready, event_for_graphql)
 
         return prepared()
 

@@ -9,9 +9,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from wolkenkit import errors
-from wolkenkit.messages import DomainEventWithState
+from wolkenkit.domain.delivery import DomainEventForClients
+from wolkenkit.messages import DomainEvent
 from wolkenkit.runtime.http.requests import authenticate, query_options
-from wolkenkit.runtime.http.streaming import ndjson_response, subscription_lines
+from wolkenkit.runtime.http.streaming import encode_line, ndjson_response, subscription_lines
 from wolkenkit.runtime.single_process import SingleProcessRuntime
 
 
@@ -24,6 +25,10 @@ def is_partial_match(filter_: Any, value: Any) -> bool:
             for key, expected in filter_.items()
         )
     return bool(filter_ == value)
+
+
+def _line(event: DomainEvent[Any]) -> bytes:
+    return encode_line(event.to_json())
 
 
 async def describe_domain_events(request: Request) -> JSONResponse:
@@ -42,12 +47,11 @@ async def stream_domain_events(request: Request) -> Response:
     if not isinstance(filter_, dict):
         raise errors.RequestMalformed("Query parameter 'filter' must be a JSON object.")
 
-    async def prepare(event: DomainEventWithState[Any]) -> dict[str, Any] | None:
-        public = event.without_state().to_json()
-        if filter_ and not is_partial_match(filter_, public):
+    async def prepare(event: DomainEventForClients) -> bytes | None:
+        if filter_ and not is_partial_match(filter_, event.public_json):
             return None
-        prepared = await runtime.domain.prepare_domain_event_for_client(event, client)
-        return None if prepared is None else prepared.to_json()
+        prepared = await event.for_client(client)
+        return None if prepared is None else event.rendered(prepared, _line)
 
     heartbeat = runtime.settings.heartbeat_interval / 1000
     return ndjson_response(subscription_lines(runtime.domain_events, prepare, heartbeat))

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from wolkenkit.messages import Notification
 from wolkenkit.runtime.http.requests import authenticate
-from wolkenkit.runtime.http.streaming import ndjson_response, subscription_lines
+from wolkenkit.runtime.http.streaming import encode_line, ndjson_response, subscription_lines
 from wolkenkit.runtime.single_process import SingleProcessRuntime
 
 
@@ -23,8 +21,9 @@ async def stream_notifications(request: Request) -> Response:
     runtime: SingleProcessRuntime = request.app.state.runtime
     client = authenticate(request, runtime.authenticator)
 
-    async def prepare(notification: Notification) -> dict[str, Any] | None:
-        return await runtime.domain.prepare_notification_for_client(notification, client)
+    async def prepare(notification: Notification) -> bytes | None:
+        public = await runtime.domain.prepare_notification_for_client(notification, client)
+        return None if public is None else encode_line(public)
 
     heartbeat = runtime.settings.heartbeat_interval / 1000
     return ndjson_response(subscription_lines(runtime.notifications, prepare, heartbeat))

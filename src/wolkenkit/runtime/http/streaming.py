@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 from starlette.responses import StreamingResponse
 
-from wolkenkit.runtime.broadcast import Broadcast
+from wolkenkit.runtime.broadcast import Broadcast, Overflowed
 
 ItemT = TypeVar("ItemT")
 
 NDJSON = "application/x-ndjson"
 HEARTBEAT_LINE = b'{"name":"heartbeat"}\n'
+#: The shortest time between two writes to one live stream (see ``subscription_lines``).
+WRITE_INTERVAL_SECONDS = 0.01
 
 
 def encode_line(document: Any) -> bytes:
@@ -36,18 +39,33 @@ async def encoded(items: AsyncIterator[dict[str, Any]]) -> AsyncIterator[bytes]:
 
 async def subscription_lines(
     broadcast: Broadcast[ItemT],
-    prepare: Callable[[ItemT], Awaitable[dict[str, Any] | None]],
+    prepare: Callable[[ItemT], Awaitable[bytes | None]],
     heartbeat_seconds: float,
+    write_interval: float = WRITE_INTERVAL_SECONDS,
 ) -> AsyncIterator[bytes]:
-    """A live stream that never ends on its own: a heartbeat first (so the client knows it is
-    subscribed), then every prepared item, and a heartbeat whenever it has been quiet."""
+    """A live stream: a heartbeat first (so the client knows it is subscribed), then every
+    prepared item, and a heartbeat whenever it has been quiet. It ends only when its client
+    leaves (starlette then cancels it) or falls too far behind (then the response ends).
+
+    A stream writes at most once per ``write_interval``; what arrives in between goes
+    out in one write. A quiet stream's next item goes out at once; under load, hundreds of
+    streams wake and write a few times per interval rather than once per item each."""
+    loop = asyncio.get_running_loop()
     async with broadcast.listen() as listener:
         yield HEARTBEAT_LINE
+        written_at = loop.time()
         while True:
-            item = await listener.next(wait_seconds=heartbeat_seconds)
-            if item is None:
+            pause = written_at + write_interval - loop.time()
+            if pause > 0:
+                await asyncio.sleep(pause)
+            try:
+                items = await listener.take(wait_seconds=heartbeat_seconds)
+            except Overflowed:
+                return
+            written_at = loop.time()
+            if not items:
                 yield HEARTBEAT_LINE
                 continue
-            document = await prepare(item)
-            if document is not None:
-                yield encode_line(document)
+            lines = [line for item in items if (line := await prepare(item)) is not None]
+            if lines:
+                yield b"".join(lines)
