@@ -11,10 +11,12 @@ and would otherwise pay for pydantic and the whole application model before doin
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
-
+# The ``wk`` script imports this package before it can handle Ctrl+C quietly
+# (``wolkenkit.cli.entry``): it imports nothing up front, not even ``typing``.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from wolkenkit.application.application import Application
     from wolkenkit.application.definitions import (
         Aggregate,
@@ -167,6 +169,8 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    from importlib import import_module
+
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'wolkenkit' has no attribute '{name}'")

@@ -30,6 +30,10 @@ def dev(
     ] = Path("."),
     port: Annotated[int, typer.Option("--port", "-p", help="Port of the APIs.")] = 3000,
     health_port: Annotated[int, typer.Option(help="Port of the health API.")] = 3001,
+    host: Annotated[
+        str,
+        typer.Option("--host", help="Address to listen on; 0.0.0.0 for all interfaces."),
+    ] = "127.0.0.1",
     identity_provider_issuer: Annotated[
         str | None,
         typer.Option("--identity-provider-issuer", "-i", help="Issuer of accepted tokens."),
@@ -55,6 +59,7 @@ def dev(
         application_directory=app_dir,
         port=port,
         health_port=health_port,
+        host=host,
         identity_provider_issuer=identity_provider_issuer,
         identity_provider_certificate=identity_provider_certificate,
         in_memory=in_memory,

@@ -4,26 +4,31 @@ The runtime runs in a child process, so each restart starts from a clean interpr
 child is started ahead of time (``wolkenkit.runtime.standby``): it imports the framework while
 the previous one serves (the first one while ``wk`` parses its command line) and is told what
 to run when its turn comes. A child that cannot start (a load error, a port in use) is
-reported in one line and the watcher waits for the next change instead of giving up.
+reported in one line and the watcher waits for the next change instead of giving up; a child
+that ends on its own (it crashed, or was killed) is reported and restarted. Its ports are
+checked before each start: a port in use at the start is an error, as another app may be
+answering there.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import json
 import os
-import subprocess
-import sys
+import signal
+import socket
 import time
-import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from watchfiles import Change, DefaultFilter, awatch
 
 from wolkenkit import errors
+from wolkenkit.runtime.standby import Standby, take_early
 
 READY_TIMEOUT_SECONDS = 30.0
 #: Where ``wk dev`` keeps an app's data, inside the app's directory.
@@ -36,6 +41,8 @@ class DevelopmentOptions:
     application_directory: Path
     port: int = 3000
     health_port: int = 3001
+    #: Loopback unless asked: a development server is for this machine only.
+    host: str = "127.0.0.1"
     identity_provider_issuer: str | None = None
     identity_provider_certificate: Path | None = None
     in_memory: bool = False
@@ -78,6 +85,7 @@ def runtime_environment(options: DevelopmentOptions) -> dict[str, str]:
         "APPLICATION_DIRECTORY": str(directory),
         "PORT_OR_SOCKET": str(options.port),
         "HEALTH_PORT_OR_SOCKET": str(options.health_port),
+        "BIND_HOST": options.host,
         "CONCURRENT_COMMANDS": "100",
         "CONCURRENT_FLOWS": "1",
         "ENABLE_OPEN_API_DOCUMENTATION": "true",
@@ -104,6 +112,7 @@ def runtime_environment(options: DevelopmentOptions) -> dict[str, str]:
     environment["APPLICATION_DIRECTORY"] = defaults["APPLICATION_DIRECTORY"]
     environment["PORT_OR_SOCKET"] = defaults["PORT_OR_SOCKET"]
     environment["HEALTH_PORT_OR_SOCKET"] = defaults["HEALTH_PORT_OR_SOCKET"]
+    environment["BIND_HOST"] = defaults["BIND_HOST"]
     return environment
 
 
@@ -118,40 +127,22 @@ class _SourceFilter(DefaultFilter):
 Report = Callable[[str], None]
 
 
-def start_standby() -> subprocess.Popen[bytes]:
-    """A runtime child that imports the framework now and runs once it is sent its
-    environment (see ``wolkenkit.runtime.standby``)."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "wolkenkit.runtime.standby"], stdin=subprocess.PIPE
-    )
-
-
-#: The first child, when ``wk`` started it before parsing its command line.
-_early_standby: subprocess.Popen[bytes] | None = None
-
-
-def start_standby_early() -> None:
-    """Start ``wk dev``'s first child now, so that its imports overlap the command's own."""
-    global _early_standby
-    _early_standby = start_standby()
-
-
-def _take_early_standby() -> subprocess.Popen[bytes] | None:
-    global _early_standby
-    standby, _early_standby = _early_standby, None
-    return standby
-
-
 class DevelopmentServer:
     def __init__(self, options: DevelopmentOptions, report: Report) -> None:
         self._options = options
         self._report = report
-        self._child: subprocess.Popen[bytes] | None = None
+        #: The child serving the application, once it does.
+        self._child: Standby | None = None
         #: The next child, waiting with the framework imported.
-        self._standby = _take_early_standby()
+        self._standby = take_early()
 
     async def run(self) -> None:
-        """Serve, restarting on every change, until cancelled (Ctrl+C)."""
+        """Serve, restarting on every change, until cancelled (Ctrl+C).
+
+        Ports in use at the start are an error (:class:`~wolkenkit.errors.CliError`); later,
+        they and anything else that keeps the application from starting are reported, and the
+        next change is waited for.
+        """
         server_directory = self._options.application_directory / "server"
         if not server_directory.is_dir():
             self._discard_standby()
@@ -168,15 +159,27 @@ class DevelopmentServer:
         # milliseconds importing before it reads the app: no change after "Ready" is missed.
         watcher = asyncio.create_task(watch())
         try:
+            problem = ports_problem(self._options)
+            if problem is not None:
+                raise errors.CliError(problem)
             await self._start()
             while True:
-                batch = await changes.get()
-                names = {Path(path).name for _, path in batch}
-                # Editors write temporary files beside the one they save; name the sources.
-                changed = sorted(name for name in names if name.endswith(".py")) or sorted(names)
-                self._report(f"Changed: {', '.join(changed)}; restarting.")
+                batch = await self._next_change_or_exit(changes)
+                if isinstance(batch, int):
+                    self._report(
+                        f"The application stopped unexpectedly ({_exit_reason(batch)}); restarting."
+                    )
+                else:
+                    names = {Path(path).name for _, path in batch}
+                    # Editors write temporary files beside the one they save; name the sources.
+                    changed = sorted(n for n in names if n.endswith(".py")) or sorted(names)
+                    self._report(f"Changed: {', '.join(changed)}; restarting.")
                 await self._stop()
-                await self._start()
+                problem = ports_problem(self._options)
+                if problem is None:
+                    await self._start()
+                else:
+                    self._report(f"{problem} Waiting for the next change.")
         finally:
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -184,64 +187,108 @@ class DevelopmentServer:
             await self._stop()
             self._discard_standby()
 
+    async def _next_change_or_exit(
+        self, changes: asyncio.Queue[set[tuple[Change, str]]]
+    ) -> set[tuple[Change, str]] | int:
+        """The next batch of changes, or the exit code of the serving child if it ends first."""
+        change = asyncio.create_task(changes.get())
+        waiting: set[asyncio.Task[Any]] = {change}
+        if self._child is not None:
+            waiting.add(asyncio.create_task(self._child.exit_code()))
+        try:
+            done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in waiting:
+                task.cancel()
+        # A change restarts the child in any case.
+        if change in done:
+            return change.result()
+        code: int = done.pop().result()
+        return code
+
     async def _start(self) -> None:
         started = time.perf_counter()
         child, self._standby = self._standby, None
-        if child is None or child.poll() is not None:
-            child = start_standby()
+        if child is None or not child.alive:
+            child = Standby()
         self._child = child
-        line = json.dumps(runtime_environment(self._options)).encode() + b"\n"
-        assert child.stdin is not None
-        with contextlib.suppress(BrokenPipeError):
-            child.stdin.write(line)
-            child.stdin.close()
-        if await self._wait_until_healthy():
+        child.serve(runtime_environment(self._options))
+        try:
+            async with asyncio.timeout(READY_TIMEOUT_SECONDS):
+                serving = await child.wait_until_serving()
+        except TimeoutError:
+            serving = False
+        if serving:
             elapsed = time.perf_counter() - started
-            port = self._options.port
+            host = _browsable_host(self._options.host)
             self._report(
-                f"Ready in {elapsed:.2f} s: http://localhost:{port}/ "
-                f"(health: http://localhost:{self._options.health_port}/health/v2). "
+                f"Ready in {elapsed:.2f} s: http://{host}:{self._options.port}/ "
+                f"(health: http://{host}:{self._options.health_port}/health/v2). "
                 "Watching for changes."
             )
         else:
+            await self._stop()
             self._report("The application did not start; waiting for the next change.")
         # The next child imports while this one serves, so a restart skips that part.
-        self._standby = start_standby()
-
-    async def _wait_until_healthy(self) -> bool:
-        url = f"http://127.0.0.1:{self._options.health_port}/health/v2"
-        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-        while time.monotonic() < deadline:
-            if self._child is None or self._child.poll() is not None:
-                return False
-            if await asyncio.to_thread(is_healthy, url, 0.5):
-                return True
-            await asyncio.sleep(0.02)
-        return False
+        self._standby = Standby()
 
     async def _stop(self) -> None:
         child, self._child = self._child, None
-        if child is None or child.poll() is not None:
-            return
-        child.terminate()
-        try:
-            await asyncio.to_thread(child.wait, STOP_TIMEOUT_SECONDS)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            await asyncio.to_thread(child.wait)
+        if child is not None:
+            await child.stop(STOP_TIMEOUT_SECONDS)
 
     def _discard_standby(self) -> None:
         standby, self._standby = self._standby, None
         if standby is not None:
-            # Closing its stdin would do, but only once its imports are done: stop it now.
-            standby.kill()
-            standby.wait()
+            standby.discard()
 
 
-def is_healthy(url: str, timeout: float) -> bool:
-    """Whether ``url`` answers 200."""
+def ports_problem(options: DevelopmentOptions) -> str | None:
+    """Why the runtime could not listen on its ports, in one line (``None`` if it can)."""
+    for port, flag, what in (
+        (options.port, "--port", "Port"),
+        (options.health_port, "--health-port", "Health port"),
+    ):
+        problem = _listening_problem(options.host, port)
+        if problem == "in use":
+            return (
+                f"{what} {port} is in use; stop what listens there, or choose another with {flag}."
+            )
+        if problem is not None:
+            return problem
+    return None
+
+
+def _listening_problem(host: str, port: int) -> str | None:
+    """Binds ``host:port`` as the server will (``SO_REUSEADDR``: connections of a previous
+    child that are still closing do not count) and says why that fails."""
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return bool(response.status == 200)
-    except OSError:
-        return False
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as error:
+        return f"Cannot listen on '{host}': {error.strerror}."
+    for family, kind, protocol, _, address in addresses:
+        with socket.socket(family, kind, protocol) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try:
+                probe.bind(address)
+            except OSError as error:
+                if error.errno == errno.EADDRINUSE:
+                    return "in use"
+                return f"Cannot listen on {host} port {port}: {error.strerror}."
+    return None
+
+
+def _browsable_host(host: str) -> str:
+    """Where a browser on this machine reaches a server bound to ``host``."""
+    if host in {"127.0.0.1", "0.0.0.0", "::", "::1", ""}:
+        return "localhost"
+    return f"[{host}]" if ":" in host else host
+
+
+def _exit_reason(code: int) -> str:
+    if code < 0:
+        with contextlib.suppress(ValueError):
+            return f"killed by {signal.Signals(-code).name}"
+    return f"exit code {code}"

@@ -122,8 +122,12 @@ async def serving(
         await runtime.stop()
 
 
-async def run(settings: RuntimeSettings, services: frozenset[Service] = ALL_SERVICES) -> None:
-    """Serve until SIGINT or SIGTERM."""
+async def run(
+    settings: RuntimeSettings,
+    services: frozenset[Service] = ALL_SERVICES,
+    on_serving: Callable[[], None] | None = None,
+) -> None:
+    """Serve until SIGINT or SIGTERM; ``on_serving`` runs once the ports are open."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signal_number in (signal.SIGINT, signal.SIGTERM):
@@ -144,6 +148,8 @@ async def run(settings: RuntimeSettings, services: frozenset[Service] = ALL_SERV
         if not running.port:
             ports = f"health port {running.health_port}"
         print(f"wolkenkit is serving {what} on {ports}.", flush=True)
+        if on_serving is not None:
+            on_serving()
         await stop.wait()
 
 
@@ -157,8 +163,13 @@ def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     return factory
 
 
-def main(service_names: list[str] | None = None) -> None:
-    """Run the services named (or, without names, all of them in one process)."""
+def main(
+    service_names: list[str] | None = None, on_serving: Callable[[], None] | None = None
+) -> None:
+    """Run the services named (or, without names, all of them in one process).
+
+    ``on_serving`` runs once the ports are open (``wk dev``'s child tells its parent so).
+    """
     names = sys.argv[1:] if service_names is None else service_names
     try:
         services = parse_services(names) if names else ALL_SERVICES
@@ -171,7 +182,7 @@ def main(service_names: list[str] | None = None) -> None:
             level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
         )
         with asyncio.Runner(loop_factory=_loop_factory()) as runner:
-            runner.run(run(settings, services))
+            runner.run(run(settings, services, on_serving))
     except WolkenkitError as error:
         print(f"Error: {error.message}", file=sys.stderr)
         sys.exit(1)

@@ -1,0 +1,212 @@
+"""``wk dev`` as a careful development server behaves: its own ports, loopback, a watched child.
+
+Each test runs ``wk dev`` as a real process on ports it picked and looks only at that process
+and its children.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tests.cli.test_dev_token_health import WK, wait_until
+from wolkenkit.scaffolds import create_project
+from wolkenkit.testing.cluster import free_port, healthy
+
+#: Generous: the machine running the suite may be busy.
+DEADLINE_SECONDS = 60
+
+
+@pytest.fixture
+def chat(tmp_path: Path) -> Path:
+    return create_project("chat", template="chat", directory=tmp_path / "chat")
+
+
+@dataclass
+class Dev:
+    process: subprocess.Popen[str]
+    port: int
+    health_port: int
+    lines: list[str] = field(default_factory=list)
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def children(self) -> list[int]:
+        """The process ids of ``wk dev``'s children, oldest first."""
+        pid = self.process.pid
+        listed = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        return sorted((int(child) for child in listed), key=_start_time)
+
+
+def _start_time(pid: int) -> int:
+    # Field 22 of /proc/PID/stat, counted after the parenthesised command name.
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+
+
+@contextmanager
+def running_dev(
+    app: Path, *flags: str, port: int | None = None, health_port: int | None = None
+) -> Iterator[Dev]:
+    port = port or free_port()
+    health_port = health_port or free_port()
+    # No BIND_HOST from outside: what the flags say (or their defaults) is what counts.
+    environment = {name: value for name, value in os.environ.items() if name != "BIND_HOST"}
+    process = subprocess.Popen(
+        [WK, "dev", str(app), "--port", str(port), "--health-port", str(health_port), *flags],
+        bufsize=1,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=environment,
+    )
+    dev = Dev(process, port, health_port)
+    stdout = process.stdout
+    assert stdout is not None
+    reader = threading.Thread(target=lambda: dev.lines.extend(iter(stdout.readline, "")))
+    reader.start()
+    try:
+        yield dev
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=DEADLINE_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        reader.join(timeout=DEADLINE_SECONDS)
+
+
+def accepts(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=5):
+            return True
+    except OSError:
+        return False
+
+
+@contextmanager
+def other_app(app: Path, port: int, health_port: int) -> Iterator[None]:
+    """Another wolkenkit app, serving on the given ports."""
+    environment = {
+        **os.environ,
+        "APPLICATION_DIRECTORY": str(app),
+        "PORT_OR_SOCKET": str(port),
+        "HEALTH_PORT_OR_SOCKET": str(health_port),
+        "BIND_HOST": "127.0.0.1",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "wolkenkit.runtime.server"],
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_until(lambda: healthy(health_port), DEADLINE_SECONDS)
+        yield
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=DEADLINE_SECONDS)
+
+
+def test_ports_of_another_wolkenkit_app_are_an_error_not_ready(chat: Path) -> None:
+    # The other app answers on the health port too: wk dev must not take it for its own.
+    port, health_port = free_port(), free_port()
+    with (
+        other_app(chat, port, health_port),
+        running_dev(chat, port=port, health_port=health_port) as dev,
+    ):
+        wait_until(lambda: dev.process.poll() is not None, DEADLINE_SECONDS)
+
+    assert dev.process.returncode != 0
+    assert "Ready" not in dev.output
+    assert dev.output.strip().count("\n") == 0, dev.output
+    assert f"Port {port} is in use" in dev.output
+
+
+@pytest.mark.parametrize("taken", ["port", "health_port"])
+def test_a_port_held_by_another_process_is_named(chat: Path, taken: str) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+        ports = {"port": free_port(), "health_port": free_port(), taken: port}
+        with running_dev(chat, **ports) as dev:
+            wait_until(lambda: dev.process.poll() is not None, DEADLINE_SECONDS)
+
+    assert dev.process.returncode != 0
+    assert dev.output.strip().count("\n") == 0, dev.output
+    assert f"{port} is in use" in dev.output
+    assert "Traceback" not in dev.output
+
+
+def test_listens_on_loopback_unless_told_otherwise(chat: Path) -> None:
+    # 127.0.0.2 is this machine too, but not the address 127.0.0.1 a loopback server binds:
+    # it stands in for a second interface.
+    with running_dev(chat) as dev:
+        wait_until(lambda: healthy(dev.health_port), DEADLINE_SECONDS)
+        assert accepts("127.0.0.1", dev.port)
+        assert not accepts("127.0.0.2", dev.port)
+        assert not accepts("127.0.0.2", dev.health_port)
+
+    with running_dev(chat, "--host", "0.0.0.0") as dev:
+        wait_until(lambda: healthy(dev.health_port), DEADLINE_SECONDS)
+        assert accepts("127.0.0.2", dev.port)
+        assert accepts("127.0.0.2", dev.health_port)
+
+
+def test_a_child_that_dies_is_reported_and_restarted(chat: Path) -> None:
+    with running_dev(chat, "--in-memory") as dev:
+        wait_until(lambda: healthy(dev.health_port), DEADLINE_SECONDS)
+        # The oldest child serves; the younger one waits for the next restart.
+        serving = dev.children()[0]
+        os.kill(serving, signal.SIGKILL)
+
+        wait_until(lambda: "stopped unexpectedly" in dev.output, DEADLINE_SECONDS)
+        wait_until(lambda: dev.output.count("Ready") == 2, DEADLINE_SECONDS)
+        assert healthy(dev.health_port)
+        assert serving not in dev.children()
+        assert dev.process.poll() is None
+
+    lines = [line for line in dev.lines if "stopped unexpectedly" in line]
+    assert len(lines) == 1
+    assert "SIGKILL" in lines[0]
+    assert "restarting" in lines[0]
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "asyncio",  # while importing what starts the runtime's first child
+        "rich",  # while importing the CLI framework, the first child started
+    ],
+)
+def test_ctrl_c_while_importing_exits_quietly_with_130(tmp_path: Path, module: str) -> None:
+    # Ctrl+C in the first moments lands while Python imports the command's modules. The run
+    # below raises KeyboardInterrupt exactly there, as the signal would.
+    script = (
+        "import sys\n"
+        "class Interrupt:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        f"        if name == {module!r}:\n"
+        "            raise KeyboardInterrupt\n"
+        "sys.meta_path.insert(0, Interrupt())\n"
+        "from wolkenkit.cli.entry import run\n"
+        f"sys.argv = ['wk', 'dev', {str(tmp_path)!r}]\n"
+        "run()\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=DEADLINE_SECONDS
+    )
+
+    assert (result.returncode, result.stdout, result.stderr) == (130, "", "")
