@@ -20,7 +20,7 @@ from wolkenkit.serialization import json_object
 
 #: RFC 4122 identifiers are plain strings on the wire; the pattern keeps them honest.
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-#: Names must be usable in a URL and in a GraphQL field name (decisions.md §3.6: anchored).
+#: Names must be usable in a URL and in a GraphQL field name (so the pattern is anchored).
 NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9]*$"
 
 Uuid = Annotated[str, Field(pattern=UUID_PATTERN, json_schema_extra={"format": "uuid"})]

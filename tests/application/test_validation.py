@@ -405,7 +405,7 @@ def test_a_flow_has_a_replay_policy(tmp_path: Path, policy: str) -> None:
 
 
 def test_an_unknown_replay_policy_fails_the_load(tmp_path: Path) -> None:
-    # The reference only notices when a gap occurs; we say so at once (decisions.md §3.9).
+    # The reference only notices when a gap occurs; we say so at once.
     message = load_failure(
         tmp_path,
         {FLOW: (FLOW_HANDLER, 'flow = Flow({"onSent": OnSent()}, replay_policy="sometimes")')},

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import subprocess
+import sys
 import tarfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +22,7 @@ from tests.deployment.engine import Engine, engine_at
 from tests.scaffolds.helpers import wk
 from wolkenkit.deployment.context import build_context
 from wolkenkit.deployment.dockerfile import DOCKERFILE
+from wolkenkit.deployment.wheel import wheel_name, wolkenkit_wheel
 from wolkenkit.scaffolds import create_project
 
 CHAT_FILES = [
@@ -34,6 +37,7 @@ CHAT_FILES = [
     "server/infrastructure.py",
     "server/notifications.py",
     "server/views/messages.py",
+    f"wheels/{wheel_name()}",
 ]
 
 
@@ -99,6 +103,66 @@ def test_the_context_brings_our_dockerfile_when_the_app_has_none(chat: Path) -> 
         dockerfile = tar.extractfile("Dockerfile")
         assert dockerfile is not None
         assert dockerfile.read().decode() == DOCKERFILE
+
+
+def test_the_context_brings_the_wolkenkit_wheel_that_the_project_installs(chat: Path) -> None:
+    # wk init put the wheel there; pyproject.toml points uv at it and the image installs it.
+    wheel = f"wheels/{wheel_name()}"
+    assert wheel in (chat / "pyproject.toml").read_text()
+
+    context = build_context(chat)
+
+    assert member(context.archive, wheel) == (chat / wheel).read_bytes()
+
+
+def test_the_context_brings_the_running_wolkenkit_when_the_app_has_no_wheel(chat: Path) -> None:
+    # An app not made by wk init: its image installs the wolkenkit that builds it.
+    shutil.rmtree(chat / "wheels")
+
+    context = build_context(chat)
+
+    assert context.files == CHAT_FILES
+    assert member(context.archive, f"wheels/{wheel_name()}") == wolkenkit_wheel()
+
+
+def test_the_image_installs_the_wheels_by_file_beside_the_dependencies(tmp_path: Path) -> None:
+    # The Dockerfile's first stage, run as it runs in the image (but for pip): the wheels in
+    # wheels/ are installed by file, so no index is asked for what they hold.
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "shop"\ndependencies = ["wolkenkit>=0.1.0", "httpx"]\n'
+    )
+    (project / "wolkenkit-0.1.0-py3-none-any.whl").write_bytes(b"")
+    requirements = tmp_path / "requirements.txt"
+    [install] = [line for line in run_instructions(DOCKERFILE) if "requirements.txt" in line]
+    command = (
+        install.replace("/tmp/project", str(project))
+        .replace("/tmp/requirements.txt", str(requirements))
+        .replace("/opt/venv/bin/pip install", "true")
+        .replace("python -c", f"{sys.executable} -c")
+    )
+
+    subprocess.run(["sh", "-c", command], check=True)
+
+    assert requirements.read_text().splitlines() == [
+        f"{project}/wolkenkit-0.1.0-py3-none-any.whl",
+        "wolkenkit>=0.1.0",
+        "httpx",
+    ]
+
+
+def run_instructions(dockerfile: str) -> list[str]:
+    """The shell commands of the Dockerfile's RUN lines, with continuations joined."""
+    joined = dockerfile.replace("\\\n", "")
+    return [line.removeprefix("RUN ") for line in joined.splitlines() if line.startswith("RUN ")]
+
+
+def member(archive: bytes, name: str) -> bytes:
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        content = tar.extractfile(name)
+        assert content is not None
+        return content.read()
 
 
 def test_wk_build_sends_exactly_the_apps_files(chat: Path, engine: Engine) -> None:

@@ -34,6 +34,8 @@ def test_its_tests_pass_right_after_init(blank: Path) -> None:
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "4 passed" in result.stdout
+    # Not even pytest-asyncio's warning about its unset loop scope, where it is installed.
+    assert "warning" not in (result.stdout + result.stderr).lower()
 
 
 def test_it_has_the_files_of_a_project(blank: Path) -> None:

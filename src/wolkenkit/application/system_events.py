@@ -2,7 +2,7 @@
 
 When a handler rejects a command (``CommandRejected``) or fails with an unexpected error, the
 domain publishes one of these to the command's initiator, with the ``reason``. They are never
-stored (decisions.md §3.1), so their handlers leave the state as it is.
+stored, so their handlers leave the state as it is.
 """
 
 from __future__ import annotations

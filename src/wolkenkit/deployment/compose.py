@@ -8,7 +8,7 @@ as ``wk compose`` writes them:
   and sets up the app's infrastructure (``wk setup infrastructure``).
 - ``single-process.<type>.yml``: the single-process runtime as one service, ``main``.
 - ``microservice.<type>.yml`` (PostgreSQL and MariaDB only): one service per part of the
-  microservice runtime (``wk run <service>``; decisions.md §5), Redis for publish/subscribe,
+  microservice runtime (``wk run <service>``), Redis for publish/subscribe,
   and a Traefik gateway that routes the public paths, health-checking the services on their
   health port. Scale a worker service with ``--scale flow=3``.
 - ``.env.example``: the passwords the files read from ``.env``, as placeholders.

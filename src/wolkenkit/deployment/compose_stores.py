@@ -194,7 +194,7 @@ def store_deployment(store_type: str) -> StoreDeployment:
 
 
 def redis_service() -> dict[str, Any]:
-    """Redis for publish/subscribe between the microservices (decisions.md §5)."""
+    """Redis for publish/subscribe between the microservices."""
     return {
         "image": REDIS_IMAGE,
         "restart": "unless-stopped",

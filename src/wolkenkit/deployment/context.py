@@ -5,6 +5,10 @@ implementation of Docker's rules), or ours when it has none; the app's ``Dockerf
 or ours. Whatever the ignore file says, the data of ``wk dev``, virtual environments, version
 control and caches are never sent (``ALWAYS_EXCLUDED``). The tar is written here rather than
 by the SDK, so what reaches the engine can be inspected and tested.
+
+The Dockerfile installs the wheels in ``wheels/`` by file. An app made by ``wk init`` has a
+wheel of wolkenkit there; one that has none gets the running wolkenkit's, so its image can
+be built while wolkenkit is on no package index (and holds the wolkenkit it was run with).
 """
 
 from __future__ import annotations
@@ -16,6 +20,12 @@ from pathlib import Path, PurePosixPath
 from typing import IO
 
 from wolkenkit.deployment.dockerfile import ALWAYS_EXCLUDED, DOCKERFILE, DOCKERIGNORE
+from wolkenkit.deployment.wheel import (
+    DISTRIBUTION,
+    WHEELS_DIRECTORY,
+    wheel_name,
+    wolkenkit_wheel,
+)
 from wolkenkit.errors import CliError
 
 DOCKERFILE_NAME = "Dockerfile"
@@ -56,7 +66,8 @@ def context_files(directory: Path) -> list[str]:
 
 def build_context(directory: Path) -> BuildContext:
     """The tar the engine builds from. The app's Dockerfile and .dockerignore go in when it
-    has them, ours otherwise."""
+    has them, ours otherwise; its wheel of wolkenkit when it has one, the running one's
+    otherwise."""
     files = context_files(directory)
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as archive:
@@ -66,7 +77,20 @@ def build_context(directory: Path) -> BuildContext:
             if name not in files:
                 _add_bytes(archive, name, default.encode())
                 files.append(name)
+        if not _has_wolkenkit_wheel(files):
+            name = f"{WHEELS_DIRECTORY}/{wheel_name()}"
+            _add_bytes(archive, name, wolkenkit_wheel())
+            files.append(name)
     return BuildContext(buffer.getvalue(), sorted(files))
+
+
+def _has_wolkenkit_wheel(files: list[str]) -> bool:
+    return any(
+        path.parent == PurePosixPath(WHEELS_DIRECTORY)
+        and path.name.startswith(f"{DISTRIBUTION}-")
+        and path.suffix == ".whl"
+        for path in map(PurePosixPath, files)
+    )
 
 
 def _add_file(archive: tarfile.TarFile, name: str, path: Path) -> None:

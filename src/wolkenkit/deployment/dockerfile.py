@@ -23,16 +23,17 @@ DOCKERFILE = f"""\
 # The image of a wolkenkit application; `wk build` builds it.
 
 # Stage 1: the project's dependencies, as pyproject.toml lists them, in a virtual environment.
-# Wheels in wheels/ are preferred to the package index (wolkenkit itself, until your index
-# has it).
+# The wheels in wheels/ are installed by file, so the package index is never asked for what
+# they hold (wolkenkit itself, until it is published).
 FROM {PYTHON_IMAGE} AS dependencies
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 RUN python -m venv /opt/venv
 COPY pyproject.toml wheel[s] /tmp/project/
-RUN python -c "import tomllib; \\
+RUN python -c "import pathlib, tomllib; \\
 project = tomllib.load(open('/tmp/project/pyproject.toml', 'rb'))['project']; \\
-print(chr(10).join(project.get('dependencies', [])))" > /tmp/requirements.txt \\
- && /opt/venv/bin/pip install --find-links /tmp/project -r /tmp/requirements.txt
+wheels = sorted(str(path) for path in pathlib.Path('/tmp/project').glob('*.whl')); \\
+print(chr(10).join(wheels + project.get('dependencies', [])))" > /tmp/requirements.txt \\
+ && /opt/venv/bin/pip install -r /tmp/requirements.txt
 
 # Stage 2: the environment and the app's files, run by an unprivileged user.
 FROM {PYTHON_IMAGE}

@@ -1,4 +1,4 @@
-"""Handling one command (reference §9.1 with decisions.md §3).
+"""Handling one command (reference §9.1).
 
 1. Look up and validate the command (errors are raised: the caller drops the command).
 2. Under a per-aggregate lock, rehydrate the aggregate and, in the same read of the store,

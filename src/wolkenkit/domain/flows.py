@@ -1,4 +1,4 @@
-"""Executing a flow for one domain event (reference §9.2, with decisions.md §3.1 to §3.3).
+"""Executing a flow for one domain event (reference §9.2).
 
 Progress is kept per (flow, aggregate). An event at or below the progress was seen and is
 acknowledged. An event beyond the next expected revision reveals a gap, handled by the flow's

@@ -51,7 +51,7 @@ class DevelopmentOptions:
 
 def embedded_store_environment(data_directory: Path) -> dict[str, str]:
     """Store options that keep everything under ``data_directory``: one SQLite file for the
-    events, locks, progress and both queues, and a directory for files (decisions.md §4)."""
+    events, locks, progress and both queues, and a directory for files."""
     data_directory.mkdir(parents=True, exist_ok=True)
     database = str(data_directory / "wolkenkit.db")
 

@@ -12,7 +12,7 @@ flow does not start replays of its own for it. Then the events are re-fed, eithe
 - ``replay_through_api``: by ``POST /perform-replay/v2`` to a running runtime, whose flow
   workers then process them.
 
-A replay only ever reaches the flows it names (decisions.md §3.2). Without re-evaluation a
+A replay only ever reaches the flows it names. Without re-evaluation a
 flow skips what it has seen, so a replay fills gaps and nothing more.
 """
 

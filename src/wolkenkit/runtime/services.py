@@ -3,7 +3,7 @@
 The single-process runtime runs all of them in one process. The microservice runtime runs
 each (or any group) in its own processes, as ``wk run <service>``; they then share state only
 through the stores (PostgreSQL or MariaDB for events, queues, locks and progress) and wake each
-other through publish/subscribe (Redis), with a timed poll as fallback (decisions.md §5).
+other through publish/subscribe (Redis), with a timed poll as fallback.
 The reference's dispatchers, event store service and publisher are not needed: the queues and
 publish/subscribe are real infrastructure that every service reaches directly.
 """

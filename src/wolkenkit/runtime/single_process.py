@@ -60,7 +60,7 @@ PubSubT = TypeVar("PubSubT", bound="Publisher | Subscriber")
 
 @frozen_record
 class CancelRequest:
-    """Names a queued command, and who wants it cancelled (decisions.md §3.5: by user id)."""
+    """Names a queued command, and who wants it cancelled (matched by user id)."""
 
     item_identifier: ItemIdentifier
     user_id: str
@@ -375,7 +375,7 @@ class SingleProcessRuntime:
     async def perform_replay(
         self, flow_names: Sequence[str], requests: Sequence[ReplayRequest]
     ) -> None:
-        """Re-feed stored events to the named flows (reference §9.3, decisions.md §3.2)."""
+        """Re-feed stored events to the named flows (reference §9.3), and to no other flow."""
         check_flow_names(self.application, flow_names)
         store = self.domain.domain_event_store
         for request in requests:

@@ -7,7 +7,9 @@ folder; adding a template means adding a folder. ``create_project`` renders one:
 
 and then writes the project's ``Dockerfile``, ``.dockerignore`` and compose files, which are
 made by :mod:`wolkenkit.deployment` (the same code as ``wk build`` and ``wk compose``), so
-they are never out of step with them.
+they are never out of step with them. Until wolkenkit is on a package index, the project
+installs the wolkenkit that made it: a wheel of it goes into the project's ``wheels/``, which
+its ``pyproject.toml`` and README point at.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 
 from wolkenkit import __version__
 from wolkenkit.deployment import write_deployment_files
+from wolkenkit.deployment.wheel import wheel_name, write_wolkenkit_wheel
 from wolkenkit.errors import CliError, DirectoryAlreadyExists
 
 TEMPLATES_DIRECTORY = Path(__file__).parent
@@ -76,7 +79,7 @@ def create_project(
     # command would pay for.
     import copier
 
-    data = {"name": name, "wolkenkit_version": __version__}
+    data = {"name": name, "wolkenkit_version": __version__, "wolkenkit_wheel": wheel_name()}
     if description is not None:
         data["description"] = description
     copier.run_copy(
@@ -87,6 +90,7 @@ def create_project(
         unsafe=False,
         quiet=True,
     )
+    write_wolkenkit_wheel(target)
     write_deployment_files(target)
     return target
 

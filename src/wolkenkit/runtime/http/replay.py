@@ -1,7 +1,7 @@
 """``/perform-replay/v2`` (reference §3.9): re-feed stored events to flows.
 
 Unlike the reference, only authenticated (non-anonymous) callers may trigger it
-(decisions.md §3.10), and only the named flows receive the events (§3.2).
+and only the named flows receive the events.
 """
 
 from __future__ import annotations

@@ -91,7 +91,7 @@ class MariaDbConsumerProgressStore(ConsumerProgressStore):
     ) -> None:
         key = _key(consumer_id, aggregate_identifier)
         if is_replaying is False:
-            # Clearing always succeeds (decisions.md §3.3), known or not.
+            # Clearing always succeeds, known or not, and may be repeated.
             await self._database.execute(
                 f"UPDATE {self._progress} SET `isReplayingFrom` = NULL, `isReplayingTo` = NULL "
                 "WHERE `consumerId` = %s AND `aggregateId` = %s",

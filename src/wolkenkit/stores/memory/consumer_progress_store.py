@@ -50,7 +50,7 @@ class InMemoryConsumerProgressStore(ConsumerProgressStore):
     ) -> None:
         current = self._get(consumer_id, aggregate_identifier)
         if is_replaying is False:
-            # Clearing always succeeds (decisions.md §3.3), so a finished replay never
+            # Clearing always succeeds, known or not, so a finished replay never
             # leaves the flag stuck.
             if current is not None:
                 self._put(consumer_id, aggregate_identifier, Progress(current.revision, False))

@@ -133,7 +133,7 @@ class PostgresConsumerProgressStore(ConsumerProgressStore):
     ) -> None:
         key = (_hash(consumer_id), aggregate_identifier.aggregate.id)
         if is_replaying is False:
-            # Clearing always succeeds (decisions.md §3.3).
+            # Clearing always succeeds, known or not, and may be repeated.
             with self._errors:
                 await self._pool.execute(self._clear_replay, *key)
             return

@@ -100,7 +100,7 @@ class SqliteConsumerProgressStore(SqliteTables, ConsumerProgressStore):
 
         def mark(row: _Row | None) -> _Row | None:
             if is_replaying is False:
-                # Clearing always succeeds (decisions.md §3.3), so the flag never sticks.
+                # Clearing always succeeds, known or not, so the flag never sticks.
                 return None if row is None else (row[0], None, None)
             current = _progress(row)
             if current.is_replaying is not False:

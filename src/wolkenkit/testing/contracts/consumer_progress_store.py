@@ -121,7 +121,7 @@ class ConsumerProgressStoreContract:
 
     async def test_clearing_a_replay_always_succeeds(self, store: ConsumerProgressStore) -> None:
         # Clearing ends a running replay and may be repeated; the revision stays as it was
-        # (decisions.md §3.3: the reference's in-memory store refused this).
+        # (the reference's in-memory store refused this; we do not).
         consumer, aggregate_identifier = _consumer(), build_aggregate_identifier()
         await store.set_progress(consumer, aggregate_identifier, 3)
         await store.set_is_replaying(consumer, aggregate_identifier, ReplayRange(4, 8))
