@@ -14,6 +14,7 @@ from wolkenkit.application.loader import load_application
 from wolkenkit.application.services import InfrastructureServices
 from wolkenkit.cli.main import app
 from wolkenkit.errors import CliError
+from wolkenkit.stores.factory import options_from_url
 from wolkenkit.stores.setup import STORE_KINDS, setup_store, store_options
 
 setup = typer.Typer(
@@ -55,7 +56,10 @@ def store(
     ],
     options: Annotated[
         str | None,
-        typer.Option(help="All options as one JSON object; the flags below override it."),
+        typer.Option(
+            help="All options as one JSON object or a URL (postgresql://user@host/db); the "
+            "flags below override them."
+        ),
     ] = None,
     host_name: _Text = None,
     port: Annotated[int | None, typer.Option(show_default=False)] = None,
@@ -107,12 +111,20 @@ def store(
         "progress": table_name_progress,
     }
     given = {name: value for name, value in tables.items() if value is not None}
-    whole = _json(options, "--options") if options is not None else None
-    if whole is not None and not isinstance(whole, dict):
-        raise CliError("--options must be a JSON object.")
+    whole = _whole_options(options) if options is not None else None
     resolved = store_options(kind, store_type, settings, given, whole)
     asyncio.run(setup_store(kind, resolved))
     typer.echo(f"Set up the {kind} store ({resolved['type']}).")
+
+
+def _whole_options(text: str) -> dict[str, Any]:
+    """``--options`` as the runtime's variables take them: a JSON object or a store URL."""
+    if "://" in text and not text.lstrip().startswith("{"):
+        return options_from_url(text)
+    whole = _json(text, "--options")
+    if not isinstance(whole, dict):
+        raise CliError("--options must be a JSON object or a store URL.")
+    return whole
 
 
 def _json(text: str, flag: str) -> Any:
