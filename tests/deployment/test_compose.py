@@ -17,6 +17,7 @@ import yaml
 from tests.scaffolds.helpers import wk
 from wolkenkit.deployment import write_compose_files
 from wolkenkit.deployment.compose import MICROSERVICES, PUBLIC_ROUTES, compose_files
+from wolkenkit.runtime.services import HTTP_SERVICES
 from wolkenkit.runtime.settings import RuntimeSettings
 from wolkenkit.scaffolds import create_project
 
@@ -108,6 +109,9 @@ def test_the_gateway_routes_the_public_paths_and_checks_health(store_type: str) 
             assert labels[f"{balancer}.healthcheck.port"] == "3001"
             assert labels[f"{balancer}.healthcheck.path"] == "/health/v2"
     assert routes == {name: f"PathPrefix(`{path}`)" for name, path in PUBLIC_ROUTES.items()}
+    # Every service that answers HTTP on the API port is reachable through the gateway.
+    assert set(routes) == set(HTTP_SERVICES)
+    assert routes["replay"] == "PathPrefix(`/perform-replay`)"
     assert services["gateway"]["ports"] == ["3000:3000"]
 
 

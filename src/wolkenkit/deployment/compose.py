@@ -53,6 +53,7 @@ PUBLIC_ROUTES = {
     "view": "/views",
     "notification": "/notifications",
     "file": "/files",
+    "replay": "/perform-replay",
 }
 #: Every password the files may read from ``.env``, with what it is for.
 SECRETS = {
