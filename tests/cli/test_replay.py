@@ -77,7 +77,9 @@ def test_a_replay_of_one_instance_rebuilds_only_that_one(chat: Path) -> None:
     }
     (chat / "replay.json").write_text(json.dumps(configuration))
 
-    result = wk("replay", "-c", "@replay.json", "--dangerously-reevaluate", cwd=chat)
+    result = wk(
+        "replay", "--replay-configuration", "@replay.json", "--dangerously-reevaluate", cwd=chat
+    )
 
     assert result.returncode == 0, result.stderr
     assert "Replayed 2 events of 1 aggregates to flow messages" in result.stdout
@@ -86,7 +88,7 @@ def test_a_replay_of_one_instance_rebuilds_only_that_one(chat: Path) -> None:
 
 
 def test_mistakes_are_one_line(chat: Path, tmp_path: Path) -> None:
-    bad = wk("replay", "-c", '{"flows": ["nope"]}', cwd=chat)
+    bad = wk("replay", "--replay-configuration", '{"flows": ["nope"]}', cwd=chat)
     nothing = wk("replay", cwd=tmp_path)
 
     assert bad.returncode == 1

@@ -22,6 +22,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Click's plain help, not Rich's panels: at 80 columns the panels cut long option names
+    # and print `<bool>` beside every flag.
+    rich_markup_mode=None,
 )
 
 

@@ -45,7 +45,6 @@ def replay(
         str,
         typer.Option(
             "--replay-configuration",
-            "-c",
             help='What to replay, as JSON or @file.json: {"flows": [...], "contexts": '
             '[{"contextName", "aggregates": [{"aggregateName", "instances": '
             '[{"aggregateId", "from", "to"}]}]}]}; everything by default.',
@@ -53,7 +52,10 @@ def replay(
     ] = "{}",
     dangerously_reevaluate: Annotated[
         bool,
-        typer.Option(help="Let flows handle events again that they have handled before."),
+        typer.Option(
+            "--dangerously-reevaluate",
+            help="Let flows handle events again that they have handled before.",
+        ),
     ] = False,
     domain_event_store_options: Annotated[
         str | None, typer.Option(help="The domain event store's options (JSON or URL).")

@@ -18,7 +18,10 @@ from wolkenkit.stores.factory import options_from_url
 from wolkenkit.stores.setup import STORE_KINDS, setup_store, store_options
 
 setup = typer.Typer(
-    name="setup", help="Set up stores and the application's infrastructure.", no_args_is_help=True
+    name="setup",
+    help="Set up stores and the application's infrastructure.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
 )
 app.add_typer(setup)
 
@@ -32,7 +35,7 @@ def infrastructure(
         Path, typer.Argument(help="The application's directory.", metavar="APP_DIR")
     ] = Path("."),
 ) -> None:
-    """Run the application's setup_infrastructure (server/infrastructure.py)."""
+    """Run the application's setup_infrastructure. It lives in server/infrastructure.py."""
     application = load_application(app_dir)
     services = InfrastructureServices(logger=logging.getLogger("wolkenkit.app.infrastructure"))
 
@@ -84,7 +87,7 @@ def store(
     table_name_progress: _Text = None,
     list_name_locks: Annotated[str | None, typer.Option(help="redis: the locks' list.")] = None,
 ) -> None:
-    """Create a store's tables, indexes or bucket; running it again changes nothing."""
+    """Create a store's tables, indexes or bucket. Running it again changes nothing."""
     settings: dict[str, Any] = {
         "hostName": host_name,
         "port": port,
