@@ -77,7 +77,9 @@ def test_a_replay_of_one_instance_rebuilds_only_that_one(chat: Path) -> None:
     }
     (chat / "replay.json").write_text(json.dumps(configuration))
 
-    result = wk("replay", "-c", "@replay.json", "--dangerously-reevaluate", cwd=chat)
+    result = wk(
+        "replay", "--replay-configuration", "@replay.json", "--dangerously-reevaluate", cwd=chat
+    )
 
     assert result.returncode == 0, result.stderr
     assert "Replayed 2 events of 1 aggregates to flow messages" in result.stdout
@@ -86,7 +88,7 @@ def test_a_replay_of_one_instance_rebuilds_only_that_one(chat: Path) -> None:
 
 
 def test_mistakes_are_one_line(chat: Path, tmp_path: Path) -> None:
-    bad = wk("replay", "-c", '{"flows": ["nope"]}', cwd=chat)
+    bad = wk("replay", "--replay-configuration", '{"flows": ["nope"]}', cwd=chat)
     nothing = wk("replay", cwd=tmp_path)
 
     assert bad.returncode == 1
@@ -159,3 +161,38 @@ async def _replaying(chat: Path) -> list[object]:
         return results
     finally:
         await store.destroy()
+
+
+def test_the_stores_given_as_flags_are_used_without_a_wolkenkit_directory(
+    tmp_path: Path,
+) -> None:
+    # A deployed app has no .wolkenkit/: the flags say where its stores are.
+    app = create_project("shop", template="chat", directory=tmp_path / "shop")
+    database = tmp_path / "stores.db"
+
+    result = wk(
+        "replay",
+        "--domain-event-store-options",
+        f"sqlite:///{database}",
+        "--consumer-progress-store-options",
+        json.dumps({"type": "Sqlite", "fileName": str(database)}),
+        cwd=app,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "No stored aggregates match; there is nothing to replay." in result.stdout
+    assert database.is_file()
+    assert not (app / ".wolkenkit").exists()
+
+
+def test_the_event_store_alone_is_not_enough(tmp_path: Path) -> None:
+    # Without a progress store the flows' progress would live in memory and be forgotten.
+    app = create_project("shop", template="chat", directory=tmp_path / "shop")
+
+    result = wk("replay", "--domain-event-store-options", f"sqlite:///{tmp_path / 'e.db'}", cwd=app)
+
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "Error: Give the consumer progress store's options as well "
+        "(--consumer-progress-store-options or CONSUMER_PROGRESS_STORE_OPTIONS)."
+    ]

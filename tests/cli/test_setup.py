@@ -98,6 +98,20 @@ def test_a_file_system_store_gets_its_directory(tmp_path: Path) -> None:
             "quotes: line 1 column 2 (char 1).",
         ),
         (
+            ["lock", "sqlite", "--options", "[]"],
+            "Error: --options must be a JSON object or a store URL.",
+        ),
+        (
+            ["lock", "postgres", "--options", "mongodb://localhost/app"],
+            "Error: The store URL scheme 'mongodb' is unknown; use one of file, mariadb, mysql, "
+            "postgres, postgresql, redis, sqlite.",
+        ),
+        (
+            ["lock", "postgres", "--options", "mariadb://localhost/app"],
+            "Error: The options say the type is 'MariaDb', but the command says 'postgres' "
+            "(Postgres).",
+        ),
+        (
             ["lock", "postgres", "--options", '{"type": "MariaDb"}'],
             "Error: The options say the type is 'MariaDb', but the command says 'postgres' "
             "(Postgres).",
@@ -137,6 +151,24 @@ def test_postgres_tables_land_in_the_schema_given(tmp_path: Path) -> None:
         asyncio.run(_drop(schema))
 
     assert {"domain-events", "snapshots", "locks", "progress", "items", "priority-queue"} <= tables
+
+
+@pytest.mark.postgres
+def test_options_may_come_as_a_url(tmp_path: Path) -> None:
+    # As the runtime's *_OPTIONS variables take them; the flags still override the URL.
+    schema = f"wk_setup_{uuid.uuid4().hex[:12]}"
+    url = "postgresql://postgres@127.0.0.1:5432/postgres"
+    try:
+        result = wk(
+            "setup", "store", "lock", "postgres", "--options", url, "--schema", schema, cwd=tmp_path
+        )
+        assert result.returncode == 0, result.stderr
+        tables = asyncio.run(_tables(schema))
+    finally:
+        asyncio.run(_drop(schema))
+
+    assert result.stdout == "Set up the lock store (Postgres).\n"
+    assert tables == {"locks"}
 
 
 def test_an_unreachable_server_is_one_line(tmp_path: Path) -> None:

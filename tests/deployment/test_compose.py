@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,9 @@ import pytest
 import yaml
 
 from tests.scaffolds.helpers import wk
+from wolkenkit.deployment import write_compose_files
 from wolkenkit.deployment.compose import MICROSERVICES, PUBLIC_ROUTES, compose_files
+from wolkenkit.runtime.services import HTTP_SERVICES
 from wolkenkit.runtime.settings import RuntimeSettings
 from wolkenkit.scaffolds import create_project
 
@@ -106,13 +109,17 @@ def test_the_gateway_routes_the_public_paths_and_checks_health(store_type: str) 
             assert labels[f"{balancer}.healthcheck.port"] == "3001"
             assert labels[f"{balancer}.healthcheck.path"] == "/health/v2"
     assert routes == {name: f"PathPrefix(`{path}`)" for name, path in PUBLIC_ROUTES.items()}
+    # Every service that answers HTTP on the API port is reachable through the gateway.
+    assert set(routes) == set(HTTP_SERVICES)
+    assert routes["replay"] == "PathPrefix(`/perform-replay`)"
     assert services["gateway"]["ports"] == ["3000:3000"]
 
 
 @pytest.mark.parametrize(("store_type", "runtime"), DEPLOYMENTS)
 def test_passwords_come_from_the_env_file(store_type: str, runtime: str) -> None:
-    # No password is ever written into a compose file: each is a required variable of .env,
-    # and .env.example lists each one with a placeholder that says it is one.
+    # No password is ever written into a compose file: each is a required variable of .env
+    # (`${NAME:?message}`: compose refuses to start while it is unset or empty), and
+    # .env.example lists each one empty, so a copy of it cannot start on a placeholder.
     files = files_of(store_type, runtime)
     passwords = [
         value for document in documents(files).values() for value in password_values(document)
@@ -124,7 +131,7 @@ def test_passwords_come_from_the_env_file(store_type: str, runtime: str) -> None
     example = files.get(".env.example", "")
     settings = [line for line in example.splitlines() if line and not line.startswith("#")]
     assert {line.split("=")[0] for line in settings} == referenced
-    assert all(line.endswith("=replace-this-placeholder") for line in settings)
+    assert all(line == f"{line.split('=')[0]}=" for line in settings)
 
 
 def password_values(value: Any, key: str = "") -> list[str]:
@@ -140,6 +147,64 @@ def password_values(value: Any, key: str = "") -> list[str]:
     if value.startswith("{"):
         return password_values(json.loads(value))
     return [value] if "PASSWORD" in key.upper() or key == "REDISCLI_AUTH" else []
+
+
+@pytest.mark.parametrize("before", DEPLOYMENTS)
+@pytest.mark.parametrize("after", DEPLOYMENTS)
+def test_the_env_example_covers_every_compose_file_in_the_directory(
+    tmp_path: Path, before: tuple[str, str], after: tuple[str, str]
+) -> None:
+    # Files written earlier for another store type or runtime stay, and so must their
+    # passwords: .env is one file for the whole directory.
+    app = tmp_path / "shop"
+    app.mkdir()
+    write_compose_files(app, *before, tmp_path / "out")
+    write_compose_files(app, *after, tmp_path / "out")
+
+    referenced = {
+        name
+        for path in (tmp_path / "out").glob("*.yml")
+        for name in SECRET.findall(path.read_text())
+    }
+    example = tmp_path / "out" / ".env.example"
+    listed = set()
+    if example.exists():
+        lines = example.read_text().splitlines()
+        listed = {line.split("=")[0] for line in lines if line and not line.startswith("#")}
+    assert listed == referenced
+
+
+def test_wk_compose_keeps_the_redis_password_of_the_microservice_files(tmp_path: Path) -> None:
+    app = create_project("shop", template="blank", directory=tmp_path / "shop")
+    microservice = wk("compose", "postgres", "--runtime", "microservice", cwd=app)
+    single_process = wk("compose", "postgres", cwd=app)
+
+    assert microservice.returncode == single_process.returncode == 0
+    example = (app / "deployment" / "docker-compose" / ".env.example").read_text()
+    assert "\nPOSTGRES_PASSWORD=\n" in example
+    assert "\nREDIS_PASSWORD=\n" in example
+
+
+def test_the_runtime_refuses_the_placeholder_of_earlier_env_examples(tmp_path: Path) -> None:
+    # Projects made by an earlier wk compose have .env.example files with a placeholder in
+    # place of each password; a .env copied from one must not start a deployment.
+    app = create_project("shop", template="blank", directory=tmp_path / "shop")
+    redis = {"type": "Redis", "hostName": "127.0.0.1", "password": "replace-this-placeholder"}
+    environment = {
+        **os.environ,
+        "APPLICATION_DIRECTORY": str(app),
+        "PORT_OR_SOCKET": str(tmp_path / "api.sock"),
+        "HEALTH_PORT_OR_SOCKET": str(tmp_path / "health.sock"),
+        "PUB_SUB_OPTIONS": json.dumps({"publisher": redis, "subscriber": redis}),
+    }
+
+    result = wk("run", cwd=tmp_path, environment=environment)
+
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "Error: The Redis options hold the placeholder password 'replace-this-placeholder' of "
+        ".env.example: choose a real password in .env."
+    ]
 
 
 def test_the_stores_options_use_our_variables() -> None:

@@ -27,11 +27,11 @@ def build(
     ] = Path("."),
     tag: Annotated[
         str | None,
-        typer.Option("--tag", "-t", help="The image's name; default the project's name."),
+        typer.Option("--tag", help="The image's name; default the project's name."),
     ] = None,
 ) -> None:
-    """Build the application's Docker image (the engine is found as the docker CLI finds it,
-    e.g. through DOCKER_HOST)."""
+    """Build the application's Docker image. The Docker engine is found as the docker CLI
+    finds it, e.g. through DOCKER_HOST."""
     name = tag or default_tag(app_dir)
     console = Console(highlight=False)
     with _BuildDisplay(console) as display:

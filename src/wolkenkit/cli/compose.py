@@ -34,7 +34,7 @@ def compose(
         "."
     ),
 ) -> None:
-    """Write compose files for a store type and a runtime; existing ones are replaced."""
+    """Write compose files for a store type and a runtime. Existing ones are replaced."""
     written = write_compose_files(app_dir, store_type, runtime, output)
     console = Console(highlight=False, soft_wrap=True, markup=False)
     for path in written:

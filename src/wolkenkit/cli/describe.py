@@ -35,7 +35,7 @@ def describe(
         bool, typer.Option("--json", help="Print the description as JSON, as the API serves it.")
     ] = False,
 ) -> None:
-    """Describe an application: its commands, domain events, notifications and views."""
+    """Describe an application: commands, events, notifications, views."""
     application = load_application(app_dir)
     description = describe_application(application)
     if as_json:

@@ -42,7 +42,6 @@ def dev(
         Path | None,
         typer.Option(
             "--identity-provider-certificate",
-            "-c",
             help="Directory holding the issuer's certificate.pem.",
         ),
     ] = None,
@@ -50,7 +49,7 @@ def dev(
         bool, typer.Option("--in-memory", help="Keep all data in memory only.")
     ] = False,
 ) -> None:
-    """Run the application locally and restart it whenever its code changes."""
+    """Run the application locally, restarting it on every change."""
     if (identity_provider_issuer is None) != (identity_provider_certificate is None):
         raise CliError(
             "Give --identity-provider-issuer and --identity-provider-certificate together."

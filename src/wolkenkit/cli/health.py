@@ -24,14 +24,14 @@ class _UnixConnection(http.client.HTTPConnection):
 
 @app.command()
 def health(
-    protocol: Annotated[str, typer.Option("--protocol", "-r", help="http or https.")] = "http",
+    protocol: Annotated[str, typer.Option("--protocol", help="http or https.")] = "http",
     host_name: Annotated[str, typer.Option("--host-name", "-n")] = "localhost",
-    health_port: Annotated[int, typer.Option("--health-port", "-p")] = 3001,
+    health_port: Annotated[int, typer.Option("--health-port")] = 3001,
     health_socket: Annotated[str | None, typer.Option("--health-socket", "-s")] = None,
     base_path: Annotated[str, typer.Option("--base-path", "-b")] = "/health/v2/",
     timeout: Annotated[float, typer.Option(help="Seconds to wait for an answer.")] = 5.0,
 ) -> None:
-    """Check the health API; exit 0 when healthy, 1 otherwise (for Docker health checks)."""
+    """Check the health API; exit 0 when healthy, 1 otherwise. For Docker health checks."""
     connection: http.client.HTTPConnection
     if health_socket is not None:
         connection = _UnixConnection(health_socket, timeout)

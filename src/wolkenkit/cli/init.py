@@ -39,7 +39,7 @@ def init(
         typer.Option("--directory", "-d", help="Where to create the project; default ./NAME."),
     ] = None,
 ) -> None:
-    """Create a new application; asks for the name and the template unless given."""
+    """Create a new application. Asks for the name and the template unless given."""
     if name is None:
         name = typer.prompt("Name of the project")
     # Mistakes surface before the next question, not after it.

@@ -7,6 +7,8 @@ code 1; a traceback is only ever shown for a bug in wolkenkit itself.
 from __future__ import annotations
 
 import sys
+from importlib.metadata import version
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -20,13 +22,33 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Click's plain help, not Rich's panels: at 80 columns the panels cut long option names
+    # and print `<bool>` beside every flag.
+    rich_markup_mode=None,
 )
 
 
+def _print_version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"wolkenkit {version('wolkenkit')}")
+        raise typer.Exit
+
+
 @app.callback()
-def _group() -> None:
+def _group(
+    _version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Print the installed wolkenkit version and exit.",
+            callback=_print_version,
+            is_eager=True,
+        ),
+    ] = False,
+) -> None:
     # A callback keeps ``wk`` a group of commands even while only one command is registered;
-    # without it Typer would make that command the whole program.
+    # without it Typer would make that command the whole program. It also holds the options
+    # of ``wk`` itself.
     pass
 
 

@@ -45,7 +45,6 @@ def replay(
         str,
         typer.Option(
             "--replay-configuration",
-            "-c",
             help='What to replay, as JSON or @file.json: {"flows": [...], "contexts": '
             '[{"contextName", "aggregates": [{"aggregateName", "instances": '
             '[{"aggregateId", "from", "to"}]}]}]}; everything by default.',
@@ -53,7 +52,10 @@ def replay(
     ] = "{}",
     dangerously_reevaluate: Annotated[
         bool,
-        typer.Option(help="Let flows handle events again that they have handled before."),
+        typer.Option(
+            "--dangerously-reevaluate",
+            help="Let flows handle events again that they have handled before.",
+        ),
     ] = False,
     domain_event_store_options: Annotated[
         str | None, typer.Option(help="The domain event store's options (JSON or URL).")
@@ -73,11 +75,15 @@ def replay(
     ] = None,
 ) -> None:
     """Replay stored domain events to flows, with a progress bar."""
-    environment = _store_environment(app_dir)
-    if domain_event_store_options is not None:
-        environment["DOMAIN_EVENT_STORE_OPTIONS"] = domain_event_store_options
-    if consumer_progress_store_options is not None:
-        environment["CONSUMER_PROGRESS_STORE_OPTIONS"] = consumer_progress_store_options
+    named = {
+        variable: options
+        for variable, options in (
+            ("DOMAIN_EVENT_STORE_OPTIONS", domain_event_store_options),
+            ("CONSUMER_PROGRESS_STORE_OPTIONS", consumer_progress_store_options),
+        )
+        if options is not None
+    }
+    environment = {**_store_environment(app_dir, named), **named}
     # The app's infrastructure reads its settings (the chat's view store, say) from the
     # environment, as it does under the runtime.
     os.environ.update(environment)
@@ -113,9 +119,17 @@ class _Replay:
     reevaluate: bool
 
 
-def _store_environment(app_dir: Path) -> dict[str, str]:
-    """The embedded stores of ``wk dev`` unless the environment names stores."""
-    if "DOMAIN_EVENT_STORE_OPTIONS" in os.environ:
+def _store_environment(app_dir: Path, named: dict[str, str]) -> dict[str, str]:
+    """The embedded stores of ``wk dev``, unless the flags (``named``) or the environment
+    name the event store; then the progress store must be named as well."""
+    given = {**os.environ, **named}
+    if "DOMAIN_EVENT_STORE_OPTIONS" in given:
+        if "CONSUMER_PROGRESS_STORE_OPTIONS" not in given:
+            # Else the flows' progress would be kept in memory and forgotten at the end.
+            raise CliError(
+                "Give the consumer progress store's options as well "
+                "(--consumer-progress-store-options or CONSUMER_PROGRESS_STORE_OPTIONS)."
+            )
         return {}
     data = app_dir.absolute() / DATA_DIRECTORY
     if not data.is_dir():

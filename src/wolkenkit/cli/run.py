@@ -25,7 +25,7 @@ def run(
         ),
     ] = None,
 ) -> None:
-    """Run the application's runtime, configured by environment variables."""
+    """Run the runtime, configured by environment variables."""
     names = services or []
     try:
         parse_services(names)

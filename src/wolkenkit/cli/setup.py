@@ -14,10 +14,14 @@ from wolkenkit.application.loader import load_application
 from wolkenkit.application.services import InfrastructureServices
 from wolkenkit.cli.main import app
 from wolkenkit.errors import CliError
+from wolkenkit.stores.factory import options_from_url
 from wolkenkit.stores.setup import STORE_KINDS, setup_store, store_options
 
 setup = typer.Typer(
-    name="setup", help="Set up stores and the application's infrastructure.", no_args_is_help=True
+    name="setup",
+    help="Set up stores and the application's infrastructure.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
 )
 app.add_typer(setup)
 
@@ -31,7 +35,7 @@ def infrastructure(
         Path, typer.Argument(help="The application's directory.", metavar="APP_DIR")
     ] = Path("."),
 ) -> None:
-    """Run the application's setup_infrastructure (server/infrastructure.py)."""
+    """Run the application's setup_infrastructure. It lives in server/infrastructure.py."""
     application = load_application(app_dir)
     services = InfrastructureServices(logger=logging.getLogger("wolkenkit.app.infrastructure"))
 
@@ -55,7 +59,10 @@ def store(
     ],
     options: Annotated[
         str | None,
-        typer.Option(help="All options as one JSON object; the flags below override it."),
+        typer.Option(
+            help="All options as one JSON object or a URL (postgresql://user@host/db); the "
+            "flags below override them."
+        ),
     ] = None,
     host_name: _Text = None,
     port: Annotated[int | None, typer.Option(show_default=False)] = None,
@@ -80,7 +87,7 @@ def store(
     table_name_progress: _Text = None,
     list_name_locks: Annotated[str | None, typer.Option(help="redis: the locks' list.")] = None,
 ) -> None:
-    """Create a store's tables, indexes or bucket; running it again changes nothing."""
+    """Create a store's tables, indexes or bucket. Running it again changes nothing."""
     settings: dict[str, Any] = {
         "hostName": host_name,
         "port": port,
@@ -107,12 +114,20 @@ def store(
         "progress": table_name_progress,
     }
     given = {name: value for name, value in tables.items() if value is not None}
-    whole = _json(options, "--options") if options is not None else None
-    if whole is not None and not isinstance(whole, dict):
-        raise CliError("--options must be a JSON object.")
+    whole = _whole_options(options) if options is not None else None
     resolved = store_options(kind, store_type, settings, given, whole)
     asyncio.run(setup_store(kind, resolved))
     typer.echo(f"Set up the {kind} store ({resolved['type']}).")
+
+
+def _whole_options(text: str) -> dict[str, Any]:
+    """``--options`` as the runtime's variables take them: a JSON object or a store URL."""
+    if "://" in text and not text.lstrip().startswith("{"):
+        return options_from_url(text)
+    whole = _json(text, "--options")
+    if not isinstance(whole, dict):
+        raise CliError("--options must be a JSON object or a store URL.")
+    return whole
 
 
 def _json(text: str, flag: str) -> Any:

@@ -11,7 +11,7 @@ from rich.console import Console
 
 from wolkenkit.cli.main import app
 from wolkenkit.errors import CliError
-from wolkenkit.runtime.auth import issue_token
+from wolkenkit.runtime.auth import issue_token, load_private_key
 
 
 def _read(path: Path, what: str) -> bytes:
@@ -42,7 +42,11 @@ def token(
         raise CliError(f"The claims file '{claims}' is not valid JSON.") from None
     if not isinstance(parsed, dict):
         raise CliError(f"The claims file '{claims}' must hold a JSON object.")
-    signed = issue_token(issuer, _read(private_key, "private key"), parsed, expiration)
+    try:
+        key = load_private_key(_read(private_key, "private key"))
+    except ValueError as error:
+        raise CliError(f"The private key '{private_key}' cannot sign tokens: {error}.") from None
+    signed = issue_token(issuer, key, parsed, expiration)
     if raw:
         typer.echo(signed)
         return

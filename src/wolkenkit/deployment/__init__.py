@@ -13,11 +13,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from wolkenkit.deployment.compose import compose_files
+from wolkenkit.deployment.compose import compose_files, env_example
 from wolkenkit.deployment.dockerfile import DOCKERFILE, DOCKERIGNORE
 from wolkenkit.deployment.image import default_tag
 
 COMPOSE_DIRECTORY = Path("deployment") / "docker-compose"
+ENV_EXAMPLE = ".env.example"
 #: What ``wk init`` writes into a new project: the embedded default and PostgreSQL.
 PROJECT_DEPLOYMENTS = (
     ("sqlite", "single-process"),
@@ -42,8 +43,17 @@ def write_compose_files(
     target.mkdir(parents=True, exist_ok=True)
     written = []
     for name, content in files.items():
+        if name == ENV_EXAMPLE:
+            continue
         path = target / name
         path.write_text(content)
+        written.append(path)
+    # One .env for the directory: it needs the passwords of every compose file there, also
+    # those written before for another store type or runtime.
+    example = env_example(path.read_text() for path in sorted(target.glob("*.yml")))
+    if example is not None:
+        path = target / ENV_EXAMPLE
+        path.write_text(example)
         written.append(path)
     return written
 

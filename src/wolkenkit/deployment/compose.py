@@ -11,7 +11,9 @@ as ``wk compose`` writes them:
   microservice runtime (``wk run <service>``), Redis for publish/subscribe,
   and a Traefik gateway that routes the public paths, health-checking the services on their
   health port. Scale a worker service with ``--scale flow=3``.
-- ``.env.example``: the passwords the files read from ``.env``, as placeholders.
+- ``.env.example``: the passwords the files read from ``.env``, left empty: compose refuses
+  to start until each is chosen. ``write_compose_files`` makes it cover every compose file
+  in the directory, so files written for another store or runtime keep their passwords.
 
 A runtime file goes together with the stores file: ``docker compose -f stores.postgres.yml
 -f single-process.postgres.yml up -d``. The files are built as data and dumped as YAML.
@@ -20,11 +22,13 @@ A runtime file goes together with the stores file: ``docker compose -f stores.po
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 import yaml
 
 from wolkenkit.deployment.compose_stores import (
+    SECRET_REFERENCE,
     STORE_TYPES,
     StoreDeployment,
     redis_pub_sub_options,
@@ -49,6 +53,16 @@ PUBLIC_ROUTES = {
     "view": "/views",
     "notification": "/notifications",
     "file": "/files",
+    "replay": "/perform-replay",
+}
+#: Every password the files may read from ``.env``, with what it is for.
+SECRETS = {
+    **{
+        name: purpose
+        for store_type in STORE_TYPES
+        for name, purpose in store_deployment(store_type).secrets.items()
+    },
+    "REDIS_PASSWORD": "Redis, which the services publish and subscribe through",
 }
 
 #: The runtime's settings in every deployment (the stores' options come on top).
@@ -110,12 +124,29 @@ def compose_files(
         document = _microservice(_AppService(image, build_context, stores, pub_sub), stores)
     name = f"{runtime}.{store_type}.yml"
     files[name] = _dump(f"Run: {' '.join(run)} -f {name} up -d", document)
-    secrets = dict(stores.secrets)
-    if runtime == "microservice":
-        secrets["REDIS_PASSWORD"] = "Redis, which the services publish and subscribe through"
-    if secrets:
-        files[".env.example"] = _env_example(secrets)
+    example = env_example(files.values())
+    if example is not None:
+        files[".env.example"] = example
     return files
+
+
+def env_example(compose_files: Iterable[str]) -> str | None:
+    """The ``.env.example`` of the passwords the given compose files read, each left empty;
+    ``None`` when they read none."""
+    referenced = {name for text in compose_files for name in SECRET_REFERENCE.findall(text)}
+    if not referenced:
+        return None
+    lines = [
+        "# The passwords the compose files in this directory read from .env. Copy this file",
+        "# to .env (and keep .env out of version control), then choose every password: compose",
+        "# refuses to start while one is empty. Use letters, digits, '-' and '_' only, since",
+        "# they are put into JSON options.",
+    ]
+    # Ours in a stable order; any other (a compose file of the user's) after them.
+    for name in [*(n for n in SECRETS if n in referenced), *sorted(referenced - SECRETS.keys())]:
+        purpose = SECRETS.get(name)
+        lines += [f"# The password of {purpose}." if purpose else f"# {name}.", f"{name}="]
+    return "\n".join(lines) + "\n"
 
 
 class _AppService:
@@ -240,18 +271,6 @@ def _gateway_labels(service: str, prefix: str) -> dict[str, str]:
 
 def _volumes(names: list[str]) -> dict[str, dict[str, Any]]:
     return {name: {} for name in names}
-
-
-def _env_example(secrets: dict[str, str]) -> str:
-    lines = [
-        "# The passwords the compose files in this directory read from .env. Copy this file",
-        "# to .env (and keep .env out of version control), then replace every value: they are",
-        "# placeholders, not passwords. Use letters, digits, '-' and '_' only, since they",
-        "# are put into JSON options.",
-    ]
-    for name, purpose in secrets.items():
-        lines += [f"# The password of {purpose}.", f"{name}=replace-this-placeholder"]
-    return "\n".join(lines) + "\n"
 
 
 class _Dumper(yaml.SafeDumper):

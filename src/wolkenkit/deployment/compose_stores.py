@@ -10,6 +10,7 @@ file, and the secrets it reads from ``.env``. Table names are the reference's.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,8 +45,13 @@ _QUEUE_EXPIRATION_MS = 30_000
 
 
 def secret(name: str) -> str:
-    """A reference to a secret of ``.env``; compose refuses to start while it is unset."""
-    return f"${{{name}:?{name} is not set: copy .env.example to .env and choose a password}}"
+    """A reference to a secret of ``.env``; compose refuses to start while it is unset or
+    empty, as it is in ``.env.example``, so no deployment runs on a placeholder."""
+    return f"${{{name}:?{name} is empty or not set: choose a password for it in .env}}"
+
+
+#: A secret's reference as :func:`secret` writes it; group 1 is the variable.
+SECRET_REFERENCE = re.compile(r"\$\{([A-Z0-9_]+):\?")
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from wolkenkit.messages import ClientMetadata, User
 from wolkenkit.runtime.settings import ConfigurationInvalid, IdentityProvider
 
 if TYPE_CHECKING:
-    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 
 # PyJWT and cryptography are imported where tokens are checked or made: together they take
 # about 0.1 s to import, which a runtime serving anonymous users only (``wk dev``) never needs.
@@ -39,6 +39,26 @@ def load_public_key(pem: bytes) -> RSAPublicKey:
     )
     if not isinstance(key, RSAPublicKey):
         raise ValueError("the key is not an RSA key")
+    return key
+
+
+def load_private_key(pem: bytes) -> RSAPrivateKey:
+    """The RSA private key of a PEM file; ``ValueError`` saying what the file is instead."""
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    # The usual mix-up is the other half of the pair, so it gets its own answer.
+    if b"PUBLIC KEY-----" in pem or b"BEGIN CERTIFICATE-----" in pem:
+        raise ValueError("it is a public key or certificate, not the private key")
+    try:
+        key: object = load_pem_private_key(pem, password=None)
+    except TypeError:
+        raise ValueError("it is encrypted with a passphrase; give an unencrypted key") from None
+    except (ValueError, UnsupportedAlgorithm):
+        raise ValueError("it is not a private key in PEM format") from None
+    if not isinstance(key, RSAPrivateKey):
+        raise ValueError("it is not an RSA key, which RS256 needs")
     return key
 
 
@@ -123,7 +143,7 @@ def is_anonymous(client: ClientMetadata) -> bool:
 
 
 def issue_token(
-    issuer: str, private_key_pem: bytes, claims: Mapping[str, Any], expiration_minutes: int
+    issuer: str, private_key: RSAPrivateKey, claims: Mapping[str, Any], expiration_minutes: int
 ) -> str:
     """An RS256 token as ``wk token`` issues it: ``iss`` and ``sub`` plus the other claims."""
     if not isinstance(claims.get("sub"), str) or not claims["sub"]:
@@ -132,7 +152,4 @@ def issue_token(
 
     now = int(time.time())
     payload = {**claims, "iss": issuer, "iat": now, "exp": now + expiration_minutes * 60}
-    try:
-        return jwt.encode(payload, private_key_pem, algorithm="RS256")
-    except (ValueError, TypeError, jwt.PyJWTError) as error:
-        raise errors.CliError(f"The private key cannot sign tokens: {error}.") from None
+    return jwt.encode(payload, private_key, algorithm="RS256")

@@ -99,10 +99,19 @@ def options_from_url(url: str) -> dict[str, Any]:
     return options
 
 
+#: The placeholder that ``.env.example`` files of earlier versions of ``wk compose`` gave
+#: every password. A deployment whose ``.env`` still holds it was never given a password.
+PLACEHOLDER_PASSWORD = "replace-this-placeholder"
+
+
 def _normalize(options: StoreOptions) -> dict[str, Any]:
-    if isinstance(options, str):
-        return options_from_url(options)
-    return dict(options)
+    normalized = options_from_url(options) if isinstance(options, str) else dict(options)
+    if normalized.get("password") == PLACEHOLDER_PASSWORD:
+        raise errors.StoreOptionsInvalid(
+            f"The {normalized.get('type')} options hold the placeholder password "
+            f"'{PLACEHOLDER_PASSWORD}' of .env.example: choose a real password in .env."
+        )
+    return normalized
 
 
 def _backend(options: dict[str, Any], kind: str, function: str) -> Callable[..., Any]:
