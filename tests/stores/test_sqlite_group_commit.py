@@ -148,5 +148,5 @@ async def test_writes_wait_for_another_connection_s_write_lock_and_then_commit(
     assert not first.done()
     other_connection.execute("COMMIT")
 
-    assert await asyncio.gather(first, second) == ["first", "second"]
+    assert [await first, await second] == ["first", "second"]
     assert committed(other_connection) == {"first", "second"}
