@@ -1,11 +1,19 @@
 """One SQLite database file as the stores use it: a connection, transactions, and lock waits.
 
 Every operation is a synchronous function of the connection that runs to completion on the
-caller's thread (the event loop) in one go, so a transaction never stays open across an
-``await``. SQLite's own busy handler is off (``busy_timeout = 0``) while serving: when another
-connection holds the write lock, the attempt fails at once, is rolled back, and is retried
-after an asynchronous sleep, so waiting for a lock never blocks the event loop. Only opening a
-file waits synchronously, once, at start-up.
+event loop in one go, so a transaction never stays open across an ``await``. SQLite's own
+busy handler is off (``busy_timeout = 0``) while serving: when another connection holds the
+write lock, the attempt fails at once, is rolled back, and is retried after an asynchronous
+sleep, so waiting for a lock never blocks the event loop. Only opening a file waits
+synchronously, once, at start-up.
+
+Group commit. A commit appends every page it changed to the WAL, whole, however little of it
+changed: a command's handful of one-row writes (queue, events, progress) rewrote the same
+few table and index pages again and again, ~120 KB per command. So writes are not run when
+they are called but at the end of the event loop's turn, all that were called meanwhile in
+one transaction, each in a savepoint of its own: a page that several of them change is
+written once. Each caller still gets its own outcome, a work that raises is rolled back
+alone, and every caller returns only after the COMMIT that holds its work.
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -44,13 +53,41 @@ def _is_busy(error: sqlite3.Error) -> bool:
     return code is not None and code & 0xFF == sqlite3.SQLITE_BUSY
 
 
+@dataclass(slots=True)
+class _Write:
+    work: Work[Any]
+    answer: asyncio.Future[Any]
+
+
+@dataclass(slots=True)
+class _Writes:
+    """The writes of one event loop that wait for their transaction."""
+
+    waiting: list[_Write] = field(default_factory=list)
+    #: Whether a commit of what waits is scheduled.
+    scheduled: bool = False
+    #: While another connection holds the write lock: when to give up, and the next wait.
+    deadline: float | None = None
+    delay: float = _FIRST_RETRY_DELAY
+
+
+class _TransactionLost(Exception):
+    """A work's error ended the whole transaction (SQLite rolls back on some I/O errors):
+    the works before it were undone too."""
+
+    def __init__(self, index: int, error: Exception) -> None:
+        super().__init__(str(error))
+        self.index = index
+        self.error = error
+
+
 class SqliteDatabase:
     """A connection to one database file (or to a private in-memory database).
 
     ``write`` runs its work inside ``BEGIN IMMEDIATE``: the write lock is taken before the
     first read, so a read-modify-write cannot be overtaken by another connection or process.
     A threading lock lets threads share the connection; within one thread it is never
-    contended.
+    contended. Writes are grouped per event loop.
     """
 
     def __init__(self, file_name: str, description: str = "SQLite store") -> None:
@@ -61,6 +98,7 @@ class SqliteDatabase:
         self.shared_key: str | None = None
         self._lock = threading.Lock()
         self._connection: sqlite3.Connection | None = _connect(file_name, description)
+        self._writes: dict[asyncio.AbstractEventLoop, _Writes] = {}
 
     def close(self) -> None:
         with self._lock:
@@ -70,8 +108,21 @@ class SqliteDatabase:
 
     async def write(self, work: Work[T]) -> T:
         """Run ``work`` in a write transaction: committed if it returns, rolled back if it
-        raises. It may run more than once, so it must change nothing but the database."""
-        return await self._run(work, "BEGIN IMMEDIATE")
+        raises; returns (or raises) once that is done. The transaction may hold other
+        callers' works too (see the module's description). ``work`` may run more than once,
+        so it must change nothing but the database."""
+        loop = asyncio.get_running_loop()
+        writes = self._writes.get(loop)
+        if writes is None:
+            writes = self._writes[loop] = _Writes()
+        answer: asyncio.Future[T] = loop.create_future()
+        writes.waiting.append(_Write(work, answer))
+        if not writes.scheduled:
+            writes.scheduled = True
+            # Run after the callbacks that are ready now, so that theirs join this one.
+            loop.call_soon(self._commit_waiting, loop, writes)
+        # A caller cancelled before its turn cancels the answer: its work is left out.
+        return await answer
 
     async def read(self, work: Work[T]) -> T:
         """Run ``work`` in a read transaction, which sees one consistent snapshot."""
@@ -80,6 +131,111 @@ class SqliteDatabase:
     async def fetch_all(self, sql: str, parameters: tuple[Any, ...] = ()) -> list[Any]:
         """The rows of one query."""
         return await self.read(lambda connection: connection.execute(sql, parameters).fetchall())
+
+    def _commit_waiting(self, loop: asyncio.AbstractEventLoop, writes: _Writes) -> None:
+        writes.scheduled = False
+        group = [write for write in writes.waiting if not write.answer.done()]
+        writes.waiting.clear()
+        try:
+            outcomes = self._commit_group([write.work for write in group])
+        except _TransactionLost as lost:
+            # Only its own caller gets the error; the others go again, in a new transaction.
+            self._answer(group.pop(lost.index), _Failed(lost.error))
+            self._retry(loop, writes, group, 0.0)
+            return
+        except sqlite3.Error as error:
+            if _is_busy(error):
+                self._wait_for_lock(loop, writes, group)
+                return
+            outcomes = [_Failed(error)] * len(group)
+        except Exception as error:
+            outcomes = [_Failed(error)] * len(group)
+        except BaseException:
+            for write in group:
+                write.answer.cancel()
+            raise
+        else:
+            writes.deadline = None
+            writes.delay = _FIRST_RETRY_DELAY
+        for write, outcome in zip(group, outcomes, strict=True):
+            self._answer(write, outcome)
+        if not writes.waiting and not writes.scheduled:
+            del self._writes[loop]
+
+    def _answer(self, write: _Write, outcome: Any) -> None:
+        if write.answer.done():
+            return
+        if isinstance(outcome, _Failed):
+            write.answer.set_exception(self._failure(outcome.error))
+        else:
+            write.answer.set_result(outcome)
+
+    def _wait_for_lock(
+        self, loop: asyncio.AbstractEventLoop, writes: _Writes, group: list[_Write]
+    ) -> None:
+        """Another connection holds the write lock: try again after a short sleep, with the
+        writes that arrive meanwhile, or fail them all once it has been held too long."""
+        now = time.monotonic()
+        if writes.deadline is None:
+            writes.deadline = now + BUSY_TIMEOUT
+        elif now >= writes.deadline:
+            writes.deadline = None
+            writes.delay = _FIRST_RETRY_DELAY
+            failure = StoreError(
+                f"The SQLite database '{self.file_name}' stayed locked by another "
+                f"connection for {BUSY_TIMEOUT:g} s."
+            )
+            for write in (*group, *writes.waiting):
+                self._answer(write, _Failed(failure))
+            writes.waiting.clear()
+            del self._writes[loop]
+            return
+        # Jitter keeps competing processes from retrying in lockstep.
+        delay = writes.delay * random.uniform(0.5, 1.5)
+        writes.delay = min(writes.delay * 2, _LONGEST_RETRY_DELAY)
+        self._retry(loop, writes, group, delay)
+
+    def _retry(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        writes: _Writes,
+        group: list[_Write],
+        delay: float,
+    ) -> None:
+        writes.waiting[:0] = group
+        if not writes.scheduled:
+            writes.scheduled = True
+            loop.call_later(delay, self._commit_waiting, loop, writes)
+
+    def _commit_group(self, works: list[Work[Any]]) -> list[Any]:
+        """Run the works in one transaction; each one's result, or the exception it raised
+        (and the changes it made undone). Raises only what fails the whole transaction."""
+        alone = len(works) == 1
+        with self._lock:
+            connection = self._connection
+            if connection is None:
+                raise StoreError(f"The SQLite database '{self.file_name}' is closed.")
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                outcomes = [
+                    _run_work(connection, work, index, alone) for index, work in enumerate(works)
+                ]
+                if all(isinstance(outcome, _Failed) for outcome in outcomes):
+                    connection.execute("ROLLBACK")
+                else:
+                    connection.execute("COMMIT")
+            except BaseException:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                raise
+        return outcomes
+
+    def _failure(self, error: Exception) -> Exception:
+        if isinstance(error, sqlite3.Error):
+            failure = StoreError(f"The SQLite database '{self.file_name}' failed: {error}.")
+            failure.__cause__ = error
+            return failure
+        return error
 
     async def _run(self, work: Work[T], begin: str) -> T:
         deadline: float | None = None
@@ -118,6 +274,37 @@ class SqliteDatabase:
                     connection.execute("ROLLBACK")
                 raise
             return result
+
+
+@dataclass(slots=True)
+class _Failed:
+    error: Exception
+
+
+_SAVEPOINT = "SAVEPOINT work"
+_RELEASE = "RELEASE work"
+_ROLLBACK_TO = "ROLLBACK TO work"
+
+
+def _run_work(connection: sqlite3.Connection, work: Work[Any], index: int, alone: bool) -> Any:
+    """The work's result, or ``_Failed`` with what it raised and its changes undone. A lone
+    work needs no savepoint: the transaction is rolled back when it fails."""
+    if not alone:
+        connection.execute(_SAVEPOINT)
+    try:
+        result = work(connection)
+    except Exception as error:
+        if isinstance(error, sqlite3.Error) and _is_busy(error):
+            raise
+        if not connection.in_transaction:
+            raise _TransactionLost(index, error) from error
+        if not alone:
+            connection.execute(_ROLLBACK_TO)
+            connection.execute(_RELEASE)
+        return _Failed(error)
+    if not alone:
+        connection.execute(_RELEASE)
+    return result
 
 
 def _connect(file_name: str, description: str) -> sqlite3.Connection:

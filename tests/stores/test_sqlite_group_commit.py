@@ -1,0 +1,152 @@
+"""Group commit in ``SqliteDatabase``: concurrent writes share one transaction, each with its
+own outcome, and every caller returns only once its work is committed.
+
+Transactions are counted from the statements the real connection runs (SQLite's trace
+callback), and what is committed is read through a second connection to the same file."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Iterator
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from wolkenkit.errors import StoreError
+from wolkenkit.stores.sqlite.database import SqliteDatabase
+
+
+@pytest.fixture
+async def database(tmp_path: Path) -> AsyncIterator[SqliteDatabase]:
+    database = SqliteDatabase(str(tmp_path / "group.db"))
+    await database.write(
+        lambda connection: connection.execute('CREATE TABLE "rows" ("name" TEXT PRIMARY KEY)')
+    )
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def other_connection(database: SqliteDatabase) -> Iterator[sqlite3.Connection]:
+    with closing(sqlite3.connect(database.file_name, isolation_level=None)) as connection:
+        yield connection
+
+
+@pytest.fixture
+def transactions(database: SqliteDatabase) -> list[str]:
+    """The write transactions that ``database`` begins from now on."""
+    begun: list[str] = []
+    connection = database._connection  # the real connection, to watch it
+    assert connection is not None
+    connection.set_trace_callback(
+        lambda statement: begun.append(statement) if statement == "BEGIN IMMEDIATE" else None
+    )
+    return begun
+
+
+def committed(connection: sqlite3.Connection) -> set[str]:
+    return {name for (name,) in connection.execute('SELECT "name" FROM "rows"')}
+
+
+async def insert(database: SqliteDatabase, name: str) -> str:
+    def work(connection: sqlite3.Connection) -> str:
+        connection.execute('INSERT INTO "rows" VALUES (?)', (name,))
+        return name
+
+    return await database.write(work)
+
+
+async def test_concurrent_writes_share_one_transaction(
+    database: SqliteDatabase, transactions: list[str], other_connection: sqlite3.Connection
+) -> None:
+    names = [f"row {index}" for index in range(10)]
+
+    results = await asyncio.gather(*(insert(database, name) for name in names))
+
+    assert results == names
+    assert len(transactions) == 1
+    assert committed(other_connection) == set(names)
+
+
+async def test_every_caller_returns_only_after_the_commit(
+    database: SqliteDatabase, other_connection: sqlite3.Connection
+) -> None:
+    names = [f"row {index}" for index in range(5)]
+
+    async def insert_and_look(name: str) -> set[str]:
+        await insert(database, name)
+        # Another connection sees only committed rows: the whole group is there.
+        return committed(other_connection)
+
+    seen = await asyncio.gather(*(insert_and_look(name) for name in names))
+
+    assert seen == [set(names)] * len(names)
+
+
+async def test_a_failing_work_is_rolled_back_alone(
+    database: SqliteDatabase, transactions: list[str], other_connection: sqlite3.Connection
+) -> None:
+    def insert_then_fail(connection: sqlite3.Connection) -> None:
+        connection.execute('INSERT INTO "rows" VALUES (?)', ("failed",))
+        raise ValueError("the work changed its mind")
+
+    outcomes = await asyncio.gather(
+        insert(database, "first"),
+        database.write(insert_then_fail),
+        insert(database, "last"),
+        return_exceptions=True,
+    )
+
+    assert outcomes[0] == "first"
+    assert isinstance(outcomes[1], ValueError)
+    assert outcomes[2] == "last"
+    assert len(transactions) == 1
+    assert committed(other_connection) == {"first", "last"}
+
+
+async def test_a_work_that_sqlite_refuses_fails_alone_as_a_store_error(
+    database: SqliteDatabase, other_connection: sqlite3.Connection
+) -> None:
+    await insert(database, "taken")
+
+    outcomes = await asyncio.gather(
+        insert(database, "new"), insert(database, "taken"), return_exceptions=True
+    )
+
+    assert outcomes[0] == "new"
+    assert isinstance(outcomes[1], StoreError)
+    assert "UNIQUE constraint failed" in str(outcomes[1])
+    assert committed(other_connection) == {"taken", "new"}
+
+
+async def test_a_cancelled_caller_s_work_is_left_out(
+    database: SqliteDatabase, other_connection: sqlite3.Connection
+) -> None:
+    cancelled = asyncio.ensure_future(insert(database, "cancelled"))
+    kept = asyncio.ensure_future(insert(database, "kept"))
+    await asyncio.sleep(0)  # both are waiting for their transaction now
+    cancelled.cancel()
+
+    assert await kept == "kept"
+    with pytest.raises(asyncio.CancelledError):
+        await cancelled
+    assert committed(other_connection) == {"kept"}
+
+
+async def test_writes_wait_for_another_connection_s_write_lock_and_then_commit(
+    database: SqliteDatabase, other_connection: sqlite3.Connection
+) -> None:
+    other_connection.execute("BEGIN IMMEDIATE")
+    first = asyncio.ensure_future(insert(database, "first"))
+    # Some retries later, a second write joins the waiting one.
+    for _ in range(20):
+        await asyncio.sleep(0.001)
+    second = asyncio.ensure_future(insert(database, "second"))
+    await asyncio.sleep(0.001)
+    assert not first.done()
+    other_connection.execute("COMMIT")
+
+    assert [await first, await second] == ["first", "second"]
+    assert committed(other_connection) == {"first", "second"}
