@@ -17,9 +17,9 @@ from typing import Any
 import asyncpg
 import pytest
 
-from tests.cli.test_dev_token_health import PATIENCE_SECONDS, WK, wait_until
+from tests.cli.test_dev_token_health import WK, wait_until
 from wolkenkit.scaffolds import create_project
-from wolkenkit.testing.cluster import free_port, healthy
+from wolkenkit.testing.cluster import PATIENCE_SECONDS, free_port, healthy
 
 
 @contextmanager

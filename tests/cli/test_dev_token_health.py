@@ -17,14 +17,9 @@ import pytest
 
 from tests.runtime.conftest import Keys
 from wolkenkit.scaffolds import create_project
-from wolkenkit.testing.cluster import free_port, healthy
+from wolkenkit.testing.cluster import PATIENCE_SECONDS, free_port, healthy
 
 WK = str(Path(sys.executable).parent / "wk")
-
-
-#: How long to wait for what must happen: a guard against hanging, long enough for a machine
-#: busy with other work, never a measure of speed.
-PATIENCE_SECONDS = 120.0
 
 
 def wait_until(predicate: object, seconds: float = PATIENCE_SECONDS) -> float:
