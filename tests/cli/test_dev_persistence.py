@@ -19,7 +19,7 @@ import pytest
 
 from tests.cli.test_dev_token_health import WK, wait_until
 from wolkenkit.scaffolds import create_project
-from wolkenkit.testing.cluster import free_port, healthy
+from wolkenkit.testing.cluster import PATIENCE_SECONDS, free_port, healthy
 
 
 @contextmanager
@@ -32,11 +32,11 @@ def dev(app: Path, *flags: str, environment: dict[str, str] | None = None) -> It
         env={**os.environ, "BIND_HOST": "127.0.0.1", **(environment or {})},
     )
     try:
-        wait_until(lambda: healthy(health_port), 15)
+        wait_until(lambda: healthy(health_port))
         yield port
     finally:
         process.send_signal(signal.SIGINT)
-        process.wait(timeout=15)
+        process.wait(timeout=PATIENCE_SECONDS)
 
 
 def post(port: int, path: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -65,13 +65,13 @@ def test_messages_survive_a_restart(chat: Path) -> None:
     with dev(chat) as port:
         sent = post(port, "/command/v2/communication/message/send", {"text": "Persisted"})
         aggregate_id = sent["aggregateIdentifier"]["aggregate"]["id"]
-        wait_until(lambda: len(messages(port)) == 1, 5)
+        wait_until(lambda: len(messages(port)) == 1)
 
     with dev(chat) as port:
         assert [message["text"] for message in messages(port)] == ["Persisted"]
         # The aggregate's events survived too: liking it works, and counts from its history.
         post(port, f"/command/v2/communication/message/{aggregate_id}/like", {})
-        wait_until(lambda: messages(port)[0]["likes"] == 1, 5)
+        wait_until(lambda: messages(port)[0]["likes"] == 1)
 
     assert (chat / ".wolkenkit" / "wolkenkit.db").is_file()
 
@@ -79,7 +79,7 @@ def test_messages_survive_a_restart(chat: Path) -> None:
 def test_in_memory_forgets_everything_on_restart(chat: Path) -> None:
     with dev(chat, "--in-memory") as port:
         post(port, "/command/v2/communication/message/send", {"text": "Forgotten"})
-        wait_until(lambda: len(messages(port)) == 1, 5)
+        wait_until(lambda: len(messages(port)) == 1)
 
     with dev(chat, "--in-memory") as port:
         assert messages(port) == []
@@ -102,7 +102,7 @@ def test_events_land_in_postgres_when_its_options_are_given(chat: Path) -> None:
     try:
         with dev(chat, environment={"DOMAIN_EVENT_STORE_OPTIONS": json.dumps(options)}) as port:
             post(port, "/command/v2/communication/message/send", {"text": "In PostgreSQL"})
-            wait_until(lambda: len(messages(port)) == 1, 5)
+            wait_until(lambda: len(messages(port)) == 1)
         rows = asyncio.run(_events_in(schema))
     finally:
         asyncio.run(_drop(schema))

@@ -17,12 +17,12 @@ import pytest
 
 from tests.runtime.conftest import Keys
 from wolkenkit.scaffolds import create_project
-from wolkenkit.testing.cluster import free_port, healthy
+from wolkenkit.testing.cluster import PATIENCE_SECONDS, free_port, healthy
 
 WK = str(Path(sys.executable).parent / "wk")
 
 
-def wait_until(predicate: object, seconds: float) -> float:
+def wait_until(predicate: object, seconds: float = PATIENCE_SECONDS) -> float:
     started = time.monotonic()
     while time.monotonic() - started < seconds:
         if predicate():  # type: ignore[operator]
@@ -45,6 +45,8 @@ def test_dev_serves_reloads_survives_a_broken_file_and_stops_cleanly(chat: Path)
         stderr=subprocess.STDOUT,
         text=True,
         env={**os.environ, "BIND_HOST": "127.0.0.1"},
+        # A process group of its own: its children are found there, and only they.
+        start_new_session=True,
     )
     output: list[str] = []
     stdout = process.stdout
@@ -52,7 +54,7 @@ def test_dev_serves_reloads_survives_a_broken_file_and_stops_cleanly(chat: Path)
     reader = threading.Thread(target=lambda: output.extend(iter(stdout.readline, "")))
     reader.start()
     try:
-        wait_until(lambda: healthy(health_port), 10)
+        wait_until(lambda: healthy(health_port))
         request = urllib.request.Request(
             f"http://127.0.0.1:{port}/command/v2/communication/message/send",
             data=json.dumps({"text": "Hello"}).encode(),
@@ -64,29 +66,37 @@ def test_dev_serves_reloads_survives_a_broken_file_and_stops_cleanly(chat: Path)
         notifications = chat / "server" / "notifications.py"
         original = notifications.read_text()
         notifications.write_text(original + "\ndef broken(:\n")
-        wait_until(lambda: "waiting for the next change" in "".join(output), 10)
+        wait_until(lambda: "waiting for the next change" in "".join(output))
         assert not healthy(health_port)
         assert process.poll() is None, "wk dev must wait for the next change"
         notifications.write_text(original)
-        wait_until(lambda: healthy(health_port), 10)
+        wait_until(lambda: healthy(health_port))
     finally:
         process.send_signal(signal.SIGINT)
-        process.wait(timeout=15)
-        reader.join(timeout=5)
+        process.wait(timeout=PATIENCE_SECONDS)
+        reader.join(timeout=PATIENCE_SECONDS)
+        stdout.close()
 
     log = "".join(output)
     assert process.returncode == 0, log
     assert "Traceback" not in log
     assert "Syntax error in 'server/notifications.py'" in log
     # The child started ahead of time for the next restart went with it.
-    assert not standby_processes()
+    assert not live_processes_in_group(process.pid)
 
 
-def standby_processes() -> list[int]:
-    found = subprocess.run(
-        ["pgrep", "-f", "wolkenkit.runtime.standby"], capture_output=True, text=True
-    )
-    return [int(pid) for pid in found.stdout.split()]
+def live_processes_in_group(group: int) -> list[int]:
+    """The processes of process group ``group`` that still run (zombies have ended)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # "pid (command) state ppid pgrp ...": the command may hold spaces and parentheses.
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:  # it ended while we looked
+            continue
+        if fields[0] != "Z" and int(fields[2]) == group:
+            found.append(int(stat.parent.name))
+    return found
 
 
 def test_a_standby_child_ends_quietly_when_it_is_not_needed() -> None:
@@ -174,11 +184,11 @@ def test_health_exits_zero_when_healthy_and_one_otherwise(chat: Path) -> None:
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait_until(lambda: healthy(health_port), 10)
+        wait_until(lambda: healthy(health_port))
         up = subprocess.run([WK, "health", "--health-port", str(health_port)], capture_output=True)
     finally:
         server.send_signal(signal.SIGTERM)
-        server.wait(timeout=15)
+        server.wait(timeout=PATIENCE_SECONDS)
     down = subprocess.run([WK, "health", "--health-port", str(health_port)], capture_output=True)
 
     assert up.returncode == 0

@@ -31,7 +31,7 @@ def chat(tmp_path: Path) -> Path:
         first = post(port, SEND, {"text": "First"})["aggregateIdentifier"]["aggregate"]["id"]
         post(port, SEND, {"text": "Second"})
         post(port, f"/command/v2/communication/message/{first}/like", {})
-        wait_until(lambda: sorted((m["text"], m["likes"]) for m in messages(port)) == EXPECTED, 10)
+        wait_until(lambda: sorted((m["text"], m["likes"]) for m in messages(port)) == EXPECTED)
     return app
 
 
@@ -121,7 +121,7 @@ def test_a_running_runtime_takes_the_replay_through_its_api(chat: Path, tmp_path
             cwd=chat,
         )
         # The runtime's flow worker handles the events again, and so clears the replay flags.
-        wait_until(lambda: asyncio.run(_replaying(chat)) == [False, False], 10)
+        wait_until(lambda: asyncio.run(_replaying(chat)) == [False, False])
         assert sorted((m["text"], m["likes"]) for m in messages(port)) == EXPECTED
 
     assert anonymous.returncode == 1

@@ -16,7 +16,7 @@ import pytest
 
 from tests.runtime.streams import open_stream
 from wolkenkit.scaffolds import create_project
-from wolkenkit.testing.cluster import Cluster, running_cluster
+from wolkenkit.testing.cluster import PATIENCE_SECONDS, Cluster, running_cluster
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
@@ -40,7 +40,7 @@ async def view_items(client: httpx.AsyncClient, url: str) -> list[dict[str, Any]
     return [json.loads(line) for line in response.text.splitlines() if line]
 
 
-async def wait_for(condition: Any, seconds: float = 10) -> None:
+async def wait_for(condition: Any, seconds: float = PATIENCE_SECONDS) -> None:
     for _ in range(int(seconds / 0.05)):
         if await condition():
             return
@@ -146,7 +146,7 @@ async def test_two_domain_workers_handle_every_command_exactly_once_even_if_one_
     async def all_stored() -> bool:
         return len(await cluster.stored_events()) >= 2_000
 
-    await wait_for(all_stored, seconds=60)
+    await wait_for(all_stored)
     await asyncio.sleep(cluster.expiration_ms / 1000 + 1)  # nothing more may trickle in
     events = [event.to_json() for event in await cluster.stored_events()]
 

@@ -26,6 +26,10 @@ import asyncpg
 from wolkenkit.messages import DomainEvent
 from wolkenkit.stores import factory
 
+#: How long to wait for a service to start or stop: a guard against hanging, long enough for a
+#: machine busy with other work, never a measure of speed.
+PATIENCE_SECONDS = 120.0
+
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -126,7 +130,7 @@ class Cluster:
     def start_together(self, names: list[str], **extra_environment: str) -> list[Service]:
         """Start a process per name at once, then wait until all are healthy."""
         started = [self._launch(name, extra_environment) for name in names]
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + PATIENCE_SECONDS
         for service in started:
             while not healthy(service.health_port):
                 if service.process.poll() is not None:
@@ -171,9 +175,10 @@ class Cluster:
                 service.process.send_signal(signal.SIGTERM)
         for service in self.services:
             try:
-                service.process.wait(timeout=15)
+                service.process.wait(timeout=PATIENCE_SECONDS)
             except subprocess.TimeoutExpired:
                 service.process.kill()
+                service.process.wait()
 
 
 async def drop_schema(schema: str) -> None:

@@ -17,6 +17,7 @@ from tests.runtime.chromium import Page, find_chromium, open_page
 from tests.runtime.conftest import StartServer
 from wolkenkit.runtime.server import Serving
 from wolkenkit.scaffolds import create_project
+from wolkenkit.testing.cluster import PATIENCE_SECONDS
 
 QUERY = "{ messages { all { text likes } } }"
 
@@ -92,7 +93,7 @@ async def _run(page: Page) -> dict[str, Any]:
     """Clicks the run button until the response editor shows the message (the flow fills the
     view a moment after the command)."""
     response = "document.querySelector('.graphiql-response .CodeMirror').CodeMirror.getValue()"
-    async with asyncio.timeout(15):
+    async with asyncio.timeout(PATIENCE_SECONDS):
         while True:
             await page.evaluate("document.querySelector('.graphiql-execute-button').click()")
             await page.wait_for(f"{response}.includes('data')")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+import socket
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import asyncpg
@@ -31,6 +32,15 @@ async def _connect() -> asyncpg.Connection:
         database=SERVER["database"],
     )
     return connection
+
+
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    """A loopback port of this test's own that refuses connections: bound, never listening,
+    so nothing else on the machine can take it meanwhile."""
+    with socket.socket() as reserved:
+        reserved.bind(("127.0.0.1", 0))
+        yield int(reserved.getsockname()[1])
 
 
 @pytest.fixture

@@ -60,13 +60,14 @@ async def test_a_missing_option_is_named(server: dict[str, Any]) -> None:
 
 
 async def test_an_unreachable_server_fails_at_start_up_in_one_line(
-    server: dict[str, Any],
+    server: dict[str, Any], closed_port: int
 ) -> None:
     with pytest.raises(StoreOptionsInvalid) as raised:
-        await postgres.create_domain_event_store({**server, "port": 5999})
+        await postgres.create_domain_event_store({**server, "port": closed_port})
 
     assert raised.value.message == (
-        "The PostgreSQL domain event store cannot connect to 127.0.0.1:5999: Connection refused."
+        f"The PostgreSQL domain event store cannot connect to 127.0.0.1:{closed_port}: "
+        "Connection refused."
     )
 
 
@@ -75,7 +76,8 @@ async def test_an_unknown_database_is_named(server: dict[str, Any]) -> None:
         await postgres.create_consumer_progress_store({**server, "database": "nowhere"})
 
     assert raised.value.message.startswith(
-        "The PostgreSQL consumer progress store cannot connect to 127.0.0.1:5432: "
+        f"The PostgreSQL consumer progress store cannot connect to {server['hostName']}:"
+        f"{server['port']}: "
     )
     assert 'database "nowhere" does not exist' in raised.value.message
 

@@ -118,10 +118,12 @@ async def test_a_subscriber_reconnects_after_losing_its_connection(
     assert inbox.messages
 
 
-async def test_an_unreachable_server_fails_at_start_up(server: dict[str, Any]) -> None:
+async def test_an_unreachable_server_fails_at_start_up(
+    server: dict[str, Any], closed_port: int
+) -> None:
     with pytest.raises(StoreOptionsInvalid) as raised:
-        await postgres.create_subscriber({**server, "port": 5999})
+        await postgres.create_subscriber({**server, "port": closed_port})
 
     assert raised.value.message == (
-        "The PostgreSQL subscriber cannot connect to 127.0.0.1:5999: Connection refused."
+        f"The PostgreSQL subscriber cannot connect to 127.0.0.1:{closed_port}: Connection refused."
     )

@@ -103,7 +103,13 @@ class FuzzReport:
 
 
 class FuzzFailed(AssertionError):
-    """The store broke a promise; the message lists how, and the seed of the run."""
+    """The store broke a promise; the message lists how (the first few ways), and the seed
+    of the run."""
+
+    def __init__(self, settings: FuzzSettings, failures: list[str]) -> None:
+        super().__init__(_describe(settings, failures))
+        #: Every way the store broke its promises, also those the message leaves out.
+        self.failures = failures
 
 
 async def fuzz_priority_queue_store(
@@ -123,13 +129,13 @@ async def fuzz_priority_queue_store(
         failures.append("The queue did not drain; some items never came back.")
     except ExceptionGroup as group:
         error = group.exceptions[0]
-        raise FuzzFailed(_describe(settings, [f"A call failed unexpectedly: {error!r}"])) from error
+        raise FuzzFailed(settings, [f"A call failed unexpectedly: {error!r}"]) from error
     left = await stores[0].lock_next()
     if left is not None:
         failures.append(f"{left.item.id} was still queued after everything was acknowledged.")
     failures += journal.check()
     if failures:
-        raise FuzzFailed(_describe(settings, failures))
+        raise FuzzFailed(settings, failures)
     return FuzzReport(seed=settings.seed, counts=dict(journal.counts))
 
 
