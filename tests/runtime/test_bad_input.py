@@ -45,6 +45,10 @@ def other_keys_token(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 JSON = {"content-type": "application/json"}
+#: About 1,000 levels of nesting in 2 KB: deeper than Python's recursion limit.
+DEEP = "[" * 1_000 + "]" * 1_000
+#: A JSON escape of half a surrogate pair: valid JSON, but no text any store can hold.
+LONE_SURROGATE = '"a\\ud800b"'
 
 CASES: list[tuple[str, str, str, dict[str, Any], int, str]] = [
     # (name, method, url, request arguments, status, code)
@@ -74,6 +78,38 @@ CASES: list[tuple[str, str, str, dict[str, Any], int, str]] = [
         "RequestMalformed",
     ),
     ("non-object body", "POST", f"{MESSAGE}/send", {"json": ["text"]}, 400, "RequestMalformed"),
+    (
+        "JSON nested 1,000 levels deep",
+        "POST",
+        f"{MESSAGE}/send",
+        {"content": f'{{"text":"a","x":{DEEP}}}'.encode(), "headers": JSON},
+        400,
+        "RequestMalformed",
+    ),
+    (
+        "a lone surrogate",
+        "POST",
+        f"{MESSAGE}/send",
+        {"content": f'{{"text":{LONE_SURROGATE}}}'.encode(), "headers": JSON},
+        400,
+        "RequestMalformed",
+    ),
+    (
+        "a lone surrogate as raw bytes",
+        "POST",
+        f"{MESSAGE}/send",
+        {"content": b'{"text":"a\xed\xa0\x80b"}', "headers": JSON},
+        400,
+        "RequestMalformed",
+    ),
+    (
+        "NaN, which JSON does not have",
+        "POST",
+        f"{MESSAGE}/send",
+        {"content": b'{"text":"a","b":NaN}', "headers": JSON},
+        400,
+        "RequestMalformed",
+    ),
     ("wrong type", "POST", f"{MESSAGE}/send", {"json": {"text": 42}}, 400, "CommandMalformed"),
     ("missing property", "POST", f"{MESSAGE}/send", {"json": {}}, 400, "CommandMalformed"),
     (
@@ -169,6 +205,22 @@ CASES: list[tuple[str, str, str, dict[str, Any], int, str]] = [
         "QueryOptionsInvalid",
     ),
     (
+        "query options nested 1,000 levels deep",
+        "GET",
+        f"/views/v2/messages/value/byId?id={DEEP}",
+        {},
+        400,
+        "RequestMalformed",
+    ),
+    (
+        "query options with a lone surrogate",
+        "GET",
+        f"/views/v2/messages/value/byId?id={LONE_SURROGATE}",
+        {},
+        400,
+        "RequestMalformed",
+    ),
+    (
         "unknown value",
         "GET",
         f"/views/v2/messages/value/byId?id={AGGREGATE_ID}",
@@ -205,6 +257,22 @@ CASES: list[tuple[str, str, str, dict[str, Any], int, str]] = [
         "unknown query parameter on the event stream",
         "GET",
         "/domain-events/v2?nope=1",
+        {},
+        400,
+        "RequestMalformed",
+    ),
+    (
+        "an event filter nested 1,000 levels deep",
+        "GET",
+        f'/domain-events/v2?filter={{"name":{DEEP}}}',
+        {},
+        400,
+        "RequestMalformed",
+    ),
+    (
+        "an event filter with a lone surrogate",
+        "GET",
+        f'/domain-events/v2?filter={{"name":{LONE_SURROGATE}}}',
         {},
         400,
         "RequestMalformed",

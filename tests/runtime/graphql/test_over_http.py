@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from typing import Any
 
 from tests.runtime.conftest import Keys
-from tests.runtime.graphql.conftest import GraphqlClient, token_for
+from tests.runtime.graphql.conftest import GRAPHQL, GraphqlClient, token_for
 from wolkenkit.runtime.server import Serving
 
 SEND = """
@@ -167,6 +168,39 @@ async def test_bad_input_gives_errors_with_the_reference_codes_and_stores_nothin
         body = (await graphql.run(query, variables)).json()
         assert [error["extensions"]["code"] for error in body["errors"]] == [code], name
     await asyncio.sleep(0.2)
+    assert await stored_events(graphql_server, aggregate_id) == []
+
+
+async def test_json_that_is_no_json_or_beyond_the_limits_is_a_malformed_request(
+    graphql: GraphqlClient, graphql_server: Serving
+) -> None:
+    # Nesting deeper than the recursion limit, a lone surrogate, and no JSON at all: each a
+    # 400 with the reference's code in GraphQL's shape, and nothing queued or stored.
+    aggregate_id = str(uuid.uuid4())
+    deep = "[" * 1_000 + "]" * 1_000
+    send = json.dumps(SEND)
+    bodies = {
+        "deep variables": f'{{"query":{send},"variables":{{"id":"{aggregate_id}","x":{deep}}}}}',
+        "a lone surrogate": (
+            f'{{"query":{send},"variables":{{"id":"{aggregate_id}","text":"a\\ud800"}}}}'
+        ),
+        "no JSON": "{nope",
+    }
+    responses = {
+        name: await graphql.http.post(
+            GRAPHQL, content=body, headers={"content-type": "application/json"}
+        )
+        for name, body in bodies.items()
+    }
+    responses["deep variables in the query string"] = await graphql.http.get(
+        GRAPHQL, params={"query": SEND, "variables": f'{{"x":{deep}}}'}
+    )
+
+    for name, response in responses.items():
+        assert response.status_code == 400, name
+        codes = [error["extensions"]["code"] for error in response.json()["errors"]]
+        assert codes == ["RequestMalformed"], name
+    assert await graphql_server.runtime.command_queue.lock_next() is None
     assert await stored_events(graphql_server, aggregate_id) == []
 
 

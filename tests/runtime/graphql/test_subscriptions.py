@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 import pytest
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from tests.runtime.conftest import Keys
 from tests.runtime.graphql.conftest import (
@@ -19,6 +19,9 @@ from tests.runtime.graphql.conftest import (
 )
 from tests.runtime.graphql.test_over_http import SEND
 from wolkenkit.runtime.server import Serving
+
+#: graphql-ws's close code for a message it cannot take.
+INVALID_MESSAGE = 4400
 
 DOMAIN_EVENTS = """
 subscription ($filter: String) {
@@ -113,6 +116,37 @@ async def test_an_invalid_filter_or_token_fails_the_subscription_with_its_code(
         assert kind == "error"
         errors = payload if isinstance(payload, list) else [payload]
         assert [error["extensions"]["code"] for error in errors] == [code]
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_a_message_beyond_the_json_limits_closes_the_socket_as_invalid(
+    protocol: str, open_socket: OpenSocket
+) -> None:
+    # graphql-ws closes with 4400 on a message it cannot take; nesting that deep would
+    # otherwise exhaust the recursion limit.
+    deep = "[" * 1_000 + "]" * 1_000
+    async with open_socket(protocol) as socket:
+        await socket.initialise()
+        await socket.connection.send(f'{{"id":"1","type":"subscribe","payload":{deep}}}')
+        with pytest.raises(ConnectionClosed) as closed:
+            await socket.receive()
+
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == INVALID_MESSAGE
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_a_filter_beyond_the_json_limits_fails_the_subscription(
+    protocol: str, open_socket: OpenSocket
+) -> None:
+    async with open_socket(protocol) as socket:
+        await socket.initialise()
+        await socket.start("deep", DOMAIN_EVENTS, filter='{"name":' + "[" * 100 + "]" * 100 + "}")
+        kind, _, payload = await socket.receive()
+
+    assert kind == "error"
+    errors = payload if isinstance(payload, list) else [payload]
+    assert [error["extensions"]["code"] for error in errors] == ["ParameterInvalid"]
 
 
 async def test_a_socket_without_a_known_subprotocol_is_refused(open_socket: OpenSocket) -> None:

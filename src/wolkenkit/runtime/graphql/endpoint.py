@@ -21,9 +21,10 @@ from ariadne.explorer import ExplorerHttp405
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from wolkenkit import errors
+from wolkenkit.runtime.client_json import JsonRefused, parse_client_json
 from wolkenkit.runtime.graphql import ide
 from wolkenkit.runtime.graphql.context import (
     CLIENT_SCOPE_KEY,
@@ -35,18 +36,22 @@ from wolkenkit.runtime.graphql.documents import DocumentCache
 from wolkenkit.runtime.graphql.errors import ErrorLog, error_payload, format_error
 from wolkenkit.runtime.graphql.schema import build_schema
 from wolkenkit.runtime.http.errors import status_of
-from wolkenkit.runtime.http.requests import authenticate
+from wolkenkit.runtime.http.requests import authenticate, read_json
 from wolkenkit.runtime.single_process import SingleProcessRuntime
 
 TRANSPORT_WS = "graphql-transport-ws"
 LEGACY_WS = "graphql-ws"
-#: graphql-ws's close code for a connection without a subprotocol it speaks.
+#: graphql-ws's close codes: a connection without a subprotocol it speaks, a message it
+#: cannot take.
 SUBPROTOCOL_NOT_ACCEPTABLE = 4406
+INVALID_MESSAGE = 4400
 
 
-class _AuthenticatingHttpHandler(GraphQLHTTPHandler):
+class _HttpHandler(GraphQLHTTPHandler):
     """Authenticates an operation's request before ariadne runs it, as the HTTP API does: a
-    token we cannot trust is a 401 with the error in GraphQL's shape."""
+    token we cannot trust is a 401 with the error in GraphQL's shape. Reads the request as the
+    HTTP API does too: a JSON body within the body limit, JSON within the limits of
+    ``client_json``; anything else is a ``RequestMalformed`` (415 for another content type)."""
 
     def __init__(self, runtime: SingleProcessRuntime) -> None:
         super().__init__()
@@ -61,8 +66,68 @@ class _AuthenticatingHttpHandler(GraphQLHTTPHandler):
         try:
             request.scope[CLIENT_SCOPE_KEY] = authenticate(request, self._runtime.authenticator)
         except errors.WolkenkitError as error:
-            return JSONResponse(error_payload(error), status_code=status_of(error))
+            return _error_response(error)
         return None
+
+    async def graphql_http_server(self, request: Request) -> Response:
+        try:
+            return await super().graphql_http_server(request)
+        except errors.WolkenkitError as error:
+            # Only reading the request raises ours here: ariadne catches what operations raise.
+            return _error_response(error)
+
+    async def extract_data_from_json_request(self, request: Request) -> Any:
+        return await read_json(request, self._runtime.settings.request_body_limit)
+
+    async def extract_data_from_multipart_request(self, request: Request) -> Any:
+        # Multipart is for file uploads, which the schema has none of (nor the reference's).
+        raise errors.ContentTypeMismatch("Header content-type must be application/json.")
+
+    def extract_data_from_get_request(self, request: Request) -> dict[str, Any]:
+        parameters = request.query_params
+        variables = parameters.get("variables", "").strip()
+        return {
+            "query": parameters["query"].strip(),
+            "operationName": parameters.get("operationName", "").strip() or None,
+            "variables": _variables_of(variables) if variables else None,
+        }
+
+
+def _variables_of(text: str) -> Any:
+    try:
+        return parse_client_json(text)
+    except JsonRefused as error:
+        raise errors.RequestMalformed(f"Query parameter 'variables' is refused: {error}.") from None
+    except ValueError as error:
+        raise errors.RequestMalformed(
+            f"Query parameter 'variables' is not valid JSON: {error}."
+        ) from None
+
+
+def _error_response(error: errors.WolkenkitError) -> JSONResponse:
+    return JSONResponse(error_payload(error), status_code=status_of(error))
+
+
+def _checking_messages(receive: Receive, send: Send) -> Receive:
+    """``receive`` for a WebSocket whose text messages must be JSON within the limits of
+    ``client_json`` before ariadne parses them: another message closes the socket with
+    graphql-ws's 4400, and the handler sees the close as the client's."""
+
+    async def checked() -> Message:
+        message = await receive()
+        if message["type"] != "websocket.receive":
+            return message
+        text = message.get("text")
+        try:
+            if text is None:
+                raise ValueError("graphql-ws messages are text")
+            parse_client_json(text)
+        except ValueError:
+            await send({"type": "websocket.close", "code": INVALID_MESSAGE})
+            return {"type": "websocket.disconnect", "code": INVALID_MESSAGE}
+        return message
+
+    return checked
 
 
 class GraphqlEndpoint:
@@ -93,13 +158,13 @@ class GraphqlEndpoint:
         }
         self._current = GraphQL(
             schema,
-            http_handler=_AuthenticatingHttpHandler(runtime),
+            http_handler=_HttpHandler(runtime),
             websocket_handler=GraphQLTransportWSHandler(on_connect=on_connect),
             **options,
         )
         self._legacy = GraphQL(
             schema,
-            http_handler=_AuthenticatingHttpHandler(runtime),
+            http_handler=_HttpHandler(runtime),
             websocket_handler=GraphQLWSHandler(
                 on_connect=on_connect, keepalive=runtime.settings.heartbeat_interval / 1000
             ),
@@ -110,6 +175,7 @@ class GraphqlEndpoint:
         if scope["type"] != "websocket":
             await self._current(scope, receive, send)
             return
+        receive = _checking_messages(receive, send)
         offered = scope.get("subprotocols") or []
         if TRANSPORT_WS in offered:
             await self._current(scope, receive, send)

@@ -19,6 +19,7 @@ from wolkenkit.application.description import ApplicationDescription
 from wolkenkit.domain.delivery import DomainEventForClients
 from wolkenkit.messages import DomainEvent, Notification
 from wolkenkit.runtime.broadcast import Broadcast, Overflowed
+from wolkenkit.runtime.client_json import JsonRefused, parse_client_json
 from wolkenkit.runtime.graphql.commands import NO_DOCUMENTATION
 from wolkenkit.runtime.graphql.context import Info, context_of
 from wolkenkit.runtime.graphql.types import INT_MAX, TypeFactory
@@ -99,7 +100,9 @@ def _filter_of(text: Any) -> dict[str, Any]:
     if text is None or text == "":
         return {}
     try:
-        value = json.loads(text)
+        value = parse_client_json(text) if isinstance(text, str) else None
+    except JsonRefused as error:
+        raise errors.ParameterInvalid(f"Filter is refused: {error}.") from None
     except ValueError:
         value = None
     if not isinstance(value, dict):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,6 +12,7 @@ from wolkenkit import errors
 from wolkenkit.domain.catalog import describe_validation_error
 from wolkenkit.messages import ClientMetadata
 from wolkenkit.runtime.auth import Authenticator
+from wolkenkit.runtime.client_json import JsonRefused, parse_client_json
 from wolkenkit.runtime.http.errors import RequestTooLarge
 
 _HEADERS_KEY = "wolkenkit.headers"
@@ -90,14 +90,22 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+async def read_json(request: Request, limit: int) -> Any:
+    """The body's JSON value, within ``limit`` bytes and the limits of ``client_json``; 413 or
+    400 (``RequestMalformed``) otherwise."""
+    body = await read_body(request, limit)
+    try:
+        return parse_client_json(body)
+    except JsonRefused as error:
+        raise errors.RequestMalformed(f"Request body is refused: {error}.") from None
+    except ValueError as error:
+        raise errors.RequestMalformed(f"Request body is not valid JSON: {error}.") from None
+
+
 async def read_json_object(request: Request, limit: int) -> dict[str, Any]:
     """The body as a JSON object; 415, 413 or 400 (``RequestMalformed``) otherwise."""
     require_json_content_type(request)
-    body = await read_body(request, limit)
-    try:
-        value = json.loads(body)
-    except ValueError as error:
-        raise errors.RequestMalformed(f"Request body is not valid JSON: {error}.") from None
+    value = await read_json(request, limit)
     if not isinstance(value, dict):
         raise errors.RequestMalformed("Request body must be a JSON object.")
     return value
@@ -113,16 +121,21 @@ def parse_model(model: type[BaseModel], value: Any, error: type[errors.Wolkenkit
 
 def query_options(request: Request, exclude: tuple[str, ...] = ("token",)) -> dict[str, Any]:
     """The query string as an object, each value JSON-decoded where it is JSON (reference
-    §3.1: ``?filter={"name":"sent"}`` gives an object)."""
-    return {key: _json_or_string(value) for key, value in _pairs(request.query_params, exclude)}
+    §3.1: ``?filter={"name":"sent"}`` gives an object); JSON beyond the limits of
+    ``client_json`` is a ``RequestMalformed``."""
+    return {
+        key: _json_or_string(key, value) for key, value in _pairs(request.query_params, exclude)
+    }
 
 
 def _pairs(params: Mapping[str, str], exclude: tuple[str, ...]) -> list[tuple[str, str]]:
     return [(key, value) for key, value in params.items() if key not in exclude]
 
 
-def _json_or_string(value: str) -> Any:
+def _json_or_string(key: str, value: str) -> Any:
     try:
-        return json.loads(value)
+        return parse_client_json(value)
+    except JsonRefused as error:
+        raise errors.RequestMalformed(f"Query parameter '{key}' is refused: {error}.") from None
     except ValueError:
         return value
