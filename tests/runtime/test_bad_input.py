@@ -277,6 +277,22 @@ CASES: list[tuple[str, str, str, dict[str, Any], int, str]] = [
         400,
         "RequestMalformed",
     ),
+    (
+        "an x-anonymous-id too long to be an id",
+        "POST",
+        f"{MESSAGE}/send",
+        {"json": {"text": "a"}, "headers": {"x-anonymous-id": "a" * 129}},
+        400,
+        "RequestMalformed",
+    ),
+    (
+        "an x-anonymous-id with characters an id has not",
+        "GET",
+        "/domain-events/v2",
+        {"headers": {"x-anonymous-id": "jane doe/<script>"}},
+        400,
+        "RequestMalformed",
+    ),
     ("unknown route", "GET", "/nope/v2", {}, 404, "NotFound"),
     (
         "replay by an anonymous caller",

@@ -7,6 +7,7 @@ else is a 401. A request without one is served as ``anonymous`` (or
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -62,6 +63,10 @@ def load_private_key(pem: bytes) -> RSAPrivateKey:
     return key
 
 
+#: What an ``x-anonymous-id`` may be: it becomes the user's id in every event and token of
+#: the client, so a short token of characters that need no escaping anywhere (a uuid fits).
+ANONYMOUS_ID = re.compile(r"[A-Za-z0-9._~-]{1,128}")
+
 #: Anonymous clients are remembered this long, so busy clients do not pay for a new token on
 #: every request; the token itself is valid for an hour.
 ANONYMOUS_CACHE_SECONDS = 60
@@ -85,7 +90,12 @@ class Authenticator:
     def authenticate(self, token: str | None, anonymous_id: str | None, ip: str) -> ClientMetadata:
         """The client of a request; raises ``NotAuthenticated`` for a token we cannot trust."""
         if token is None:
-            return self._cached_anonymous(anonymous_id, ip)
+            if anonymous_id and not ANONYMOUS_ID.fullmatch(anonymous_id):
+                raise errors.RequestMalformed(
+                    "x-anonymous-id must be 1 to 128 characters of A-Z, a-z, 0-9, '.', '_', "
+                    "'~' and '-'."
+                )
+            return self._cached_anonymous(anonymous_id or None, ip)
         claims = self._verify(token)
         return ClientMetadata(token=token, user=User(id=claims["sub"], claims=claims), ip=ip)
 
