@@ -27,6 +27,7 @@ from wolkenkit.errors import WolkenkitError
 from wolkenkit.runtime.gc_tuning import tune_garbage_collector
 from wolkenkit.runtime.http.app import create_http_app
 from wolkenkit.runtime.http.health import create_health_app
+from wolkenkit.runtime.http_connections import limited_http_protocol
 from wolkenkit.runtime.services import ALL_SERVICES, HTTP_SERVICES, Service, parse_services
 from wolkenkit.runtime.settings import PortOrSocket, RuntimeSettings
 from wolkenkit.runtime.single_process import SingleProcessRuntime
@@ -57,6 +58,9 @@ def _server(app: ASGIApp, port_or_socket: PortOrSocket, settings: RuntimeSetting
         log_level="warning" if log_level == "info" else log_level,
         access_log=False,
         timeout_graceful_shutdown=int(GRACEFUL_SHUTDOWN_SECONDS) or 1,
+        http=limited_http_protocol(
+            settings.request_headers_limit, settings.request_read_timeout / 1000
+        ),
         **location,  # type: ignore[arg-type]
     )
     return _Server(config)

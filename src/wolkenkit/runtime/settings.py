@@ -124,6 +124,15 @@ class RuntimeSettings(BaseModel):
     file_size_limit: Annotated[int, Field(ge=1)] = Field(
         default=DEFAULT_FILE_SIZE_LIMIT, alias="FILE_SIZE_LIMIT"
     )
+    #: Bytes a request's head (request line and headers) may have; more is a 431 (Node's limit).
+    request_headers_limit: Annotated[int, Field(ge=1_024)] = Field(
+        default=16_384, alias="REQUEST_HEADERS_LIMIT"
+    )
+    #: Milliseconds a client has to send a request's head, and to send each part of its body,
+    #: before the connection is closed (408); responses such as streams are not limited.
+    request_read_timeout: Annotated[int, Field(ge=10)] = Field(
+        default=15_000, alias="REQUEST_READ_TIMEOUT"
+    )
     #: The address the ports are bound to (ours; the reference binds every interface).
     bind_host: str = Field(default="0.0.0.0", alias="BIND_HOST")
     log_level: Literal["debug", "info", "warning", "error"] = Field(

@@ -10,7 +10,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -52,6 +52,12 @@ async def _on_http_error(request: Request, error: Exception) -> Response:
             headers,
         )
     return JSONResponse({"code": "RequestMalformed", "message": str(error)}, status, headers)
+
+
+async def _on_client_gone(request: Request, error: Exception) -> Response:
+    # The client left (or was closed for stalling) while its body was read: nobody to answer,
+    # and nothing the server did wrong.
+    return Response(status_code=400)
 
 
 async def _on_unexpected_error(request: Request, error: Exception) -> Response:
@@ -126,6 +132,7 @@ def create_http_app(runtime: SingleProcessRuntime) -> Starlette:
         exception_handlers={
             WolkenkitError: _on_wolkenkit_error,
             HTTPException: _on_http_error,
+            ClientDisconnect: _on_client_gone,
             Exception: _on_unexpected_error,
         },
     )
