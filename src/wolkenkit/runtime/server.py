@@ -61,6 +61,8 @@ def _server(app: ASGIApp, port_or_socket: PortOrSocket, settings: RuntimeSetting
         http=limited_http_protocol(
             settings.request_headers_limit, settings.request_read_timeout / 1000
         ),
+        # A WebSocket message (GraphQL's) is a request too: it gets a body's limit.
+        ws_max_size=settings.request_body_limit,
         **location,  # type: ignore[arg-type]
     )
     return _Server(config)

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.frames import CloseCode
 
 from tests.runtime.conftest import Keys
 from tests.runtime.graphql.conftest import (
@@ -108,10 +109,15 @@ async def test_an_invalid_filter_or_token_fails_the_subscription_with_its_code(
         await socket.initialise({"token": "nonsense"})
         await socket.start("token", DOMAIN_EVENTS)
         token_error = await socket.receive()
+    async with open_socket(protocol) as socket:
+        await socket.initialise({"x-anonymous-id": "a" * 129})
+        await socket.start("anonymous id", DOMAIN_EVENTS)
+        anonymous_id_error = await socket.receive()
 
     for (kind, _, payload), code in (
         (filter_error, "ParameterInvalid"),
         (token_error, "NotAuthenticated"),
+        (anonymous_id_error, "RequestMalformed"),
     ):
         assert kind == "error"
         errors = payload if isinstance(payload, list) else [payload]
@@ -133,6 +139,18 @@ async def test_a_message_beyond_the_json_limits_closes_the_socket_as_invalid(
 
     assert closed.value.rcvd is not None
     assert closed.value.rcvd.code == INVALID_MESSAGE
+
+
+async def test_a_message_over_the_body_limit_closes_the_socket(open_socket: OpenSocket) -> None:
+    # A message is read whole before it is parsed: it gets the limit a request body has.
+    async with open_socket(PROTOCOLS[0]) as socket:
+        await socket.initialise()
+        await socket.connection.send(json.dumps({"type": "ping", "payload": "x" * 100_001}))
+        with pytest.raises(ConnectionClosed) as closed:
+            await socket.receive()
+
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == CloseCode.MESSAGE_TOO_BIG
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
