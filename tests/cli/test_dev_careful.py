@@ -87,6 +87,7 @@ def running_dev(
             process.kill()
             process.wait()
         reader.join(timeout=DEADLINE_SECONDS)
+        stdout.close()
 
 
 def accepts(host: str, port: int) -> bool:
