@@ -5,6 +5,7 @@ And an integer that does not fit GraphQL's ``Int`` is that field's error, never 
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 
 import pytest
@@ -85,7 +86,7 @@ async def test_a_fragment_on_the_reference_s_domain_event_type_over_a_socket(
 
 
 async def test_an_integer_beyond_32_bits_is_an_error_of_its_field(
-    graphql: GraphqlClient,
+    graphql: GraphqlClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     # The test app's view lists a message's timestamp, milliseconds since 1970, as a plain
     # int: GraphQL's Int, which cannot carry it. Asking for it is an error of that field, and
@@ -99,6 +100,11 @@ async def test_an_integer_beyond_32_bits_is_an_error_of_its_field(
     assert error["path"][:2] == ["messages", "all"]
     assert error["path"][-1] == "timestamp"
     assert error["message"].startswith("Int cannot represent non 32-bit signed integer value")
+    # The model is at fault, not the client: the server's log says so as an error.
+    assert any(
+        record.levelno == logging.ERROR and "32-bit" in record.getMessage()
+        for record in caplog.records
+    )
     # The same query without the timestamp answers in full.
     assert any(item["text"] == "late" for item in (await graphql.data(MESSAGES))["messages"]["all"])
 

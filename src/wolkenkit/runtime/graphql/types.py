@@ -53,7 +53,7 @@ from wolkenkit.application.graphql_types import GRAPHQL_TYPE_KEYWORD
 Direction = Literal["input", "output"]
 JsonSchema = Mapping[str, Any]
 #: The words a type's name is made of (see the module's docstring).
-Path = tuple[str, ...]
+TypePath = tuple[str, ...]
 
 _NAME = re.compile(r"^[_A-Za-z][_A-Za-z0-9]*$")
 
@@ -131,7 +131,7 @@ class TypeFactory:
         return converted
 
     def _convert(
-        self, schema: JsonSchema, path: Path, direction: Direction, where: str
+        self, schema: JsonSchema, path: TypePath, direction: Direction, where: str
     ) -> tuple[Any, bool]:
         """The nullable GraphQL type of ``schema`` and whether the schema admits ``null``.
         ``path`` names the schema (see the module's docstring); ``where`` locates it in
@@ -152,7 +152,7 @@ class TypeFactory:
         return scalars[kind], nullable
 
     def _object(
-        self, schema: JsonSchema, path: Path, direction: Direction, where: str
+        self, schema: JsonSchema, path: TypePath, direction: Direction, where: str
     ) -> GraphQLNamedType:
         additional = schema.get("additionalProperties", False)
         if additional is not False:
@@ -186,7 +186,7 @@ class TypeFactory:
         return GraphQLObjectType(type_name, fields, description=description)
 
     def _list(
-        self, schema: JsonSchema, path: Path, direction: Direction, where: str
+        self, schema: JsonSchema, path: TypePath, direction: Direction, where: str
     ) -> GraphQLList[Any]:
         items = schema.get("items")
         if "prefixItems" in schema or not isinstance(items, Mapping):
@@ -199,7 +199,7 @@ class TypeFactory:
         self,
         alternatives: list[JsonSchema],
         schema: JsonSchema,
-        path: Path,
+        path: TypePath,
         direction: Direction,
         where: str,
     ) -> GraphQLUnionType:
@@ -230,7 +230,7 @@ class TypeFactory:
         )
 
 
-def type_name_of(path: Path) -> str:
+def type_name_of(path: TypePath) -> str:
     """The words of ``path``, each with its first letter capitalised, joined."""
     return "".join(word[:1].upper() + word[1:] for word in path)
 
