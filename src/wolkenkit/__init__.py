@@ -30,6 +30,7 @@ if TYPE_CHECKING:
         ValueQueryHandler,
         View,
     )
+    from wolkenkit.application.graphql_types import BigInt
     from wolkenkit.application.loader import load_application
     from wolkenkit.application.services import (
         CommandAuthorizationServices,
@@ -85,6 +86,7 @@ _EXPORTS: dict[str, str] = {
         ),
         "wolkenkit.application.definitions",
     ),
+    **dict.fromkeys(("BigInt",), "wolkenkit.application.graphql_types"),
     **dict.fromkeys(("load_application",), "wolkenkit.application.loader"),
     **dict.fromkeys(
         (
@@ -128,6 +130,7 @@ __all__ = [
     "Aggregate",
     "AggregateIdentifier",
     "Application",
+    "BigInt",
     "ClientMetadata",
     "Command",
     "CommandAuthorizationServices",

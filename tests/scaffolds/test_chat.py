@@ -100,7 +100,7 @@ def test_notifications_and_the_view(description: dict[str, Any]) -> None:
     item_schema = description["views"]["messages"]["all"]["itemSchema"]
     assert item_schema["properties"] == {
         "id": {"type": "string"},
-        "timestamp": {"type": "integer"},
+        "timestamp": {"type": "integer", "x-graphql-type": "BigInt"},
         "text": {"type": "string"},
         "likes": {"type": "integer"},
     }

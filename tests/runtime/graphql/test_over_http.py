@@ -100,7 +100,7 @@ async def test_a_queued_command_can_be_cancelled_by_its_sender_only(
     queued = await graphql.data(SEND, {"id": aggregate_id, "text": "never"}, headers=jane)
     command_id = queued["command"]["communication_message_send"]["id"]
     cancel = (
-        "mutation ($identifier: CommandIdentifier) "
+        "mutation ($identifier: CommandIdentifierT0) "
         "{ cancel(commandIdentifier: $identifier) { success } }"
     )
     identifier = {

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tests.domain.chat_app import MessageState, build_application
 from tests.runtime.conftest import StartServer
+from wolkenkit import BigInt
 from wolkenkit.application.definitions import CommandHandler
 from wolkenkit.application.json_schema import json_schema
 from wolkenkit.errors import GraphQlError
@@ -32,10 +33,12 @@ class Person(BaseModel):
     nickname: str | None = None
     age: Annotated[int, Field(ge=0, le=200)]
     born: int
+    population: BigInt
     height: float
     admin: bool = False
     tags: list[str]
     address: Address
+    homes: list[Address]
     kind: Literal["human", "robot"]
 
 
@@ -59,38 +62,49 @@ def printed(graphql_type: Any) -> str:
     return "\n".join(print_type(types[name]) for name in sorted(types) if name.startswith("Person"))
 
 
-PERSON = '''type Person {
+PERSON = '''type PersonT0 {
   name: String!
   nickname: String
   age: Int!
-  born: BigInt!
+  born: Int!
+  population: BigInt!
   height: Float!
   admin: Boolean
-  tags: [String!]!
+  tags: [String]!
 
   """Where someone lives."""
-  address: Person_address!
+  address: PersonT0AddressT0!
+  homes: [PersonT0HomesT0T0]!
   kind: String!
 }
 """Where someone lives."""
-type Person_address {
+type PersonT0AddressT0 {
   street: String!
-  number: BigInt
+  number: Int
+}
+"""Where someone lives."""
+type PersonT0HomesT0T0 {
+  street: String!
+  number: Int
 }'''
 
 
-def test_models_become_object_types_with_nullability_from_required() -> None:
-    # Optional fields and fields with defaults are nullable; an int bounded to 32 bits is an
-    # Int, a plain int a BigInt; a Literal is its JSON type.
+def test_models_become_object_types_named_as_the_reference_names_them() -> None:
+    # Optional fields and fields with defaults are nullable, list items always (as in the
+    # reference); an int is an Int, unless the model asks for a BigInt; a Literal is its JSON
+    # type. Names follow get-graphql-from-jsonschema: the path of words, each capitalised,
+    # with ``T0`` for each schema with a type (see test_chat_schema for how we know).
     assert printed(TypeFactory().output(json_schema(Person), "Person")) == PERSON
 
 
 def test_output_unions_pick_their_member_by_shape() -> None:
     owner = TypeFactory().output(json_schema(Owner), "Owner")
     pet = owner.fields["pet"].type.of_type  # type: ignore[union-attr]
-    assert [member.name for member in pet.types] == ["Owner_pet_1", "Owner_pet_2"]
-    assert pet.resolve_type({"kind": "dog", "good": True}, None, pet) == "Owner_pet_2"
-    assert pet.resolve_type({"kind": "cat", "lives": 9}, None, pet) == "Owner_pet_1"
+    # The reference's names: the union by its path, its members by their index from 0.
+    assert pet.name == "OwnerT0Pet"
+    assert [member.name for member in pet.types] == ["OwnerT0PetI0T0", "OwnerT0PetI1T0"]
+    assert pet.resolve_type({"kind": "dog", "good": True}, None, pet) == "OwnerT0PetI1T0"
+    assert pet.resolve_type({"kind": "cat", "lives": 9}, None, pet) == "OwnerT0PetI0T0"
 
 
 @pytest.mark.parametrize(

@@ -75,7 +75,8 @@ def command_field(
     if schema is None:
         arguments["data"] = GraphQLArgument(JSON, description="The command's data (an object).")
     elif not _has_no_properties(schema):
-        arguments["data"] = GraphQLArgument(factory.input(schema, f"{field_name}_data"))
+        # Named after the field, as in the reference: ``Communication_message_sendT0``.
+        arguments["data"] = GraphQLArgument(factory.input(schema, field_name))
     result_type = GraphQLObjectType(
         factory.claim(field_name),
         {"id": GraphQLField(GraphQLString), "aggregateIdentifier": GraphQLField(identifier_output)},
@@ -140,8 +141,9 @@ def mutation_type(
     fields: dict[str, GraphQLField] = {}
     if command_fields:
         command_type = GraphQLObjectType(factory.claim("command"), command_fields)
+        # Nullable, as in the reference.
         fields["command"] = GraphQLField(
-            GraphQLNonNull(command_type),
+            command_type,
             resolve=lambda *_: {},
             description="Sends a command; its outcome arrives as domain events.",
         )

@@ -95,8 +95,12 @@ class ErrorLog(logging.LoggerAdapter[logging.Logger]):
         super().__init__(logger, {})
 
     def error(self, msg: object, *args: object, **kwargs: Any) -> None:
-        original = original_error(msg) if isinstance(msg, BaseException) else None
-        expected = original is None or _is_clients_fault(original)
+        # GraphQL's own errors are the client's, except those during execution (a value that
+        # does not fit its field's type, such as an int beyond 32 bits), which the app causes.
+        expected = isinstance(msg, GraphQLError) and code_of(msg) not in {
+            INTERNAL_SERVER_ERROR,
+            errors.UnknownError.code,
+        }
         if expected:
             kwargs.pop("exc_info", None)
             self.logger.debug("GraphQL request failed: %s", msg)

@@ -22,7 +22,7 @@ from wolkenkit.runtime.broadcast import Broadcast, Overflowed
 from wolkenkit.runtime.client_json import JsonRefused, parse_client_json
 from wolkenkit.runtime.graphql.commands import NO_DOCUMENTATION
 from wolkenkit.runtime.graphql.context import Info, context_of
-from wolkenkit.runtime.graphql.types import INT_MAX, TypeFactory
+from wolkenkit.runtime.graphql.types import TypeFactory
 from wolkenkit.runtime.http.domain_events import is_partial_match
 from wolkenkit.runtime.single_process import SingleProcessRuntime
 
@@ -33,7 +33,8 @@ def _object(properties: dict[str, Any], **extra: Any) -> dict[str, Any]:
 
 _TEXT = {"type": "string"}
 
-#: The DomainEvent of reference §5 as GraphQL shows it.
+#: The DomainEvent of reference §5 as GraphQL shows it; its types are named after
+#: ``DomainEvent`` (``DomainEventT0``, ``DomainEventT0MetadataT0``, …) as in the reference.
 DOMAIN_EVENT_SCHEMA = _object(
     {
         "aggregateIdentifier": _object(
@@ -50,7 +51,8 @@ DOMAIN_EVENT_SCHEMA = _object(
                 "causationId": _TEXT,
                 "correlationId": _TEXT,
                 "timestamp": {"type": "number", "description": "Milliseconds since 1970."},
-                "revision": {"type": "integer", "minimum": 1, "maximum": INT_MAX},
+                # A number, as in the reference's schema: its type is ``Float``.
+                "revision": {"type": "number", "minimum": 1},
                 "initiator": _object({"user": _object({"id": _TEXT})}),
                 "tags": {"type": "array", "items": _TEXT},
             }
@@ -157,7 +159,8 @@ def notifications_field(runtime: SingleProcessRuntime, factory: TypeFactory) -> 
         return prepared()
 
     return GraphQLField(
-        factory.output(NOTIFICATION_SCHEMA, "Notification"),
+        # The reference's root name: the type is ``NotificationT0``.
+        factory.output(NOTIFICATION_SCHEMA, "notification"),
         subscribe=subscribe,
         resolve=lambda notification, _info: notification,
         description="Notifications you may see, as they are published.",

@@ -1,13 +1,24 @@
 """GraphQL types from the JSON Schemas of the app's pydantic models (reference §4.2).
 
-``string`` → ``String``, ``number`` → ``Float``, ``boolean`` → ``Boolean``, ``array`` → a
-list, ``object`` → an object or input type, ``required`` → non-null, ``anyOf``/``oneOf`` with
-``null`` → nullable, several object alternatives of an output → a union. ``integer`` is
-``Int`` where the schema keeps it within GraphQL's 32 bits (``Field(ge=…, le=…)``); a plain
-Python ``int`` is unbounded, so it becomes ``BigInt``, a whole JSON number. ``format``,
+``string`` → ``String``, ``integer`` → ``Int``, ``number`` → ``Float``, ``boolean`` →
+``Boolean``, ``array`` → a list, ``object`` → an object or input type, ``required`` →
+non-null, ``anyOf``/``oneOf`` with ``null`` → nullable, several object alternatives of an
+output → a union. ``Int`` has 32 bits: a value beyond them is GraphQL's error for that field
+or variable. A model that needs wider integers says so (``wolkenkit.BigInt``, the keyword
+``x-graphql-type: BigInt``) and gets the scalar ``BigInt``, a whole JSON number. ``format``,
 ``pattern`` and other constraints are pydantic's to check. A schema GraphQL cannot express (a
 map, a tuple, a value of any type, an input union) raises ``SchemaNotExpressible``, saying
 where; the schema builder turns that into a start-up error naming the command or query.
+
+Types are named as the reference's get-graphql-from-jsonschema names them, so documents
+written for the reference (typed variables, fragments) validate here. A name is its path of
+words, each with its first letter capitalised, joined without separator: the root name, then
+``T0`` for each schema that has a type, a property's name for each property, ``I<n>`` for the
+n-th alternative of a union (counted from 0). So the input of ``communication_message_send``
+is ``Communication_message_sendT0``, its property ``author`` an object
+``Communication_message_sendT0AuthorT0``, the objects in its list ``tags``
+``Communication_message_sendT0TagsT0T0``. A union is named by its path without the last
+``T0``. Lists keep the reference's nullable items (``[String]``).
 """
 
 from __future__ import annotations
@@ -37,11 +48,18 @@ from graphql import (
     value_from_ast_untyped,
 )
 
+from wolkenkit.application.graphql_types import GRAPHQL_TYPE_KEYWORD
+
 Direction = Literal["input", "output"]
 JsonSchema = Mapping[str, Any]
+#: The words a type's name is made of (see the module's docstring).
+TypePath = tuple[str, ...]
 
-INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 _NAME = re.compile(r"^[_A-Za-z][_A-Za-z0-9]*$")
+
+
+#: The one word get-graphql-from-jsonschema adds to the path of every schema with a type.
+_TYPED = "T0"
 
 
 class SchemaNotExpressible(ValueError):
@@ -104,34 +122,37 @@ class TypeFactory:
         return candidate
 
     def output(self, schema: JsonSchema, name: str) -> GraphQLOutputType:
-        """The (nullable) output type of ``schema``; nested types are named after ``name``."""
-        converted: GraphQLOutputType = self._convert(schema, name, "output", "")[0]
+        """The (nullable) output type of ``schema``; its types are named after ``name``."""
+        converted: GraphQLOutputType = self._convert(schema, (name,), "output", "")[0]
         return converted
 
     def input(self, schema: JsonSchema, name: str) -> GraphQLInputType:
-        converted: GraphQLInputType = self._convert(schema, name, "input", "")[0]
+        converted: GraphQLInputType = self._convert(schema, (name,), "input", "")[0]
         return converted
 
     def _convert(
-        self, schema: JsonSchema, name: str, direction: Direction, where: str
+        self, schema: JsonSchema, path: TypePath, direction: Direction, where: str
     ) -> tuple[Any, bool]:
-        """The nullable GraphQL type of ``schema`` and whether the schema admits ``null``."""
+        """The nullable GraphQL type of ``schema`` and whether the schema admits ``null``.
+        ``path`` names the schema (see the module's docstring); ``where`` locates it in
+        messages."""
         schema, nullable = _without_null(schema, where)
         alternatives = schema.get("anyOf") or schema.get("oneOf")
         if alternatives:
-            return self._union(alternatives, schema, name, direction, where), nullable
+            return self._union(alternatives, schema, path, direction, where), nullable
         kind = _type_of(schema, where)
+        typed = (*path, _TYPED)
         if kind == "object":
-            return self._object(schema, name, direction, where), nullable
+            return self._object(schema, typed, direction, where), nullable
         if kind == "array":
-            return self._list(schema, name, direction, where), nullable
+            return self._list(schema, typed, direction, where), nullable
         if kind == "integer":
-            return (GraphQLInt if _fits_in_int(schema) else BigInt), nullable
+            return _integer_type(schema, where), nullable
         scalars = {"string": GraphQLString, "number": GraphQLFloat, "boolean": GraphQLBoolean}
         return scalars[kind], nullable
 
     def _object(
-        self, schema: JsonSchema, name: str, direction: Direction, where: str
+        self, schema: JsonSchema, path: TypePath, direction: Direction, where: str
     ) -> GraphQLNamedType:
         additional = schema.get("additionalProperties", False)
         if additional is not False:
@@ -142,14 +163,14 @@ class TypeFactory:
         if not properties:
             raise SchemaNotExpressible(f"{_at(where)}is an object without properties")
         required = set(schema.get("required") or ())
-        type_name = self.claim(name)
+        type_name = self.claim(type_name_of(path))
         fields: dict[str, Any] = {}
         for property_name, property_schema in properties.items():
-            path = f"{where}.{property_name}" if where else property_name
+            at = f"{where}.{property_name}" if where else property_name
             if not _NAME.match(property_name) or property_name.startswith("__"):
-                raise SchemaNotExpressible(f"{_at(path)}is not a GraphQL field name")
+                raise SchemaNotExpressible(f"{_at(at)}is not a GraphQL field name")
             field_type, nullable = self._convert(
-                property_schema, f"{name}_{property_name}", direction, path
+                property_schema, (*path, property_name), direction, at
             )
             if property_name in required and not nullable:
                 field_type = GraphQLNonNull(field_type)
@@ -165,26 +186,27 @@ class TypeFactory:
         return GraphQLObjectType(type_name, fields, description=description)
 
     def _list(
-        self, schema: JsonSchema, name: str, direction: Direction, where: str
+        self, schema: JsonSchema, path: TypePath, direction: Direction, where: str
     ) -> GraphQLList[Any]:
         items = schema.get("items")
         if "prefixItems" in schema or not isinstance(items, Mapping):
             raise SchemaNotExpressible(f"{_at(where)}is a tuple or a list of anything")
-        item_type, nullable = self._convert(items, f"{name}_item", direction, f"{where}[]")
-        return GraphQLList(item_type if nullable else GraphQLNonNull(item_type))
+        # The items are nullable whatever their schema says, as in the reference.
+        item_type, _ = self._convert(items, path, direction, f"{where}[]")
+        return GraphQLList(item_type)
 
     def _union(
         self,
         alternatives: list[JsonSchema],
         schema: JsonSchema,
-        name: str,
+        path: TypePath,
         direction: Direction,
         where: str,
     ) -> GraphQLUnionType:
         if direction == "input":
             raise SchemaNotExpressible(f"{_at(where)}is a union; GraphQL inputs cannot be unions")
         members: list[tuple[JsonSchema, GraphQLObjectType]] = []
-        for index, alternative in enumerate(alternatives, start=1):
+        for index, alternative in enumerate(alternatives):
             if _type_of(alternative, where) != "object":
                 raise SchemaNotExpressible(
                     f"{_at(where)}is a union of other things than objects, which GraphQL "
@@ -192,7 +214,8 @@ class TypeFactory:
                 )
             # An output object: inputs never get here.
             member = cast(
-                GraphQLObjectType, self._object(alternative, f"{name}_{index}", direction, where)
+                GraphQLObjectType,
+                self._object(alternative, (*path, f"I{index}", _TYPED), direction, where),
             )
             members.append((alternative, member))
 
@@ -200,11 +223,28 @@ class TypeFactory:
             return next((member.name for alt, member in members if _matches(alt, value)), None)
 
         return GraphQLUnionType(
-            self.claim(name),
+            self.claim(type_name_of(path)),
             [member for _, member in members],
             resolve_type=resolve_type,
             description=schema.get("description"),
         )
+
+
+def type_name_of(path: TypePath) -> str:
+    """The words of ``path``, each with its first letter capitalised, joined."""
+    return "".join(word[:1].upper() + word[1:] for word in path)
+
+
+def _integer_type(schema: JsonSchema, where: str) -> GraphQLScalarType:
+    wanted = schema.get(GRAPHQL_TYPE_KEYWORD, GraphQLInt.name)
+    if wanted == BigInt.name:
+        return BigInt
+    if wanted != GraphQLInt.name:
+        raise SchemaNotExpressible(
+            f"{_at(where)}asks for the GraphQL type '{wanted}'; an integer is "
+            f"'{GraphQLInt.name}' or '{BigInt.name}'"
+        )
+    return GraphQLInt
 
 
 def _without_null(schema: JsonSchema, where: str) -> tuple[JsonSchema, bool]:
@@ -256,12 +296,6 @@ def _json_type(value: Any) -> str | None:
         return "integer"
     kinds = {str: "string", float: "number", dict: "object", list: "array"}
     return kinds.get(type(value))
-
-
-def _fits_in_int(schema: JsonSchema) -> bool:
-    low = schema.get("minimum", schema.get("exclusiveMinimum"))
-    high = schema.get("maximum", schema.get("exclusiveMaximum"))
-    return low is not None and high is not None and low >= INT_MIN and high <= INT_MAX
 
 
 def _matches(schema: JsonSchema, value: Any) -> bool:

@@ -16,7 +16,6 @@ from graphql import (
     GraphQLBoolean,
     GraphQLField,
     GraphQLList,
-    GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
 )
@@ -42,7 +41,9 @@ def query_field(
     is_stream = isinstance(entry.handler, StreamQueryHandler)
     item_schema = description.get("itemSchema")
     item_type: GraphQLOutputType = (
-        JSON if item_schema is None else factory.output(item_schema, f"{view_name}_{query_name}")
+        JSON
+        if item_schema is None
+        else factory.output(item_schema, f"{view_name}_{query_name}_resultItem")
     )
     arguments: dict[str, GraphQLArgument] = {}
     options_schema = description.get("optionsSchema")
@@ -65,7 +66,8 @@ def query_field(
             raise errors.NotFound("Not found.") from None
 
     return GraphQLField(
-        GraphQLList(GraphQLNonNull(item_type)) if is_stream else item_type,
+        # A list with nullable items, as in the reference.
+        GraphQLList(item_type) if is_stream else item_type,
         args=arguments,
         resolve=resolve,
         description=description.get("documentation") or NO_DOCUMENTATION,
@@ -78,8 +80,9 @@ def query_type(
     """``Query`` with a field per view that has queries; ``_`` (always false) without any, as
     GraphQL needs a query type with a field."""
     fields = {
+        # Nullable, as in the reference.
         view_name: GraphQLField(
-            GraphQLNonNull(GraphQLObjectType(factory.claim(view_name), queries)),
+            GraphQLObjectType(factory.claim(view_name), queries),
             resolve=lambda *_: {},
         )
         for view_name, queries in view_fields.items()

@@ -14,14 +14,15 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 
 from pydantic import BaseModel
-from wolkenkit import Infrastructure, InfrastructureServices
+from wolkenkit import BigInt, Infrastructure, InfrastructureServices
 
 
 class Message(BaseModel):
     """A message as the messages view lists it."""
 
     id: str
-    timestamp: int
+    # Milliseconds since 1970 need more than GraphQL's 32-bit Int.
+    timestamp: BigInt
     text: str
     likes: int
 
