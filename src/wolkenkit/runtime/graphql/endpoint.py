@@ -15,7 +15,6 @@ from ariadne.asgi import GraphQL
 from ariadne.asgi.handlers import (
     GraphQLHTTPHandler,
     GraphQLTransportWSHandler,
-    GraphQLWSHandler,
 )
 from ariadne.explorer import ExplorerHttp405
 from starlette.requests import HTTPConnection, Request
@@ -33,6 +32,7 @@ from wolkenkit.runtime.graphql.context import (
 )
 from wolkenkit.runtime.graphql.documents import DocumentCache
 from wolkenkit.runtime.graphql.errors import ErrorLog, error_payload, format_error
+from wolkenkit.runtime.graphql.legacy_ws import LegacyWsHandler
 from wolkenkit.runtime.graphql.schema import build_schema
 from wolkenkit.runtime.http.errors import status_of
 from wolkenkit.runtime.http.requests import authenticate
@@ -100,7 +100,7 @@ class GraphqlEndpoint:
         self._legacy = GraphQL(
             schema,
             http_handler=_AuthenticatingHttpHandler(runtime),
-            websocket_handler=GraphQLWSHandler(
+            websocket_handler=LegacyWsHandler(
                 on_connect=on_connect, keepalive=runtime.settings.heartbeat_interval / 1000
             ),
             **options,
