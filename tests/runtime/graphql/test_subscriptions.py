@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
+from collections.abc import AsyncGenerator
+from inspect import isawaitable
 from typing import Any
 
 import pytest
+from graphql import parse, subscribe
+from starlette.requests import HTTPConnection
 from websockets.exceptions import InvalidStatus
 
 from tests.runtime.conftest import Keys
@@ -18,6 +23,9 @@ from tests.runtime.graphql.conftest import (
     until_listening,
 )
 from tests.runtime.graphql.test_over_http import SEND
+from wolkenkit.messages import ClientMetadata, User
+from wolkenkit.runtime.graphql.context import GraphqlContext
+from wolkenkit.runtime.graphql.schema import build_schema
 from wolkenkit.runtime.server import Serving
 
 DOMAIN_EVENTS = """
@@ -119,3 +127,25 @@ async def test_a_socket_without_a_known_subprotocol_is_refused(open_socket: Open
     with pytest.raises(InvalidStatus):
         async with open_socket("graphql-unknown"):
             pass
+
+
+async def test_closing_a_subscription_unregisters_its_listener_before_the_close_returns(
+    graphql: GraphqlClient, graphql_server: Serving
+) -> None:
+    # A transport that stops a subscription while sending one of its results closes it as it
+    # waits at a yield; its listener must be gone once that close returns, not whenever the
+    # garbage collector finalises a generator inside it.
+    runtime = graphql_server.runtime
+    jane = ClientMetadata(token="token", user=User(id="jane", claims={}), ip="127.0.0.1")
+    context = GraphqlContext(runtime, HTTPConnection({"type": "http", "headers": []}), jane)
+    subscribed = subscribe(build_schema(runtime), parse(DOMAIN_EVENTS), context_value=context)
+    stream = await subscribed if isawaitable(subscribed) else subscribed
+    assert isinstance(stream, AsyncGenerator), stream
+    first = asyncio.ensure_future(anext(stream))
+    await until_listening(graphql_server)
+    await graphql.data(SEND, {"id": str(uuid.uuid4()), "text": "one"})
+    async with asyncio.timeout(5):
+        await first
+    await stream.aclose()
+
+    assert runtime.domain_events.listener_count == 0
