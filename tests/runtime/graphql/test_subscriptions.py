@@ -149,3 +149,25 @@ async def test_closing_a_subscription_unregisters_its_listener_before_the_close_
     await stream.aclose()
 
     assert runtime.domain_events.listener_count == 0
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_an_operation_name_the_document_lacks_fails_only_that_operation(
+    protocol: str, open_socket: OpenSocket
+) -> None:
+    # ariadne let the error escape in the graphql-ws subprotocol, which ended the connection.
+    async with open_socket(protocol) as socket:
+        await socket.initialise()
+        await socket.send(
+            {
+                "id": "unnamed",
+                "type": "start" if socket.legacy else "subscribe",
+                "payload": {"query": "{ messages { all { id } } }", "operationName": "Nope"},
+            }
+        )
+        failed = await socket.receive()
+        await socket.start("listed", "{ messages { all { id } } }")
+        listed = await socket.receive()
+
+    assert failed[:2] == ("error", "unnamed")
+    assert listed[:2] == ("next", "listed")

@@ -13,10 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ariadne.asgi import GraphQL
-from ariadne.asgi.handlers import (
-    GraphQLHTTPHandler,
-    GraphQLTransportWSHandler,
-)
+from ariadne.asgi.handlers import GraphQLHTTPHandler
 from ariadne.explorer import ExplorerHttp405
 from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from starlette.requests import HTTPConnection, Request
@@ -39,8 +36,8 @@ from wolkenkit.runtime.graphql.errors import (
     error_payload,
     format_error,
 )
-from wolkenkit.runtime.graphql.legacy_ws import LegacyWsHandler
 from wolkenkit.runtime.graphql.schema import build_schema
+from wolkenkit.runtime.graphql.ws_handlers import LegacyWsHandler, TransportWsHandler
 from wolkenkit.runtime.http.errors import status_of
 from wolkenkit.runtime.http.requests import authenticate
 from wolkenkit.runtime.single_process import SingleProcessRuntime
@@ -127,7 +124,7 @@ class GraphqlEndpoint:
         self._current = GraphQL(
             schema,
             http_handler=_AuthenticatingHttpHandler(runtime),
-            websocket_handler=GraphQLTransportWSHandler(on_connect=on_connect),
+            websocket_handler=TransportWsHandler(on_connect=on_connect),
             **options,
         )
         self._legacy = GraphQL(

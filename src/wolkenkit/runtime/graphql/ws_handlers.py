@@ -1,11 +1,15 @@
-"""The older ``graphql-ws`` subprotocol (subscriptions-transport-ws), with many operations per
-connection.
+"""ariadne's handlers of both WebSocket subprotocols, mended so that one connection carries
+many operations and a failing or stopped one ends only itself.
 
-ariadne's handler of this subprotocol sends each subscription's results from a task of its
-own, and on ``stop`` closes the subscription's generator while that task is suspended inside
-it: ``aclose()`` raises "asynchronous generator is already running", which ends the whole
-connection (1006) and every other subscription on it. It also answers a query or mutation
-with its ``data`` but never the ``complete`` that ends every operation of the protocol.
+In both, an ``operationName`` that names no operation of the document made ariadne raise a
+``RuntimeError`` that ended the connection; it fails that operation with an error.
+
+In the older ``graphql-ws`` subprotocol (subscriptions-transport-ws), ariadne's handler
+sends each subscription's results from a task of its own, and on ``stop`` closes the
+subscription's generator while that task is suspended inside it: ``aclose()`` raises
+"asynchronous generator is already running", which ends the whole connection (1006) and
+every other subscription on it. It also answers a query or mutation with its ``data`` but
+never the ``complete`` that ends every operation of the protocol.
 
 ``LegacyWsHandler`` keeps ariadne's handling and mends those: stopping an operation cancels
 the task that reads it before its generator is closed (as ariadne's ``graphql-transport-ws``
@@ -18,13 +22,46 @@ import asyncio
 from collections.abc import AsyncGenerator
 from typing import Any
 
-from ariadne.asgi.handlers import GraphQLWSHandler
+from ariadne.asgi.handlers import GraphQLTransportWSHandler, GraphQLWSHandler
+from ariadne.asgi.handlers.graphql_transport_ws import ClientContext
 from ariadne.graphql import parse_query, validate_data
 from ariadne.logger import log_error
-from ariadne.types import Operation
+from ariadne.types import Operation, QueryParser
 from ariadne.utils import get_operation_type
-from graphql import GraphQLError, OperationType
+from graphql import GraphQLError, OperationType, get_operation_ast
 from starlette.websockets import WebSocket
+
+
+def unknown_operation(data: Any, parser: QueryParser | None) -> GraphQLError | None:
+    """The error of an ``operationName`` that names no operation of a document that parses;
+    ``None`` otherwise (other failures are ariadne's to report)."""
+    if not isinstance(data, dict) or not isinstance(data.get("query"), str):
+        return None
+    name = data.get("operationName")
+    if not isinstance(name, str) or not name:
+        return None
+    try:
+        document = parser(None, data) if parser else None
+    except GraphQLError:
+        return None
+    if document is None or get_operation_ast(document, name) is not None:
+        return None
+    return GraphQLError(f"Unknown operation named '{name}'.")
+
+
+class TransportWsHandler(GraphQLTransportWSHandler):
+    async def handle_websocket_subscribe(
+        self, websocket: WebSocket, data: Any, operation_id: str, client_context: ClientContext
+    ) -> None:
+        error = unknown_operation(data, self.query_parser)
+        if error is not None and client_context.connection_acknowledged:
+            log_error(error, self.logger)
+            payload = [self.error_formatter(error, self.debug)]
+            await websocket.send_json(
+                {"type": self.GQL_ERROR, "id": operation_id, "payload": payload}
+            )
+            return
+        await super().handle_websocket_subscribe(websocket, data, operation_id, client_context)
 
 
 class LegacyWsHandler(GraphQLWSHandler):
@@ -48,14 +85,15 @@ class LegacyWsHandler(GraphQLWSHandler):
             await self.stop_websocket_operation(websocket, operations.pop(operation_id))
         try:
             validate_data(data)
+            unknown = unknown_operation(data, self.query_parser)
+            if unknown is not None:
+                raise unknown
             context = await self.get_context_for_request(websocket, data)
             document = parse_query(context, self.query_parser, data)
             kind = get_operation_type(document, data.get("operationName"))
-        except (GraphQLError, RuntimeError) as error:
-            # ariadne lets some of these escape, which ends the connection.
-            failure = error if isinstance(error, GraphQLError) else GraphQLError(str(error))
-            log_error(failure, self.logger)
-            payload = self.error_formatter(failure, self.debug)
+        except GraphQLError as error:
+            log_error(error, self.logger)
+            payload = self.error_formatter(error, self.debug)
             await websocket.send_json(
                 {"type": self.GQL_ERROR, "id": operation_id, "payload": payload}
             )
