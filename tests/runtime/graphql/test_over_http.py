@@ -238,3 +238,26 @@ async def test_the_schema_is_introspectable_and_describes_commands(
     assert [argument["name"] for argument in fields["communication_message_like"]["args"]] == [
         "aggregateIdentifier"
     ]
+
+
+async def test_a_mutation_over_get_is_refused_with_405_naming_post(
+    graphql: GraphqlClient, graphql_server: Serving
+) -> None:
+    # GraphQL over HTTP: GET is safe, so it must not run a mutation; the answer is 405 with
+    # `Allow: POST`, and the command is not sent. A query over GET still runs.
+    aggregate_id = str(uuid.uuid4())
+    variables = json.dumps({"id": aggregate_id, "text": "over GET"})
+    refused = await graphql.http.get(GRAPHQL, params={"query": SEND, "variables": variables})
+    named = await graphql.http.get(
+        GRAPHQL, params={"query": SEND, "variables": variables, "operationName": "Send"}
+    )
+    listed = await graphql.http.get(GRAPHQL, params={"query": MESSAGES})
+
+    for response in (refused, named):
+        assert response.status_code == 405, response.text
+        assert response.headers["allow"] == "POST"
+        [error] = response.json()["errors"]
+        assert "POST" in error["message"]
+    assert listed.status_code == 200, listed.text
+    assert "messages" in listed.json()["data"]
+    assert await stored_events(graphql_server, aggregate_id) == []

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
+from collections.abc import AsyncGenerator
+from inspect import isawaitable
 from typing import Any
 
 import pytest
+from graphql import parse, subscribe
+from starlette.requests import HTTPConnection
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.frames import CloseCode
 
@@ -19,6 +24,9 @@ from tests.runtime.graphql.conftest import (
     until_listening,
 )
 from tests.runtime.graphql.test_over_http import SEND
+from wolkenkit.messages import ClientMetadata, User
+from wolkenkit.runtime.graphql.context import GraphqlContext
+from wolkenkit.runtime.graphql.schema import build_schema
 from wolkenkit.runtime.server import Serving
 
 #: graphql-ws's close code for a message it cannot take.
@@ -171,3 +179,47 @@ async def test_a_socket_without_a_known_subprotocol_is_refused(open_socket: Open
     with pytest.raises(InvalidStatus):
         async with open_socket("graphql-unknown"):
             pass
+
+
+async def test_closing_a_subscription_unregisters_its_listener_before_the_close_returns(
+    graphql: GraphqlClient, graphql_server: Serving
+) -> None:
+    # A transport that stops a subscription while sending one of its results closes it as it
+    # waits at a yield; its listener must be gone once that close returns, not whenever the
+    # garbage collector finalises a generator inside it.
+    runtime = graphql_server.runtime
+    jane = ClientMetadata(token="token", user=User(id="jane", claims={}), ip="127.0.0.1")
+    context = GraphqlContext(runtime, HTTPConnection({"type": "http", "headers": []}), jane)
+    subscribed = subscribe(build_schema(runtime), parse(DOMAIN_EVENTS), context_value=context)
+    stream = await subscribed if isawaitable(subscribed) else subscribed
+    assert isinstance(stream, AsyncGenerator), stream
+    first = asyncio.ensure_future(anext(stream))
+    await until_listening(graphql_server)
+    await graphql.data(SEND, {"id": str(uuid.uuid4()), "text": "one"})
+    async with asyncio.timeout(5):
+        await first
+    await stream.aclose()
+
+    assert runtime.domain_events.listener_count == 0
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_an_operation_name_the_document_lacks_fails_only_that_operation(
+    protocol: str, open_socket: OpenSocket
+) -> None:
+    # ariadne let the error escape in the graphql-ws subprotocol, which ended the connection.
+    async with open_socket(protocol) as socket:
+        await socket.initialise()
+        await socket.send(
+            {
+                "id": "unnamed",
+                "type": "start" if socket.legacy else "subscribe",
+                "payload": {"query": "{ messages { all { id } } }", "operationName": "Nope"},
+            }
+        )
+        failed = await socket.receive()
+        await socket.start("listed", "{ messages { all { id } } }")
+        listed = await socket.receive()
+
+    assert failed[:2] == ("error", "unnamed")
+    assert listed[:2] == ("next", "listed")

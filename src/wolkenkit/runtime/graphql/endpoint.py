@@ -9,15 +9,13 @@ connection (see ``context``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from ariadne.asgi import GraphQL
-from ariadne.asgi.handlers import (
-    GraphQLHTTPHandler,
-    GraphQLTransportWSHandler,
-    GraphQLWSHandler,
-)
+from ariadne.asgi.handlers import GraphQLHTTPHandler
 from ariadne.explorer import ExplorerHttp405
+from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
@@ -33,8 +31,14 @@ from wolkenkit.runtime.graphql.context import (
     make_context,
 )
 from wolkenkit.runtime.graphql.documents import DocumentCache
-from wolkenkit.runtime.graphql.errors import ErrorLog, error_payload, format_error
+from wolkenkit.runtime.graphql.errors import (
+    BAD_REQUEST,
+    ErrorLog,
+    error_payload,
+    format_error,
+)
 from wolkenkit.runtime.graphql.schema import build_schema
+from wolkenkit.runtime.graphql.ws_handlers import LegacyWsHandler, TransportWsHandler
 from wolkenkit.runtime.http.errors import status_of
 from wolkenkit.runtime.http.requests import authenticate, read_json
 from wolkenkit.runtime.single_process import SingleProcessRuntime
@@ -63,6 +67,8 @@ class _HttpHandler(GraphQLHTTPHandler):
         )
         if not runs_operation:
             return None
+        if request.method == "GET" and self._is_mutation(request.query_params):
+            return _mutation_over_get()
         try:
             request.scope[CLIENT_SCOPE_KEY] = authenticate(request, self._runtime.authenticator)
         except errors.WolkenkitError as error:
@@ -91,6 +97,30 @@ class _HttpHandler(GraphQLHTTPHandler):
             "operationName": parameters.get("operationName", "").strip() or None,
             "variables": _variables_of(variables) if variables else None,
         }
+
+    def _is_mutation(self, parameters: Mapping[str, str]) -> bool:
+        """Whether the operation a GET names is a mutation; a document that does not parse or
+        does not name one operation is left to ariadne to report."""
+        data = {"query": parameters["query"]}
+        try:
+            document = self.query_parser(None, data) if self.query_parser else parse(data["query"])
+        except GraphQLError:
+            return False
+        operation = get_operation_ast(document, parameters.get("operationName") or None)
+        return operation is not None and operation.operation == OperationType.MUTATION
+
+
+def _mutation_over_get() -> Response:
+    """GraphQL over HTTP: a GET must not run a mutation (GET is safe), and the server answers
+    405 Method Not Allowed, whose ``Allow`` names the method that would do. (ariadne, which
+    runs only queries over GET, said "'operationName' is required if 'query' defines multiple
+    operations.")"""
+    message = "A mutation needs POST; GET runs only queries."
+    return JSONResponse(
+        {"errors": [{"message": message, "extensions": {"code": BAD_REQUEST}}]},
+        status_code=405,
+        headers={"Allow": "POST"},
+    )
 
 
 def _variables_of(text: str) -> Any:
@@ -159,13 +189,13 @@ class GraphqlEndpoint:
         self._current = GraphQL(
             schema,
             http_handler=_HttpHandler(runtime),
-            websocket_handler=GraphQLTransportWSHandler(on_connect=on_connect),
+            websocket_handler=TransportWsHandler(on_connect=on_connect),
             **options,
         )
         self._legacy = GraphQL(
             schema,
             http_handler=_HttpHandler(runtime),
-            websocket_handler=GraphQLWSHandler(
+            websocket_handler=LegacyWsHandler(
                 on_connect=on_connect, keepalive=runtime.settings.heartbeat_interval / 1000
             ),
             **options,

@@ -30,6 +30,8 @@ PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
 VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
 BAD_USER_INPUT = "BAD_USER_INPUT"
 INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+#: A request GraphQL over HTTP refuses to run, such as a mutation over GET (Apollo's code).
+BAD_REQUEST = "BAD_REQUEST"
 
 logger = logging.getLogger("wolkenkit.runtime.graphql")
 

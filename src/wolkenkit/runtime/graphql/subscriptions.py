@@ -9,7 +9,8 @@ event has its own schema, and its initiator shows only the user's ``id``.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
 from typing import Any
 
 from graphql import GraphQLArgument, GraphQLField, GraphQLObjectType, GraphQLString
@@ -78,14 +79,16 @@ def event_for_graphql(domain_event: DomainEvent[Any]) -> dict[str, Any]:
     }
 
 
-async def _listening(broadcast: Broadcast[Any]) -> AsyncIterator[Any]:
+async def _listening(broadcast: Broadcast[Any]) -> AsyncGenerator[Any, None]:
     """The items of a listener that is registered now, before the first item is asked for, so
     nothing published after subscribing is missed. The transports iterate a subscription at
-    once; ending it (or the connection) unregisters the listener."""
+    once; ending it (or the connection) unregisters the listener. A subscription that wraps
+    these items closes them when it is closed (``aclosing``), so the listener goes at once,
+    not whenever the garbage collector finalises the inner generator."""
     listening = broadcast.listen()
     listener = await listening.__aenter__()
 
-    async def items() -> AsyncIterator[Any]:
+    async def items() -> AsyncGenerator[Any, None]:
         try:
             while True:
                 for item in await listener.take():
@@ -122,12 +125,13 @@ def domain_events_field(runtime: SingleProcessRuntime, factory: TypeFactory) -> 
 
         async def prepared() -> AsyncIterator[dict[str, Any]]:
             event: DomainEventForClients
-            async for event in events:
-                if wanted and not is_partial_match(wanted, event.public_json):
-                    continue
-                ready = await event.for_client(client)
-                if ready is not None:
-                    yield event.rendered(ready, event_for_graphql)
+            async with aclosing(events):
+                async for event in events:
+                    if wanted and not is_partial_match(wanted, event.public_json):
+                        continue
+                    ready = await event.for_client(client)
+                    if ready is not None:
+                        yield event.rendered(ready, event_for_graphql)
 
         return prepared()
 
@@ -151,10 +155,13 @@ def notifications_field(runtime: SingleProcessRuntime, factory: TypeFactory) -> 
 
         async def prepared() -> AsyncIterator[dict[str, Any]]:
             notification: Notification
-            async for notification in notifications:
-                ready = await runtime.domain.prepare_notification_for_client(notification, client)
-                if ready is not None:
-                    yield {"name": ready["name"], "data": json.dumps(ready["data"])}
+            async with aclosing(notifications):
+                async for notification in notifications:
+                    ready = await runtime.domain.prepare_notification_for_client(
+                        notification, client
+                    )
+                    if ready is not None:
+                        yield {"name": ready["name"], "data": json.dumps(ready["data"])}
 
         return prepared()
 
