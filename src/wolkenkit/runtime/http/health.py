@@ -9,9 +9,12 @@ import sys
 import time
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from wolkenkit.runtime.http.no_cache import NoCacheMiddleware
 
 _STARTED = time.monotonic()
 
@@ -55,4 +58,7 @@ def health(request: Request) -> JSONResponse:
 
 
 def create_health_app() -> Starlette:
-    return Starlette(routes=[Route("/health/v2", health, methods=["GET"])])
+    return Starlette(
+        routes=[Route("/health/v2", health, methods=["GET"])],
+        middleware=[Middleware(NoCacheMiddleware)],
+    )
