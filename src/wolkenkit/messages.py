@@ -7,6 +7,7 @@ Python code uses snake_case attributes (``event.metadata.causation_id``); ``to_j
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 import time
@@ -233,16 +234,28 @@ class CommandWithMetadata(WireModel, Generic[DataT]):
 
     def creates_aggregate(self) -> bool:
         """Whether the aggregate was made up for this command: a command sent without an
-        aggregate id addresses a new aggregate that gets the command's id (see
-        ``new_command_ids``), so the engine knows it has no history to load."""
-        return self.aggregate_identifier.aggregate.id == self.id
+        aggregate id addresses a new aggregate whose id the server derived from the command's
+        (see ``new_command_ids``), so the engine knows it has no history to load. Clients
+        cannot forge this: the command's id is drawn by the server when the command arrives."""
+        return self.aggregate_identifier.aggregate.id == _new_aggregate_id(self.id)
 
 
 def new_command_ids(aggregate_id: str | None) -> tuple[str, str]:
     """A new command's id and the id of the aggregate it addresses: the given one, or, for a
-    command that creates its aggregate, the command's own id (unique just as well)."""
+    command that creates its aggregate, a different id derived from the command's."""
     command_id = new_id()
-    return command_id, aggregate_id or command_id
+    return command_id, aggregate_id or _new_aggregate_id(command_id)
+
+
+def _new_aggregate_id(command_id: str) -> str:
+    """The id of the aggregate that the command ``command_id`` creates: a v4-shaped uuid that
+    looks as random as a drawn one (the reference draws two ids, and clients may count on them
+    differing), but that the engine can recognise in the queued command alone."""
+    digits = hashlib.blake2b(
+        command_id.encode(), digest_size=16, person=b"wk.new-aggregate"
+    ).hexdigest()
+    variant = _VARIANT_DIGIT[digits[16]]
+    return f"{digits[:8]}-{digits[8:12]}-4{digits[13:16]}-{variant}{digits[17:20]}-{digits[20:]}"
 
 
 class DomainEvent(WireModel, Generic[DataT]):

@@ -14,7 +14,13 @@ from wolkenkit import errors
 from wolkenkit.application.definitions import CommandHandler
 from wolkenkit.application.services import CommandAuthorizationServices, CommandServices
 from wolkenkit.domain.domain import Domain
-from wolkenkit.messages import AggregateIdentifier, CommandWithMetadata, DomainEvent, new_id
+from wolkenkit.messages import (
+    AggregateIdentifier,
+    CommandWithMetadata,
+    DomainEvent,
+    new_command_ids,
+    new_id,
+)
 from wolkenkit.stores.memory.domain_event_store import InMemoryDomainEventStore
 from wolkenkit.testing.builders import build_command, build_domain_event
 from wolkenkit.testing.sandbox import build_domain
@@ -322,11 +328,24 @@ async def test_engine_built_events_behave_like_any_pydantic_model() -> None:
 
 
 def creating_command(name: str, data: dict[str, Any] | None = None) -> CommandWithMetadata[Any]:
-    """A command as the APIs make it when the client names no aggregate (it gets the
-    command's id), so the engine skips the read."""
-    command_id = new_id()
-    identifier = AggregateIdentifier.of("communication", "message", command_id)
+    """A command as the APIs make it when the client names no aggregate (the server derives
+    one from the command's id), so the engine skips the read."""
+    command_id, aggregate_id = new_command_ids(None)
+    identifier = AggregateIdentifier.of("communication", "message", aggregate_id)
     return build_command(identifier, name, data, id=command_id)
+
+
+def test_only_an_aggregate_id_the_server_made_up_marks_a_creating_command() -> None:
+    # The two ids differ, as the reference's do; an id the client chose, even one that equals
+    # the command's id, never skips the read: the client cannot know the command's id ahead.
+    command = creating_command("send", {"text": "Hello"})
+    assert command.aggregate_identifier.aggregate.id != command.id
+    assert command.creates_aggregate()
+
+    for aggregate_id in (new_id(), command.id):
+        identifier = AggregateIdentifier.of("communication", "message", aggregate_id)
+        chosen = build_command(identifier, "send", {"text": "Hello"}, id=command.id)
+        assert not chosen.creates_aggregate()
 
 
 class CountingStore(InMemoryDomainEventStore):

@@ -193,6 +193,16 @@ async def test_the_page_loads_only_our_assets(client: httpx.AsyncClient) -> None
         assert int(asset.headers["content-length"]) > 0
 
 
+async def test_the_page_is_also_where_the_reference_serves_it(client: httpx.AsyncClient) -> None:
+    # Bookmarks and links made for the reference's /open-api keep working.
+    page = await client.get("/open-api/v2")
+
+    for path in ("/open-api", "/open-api/"):
+        response = await client.get(path, follow_redirects=True)
+        assert response.status_code == 200, path
+        assert response.text == page.text
+
+
 async def test_only_the_vendored_assets_are_served(client: httpx.AsyncClient) -> None:
     for name in ("README.md", "LICENSE", "..%2F..%2Fapp.py", "index.html"):
         response = await client.get(f"/open-api/v2/assets/{name}")
@@ -205,6 +215,7 @@ async def test_without_the_setting_there_is_no_documentation(start_server: Start
         httpx.AsyncClient(base_url=f"http://127.0.0.1:{running.port}") as client,
     ):
         for path in (
+            "/open-api",
             "/open-api/v2",
             "/open-api/v2/openapi.json",
             "/open-api/v2/assets/swagger-ui.css",

@@ -10,7 +10,7 @@ import pytest
 from tests.domain.chat_app import build_application
 from tests.stores.helpers import set_up
 from wolkenkit.domain.domain import Domain
-from wolkenkit.messages import AggregateIdentifier, new_id
+from wolkenkit.messages import AggregateIdentifier, new_command_ids
 from wolkenkit.stores import postgres
 from wolkenkit.stores.domain_event_store import DomainEventStore
 from wolkenkit.testing.builders import build_command
@@ -28,8 +28,8 @@ def engine(store: DomainEventStore) -> Domain:
 async def test_a_creating_command_delivered_twice_is_stored_once(
     options: dict[str, Any],
 ) -> None:
-    command_id = new_id()
-    identifier = AggregateIdentifier.of("communication", "message", command_id)
+    command_id, aggregate_id = new_command_ids(None)
+    identifier = AggregateIdentifier.of("communication", "message", aggregate_id)
     send = build_command(identifier, "send", {"text": "Hello"}, id=command_id)
     assert send.creates_aggregate()
     async with set_up(await postgres.create_domain_event_store(options)) as store:
@@ -39,7 +39,7 @@ async def test_a_creating_command_delivered_twice_is_stored_once(
         # as new, PostgreSQL refuses revision 1, and the read then finds it handled.
         again = await engine(store).handle_command(send)
 
-        events = await collect(store.get_replay_for_aggregate(command_id))
+        events = await collect(store.get_replay_for_aggregate(aggregate_id))
 
     assert first.stored
     assert (again.domain_events, again.stored) == ([], False)

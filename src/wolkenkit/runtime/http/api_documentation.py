@@ -1,5 +1,7 @@
 """``/open-api/v2``: the API documentation, a Swagger UI page over the OpenAPI document.
 
+The page is also at ``/open-api``, where the reference serves it.
+
 Served only when ``ENABLE_OPEN_API_DOCUMENTATION`` is on. The page loads nothing but what this
 server serves: Swagger UI is vendored under ``third_party/swagger-ui`` (see its README).
 """
@@ -91,6 +93,7 @@ async def document(request: Request) -> JSONResponse:
 
 routes = [
     Route("/open-api/v2", documentation_page, methods=["GET"], name="open_api_page"),
+    Route("/open-api", documentation_page, methods=["GET"]),
     Route("/open-api/v2/openapi.json", document, methods=["GET"], name="open_api_document"),
     ASSETS.route,
 ]

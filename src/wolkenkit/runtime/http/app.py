@@ -27,6 +27,7 @@ from wolkenkit.runtime.http import (
     views,
 )
 from wolkenkit.runtime.http.errors import error_response, unknown_error_response
+from wolkenkit.runtime.http.no_cache import NoCacheMiddleware
 from wolkenkit.runtime.services import Service
 from wolkenkit.runtime.single_process import SingleProcessRuntime
 
@@ -128,7 +129,9 @@ def create_http_app(runtime: SingleProcessRuntime) -> Starlette:
         )
     app = Starlette(
         routes=routes,
-        middleware=[cors_middleware(settings.cors_origin)],
+        # CORS answers preflight requests itself, without the no-cache headers, as the
+        # reference's does.
+        middleware=[cors_middleware(settings.cors_origin), Middleware(NoCacheMiddleware)],
         exception_handlers={
             WolkenkitError: _on_wolkenkit_error,
             HTTPException: _on_http_error,

@@ -9,9 +9,12 @@ import sys
 import time
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from wolkenkit.runtime.http.no_cache import NoCacheMiddleware
 
 _STARTED = time.monotonic()
 
@@ -26,19 +29,38 @@ def _read_bytes() -> tuple[int, int]:
         return 0, 0
 
 
-def _resident_bytes(fallback: int) -> int:
+def _memory_usage(max_rss: int) -> dict[str, int]:
+    """The reference's figures, read from one ``/proc/self/statm`` (Linux): ``heapTotal`` is
+    what the process reserved for data (heaps, Python's arenas, stacks), ``heapUsed`` the part
+    of it that is resident (anonymous memory), ``external`` the resident rest (the code of the
+    interpreter and its libraries, mapped files), so ``rss = heapUsed + external``. Elsewhere
+    all but ``external`` fall back to the peak resident size."""
     try:
         with open(f"/proc/{os.getpid()}/statm") as statm:
-            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            pages = [int(field) for field in statm.read().split()]
+        page_size = os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError):
-        return fallback
+        return {
+            "rss": max_rss,
+            "maxRss": max_rss,
+            "heapTotal": max_rss,
+            "heapUsed": max_rss,
+            "external": 0,
+        }
+    _size, resident, shared, _text, _library, data = pages[:6]
+    return {
+        "rss": resident * page_size,
+        "maxRss": max_rss,
+        "heapTotal": data * page_size,
+        "heapUsed": (resident - shared) * page_size,
+        "external": shared * page_size,
+    }
 
 
 def health(request: Request) -> JSONResponse:
     # A plain function: Starlette runs it in a thread, so reading /proc never blocks the loop.
     usage = resource.getrusage(resource.RUSAGE_SELF)
     disk_read, disk_write = _read_bytes()
-    rss = _resident_bytes(usage.ru_maxrss * 1024)
     return JSONResponse(
         {
             "host": {"architecture": platform.machine(), "platform": sys.platform},
@@ -48,11 +70,14 @@ def health(request: Request) -> JSONResponse:
                 "user": int(usage.ru_utime * 1_000_000),
                 "system": int(usage.ru_stime * 1_000_000),
             },
-            "memoryUsage": {"rss": rss, "maxRss": usage.ru_maxrss * 1024},
+            "memoryUsage": _memory_usage(usage.ru_maxrss * 1024),
             "diskUsage": {"read": disk_read, "write": disk_write},
         }
     )
 
 
 def create_health_app() -> Starlette:
-    return Starlette(routes=[Route("/health/v2", health, methods=["GET"])])
+    return Starlette(
+        routes=[Route("/health/v2", health, methods=["GET"])],
+        middleware=[Middleware(NoCacheMiddleware)],
+    )

@@ -27,7 +27,8 @@ def ndjson_response(lines: AsyncIterator[bytes]) -> StreamingResponse:
     return StreamingResponse(
         lines,
         media_type=NDJSON,
-        headers={"cache-control": "no-store", "x-accel-buffering": "no"},
+        # The no-cache headers come from the app's middleware, as on every response.
+        headers={"x-accel-buffering": "no"},
     )
 
 
