@@ -1,8 +1,8 @@
 """gql, a GraphQL client nobody here wrote, against a real server: over HTTP and over both
 WebSocket subprotocols, with many operations on one connection.
 
-The documents name only built-in types (``String``), so they hold whatever our generated
-types are called."""
+Most documents name only built-in types (``String``); the last test sends documents written
+for the reference, with its generated type names in variables and fragments."""
 
 from __future__ import annotations
 
@@ -22,6 +22,11 @@ from gql.transport.websockets import WebsocketsTransport
 from tests.runtime.conftest import Keys
 from tests.runtime.graphql.conftest import GRAPHQL, PROTOCOLS, token_for, until_listening
 from tests.runtime.graphql.test_over_http import MESSAGES, SEND
+from tests.runtime.graphql.test_reference_documents import (
+    DOMAIN_EVENTS_WITH_FRAGMENT,
+    MESSAGES_WITH_FRAGMENT,
+    SEND_TYPED,
+)
 from wolkenkit.runtime.server import Serving
 
 SENT_EVENTS = """
@@ -38,10 +43,11 @@ def send(text: str) -> GraphQLRequest:
 
 @asynccontextmanager
 async def session_over(
-    server: Serving, keys: Keys, protocol: str | None
+    server: Serving, keys: Keys, protocol: str | None, *, with_schema: bool = False
 ) -> AsyncIterator[AsyncClientSession]:
     """A gql session as Jane: over HTTP when ``protocol`` is ``None``, else over one
-    WebSocket in that subprotocol."""
+    WebSocket in that subprotocol; ``with_schema`` has gql fetch the server's schema and
+    validate every document against it first."""
     token = token_for(keys, "jane")
     transport: HTTPXAsyncTransport | WebsocketsTransport
     if protocol is None:
@@ -55,7 +61,9 @@ async def session_over(
             init_payload={"token": token},
             subprotocols=[protocol],
         )
-    async with Client(transport=transport, execute_timeout=10) as session:
+    async with Client(
+        transport=transport, execute_timeout=10, fetch_schema_from_transport=with_schema
+    ) as session:
         yield session
 
 
@@ -130,3 +138,48 @@ async def test_stopping_one_of_two_subscriptions_leaves_the_other_running(
 
     assert [json.loads(event["data"]) for event in firsts] == [{"text": "first"}] * 2
     assert json.loads(second["data"]) == {"text": "second"}
+
+
+def send_typed(aggregate_id: str) -> GraphQLRequest:
+    return GraphQLRequest(
+        SEND_TYPED,
+        variable_values={"aggregateIdentifier": {"id": aggregate_id}, "data": {"text": "typed"}},
+    )
+
+
+async def test_documents_with_the_references_type_names_over_http(
+    graphql_server: Serving, keys: Keys
+) -> None:
+    # Documents written for the reference, with its type names in variables and fragments:
+    # gql fetches our schema and validates each document against it before sending it, and
+    # the server runs it.
+    aggregate_id = str(uuid.uuid4())
+    async with session_over(graphql_server, keys, None, with_schema=True) as session:
+        await session.execute(send_typed(aggregate_id))
+        listed = await session.execute(GraphQLRequest(MESSAGES_WITH_FRAGMENT))
+        assert session.client.schema is not None
+        # HTTP carries no subscriptions, but the subscription's document validates too.
+        session.client.validate(GraphQLRequest(DOMAIN_EVENTS_WITH_FRAGMENT))
+
+    assert all(set(item) == {"id", "text", "likes"} for item in listed["messages"]["all"])
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_documents_with_the_references_type_names_over_the_socket(
+    protocol: str, graphql_server: Serving, keys: Keys
+) -> None:
+    # The same over each WebSocket subprotocol, the subscription with its fragments included.
+    aggregate_id = str(uuid.uuid4())
+    async with session_over(graphql_server, keys, protocol, with_schema=True) as session:
+        events = session.subscribe(GraphQLRequest(DOMAIN_EVENTS_WITH_FRAGMENT))
+        first_event = asyncio.ensure_future(next_event(events))
+        await until_listening(graphql_server, 1)
+        await session.execute(send_typed(aggregate_id))
+        event = await first_event
+        await events.aclose()
+        listed = await session.execute(GraphQLRequest(MESSAGES_WITH_FRAGMENT))
+
+    assert event["aggregateIdentifier"] == {"aggregate": {"id": aggregate_id}}
+    assert json.loads(event["data"]) == {"text": "typed"}
+    assert event["metadata"]["revision"] == 1
+    assert all(set(item) == {"id", "text", "likes"} for item in listed["messages"]["all"])
