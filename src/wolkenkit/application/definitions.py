@@ -22,11 +22,12 @@ import inspect
 import typing
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Generic, Literal
+from typing import Any, ClassVar, Generic, Literal, overload
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from typing_extensions import TypeVar
 
+from wolkenkit.application.policies import Policy
 from wolkenkit.application.services import (
     CommandAuthorizationServices,
     CommandServices,
@@ -38,6 +39,8 @@ from wolkenkit.application.services import (
     QueryAuthorizationServices,
     QueryServices,
 )
+from wolkenkit.application.signatures import where, wire_name
+from wolkenkit.errors import NameInvalid
 from wolkenkit.messages import (
     CommandWithMetadata,
     DomainEvent,
@@ -53,6 +56,8 @@ ItemT = TypeVar("ItemT", default=dict[str, Any])
 MetadataT = TypeVar("MetadataT", default=dict[str, Any])
 
 MaybeAwaitable = Awaitable[Any] | Any
+#: A handler function, which the decorators return unchanged.
+HandlerT = TypeVar("HandlerT", bound=Callable[..., Any])
 
 
 _SCHEMA_ARGUMENTS: dict[tuple[type, type], tuple[type[BaseModel] | None, ...]] = {}
@@ -94,15 +99,21 @@ def _documentation(cls: type) -> str | None:
     return inspect.cleandoc(doc) if doc else None
 
 
+class Schema(BaseModel):
+    """A pydantic model that accepts exactly the fields it declares, and nothing else: the
+    usual base of commands', events' and notifications' data."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
 class _Handler:
     """Shared plumbing: documentation from the docstring, schemas from generic parameters."""
 
     #: Names of the methods the reference requires; the loader reports any not overridden.
     required_methods: ClassVar[tuple[str, ...]] = ()
 
-    @classmethod
-    def documentation(cls) -> str | None:
-        return _documentation(cls)
+    def documentation(self) -> str | None:
+        return _documentation(type(self))
 
     @classmethod
     def missing_methods(cls) -> list[str]:
@@ -126,9 +137,8 @@ class CommandHandler(_Handler, Generic[StateT, DataT]):
 
     required_methods = ("is_authorized", "handle")
 
-    @classmethod
-    def data_schema(cls) -> type[BaseModel] | None:
-        arguments = _schema_arguments(cls, CommandHandler)
+    def data_schema(self) -> type[BaseModel] | None:
+        arguments = _schema_arguments(type(self), CommandHandler)
         return arguments[1] if len(arguments) > 1 else None
 
     @_stub
@@ -157,9 +167,8 @@ class DomainEventHandler(_Handler, Generic[StateT, DataT]):
 
     required_methods = ("handle", "is_authorized")
 
-    @classmethod
-    def data_schema(cls) -> type[BaseModel] | None:
-        arguments = _schema_arguments(cls, DomainEventHandler)
+    def data_schema(self) -> type[BaseModel] | None:
+        arguments = _schema_arguments(type(self), DomainEventHandler)
         return arguments[1] if len(arguments) > 1 else None
 
     @_stub
@@ -197,18 +206,121 @@ class DomainEventHandler(_Handler, Generic[StateT, DataT]):
         """Change the event for this client before delivery; by default unchanged."""
         return domain_event
 
+    def has_filter(self) -> bool:
+        """Whether ``filter`` does anything: delivery skips it otherwise."""
+        return type(self).filter is not DomainEventHandler.filter
+
+    def has_map(self) -> bool:
+        """Whether ``map`` does anything: delivery skips it otherwise."""
+        return type(self).map is not DomainEventHandler.map
+
 
 @dataclass
 class Aggregate(Generic[StateT]):
-    """An aggregate: its initial state and its command and domain-event handlers.
+    """An aggregate: its state, and the functions that handle its commands and events.
 
     ``initial_state`` is called for every new instance: a pydantic model class or any
-    function returning a model or a ``dict``.
+    function returning a model or a ``dict``. ``authorize`` says who may send its commands
+    and receive its events unless a handler says otherwise::
+
+        aggregate = Aggregate(Message, authorize=Everyone)
+
+        @aggregate.command
+        def send(message: Message, command: Send) -> Sent:
+            return Sent(text=command.text)
+
+        @aggregate.event
+        def sent(message: Message, event: Sent) -> Message:
+            return message.model_copy(update={"text": event.text})
     """
 
     initial_state: Callable[[], StateT]
-    command_handlers: Mapping[str, CommandHandler[StateT, Any]]
-    domain_event_handlers: Mapping[str, DomainEventHandler[StateT, Any]]
+    command_handlers: dict[str, CommandHandler[StateT, Any]] = field(default_factory=dict)
+    domain_event_handlers: dict[str, DomainEventHandler[StateT, Any]] = field(default_factory=dict)
+    authorize: Policy | None = field(default=None, kw_only=True)
+
+    @property
+    def state_type(self) -> type[Any] | None:
+        """The state's class, when ``initial_state`` is one."""
+        return self.initial_state if isinstance(self.initial_state, type) else None
+
+    @overload
+    def command(self, function: HandlerT, /) -> HandlerT: ...
+
+    @overload
+    def command(
+        self, function: None = None, /, *, name: str | None = None, authorize: Policy | None = None
+    ) -> Callable[[HandlerT], HandlerT]: ...
+
+    def command(
+        self,
+        function: HandlerT | None = None,
+        /,
+        *,
+        name: str | None = None,
+        authorize: Policy | None = None,
+    ) -> HandlerT | Callable[[HandlerT], HandlerT]:
+        """Registers a command handler; its name is the function's, in camelCase."""
+        from wolkenkit.application.functions import FunctionCommandHandler
+
+        def register(function: HandlerT) -> HandlerT:
+            handler = FunctionCommandHandler(function, self, authorize)
+            _add(self.command_handlers, name or wire_name(function.__name__), handler, function)
+            return function
+
+        return register if function is None else register(function)
+
+    @overload
+    def event(self, function: HandlerT, /) -> HandlerT: ...
+
+    @overload
+    def event(
+        self,
+        function: None = None,
+        /,
+        *,
+        name: str | None = None,
+        authorize: Policy | None = None,
+        filter: Callable[..., Any] | None = None,
+        map: Callable[..., Any] | None = None,
+    ) -> Callable[[HandlerT], HandlerT]: ...
+
+    def event(
+        self,
+        function: HandlerT | None = None,
+        /,
+        *,
+        name: str | None = None,
+        authorize: Policy | None = None,
+        filter: Callable[..., Any] | None = None,
+        map: Callable[..., Any] | None = None,
+    ) -> HandlerT | Callable[[HandlerT], HandlerT]:
+        """Registers an event handler; its name is the function's, in camelCase, and the
+        model its event parameter names is the event's data: a command handler that returns
+        that model publishes this event. ``filter`` and ``map`` shape live delivery."""
+        from wolkenkit.application.functions import FunctionDomainEventHandler
+
+        def register(function: HandlerT) -> HandlerT:
+            handler = FunctionDomainEventHandler(function, self, authorize, filter, map)
+            _add(
+                self.domain_event_handlers, name or wire_name(function.__name__), handler, function
+            )
+            return function
+
+        return register if function is None else register(function)
+
+    def event_name_of(self, model: type[Any]) -> str | None:
+        """The name of the event whose handler takes ``model`` as its data."""
+        for name, handler in self.domain_event_handlers.items():
+            if getattr(handler, "model", None) is model:
+                return name
+        return None
+
+
+def _add(handlers: dict[str, Any], name: str, handler: Any, function: Callable[..., Any]) -> None:
+    if name in handlers:
+        raise NameInvalid(f"Handler '{name}' ({where(function)}) is defined twice: each name once.")
+    handlers[name] = handler
 
 
 class FlowHandler(_Handler):
@@ -228,14 +340,32 @@ class FlowHandler(_Handler):
 
 @dataclass
 class Flow:
-    """Reacts to domain events, in order per aggregate, with tracked progress.
+    """Reacts to domain events, in order per aggregate, with tracked progress::
+
+        flow = Flow(replay_policy="always")
+
+        @flow.on(Sent)
+        async def add_message(event: DomainEvent[Sent], notification: NotificationService) -> None:
+            ...
 
     ``replay_policy`` says what happens when the flow sees a gap in an aggregate's events:
     ``never`` skips it, ``on-demand`` waits for a replay, ``always`` replays the gap itself.
     """
 
-    domain_event_handlers: Mapping[str, FlowHandler]
+    domain_event_handlers: dict[str, FlowHandler] = field(default_factory=dict)
     replay_policy: ReplayPolicy = "never"
+
+    def on(self, event: type[BaseModel] | str) -> Callable[[HandlerT], HandlerT]:
+        """Registers a handler for one event: its data model, or its full name
+        (``"communication.message.sent"``)."""
+        from wolkenkit.application.functions import FunctionFlowHandler
+
+        def register(function: HandlerT) -> HandlerT:
+            handler = FunctionFlowHandler(function, event)
+            _add(self.domain_event_handlers, function.__name__, handler, function)
+            return function
+
+        return register
 
 
 class QueryHandler(_Handler, Generic[OptionsT, ItemT]):
@@ -244,14 +374,12 @@ class QueryHandler(_Handler, Generic[OptionsT, ItemT]):
     query_type: ClassVar[Literal["stream", "value"]]
     required_methods = ("handle", "is_authorized")
 
-    @classmethod
-    def options_schema(cls) -> type[BaseModel] | None:
-        arguments = _schema_arguments(cls, QueryHandler)
+    def options_schema(self) -> type[BaseModel] | None:
+        arguments = _schema_arguments(type(self), QueryHandler)
         return arguments[0] if arguments else None
 
-    @classmethod
-    def item_schema(cls) -> type[BaseModel] | None:
-        arguments = _schema_arguments(cls, QueryHandler)
+    def item_schema(self) -> type[BaseModel] | None:
+        arguments = _schema_arguments(type(self), QueryHandler)
         return arguments[1] if len(arguments) > 1 else None
 
     @_stub
@@ -302,10 +430,88 @@ class NotificationSubscriber(_Handler):
 
 @dataclass
 class View:
-    """A read model: queries, and subscribers to notifications."""
+    """A read model: queries, and subscribers to notifications::
 
-    query_handlers: Mapping[str, QueryHandler[Any, Any]]
-    notification_subscribers: Mapping[str, NotificationSubscriber] = field(default_factory=dict)
+    view = View(authorize=Everyone)
+
+    @view.stream
+    async def all(infrastructure: Infrastructure[Store, None]) -> list[Message]:
+        ...
+    """
+
+    query_handlers: dict[str, QueryHandler[Any, Any]] = field(default_factory=dict)
+    notification_subscribers: dict[str, NotificationSubscriber] = field(default_factory=dict)
+    authorize: Policy | None = field(default=None, kw_only=True)
+
+    @overload
+    def stream(self, function: HandlerT, /) -> HandlerT: ...
+
+    @overload
+    def stream(
+        self, function: None = None, /, *, name: str | None = None, authorize: Policy | None = None
+    ) -> Callable[[HandlerT], HandlerT]: ...
+
+    def stream(
+        self,
+        function: HandlerT | None = None,
+        /,
+        *,
+        name: str | None = None,
+        authorize: Policy | None = None,
+    ) -> HandlerT | Callable[[HandlerT], HandlerT]:
+        """Registers a query answered with a stream of items (it returns or yields them)."""
+        return self._query("stream", function, name, authorize)
+
+    @overload
+    def value(self, function: HandlerT, /) -> HandlerT: ...
+
+    @overload
+    def value(
+        self, function: None = None, /, *, name: str | None = None, authorize: Policy | None = None
+    ) -> Callable[[HandlerT], HandlerT]: ...
+
+    def value(
+        self,
+        function: HandlerT | None = None,
+        /,
+        *,
+        name: str | None = None,
+        authorize: Policy | None = None,
+    ) -> HandlerT | Callable[[HandlerT], HandlerT]:
+        """Registers a query answered with one item; raise ``NotFound`` when there is none."""
+        return self._query("value", function, name, authorize)
+
+    def on(self, notification: type[BaseModel] | str) -> Callable[[HandlerT], HandlerT]:
+        """Registers a subscriber to one notification: its model, or its name."""
+        from wolkenkit.application.functions import FunctionNotificationSubscriber
+
+        def register(function: HandlerT) -> HandlerT:
+            subscriber = FunctionNotificationSubscriber(function, notification)
+            _add(self.notification_subscribers, function.__name__, subscriber, function)
+            return function
+
+        return register
+
+    def _query(
+        self,
+        kind: Literal["stream", "value"],
+        function: HandlerT | None,
+        name: str | None,
+        authorize: Policy | None,
+    ) -> HandlerT | Callable[[HandlerT], HandlerT]:
+        from wolkenkit.application.functions import (
+            FunctionStreamQueryHandler,
+            FunctionValueQueryHandler,
+        )
+
+        adapter = FunctionStreamQueryHandler if kind == "stream" else FunctionValueQueryHandler
+
+        def register(function: HandlerT) -> HandlerT:
+            handler = adapter(function, lambda: self.authorize, authorize)  # type: ignore[call-arg]
+            _add(self.query_handlers, name or wire_name(function.__name__), handler, function)
+            return function
+
+        return register if function is None else register(function)
 
 
 class NotificationHandler(_Handler, Generic[DataT, MetadataT]):
@@ -313,14 +519,12 @@ class NotificationHandler(_Handler, Generic[DataT, MetadataT]):
 
     required_methods = ("is_authorized",)
 
-    @classmethod
-    def data_schema(cls) -> type[BaseModel] | None:
-        arguments = _schema_arguments(cls, NotificationHandler)
+    def data_schema(self) -> type[BaseModel] | None:
+        arguments = _schema_arguments(type(self), NotificationHandler)
         return arguments[0] if arguments else None
 
-    @classmethod
-    def metadata_schema(cls) -> type[BaseModel] | None:
-        arguments = _schema_arguments(cls, NotificationHandler)
+    def metadata_schema(self) -> type[BaseModel] | None:
+        arguments = _schema_arguments(type(self), NotificationHandler)
         return arguments[1] if len(arguments) > 1 else None
 
     @_stub
@@ -328,3 +532,36 @@ class NotificationHandler(_Handler, Generic[DataT, MetadataT]):
         self, data: DataT, metadata: MetadataT | None, services: NotificationAuthorizationServices
     ) -> bool | Awaitable[bool]:
         raise NotImplementedError
+
+
+class Notifications(dict[str, NotificationHandler[Any, Any]]):
+    """The app's notifications, one data model each; a model's name in camelCase is the
+    notification's name and its docstring the documentation::
+
+        notifications = Notifications(MessagesUpdated, authorize=Everyone)
+
+    Publish one as ``await notification.publish(MessagesUpdated())``."""
+
+    def __init__(self, *models: type[BaseModel], authorize: Policy | None = None) -> None:
+
+        super().__init__()
+        self.authorize = authorize
+        for model in models:
+            self.define(model)
+
+    def define(self, model: type[BaseModel], *, authorize: Policy | None = None) -> None:
+        """Adds one notification, with a policy of its own if given."""
+        from wolkenkit.application.functions import ModelNotification
+
+        name = wire_name(model.__name__)
+        if name in self:
+            raise NameInvalid(f"Notification '{name}' ({model.__qualname__}) is defined twice.")
+        self[name] = ModelNotification(model, authorize)
+
+    def bind(self) -> None:
+        """Checks that each notification has a policy; run by the loader."""
+        from wolkenkit.application.functions import ModelNotification
+
+        for handler in self.values():
+            if isinstance(handler, ModelNotification):
+                handler.bind_policy(self.authorize)

@@ -27,6 +27,7 @@ from wolkenkit.application import validation
 from wolkenkit.application.application import Application, Hooks, InfrastructureDefinition
 from wolkenkit.application.definitions import Aggregate
 from wolkenkit.application.importing import PACKAGE, AppModules, app_modules
+from wolkenkit.application.subscriptions import resolve_subscriptions
 from wolkenkit.application.system_events import with_system_domain_events
 from wolkenkit.errors import ApplicationNotFound, DirectoryNotFound, FileNotFound, NameInvalid
 
@@ -47,7 +48,7 @@ def load_application(directory: str | os.PathLike[str]) -> Application:
             raise DirectoryNotFound(f"Directory '{required}' not found.")
 
     with app_modules(root) as modules:
-        return Application(
+        application = Application(
             root_directory=root,
             domain=_load_domain(modules, server / "domain"),
             flows=_load_each(modules, server / "flows", "flow", validation.validate_flow),
@@ -62,6 +63,8 @@ def load_application(directory: str | os.PathLike[str]) -> Application:
             )
             or InfrastructureDefinition(),
         )
+    resolve_subscriptions(application)
+    return application
 
 
 def _load_domain(modules: AppModules, directory: Path) -> dict[str, dict[str, Aggregate[Any]]]:

@@ -72,6 +72,12 @@ class AggregateService(ABC, Generic[StateT]):
         command handler returns without raising.
         """
 
+    @abstractmethod
+    def publish(self, event: BaseModel, tags: list[str] | None = None) -> StateT:
+        """Publish the event whose handler takes ``event``'s model, apply it at once and
+        return the next state (what returning the event does, for when the handler needs the
+        state in between)."""
+
 
 class AggregatesService(ABC):
     """Read access to other aggregates."""
@@ -104,11 +110,12 @@ class NotificationService(ABC):
     @abstractmethod
     async def publish(
         self,
-        name: str,
-        data: BaseModel | Mapping[str, Any],
+        notification: BaseModel | str,
+        data: BaseModel | Mapping[str, Any] | None = None,
         metadata: BaseModel | Mapping[str, Any] | None = None,
     ) -> None:
-        """Validate and publish; raises ``NotificationNotFound`` for an undefined name."""
+        """Validate and publish: a notification's model (``publish(MessagesUpdated())``), or
+        its name and data; raises ``NotificationNotFound`` for one that is not defined."""
 
 
 class CommandService(ABC):

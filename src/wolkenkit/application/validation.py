@@ -24,6 +24,7 @@ from wolkenkit.application.definitions import (
     Flow,
     FlowHandler,
     NotificationHandler,
+    Notifications,
     NotificationSubscriber,
     StreamQueryHandler,
     ValueQueryHandler,
@@ -143,6 +144,10 @@ class _Definition:
             fail(f"It is {_a(handler)}, not {_a_type_name(expected)}.")
         for method in type(handler).missing_methods():
             fail(f"Function '{method}' is missing.")
+        # A handler function reads its signature now, so a wrong one fails the load.
+        bind = getattr(handler, "bind", None)
+        if callable(bind):
+            bind()
         for schema, mode in _schemas(handler):
             try:
                 json_schema(schema, mode)
@@ -251,6 +256,8 @@ def validate_notifications(
     """The module's ``notifications``: a mapping of names to notification handlers."""
     definition = _Definition("Notifications", file, NotificationsDefinitionMalformed)
     handlers = definition.attribute(module, "notifications", Mapping)
+    if isinstance(handlers, Notifications):
+        handlers.bind()
     for name, handler in handlers.items():
         check_name(name, "notification", file)
         definition.handler(

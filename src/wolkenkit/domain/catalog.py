@@ -22,6 +22,7 @@ from wolkenkit.application.definitions import (
     QueryHandler,
     View,
 )
+from wolkenkit.application.subscriptions import resolve_subscriptions
 from wolkenkit.domain.state import StateCodec
 from wolkenkit.messages import AggregateIdentifier
 from wolkenkit.serialization import json_object, validated
@@ -132,8 +133,8 @@ def _aggregate_entry(
             name,
             handler,
             handler.data_schema(),
-            has_filter=type(handler).filter is not DomainEventHandler.filter,
-            has_map=type(handler).map is not DomainEventHandler.map,
+            has_filter=handler.has_filter(),
+            has_map=handler.has_map(),
         )
         for name, handler in aggregate.domain_event_handlers.items()
     }
@@ -156,6 +157,8 @@ class Catalog:
     """Lookups by name over one application."""
 
     def __init__(self, application: Application) -> None:
+        # An app built in code rather than loaded has its subscriptions resolved here.
+        resolve_subscriptions(application)
         self.application = application
         self._aggregates: dict[str, dict[str, AggregateEntry]] = {
             context_name: {

@@ -83,6 +83,12 @@ class InstanceAggregateService(AggregateService[Any]):
     ) -> Any:
         return self._instance.publish(self._command, name, data, tags)
 
+    def publish(self, event: BaseModel, tags: list[str] | None = None) -> Any:
+        name = self._instance.entry.definition.event_name_of(type(event))
+        if name is None:
+            raise TypeError(f"No event handler of this aggregate takes {type(event).__name__}.")
+        return self._instance.publish(self._command, name, event, tags)
+
 
 class RepositoryAggregatesService(AggregatesService):
     def __init__(self, repository: Repository) -> None:
@@ -111,19 +117,32 @@ class StoreLockService(LockService):
 
 def build_notification(
     definitions: Mapping[str, NotificationHandler[Any, Any]],
-    name: str,
-    data: BaseModel | Mapping[str, Any],
+    notification: BaseModel | str,
+    data: BaseModel | Mapping[str, Any] | None,
     metadata: BaseModel | Mapping[str, Any] | None,
 ) -> Notification:
-    """A validated notification; raises ``NotificationNotFound`` or ``ValueError``."""
+    """A validated notification, given by its model or by name and data; raises
+    ``NotificationNotFound`` or ``ValueError``."""
+    if isinstance(notification, BaseModel):
+        name = _name_of(definitions, type(notification))
+        data = notification
+    else:
+        name = notification
     definition = definitions.get(name)
     if definition is None:
         raise errors.NotificationNotFound(f"Notification '{name}' not found.")
-    data_json = data_to_json(validate_data(definition.data_schema(), data))
+    data_json = data_to_json(validate_data(definition.data_schema(), {} if data is None else data))
     metadata_json = None
     if metadata is not None:
         metadata_json = data_to_json(validate_data(definition.metadata_schema(), metadata))
     return Notification.trusted(name=name, data=data_json, metadata=metadata_json)
+
+
+def _name_of(definitions: Mapping[str, NotificationHandler[Any, Any]], model: type[Any]) -> str:
+    for name, definition in definitions.items():
+        if getattr(definition, "model", None) is model:
+            return name
+    raise errors.NotificationNotFound(f"No notification is defined by {model.__name__}.")
 
 
 #: Where a published notification goes: see ``publishing_to``; the single-process runtime
@@ -153,11 +172,11 @@ class PublishingNotificationService(NotificationService):
 
     async def publish(
         self,
-        name: str,
-        data: BaseModel | Mapping[str, Any],
+        notification: BaseModel | str,
+        data: BaseModel | Mapping[str, Any] | None = None,
         metadata: BaseModel | Mapping[str, Any] | None = None,
     ) -> None:
-        await self._send(build_notification(self._definitions, name, data, metadata))
+        await self._send(build_notification(self._definitions, notification, data, metadata))
 
 
 class CollectingNotificationService(NotificationService):
@@ -169,11 +188,11 @@ class CollectingNotificationService(NotificationService):
 
     async def publish(
         self,
-        name: str,
-        data: BaseModel | Mapping[str, Any],
+        notification: BaseModel | str,
+        data: BaseModel | Mapping[str, Any] | None = None,
         metadata: BaseModel | Mapping[str, Any] | None = None,
     ) -> None:
-        self.collected.append(build_notification(self._definitions, name, data, metadata))
+        self.collected.append(build_notification(self._definitions, notification, data, metadata))
 
 
 class FlowCommandService(CommandService):

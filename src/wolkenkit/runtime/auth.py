@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from wolkenkit import errors
+from wolkenkit.application.policies import ANONYMOUS_CLAIM
 from wolkenkit.domain.services import ANONYMOUS_ISSUER, unsigned_token
 from wolkenkit.messages import ClientMetadata, User
 from wolkenkit.runtime.settings import ConfigurationInvalid, IdentityProvider
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
 # PyJWT and cryptography are imported where tokens are checked or made: together they take
 # about 0.1 s to import, which a runtime serving anonymous users only (``wk dev``) never needs.
 
-ANONYMOUS_CLAIM = f"{ANONYMOUS_ISSUER}/is-anonymous"
 ANONYMOUS_TOKEN_LIFETIME_SECONDS = 60 * 60
 
 
@@ -146,10 +146,6 @@ class Authenticator:
         return ClientMetadata(
             token=unsigned_token(claims), user=User(id=subject, claims=claims), ip=ip
         )
-
-
-def is_anonymous(client: ClientMetadata) -> bool:
-    return client.user.claims.get(ANONYMOUS_CLAIM) is True
 
 
 def issue_token(

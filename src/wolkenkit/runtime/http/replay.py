@@ -14,8 +14,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from wolkenkit import errors
+from wolkenkit.application.policies import is_anonymous
 from wolkenkit.messages import AggregateIdentifier
-from wolkenkit.runtime.auth import is_anonymous
 from wolkenkit.runtime.http.requests import authenticate, parse_model, read_json_object
 from wolkenkit.runtime.single_process import ReplayRequest, SingleProcessRuntime, check_flow_names
 

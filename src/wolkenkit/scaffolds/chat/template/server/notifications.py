@@ -1,33 +1,15 @@
-"""The notifications of the app, by name."""
-
 from __future__ import annotations
 
-from typing import Any
-
-from wolkenkit import NotificationAuthorizationServices, NotificationHandler
+from wolkenkit import Everyone, Notifications, Schema
 
 
-class PublicNotification(NotificationHandler):
-    """A notification every client may receive."""
-
-    def is_authorized(
-        self,
-        data: dict[str, Any],
-        metadata: dict[str, Any] | None,
-        services: NotificationAuthorizationServices,
-    ) -> bool:
-        return True
-
-
-class FlowMessagesUpdated(PublicNotification):
+class FlowMessagesUpdated(Schema):
     """The messages flow changed the view store."""
 
 
-class ViewMessagesUpdated(PublicNotification):
+class ViewMessagesUpdated(Schema):
     """The messages view changed: query it again to see the news."""
 
 
-notifications: dict[str, NotificationHandler] = {
-    "flowMessagesUpdated": FlowMessagesUpdated(),
-    "viewMessagesUpdated": ViewMessagesUpdated(),
-}
+# Each is named after its model: flowMessagesUpdated, viewMessagesUpdated.
+notifications = Notifications(FlowMessagesUpdated, ViewMessagesUpdated, authorize=Everyone)

@@ -2,57 +2,33 @@
 
 from __future__ import annotations
 
-from wolkenkit import DomainEvent, Flow, FlowHandler, FlowServices, ItemIdentifier
+from wolkenkit import DomainEvent, Flow, Infrastructure, NotificationService
 
-from server.domain.communication.message import LikedData, SentData
+from server.domain.communication.message import Liked, Sent
 from server.infrastructure import Message, ViewStore
+from server.notifications import FlowMessagesUpdated
+
+flow = Flow(replay_policy="always")  # What it finds it missed, it replays first.
+Store = Infrastructure[ViewStore, ViewStore]
 
 
-class HandleMessageSent(FlowHandler):
+@flow.on(Sent)
+async def add_message(
+    event: DomainEvent[Sent], infrastructure: Store, notification: NotificationService
+) -> None:
     """Adds a sent message to the view, with no likes yet."""
-
-    def is_relevant(
-        self, fully_qualified_name: str, item_identifier: ItemIdentifier
-    ) -> bool:
-        return fully_qualified_name == "communication.message.sent"
-
-    async def handle(self, domain_event: DomainEvent, services: FlowServices) -> None:
-        data = SentData.model_validate(domain_event.data)
-        store: ViewStore = services.infrastructure.tell
-        await store.add_message(
-            Message(
-                id=domain_event.aggregate_identifier.aggregate.id,
-                timestamp=domain_event.metadata.timestamp,
-                text=data.text,
-                likes=0,
-            )
-        )
-        await services.notification.publish("flowMessagesUpdated", {})
+    message_id, timestamp = event.aggregate_identifier.aggregate.id, event.metadata.timestamp
+    await infrastructure.tell.add_message(
+        Message(id=message_id, timestamp=timestamp, text=event.data.text, likes=0)
+    )
+    await notification.publish(FlowMessagesUpdated())
 
 
-class HandleMessageLiked(FlowHandler):
+@flow.on(Liked)
+async def set_likes(
+    event: DomainEvent[Liked], infrastructure: Store, notification: NotificationService
+) -> None:
     """Updates the likes of a message in the view."""
-
-    def is_relevant(
-        self, fully_qualified_name: str, item_identifier: ItemIdentifier
-    ) -> bool:
-        return fully_qualified_name == "communication.message.liked"
-
-    async def handle(self, domain_event: DomainEvent, services: FlowServices) -> None:
-        data = LikedData.model_validate(domain_event.data)
-        store: ViewStore = services.infrastructure.tell
-        await store.set_likes(
-            domain_event.aggregate_identifier.aggregate.id, data.likes
-        )
-        await services.notification.publish("flowMessagesUpdated", {})
-
-
-# "always": when the flow notices it missed events of a message, it replays them first, so
-# the view never lacks a message that was sent.
-flow = Flow(
-    replay_policy="always",
-    domain_event_handlers={
-        "handleMessageSent": HandleMessageSent(),
-        "handleMessageLiked": HandleMessageLiked(),
-    },
-)
+    message_id = event.aggregate_identifier.aggregate.id
+    await infrastructure.tell.set_likes(message_id, event.data.likes)
+    await notification.publish(FlowMessagesUpdated())

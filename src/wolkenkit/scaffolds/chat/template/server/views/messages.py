@@ -2,50 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from wolkenkit import (
-    NotificationSubscriber,
-    NotificationSubscriberServices,
-    QueryAuthorizationServices,
-    QueryServices,
-    StreamQueryHandler,
-    View,
-)
+from wolkenkit import Everyone, Infrastructure, NotificationService, View
 
 from server.infrastructure import Message, ViewStore
+from server.notifications import FlowMessagesUpdated, ViewMessagesUpdated
+
+view = View(authorize=Everyone)
 
 
-class All(StreamQueryHandler[dict[str, Any], Message]):
+@view.stream
+async def all(infrastructure: Infrastructure[ViewStore, None]) -> list[Message]:
     """All messages, newest first."""
-
-    async def handle(
-        self, options: dict[str, Any], services: QueryServices
-    ) -> list[Message]:
-        store: ViewStore = services.infrastructure.ask
-        return await store.messages_newest_first()
-
-    def is_authorized(
-        self, item: Message, services: QueryAuthorizationServices
-    ) -> bool:
-        return True
+    return await infrastructure.ask.messages_newest_first()
 
 
-class FlowMessagesUpdatedNotificationSubscriber(NotificationSubscriber):
+@view.on(FlowMessagesUpdated)
+async def pass_news_on(notification: NotificationService) -> None:
     """Passes the flow's news on to clients, who then query the view again."""
-
-    def is_relevant(self, name: str) -> bool:
-        return name == "flowMessagesUpdated"
-
-    async def handle(
-        self, data: dict[str, Any], services: NotificationSubscriberServices
-    ) -> None:
-        await services.notification.publish("viewMessagesUpdated", {})
-
-
-view = View(
-    query_handlers={"all": All()},
-    notification_subscribers={
-        "flowMessagesUpdatedNotificationSubscriber": FlowMessagesUpdatedNotificationSubscriber()
-    },
-)
+    await notification.publish(ViewMessagesUpdated())

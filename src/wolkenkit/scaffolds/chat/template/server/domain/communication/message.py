@@ -1,149 +1,59 @@
-"""A chat message: sent once, then liked any number of times.
+"""A chat message: sent once, then liked any number of times. Docstrings are the
+documentation that ``wk describe``, the APIs and GraphQL show."""
 
-The docstrings of the handlers below are the documentation that ``wk describe``, the API
-descriptions and GraphQL show.
-"""
-
-from __future__ import annotations
-
-from pydantic import BaseModel, ConfigDict
-from wolkenkit import (
-    Aggregate,
-    CommandAuthorizationServices,
-    CommandHandler,
-    CommandRejected,
-    CommandServices,
-    CommandWithMetadata,
-    DomainEvent,
-    DomainEventAuthorizationServices,
-    DomainEventHandler,
-    DomainEventServices,
-    DomainEventWithState,
-)
+from pydantic import BaseModel
+from wolkenkit import Aggregate, AggregateService, CommandRejected, Everyone, Schema
 
 
-class MessageState(BaseModel):
+class Message(BaseModel):
     text: str = ""
     likes: int = 0
 
 
-# Commands and events accept exactly the fields declared here; anything else is refused.
-
-
-class SendData(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Send(Schema):
     text: str
 
 
-class LikeData(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Like(Schema):
+    pass
 
 
-class SentData(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Sent(Schema):
     text: str
 
 
-class LikedData(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Liked(Schema):
     likes: int
 
 
-class Send(CommandHandler[MessageState, SendData]):
+aggregate = Aggregate(Message, authorize=Everyone)
+
+
+@aggregate.command
+def send(command: Send, this: AggregateService[Message]) -> Sent:
     """Sends a new message."""
-
-    def is_authorized(
-        self,
-        state: MessageState,
-        command: CommandWithMetadata[SendData],
-        services: CommandAuthorizationServices,
-    ) -> bool:
-        return True
-
-    def handle(
-        self,
-        state: MessageState,
-        command: CommandWithMetadata[SendData],
-        services: CommandServices[MessageState],
-    ) -> None:
-        if not command.data.text:
-            raise CommandRejected("Text is missing.")
-        if not services.aggregate.is_pristine():
-            raise CommandRejected("Message was already sent.")
-        services.aggregate.publish_domain_event(
-            "sent", SentData(text=command.data.text)
-        )
+    if not command.text:
+        raise CommandRejected("Text is missing.")
+    if not this.is_pristine():
+        raise CommandRejected("Message was already sent.")
+    return Sent(text=command.text)
 
 
-class Like(CommandHandler[MessageState, LikeData]):
+@aggregate.command
+def like(message: Message, command: Like, this: AggregateService[Message]) -> Liked:
     """Likes a message."""
-
-    def is_authorized(
-        self,
-        state: MessageState,
-        command: CommandWithMetadata[LikeData],
-        services: CommandAuthorizationServices,
-    ) -> bool:
-        return True
-
-    def handle(
-        self,
-        state: MessageState,
-        command: CommandWithMetadata[LikeData],
-        services: CommandServices[MessageState],
-    ) -> None:
-        if services.aggregate.is_pristine():
-            raise CommandRejected("Message was not yet sent.")
-        services.aggregate.publish_domain_event(
-            "liked", LikedData(likes=state.likes + 1)
-        )
+    if this.is_pristine():
+        raise CommandRejected("Message was not yet sent.")
+    return Liked(likes=message.likes + 1)
 
 
-class Sent(DomainEventHandler[MessageState, SentData]):
+@aggregate.event
+def sent(message: Message, event: Sent) -> Message:
     """A message was sent."""
-
-    def handle(
-        self,
-        state: MessageState,
-        domain_event: DomainEvent[SentData],
-        services: DomainEventServices,
-    ) -> MessageState:
-        return state.model_copy(update={"text": domain_event.data.text})
-
-    def is_authorized(
-        self,
-        state: MessageState,
-        domain_event: DomainEventWithState[SentData],
-        services: DomainEventAuthorizationServices,
-    ) -> bool:
-        return True
+    return message.model_copy(update={"text": event.text})
 
 
-class Liked(DomainEventHandler[MessageState, LikedData]):
+@aggregate.event
+def liked(message: Message, event: Liked) -> Message:
     """A message was liked; the data holds its new number of likes."""
-
-    def handle(
-        self,
-        state: MessageState,
-        domain_event: DomainEvent[LikedData],
-        services: DomainEventServices,
-    ) -> MessageState:
-        return state.model_copy(update={"likes": domain_event.data.likes})
-
-    def is_authorized(
-        self,
-        state: MessageState,
-        domain_event: DomainEventWithState[LikedData],
-        services: DomainEventAuthorizationServices,
-    ) -> bool:
-        return True
-
-
-aggregate: Aggregate[MessageState] = Aggregate(
-    initial_state=MessageState,
-    command_handlers={"send": Send(), "like": Like()},
-    domain_event_handlers={"sent": Sent(), "liked": Liked()},
-)
+    return message.model_copy(update={"likes": event.likes})

@@ -1,0 +1,680 @@
+"""Handler functions as the engine's handlers: one adapter per kind.
+
+The decorators of ``Aggregate``, ``Flow``, ``View`` and ``Notifications`` wrap each function in
+the adapter of its kind. An adapter binds its function's signature once (``bind``, at load
+time; see :mod:`wolkenkit.application.signatures`) and from then on turns the engine's calls
+``(state, message, services)`` into the arguments the function asked for.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+
+from wolkenkit.application.definitions import (
+    CommandHandler,
+    DomainEventHandler,
+    FlowHandler,
+    NotificationHandler,
+    NotificationSubscriber,
+    StreamQueryHandler,
+    ValueQueryHandler,
+)
+from wolkenkit.application.policies import BuiltInPolicy, Policy
+from wolkenkit.application.services import (
+    AggregateService,
+    AggregatesService,
+    CommandAuthorizationServices,
+    CommandService,
+    CommandServices,
+    DomainEventAuthorizationServices,
+    DomainEventServices,
+    FlowServices,
+    Infrastructure,
+    LockService,
+    NotificationAuthorizationServices,
+    NotificationService,
+    NotificationSubscriberServices,
+    QueryAuthorizationServices,
+    QueryServices,
+)
+from wolkenkit.application.signatures import (
+    Call,
+    Offer,
+    bind,
+    documentation,
+    is_instance_of,
+    is_model,
+    load_error,
+    model_argument,
+    models_in,
+    the_model,
+)
+from wolkenkit.errors import (
+    CommandHandlerMalformed,
+    DomainEventHandlerMalformed,
+    FlowDomainEventHandlerMalformed,
+    NotificationHandlerMalformed,
+    NotificationSubscriberMalformed,
+    QueryHandlerMalformed,
+)
+from wolkenkit.messages import (
+    ClientMetadata,
+    CommandWithMetadata,
+    DomainEvent,
+    ItemIdentifier,
+)
+from wolkenkit.serialization import validated
+
+if TYPE_CHECKING:
+    from wolkenkit.application.definitions import Aggregate
+
+HandlerFunction = Callable[..., Any]
+
+
+def _state_offer(state_type: Any) -> Offer:
+    def matches(annotation: Any) -> bool:
+        found = getattr(annotation, "__origin__", None) or annotation
+        return (
+            isinstance(found, type)
+            and isinstance(state_type, type)
+            and (issubclass(found, state_type) or issubclass(state_type, found))
+        )
+
+    return Offer(matches, lambda state, message, services: state)
+
+
+def _services(*offers: tuple[Any, Callable[[Any], Any]]) -> list[Offer]:
+    """Offers that take one attribute of the services bundle each."""
+    return [
+        Offer(is_instance_of(kind), lambda state, message, services, get=get: get(services))
+        for kind, get in offers
+    ]
+
+
+_LOGGER = (logging.Logger, lambda services: services.logger)
+_CLIENT = (ClientMetadata, lambda services: services.client)
+_INFRASTRUCTURE = (Infrastructure, lambda services: services.infrastructure)
+_AGGREGATES = (AggregatesService, lambda services: services.aggregates)
+_NOTIFICATION = (NotificationService, lambda services: services.notification)
+_LOCK = (LockService, lambda services: services.lock)
+
+
+def _data_offers(wrapper: type) -> list[Offer]:
+    """The message itself (``CommandWithMetadata[Send]``) or its data (``Send``)."""
+    return [
+        Offer(is_instance_of(wrapper), lambda state, message, services: message, model_argument),
+        Offer(is_model, lambda state, message, services: message.data, the_model),
+        Offer(
+            lambda annotation: (
+                annotation is dict or getattr(annotation, "__origin__", None) is dict
+            ),
+            lambda state, message, services: message.data,
+        ),
+    ]
+
+
+def _decide(result: Any) -> bool | Awaitable[bool]:
+    return result if inspect.isawaitable(result) else result is True
+
+
+def _authorization(
+    policy: Policy, function: HandlerFunction, offers: list[Offer], error: type[Any]
+) -> Callable[..., bool | Awaitable[bool]]:
+    """``is_authorized`` for one handler: a built-in policy looks at the client only."""
+    if isinstance(policy, BuiltInPolicy):
+        allows = policy.allows
+        return lambda state, message, services: allows(services.client)
+    call = bind(policy, offers, error, "an authorization function")
+    return lambda *passed: _decide(call(*passed))
+
+
+class FunctionCommandHandler(CommandHandler[Any, Any]):
+    """A command handler function: it returns (or publishes) the events it decides on."""
+
+    def __init__(
+        self, function: HandlerFunction, aggregate: Aggregate[Any], authorize: Policy | None
+    ) -> None:
+        self.function = function
+        self._aggregate = aggregate
+        self._authorize = authorize
+        self._call: Call | None = None
+
+    def bind(self) -> None:
+        if self._call is not None:
+            return
+        aggregate = self._aggregate
+        state = _state_offer(aggregate.state_type)
+        self._call = bind(
+            self.function,
+            [
+                state,
+                *_data_offers(CommandWithMetadata),
+                *_services(
+                    (AggregateService, lambda services: services.aggregate),
+                    (CommandServices, lambda services: services),
+                    _AGGREGATES,
+                    _CLIENT,
+                    _INFRASTRUCTURE,
+                    _LOCK,
+                    _LOGGER,
+                    _NOTIFICATION,
+                ),
+            ],
+            CommandHandlerMalformed,
+            "a command handler",
+        )
+        policy = self._authorize or aggregate.authorize
+        if policy is None:
+            raise load_error(
+                self.function,
+                "Nobody may send it: give the aggregate a default "
+                "(Aggregate(..., authorize=Everyone)) or the handler its own.",
+                CommandHandlerMalformed,
+            )
+        self._is_authorized = _authorization(
+            policy,
+            self.function,
+            [
+                state,
+                *_data_offers(CommandWithMetadata),
+                *_services(
+                    (CommandAuthorizationServices, lambda services: services),
+                    _AGGREGATES,
+                    _CLIENT,
+                    _INFRASTRUCTURE,
+                    _LOGGER,
+                ),
+            ],
+            CommandHandlerMalformed,
+        )
+        for model in models_in(self._call.return_annotation):
+            if aggregate.event_name_of(model) is None:
+                raise load_error(
+                    self.function,
+                    f"It returns {model.__name__}, which no event handler of this aggregate takes.",
+                    CommandHandlerMalformed,
+                )
+
+    def data_schema(self) -> type[BaseModel] | None:
+        self.bind()
+        assert self._call is not None
+        return self._call.schema
+
+    def documentation(self) -> str | None:
+        return documentation(self.function)
+
+    def is_authorized(
+        self,
+        state: Any,
+        command: CommandWithMetadata[Any],
+        services: CommandAuthorizationServices,
+    ) -> bool | Awaitable[bool]:
+        return self._is_authorized(state, command, services)
+
+    def handle(
+        self, state: Any, command: CommandWithMetadata[Any], services: CommandServices[Any]
+    ) -> Awaitable[None] | None:
+        assert self._call is not None
+        result = self._call(state, command, services)
+        if inspect.isawaitable(result):
+            return self._publish_when_done(result, services)
+        self._publish(result, services)
+        return None
+
+    async def _publish_when_done(
+        self, result: Awaitable[Any], services: CommandServices[Any]
+    ) -> None:
+        self._publish(await result, services)
+
+    def _publish(self, result: Any, services: CommandServices[Any]) -> None:
+        if result is None:
+            return
+        events = result if isinstance(result, list | tuple) else (result,)
+        for event in events:
+            name = self._aggregate.event_name_of(type(event))
+            if name is None:
+                raise TypeError(
+                    f"Command handler '{self.function.__name__}' returned {event!r}, which no "
+                    "event handler of its aggregate takes."
+                )
+            services.aggregate.publish_domain_event(name, event)
+
+
+class FunctionDomainEventHandler(DomainEventHandler[Any, Any]):
+    """An event handler function: the next state from the state and the event."""
+
+    def __init__(
+        self,
+        function: HandlerFunction,
+        aggregate: Aggregate[Any],
+        authorize: Policy | None,
+        filter: HandlerFunction | None,
+        map: HandlerFunction | None,
+    ) -> None:
+        self.function = function
+        self._aggregate = aggregate
+        self._authorize = authorize
+        self._filter_function = filter
+        self._map_function = map
+        self._call: Call | None = None
+
+    def bind(self) -> None:
+        if self._call is not None:
+            return
+        if inspect.iscoroutinefunction(self.function):
+            raise load_error(
+                self.function,
+                "It must not be async: it computes the next state, nothing else.",
+                DomainEventHandlerMalformed,
+            )
+        aggregate = self._aggregate
+        state = _state_offer(aggregate.state_type)
+        self._call = bind(
+            self.function,
+            [
+                state,
+                *_data_offers(DomainEvent),
+                *_services(
+                    (DomainEventServices, lambda services: services), _INFRASTRUCTURE, _LOGGER
+                ),
+            ],
+            DomainEventHandlerMalformed,
+            "an event handler",
+        )
+        delivery_offers = [
+            state,
+            *_data_offers(DomainEvent),
+            *_services(
+                (DomainEventAuthorizationServices, lambda services: services),
+                _AGGREGATES,
+                _CLIENT,
+                _INFRASTRUCTURE,
+                _LOGGER,
+            ),
+        ]
+        policy = self._authorize or aggregate.authorize
+        if policy is None:
+            raise load_error(
+                self.function,
+                "Nobody may receive it: give the aggregate a default "
+                "(Aggregate(..., authorize=Everyone)) or the handler its own.",
+                DomainEventHandlerMalformed,
+            )
+        self._is_authorized = _authorization(
+            policy, self.function, delivery_offers, DomainEventHandlerMalformed
+        )
+        self._filter_call = (
+            None
+            if self._filter_function is None
+            else bind(
+                self._filter_function, delivery_offers, DomainEventHandlerMalformed, "a filter"
+            )
+        )
+        self._map_call = (
+            None
+            if self._map_function is None
+            else bind(self._map_function, delivery_offers, DomainEventHandlerMalformed, "a map")
+        )
+
+    @property
+    def model(self) -> type[BaseModel] | None:
+        """The event's data model, which names the event where a command handler returns it."""
+        return self.data_schema()
+
+    def data_schema(self) -> type[BaseModel] | None:
+        self.bind()
+        assert self._call is not None
+        return self._call.schema
+
+    def documentation(self) -> str | None:
+        return documentation(self.function)
+
+    def handle(
+        self, state: Any, domain_event: DomainEvent[Any], services: DomainEventServices
+    ) -> Any:
+        assert self._call is not None
+        return self._call(state, domain_event, services)
+
+    def is_authorized(self, state: Any, domain_event: Any, services: Any) -> bool | Awaitable[bool]:
+        return self._is_authorized(state, domain_event, services)
+
+    def filter(self, state: Any, domain_event: Any, services: Any) -> bool | Awaitable[bool]:
+        assert self._filter_call is not None
+        return _decide(self._filter_call(state, domain_event, services))
+
+    def map(self, state: Any, domain_event: Any, services: Any) -> Any:
+        assert self._map_call is not None
+        return self._map_call(state, domain_event, services)
+
+    def has_filter(self) -> bool:
+        return self._filter_function is not None
+
+    def has_map(self) -> bool:
+        return self._map_function is not None
+
+
+class FunctionFlowHandler(FlowHandler):
+    """A flow's handler function for one event, named by its model or its full name."""
+
+    def __init__(self, function: HandlerFunction, subscription: type[BaseModel] | str) -> None:
+        self.function = function
+        self.subscription = subscription
+        #: ``<context>.<aggregate>.<event>``, set by ``subscribe``.
+        self.fully_qualified_name: str | None = (
+            subscription if isinstance(subscription, str) else None
+        )
+        self._call: Call | None = None
+        self._model: type[BaseModel] | None = None
+
+    def subscribe(self, models: Mapping[type[BaseModel], list[str]], names: Iterable[str]) -> None:
+        """Resolve what the handler subscribes to; a name or model nothing defines is an error."""
+        known = set(names)
+        subscription = self.subscription
+        if isinstance(subscription, str):
+            if subscription not in known:
+                raise load_error(
+                    self.function,
+                    f"It subscribes to '{subscription}', which no aggregate defines.",
+                    FlowDomainEventHandlerMalformed,
+                )
+            return
+        found = models.get(subscription, [])
+        if len(found) != 1:
+            problem = (
+                "which no event handler takes"
+                if not found
+                else f"which {len(found)} events take ({', '.join(found)}): subscribe by name"
+            )
+            raise load_error(
+                self.function,
+                f"It subscribes to {subscription.__name__}, {problem}.",
+                FlowDomainEventHandlerMalformed,
+            )
+        self.fully_qualified_name = found[0]
+
+    def bind(self) -> None:
+        if self._call is not None:
+            return
+        self._call = bind(
+            self.function,
+            [
+                Offer(is_instance_of(DomainEvent), lambda event, services: event, model_argument),
+                Offer(is_model, lambda event, services: event.data, the_model),
+                *[
+                    Offer(is_instance_of(kind), lambda event, services, get=get: get(services))
+                    for kind, get in (
+                        (FlowServices, lambda services: services),
+                        (CommandService, lambda services: services.command),
+                        _AGGREGATES,
+                        _INFRASTRUCTURE,
+                        _LOCK,
+                        _LOGGER,
+                        _NOTIFICATION,
+                    )
+                ],
+            ],
+            FlowDomainEventHandlerMalformed,
+            "a flow handler",
+        )
+        self._model = self._call.schema
+
+    def documentation(self) -> str | None:
+        return documentation(self.function)
+
+    def is_relevant(self, fully_qualified_name: str, item_identifier: ItemIdentifier) -> bool:
+        return fully_qualified_name == self.fully_qualified_name
+
+    def handle(
+        self, domain_event: DomainEvent[Any], services: FlowServices
+    ) -> Awaitable[None] | None:
+        assert self._call is not None
+        model = self._model
+        if model is not None and not isinstance(domain_event.data, model):
+            domain_event = domain_event.replaced(data=validated(model, domain_event.data))
+        result: Awaitable[None] | None = self._call(domain_event, services)
+        return result
+
+
+class FunctionQueryHandler:
+    """Shared by the two query kinds: options from a model parameter, items from the return."""
+
+    function: HandlerFunction
+    _call: Call | None
+    _view_authorize: Callable[[], Policy | None]
+
+    def _bind_query(self, authorize: Policy | None) -> None:
+        self._call = bind(
+            self.function,
+            [
+                Offer(is_model, lambda options, services: options, the_model),
+                Offer(
+                    lambda annotation: getattr(annotation, "__origin__", annotation) is dict,
+                    lambda options, services: options,
+                ),
+                *[
+                    Offer(is_instance_of(kind), lambda options, services, get=get: get(services))
+                    for kind, get in (
+                        (QueryServices, lambda services: services),
+                        _CLIENT,
+                        _INFRASTRUCTURE,
+                        _LOGGER,
+                    )
+                ],
+            ],
+            QueryHandlerMalformed,
+            "a query handler",
+        )
+        items = models_in(self._call.return_annotation)
+        self._item_schema = items[0] if len(items) == 1 else None
+        policy = authorize or self._view_authorize()
+        if policy is None:
+            raise load_error(
+                self.function,
+                "Nobody may query it: give the view a default (View(authorize=Everyone)) or "
+                "the query its own.",
+                QueryHandlerMalformed,
+            )
+        if isinstance(policy, BuiltInPolicy):
+            allows = policy.allows
+            self._is_authorized: Callable[..., Any] = lambda item, services: allows(services.client)
+        else:
+            call = bind(
+                policy,
+                [
+                    Offer(
+                        is_model,
+                        lambda item, services: item,
+                    ),
+                    *[
+                        Offer(is_instance_of(kind), lambda item, services, get=get: get(services))
+                        for kind, get in (
+                            (QueryAuthorizationServices, lambda services: services),
+                            _CLIENT,
+                            _LOGGER,
+                        )
+                    ],
+                ],
+                QueryHandlerMalformed,
+                "an authorization function",
+            )
+            self._is_authorized = lambda *passed: _decide(call(*passed))
+
+
+def _query_class(base: type) -> type:
+    class Adapter(FunctionQueryHandler, base):  # type: ignore[misc]
+        def __init__(
+            self,
+            function: HandlerFunction,
+            view_authorize: Callable[[], Policy | None],
+            authorize: Policy | None,
+        ) -> None:
+            self.function = function
+            self._view_authorize = view_authorize
+            self._authorize = authorize
+            self._call = None
+
+        def bind(self) -> None:
+            if self._call is None:
+                self._bind_query(self._authorize)
+
+        def options_schema(self) -> type[BaseModel] | None:
+            self.bind()
+            assert self._call is not None
+            return self._call.schema
+
+        def item_schema(self) -> type[BaseModel] | None:
+            self.bind()
+            return self._item_schema
+
+        def documentation(self) -> str | None:
+            return documentation(self.function)
+
+        def is_authorized(self, item: Any, services: QueryAuthorizationServices) -> Any:
+            return self._is_authorized(item, services)
+
+        def handle(self, options: Any, services: QueryServices) -> Any:
+            assert self._call is not None
+            return self._call(options, services)
+
+    return Adapter
+
+
+FunctionStreamQueryHandler: type[StreamQueryHandler[Any, Any]] = _query_class(StreamQueryHandler)
+FunctionValueQueryHandler: type[ValueQueryHandler[Any, Any]] = _query_class(ValueQueryHandler)
+
+
+class FunctionNotificationSubscriber(NotificationSubscriber):
+    """A view's function for one notification, named by its model or its name."""
+
+    def __init__(self, function: HandlerFunction, subscription: type[BaseModel] | str) -> None:
+        self.function = function
+        self.subscription = subscription
+        self.name: str | None = subscription if isinstance(subscription, str) else None
+        self._call: Call | None = None
+
+    def subscribe(
+        self, names_by_model: Mapping[type[BaseModel], str], names: Iterable[str]
+    ) -> None:
+        if isinstance(self.subscription, str):
+            if self.subscription not in set(names):
+                raise load_error(
+                    self.function,
+                    f"It subscribes to notification '{self.subscription}', which is not defined.",
+                    NotificationSubscriberMalformed,
+                )
+            return
+        name = names_by_model.get(self.subscription)
+        if name is None:
+            raise load_error(
+                self.function,
+                f"It subscribes to {self.subscription.__name__}, which no notification is.",
+                NotificationSubscriberMalformed,
+            )
+        self.name = name
+
+    def bind(self) -> None:
+        if self._call is not None:
+            return
+        self._call = bind(
+            self.function,
+            [
+                Offer(is_model, lambda data, services: data, the_model),
+                *[
+                    Offer(is_instance_of(kind), lambda data, services, get=get: get(services))
+                    for kind, get in (
+                        (NotificationSubscriberServices, lambda services: services),
+                        _INFRASTRUCTURE,
+                        _LOGGER,
+                        _NOTIFICATION,
+                    )
+                ],
+            ],
+            NotificationSubscriberMalformed,
+            "a notification subscriber",
+        )
+
+    def documentation(self) -> str | None:
+        return documentation(self.function)
+
+    def is_relevant(self, name: str) -> bool:
+        return name == self.name
+
+    def handle(self, data: dict[str, Any], services: NotificationSubscriberServices) -> Any:
+        assert self._call is not None
+        schema = self._call.schema
+        return self._call(data if schema is None else validated(schema, data), services)
+
+
+class ModelNotification(NotificationHandler[Any, Any]):
+    """A notification defined by its data model; its docstring is its documentation."""
+
+    def __init__(self, model: type[BaseModel], authorize: Policy | None) -> None:
+        self.model = model
+        self._authorize = authorize
+        self._is_authorized: Callable[..., Any] | None = None
+
+    def bind_policy(self, default: Policy | None) -> None:
+        policy = self._authorize or default
+        if policy is None:
+            raise NotificationHandlerMalformed(
+                f"Notification {self.model.__name__} is malformed: nobody may receive it; give "
+                "Notifications(...) a default (authorize=Everyone) or it its own."
+            )
+        if isinstance(policy, BuiltInPolicy):
+            allows = policy.allows
+            self._is_authorized = lambda data, metadata, services: allows(services.client)
+            return
+        call = bind(
+            policy,
+            [
+                Offer(is_model, lambda data, metadata, services: data),
+                *[
+                    Offer(
+                        is_instance_of(kind),
+                        lambda data, metadata, services, get=get: get(services),
+                    )
+                    for kind, get in (
+                        (NotificationAuthorizationServices, lambda services: services),
+                        _CLIENT,
+                        _INFRASTRUCTURE,
+                        _LOGGER,
+                    )
+                ],
+            ],
+            NotificationHandlerMalformed,
+            "an authorization function",
+        )
+        self._is_authorized = lambda *passed: _decide(call(*passed))
+
+    def data_schema(self) -> type[BaseModel] | None:
+        # A model without fields carries no data: nothing to describe, as in the reference.
+        return self.model if self.model.model_fields else None
+
+    def metadata_schema(self) -> type[BaseModel] | None:
+        return None
+
+    def documentation(self) -> str | None:
+        doc = self.model.__dict__.get("__doc__")
+        return inspect.cleandoc(doc) if doc else None
+
+    def is_authorized(self, data: Any, metadata: Any, services: Any) -> bool | Awaitable[bool]:
+        assert self._is_authorized is not None
+        decision: bool | Awaitable[bool] = self._is_authorized(data, metadata, services)
+        return decision
+
+
+__all__ = [
+    "FunctionCommandHandler",
+    "FunctionDomainEventHandler",
+    "FunctionFlowHandler",
+    "FunctionNotificationSubscriber",
+    "FunctionStreamQueryHandler",
+    "FunctionValueQueryHandler",
+    "ModelNotification",
+    "model_argument",
+]

@@ -1,0 +1,196 @@
+"""Reading a handler function's signature: what each parameter asks for, by its annotation.
+
+A handler asks for what it uses, FastAPI-style::
+
+    def send(message: Message, command: Send, aggregate: AggregateService[Message]) -> Sent:
+
+Each kind of handler offers a table of :class:`Offer`s (the state, the message's data, the
+services, ...). Binding matches every parameter's annotation against that table once, at load
+time, and yields a :class:`Call` that builds the arguments from what the engine passes. A
+parameter nothing offers is a load error naming the function's file and line.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import typing
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+
+from wolkenkit.errors import ApplicationError
+
+#: Builds one argument from what the engine passes to a handler of the kind.
+Getter = Callable[..., Any]
+
+
+def wire_name(python_name: str) -> str:
+    """``flow_messages_updated`` and ``FlowMessagesUpdated`` both give ``flowMessagesUpdated``."""
+    head, *rest = python_name.strip("_").split("_")
+    camel = head + "".join(part[:1].upper() + part[1:] for part in rest)
+    return camel[:1].lower() + camel[1:]
+
+
+def where(function: Callable[..., Any]) -> str:
+    """``file:line`` of a function's definition, for load errors."""
+    code = getattr(function, "__code__", None)
+    if code is None:
+        return repr(function)
+    return f"{code.co_filename}:{code.co_firstlineno}"
+
+
+def load_error(
+    function: Callable[..., Any], detail: str, error: type[ApplicationError]
+) -> ApplicationError:
+    name = getattr(function, "__name__", repr(function))
+    return error(f"Handler '{name}' ({where(function)}) is malformed: {detail}")
+
+
+def documentation(function: Callable[..., Any]) -> str | None:
+    doc = function.__doc__
+    return inspect.cleandoc(doc) if doc else None
+
+
+def origin(annotation: Any) -> Any:
+    """``Infrastructure[A, B]`` gives ``Infrastructure``; a plain class gives itself."""
+    return typing.get_origin(annotation) or annotation
+
+
+def is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def the_model(annotation: Any) -> type[BaseModel]:
+    """The schema of a parameter annotated with the model itself."""
+    return typing.cast(type[BaseModel], annotation)
+
+
+def model_argument(annotation: Any) -> type[BaseModel] | None:
+    """``DomainEvent[Sent]`` gives ``Sent``; no model argument gives ``None``."""
+    # A parametrised pydantic model is a class of its own that keeps its arguments here.
+    metadata = getattr(annotation, "__pydantic_generic_metadata__", None)
+    arguments = metadata["args"] if metadata else typing.get_args(annotation)
+    for argument in arguments:
+        if is_model(argument):
+            return typing.cast(type[BaseModel], argument)
+    return None
+
+
+def is_instance_of(*classes: type) -> Callable[[Any], bool]:
+    """Matches annotations that are one of ``classes`` (or parametrised forms of them)."""
+
+    def matches(annotation: Any) -> bool:
+        found = origin(annotation)
+        metadata = getattr(found, "__pydantic_generic_metadata__", None)
+        if metadata and metadata["origin"] is not None:
+            found = metadata["origin"]
+        return isinstance(found, type) and issubclass(found, classes)
+
+    return matches
+
+
+@dataclass(frozen=True)
+class Offer:
+    """Something a handler kind can pass: which annotations ask for it, and how to get it."""
+
+    matches: Callable[[Any], bool]
+    get: Getter
+    #: For the offers that carry the message's schema: the schema an annotation names
+    #: (``Send`` for the data itself, ``Send`` of ``CommandWithMetadata[Send]``).
+    schema_of: Callable[[Any], type[BaseModel] | None] | None = None
+
+
+@dataclass(frozen=True)
+class Call:
+    """A bound handler: the function and how to build each of its arguments."""
+
+    function: Callable[..., Any]
+    getters: tuple[Getter, ...]
+    #: The model a schema-carrying parameter named, if any.
+    schema: type[BaseModel] | None
+    return_annotation: Any
+
+    def __call__(self, *passed: Any) -> Any:
+        return self.function(*[get(*passed) for get in self.getters])
+
+
+def hints(function: Callable[..., Any], error: type[ApplicationError]) -> dict[str, Any]:
+    """The function's evaluated annotations; an unresolvable one is a load error."""
+    try:
+        return typing.get_type_hints(function)
+    except Exception as problem:
+        raise load_error(
+            function, f"Its annotations cannot be resolved ({problem}).", error
+        ) from None
+
+
+def bind(
+    function: Callable[..., Any],
+    offers: Sequence[Offer],
+    error: type[ApplicationError],
+    what: str,
+) -> Call:
+    """Matches each parameter of ``function`` to the first offer that accepts its annotation.
+
+    ``what`` words the kind for errors (``"a command handler"``)."""
+    if not callable(function):
+        raise error(f"{what.capitalize()} must be a function, not {function!r}.")
+    annotations = hints(function, error)
+    getters: list[Getter] = []
+    schema: type[BaseModel] | None = None
+    for parameter in inspect.signature(function).parameters.values():
+        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+            raise load_error(function, f"Parameter '*{parameter.name}' is not supported.", error)
+        if parameter.kind is parameter.KEYWORD_ONLY:
+            raise load_error(
+                function, f"Parameter '{parameter.name}' must not be keyword-only.", error
+            )
+        annotation = annotations.get(parameter.name, inspect.Parameter.empty)
+        if annotation is inspect.Parameter.empty:
+            raise load_error(
+                function,
+                f"Parameter '{parameter.name}' has no annotation, so nothing says what it is.",
+                error,
+            )
+        offer = next((offer for offer in offers if offer.matches(annotation)), None)
+        if offer is None:
+            raise load_error(
+                function,
+                f"Parameter '{parameter.name}: {_spelled(annotation)}' asks for something "
+                f"{what} is not given.",
+                error,
+            )
+        if offer.schema_of is not None:
+            found = offer.schema_of(annotation)
+            if schema is not None and found is not None and found is not schema:
+                raise load_error(
+                    function,
+                    f"Parameters name two data models, {schema.__name__} and {found.__name__}.",
+                    error,
+                )
+            schema = found or schema
+        getters.append(offer.get)
+    return Call(
+        function, tuple(getters), schema, annotations.get("return", inspect.Parameter.empty)
+    )
+
+
+def models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The models a return annotation names: ``Sent``, ``Sent | Liked``, ``list[Sent]``,
+    ``Sent | None``, ``Iterable[Item]``, ``AsyncIterator[Item]``."""
+    if is_model(annotation):
+        return [annotation]
+    found: list[type[BaseModel]] = []
+    for argument in typing.get_args(annotation):
+        for model in models_in(argument):
+            if model not in found:
+                found.append(model)
+    return found
+
+
+def _spelled(annotation: Any) -> str:
+    text = getattr(annotation, "__name__", None) or repr(annotation)
+    return re.sub(r"\b(typing|collections\.abc|builtins)\.", "", str(text))
