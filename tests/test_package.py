@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 import typing
+from pathlib import Path
 
 import wolkenkit
 
@@ -26,3 +28,22 @@ def test_importing_the_package_does_not_import_the_application_model() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+def test_type_checkers_see_every_public_name() -> None:
+    # Names resolve lazily through ``__getattr__``, which a type checker reads as ``Any``:
+    # ``class Sent(Schema)`` then fails ``mypy --strict`` ("cannot subclass Any") in users'
+    # projects. Each name must also be imported in the ``TYPE_CHECKING`` block.
+    source = ast.parse(Path(wolkenkit.__file__).read_text())
+    [block] = [
+        node
+        for node in source.body
+        if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING"
+    ]
+    seen = {
+        alias.asname or alias.name
+        for node in ast.walk(block)
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    }
+    assert sorted(set(wolkenkit.__all__) - seen) == []

@@ -25,13 +25,16 @@ if TYPE_CHECKING:
         Flow,
         FlowHandler,
         NotificationHandler,
+        Notifications,
         NotificationSubscriber,
+        Schema,
         StreamQueryHandler,
         ValueQueryHandler,
         View,
     )
     from wolkenkit.application.graphql_types import BigInt
     from wolkenkit.application.loader import load_application
+    from wolkenkit.application.policies import Authenticated, Everyone
     from wolkenkit.application.services import (
         AggregateService,
         AggregatesService,

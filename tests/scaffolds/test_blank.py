@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +38,21 @@ def test_its_tests_pass_right_after_init(blank: Path) -> None:
     assert "4 passed" in result.stdout
     # Not even pytest-asyncio's warning about its unset loop scope, where it is installed.
     assert "warning" not in (result.stdout + result.stderr).lower()
+
+
+def test_it_type_checks_as_generated(blank: Path) -> None:
+    # The README's `mypy`: strict, with the project's own settings, on server/ and tests/.
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--no-incremental"],
+        capture_output=True,
+        text=True,
+        cwd=blank,
+        check=False,
+        timeout=300,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "strict = true" in (blank / "pyproject.toml").read_text()
 
 
 def test_it_has_the_files_of_a_project(blank: Path) -> None:

@@ -1,7 +1,8 @@
 """The infrastructure handlers use: databases, queues, other services.
 
-``get_infrastructure`` runs once when the app starts; handlers find what it returns in
-``services.infrastructure``: flows write through ``tell``, queries read through ``ask``.
+``get_infrastructure`` runs once when the app starts; a handler gets what it returns through a
+parameter annotated ``Infrastructure[...]``: flows write through ``tell``, queries read
+through ``ask``.
 ``setup_infrastructure`` runs once per deployment (``wk setup infrastructure``).
 """
 

@@ -1,14 +1,13 @@
-"""The notifications clients may subscribe to, by name; none yet.
+"""The notifications clients may subscribe to; none yet.
 
-Add one as ``{"somethingHappened": SomethingHappened()}``, where ``SomethingHappened`` is a
-``wolkenkit.NotificationHandler`` whose ``is_authorized`` decides who receives it; the chat
-template shows how.
+Each is a model, named after it in camelCase on the wire, with its docstring as its
+documentation. Add one as ``Notifications(SomethingHappened, authorize=Everyone)``, and
+publish it from a flow or a view with ``await notification.publish(SomethingHappened())``;
+the chat template shows how.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from wolkenkit import Everyone, Notifications
 
-from wolkenkit import NotificationHandler
-
-notifications: dict[str, NotificationHandler[Any, Any]] = {}
+notifications = Notifications(authorize=Everyone)

@@ -1,4 +1,4 @@
-"""The sample flow: it sees every event and does nothing visible with it yet."""
+"""The sample flow: it logs the sample domain event and does nothing visible yet."""
 
 from __future__ import annotations
 

@@ -3,25 +3,19 @@ by updating a view's store."""
 
 from __future__ import annotations
 
-from wolkenkit import DomainEvent, Flow, FlowHandler, FlowServices, ItemIdentifier
+import logging
 
+from wolkenkit import DomainEvent, Flow
 
-class SampleHandler(FlowHandler):
-    """Sees every domain event of the application."""
-
-    def is_relevant(
-        self, fully_qualified_name: str, item_identifier: ItemIdentifier
-    ) -> bool:
-        return True
-
-    async def handle(self, domain_event: DomainEvent, services: FlowServices) -> None:
-        services.logger.info(
-            "Received %s.", domain_event.fully_qualified_name
-        )
-
+from server.domain.sampleContext.sampleAggregate import SampleDomainEvent
 
 # "never": a flow that missed events goes on without them; see the chat template for "always".
-flow = Flow(
-    replay_policy="never",
-    domain_event_handlers={"sampleHandler": SampleHandler()},
-)
+flow = Flow(replay_policy="never")
+
+
+@flow.on(SampleDomainEvent)
+def log_sample_domain_event(
+    event: DomainEvent[SampleDomainEvent], logger: logging.Logger
+) -> None:
+    """Logs each sample domain event."""
+    logger.info("Received %s.", event.fully_qualified_name)

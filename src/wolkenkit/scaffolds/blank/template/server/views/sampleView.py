@@ -2,15 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel
-from wolkenkit import (
-    QueryAuthorizationServices,
-    QueryServices,
-    StreamQueryHandler,
-    View,
-)
+from wolkenkit import Everyone, View
 
 
 class SampleItem(BaseModel):
@@ -19,18 +12,10 @@ class SampleItem(BaseModel):
     id: str
 
 
-class All(StreamQueryHandler[dict[str, Any], SampleItem]):
+view = View(authorize=Everyone)
+
+
+@view.stream
+async def all() -> list[SampleItem]:
     """All items; there are none yet."""
-
-    async def handle(
-        self, options: dict[str, Any], services: QueryServices
-    ) -> list[SampleItem]:
-        return []
-
-    def is_authorized(
-        self, item: SampleItem, services: QueryAuthorizationServices
-    ) -> bool:
-        return True
-
-
-view = View(query_handlers={"all": All()})
+    return []

@@ -1,82 +1,40 @@
 """A sample aggregate: replace it with one of your domain.
 
-An aggregate decides on commands and records its decisions as domain events. The docstrings
-of the handlers below are the documentation that ``wk describe`` and the APIs show.
+An aggregate decides on commands and records its decisions as domain events. A handler's
+name is its function's, in camelCase on the wire (``sampleCommand``); its docstring is the
+documentation that ``wk describe`` and the APIs show.
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
-from wolkenkit import (
-    Aggregate,
-    CommandAuthorizationServices,
-    CommandHandler,
-    CommandServices,
-    CommandWithMetadata,
-    DomainEvent,
-    DomainEventAuthorizationServices,
-    DomainEventHandler,
-    DomainEventServices,
-    DomainEventWithState,
-)
+from pydantic import BaseModel
+from wolkenkit import Aggregate, Everyone, Schema
 
 
 class SampleState(BaseModel):
     """What the aggregate remembers between commands."""
 
 
-class SampleCommandData(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+# The data of the command and of the event: no fields yet, and a Schema accepts no others.
+class SampleCommand(Schema):
+    pass
 
 
-class SampleDomainEventData(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class SampleDomainEvent(Schema):
+    pass
 
 
-class SampleCommand(CommandHandler[SampleState, SampleCommandData]):
+# Who may send its commands and receive its events, unless a handler says otherwise.
+aggregate = Aggregate(SampleState, authorize=Everyone)
+
+
+@aggregate.command
+def sample_command(command: SampleCommand) -> SampleDomainEvent:
     """A sample command."""
-
-    def is_authorized(
-        self,
-        state: SampleState,
-        command: CommandWithMetadata[SampleCommandData],
-        services: CommandAuthorizationServices,
-    ) -> bool:
-        return True
-
-    def handle(
-        self,
-        state: SampleState,
-        command: CommandWithMetadata[SampleCommandData],
-        services: CommandServices[SampleState],
-    ) -> None:
-        services.aggregate.publish_domain_event(
-            "sampleDomainEvent", SampleDomainEventData()
-        )
+    return SampleDomainEvent()
 
 
-class SampleDomainEvent(DomainEventHandler[SampleState, SampleDomainEventData]):
+@aggregate.event
+def sample_domain_event(state: SampleState, event: SampleDomainEvent) -> SampleState:
     """A sample domain event."""
-
-    def handle(
-        self,
-        state: SampleState,
-        domain_event: DomainEvent[SampleDomainEventData],
-        services: DomainEventServices,
-    ) -> SampleState:
-        return state
-
-    def is_authorized(
-        self,
-        state: SampleState,
-        domain_event: DomainEventWithState[SampleDomainEventData],
-        services: DomainEventAuthorizationServices,
-    ) -> bool:
-        return True
-
-
-aggregate: Aggregate[SampleState] = Aggregate(
-    initial_state=SampleState,
-    command_handlers={"sampleCommand": SampleCommand()},
-    domain_event_handlers={"sampleDomainEvent": SampleDomainEvent()},
-)
+    return state
