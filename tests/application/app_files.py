@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from collections.abc import Mapping
 from pathlib import Path
@@ -9,60 +10,56 @@ from pathlib import Path
 #: The fixture chat app: one aggregate package, a flow, a view, notifications, infrastructure.
 CHAT = Path(__file__).parent.parent / "fixtures" / "chat"
 
-#: Handlers for an aggregate module; a test adds the line ``aggregate = Aggregate(...)``.
-HANDLERS = """
-    from pydantic import BaseModel, ConfigDict
+#: The imports and models of an aggregate module; ``aggregate = Aggregate(...)`` comes next.
+MODELS = """
+    from typing import Any
 
-    from wolkenkit.application.definitions import Aggregate, CommandHandler, DomainEventHandler
+    from pydantic import BaseModel
+
+    from wolkenkit import Aggregate, Everyone, Schema
 
 
     class State(BaseModel):
         text: str = ""
 
 
-    class SendData(BaseModel):
-        model_config = ConfigDict(extra="forbid")
-
+    class SendData(Schema):
         text: str
 
 
-    class Send(CommandHandler[State, SendData]):
+    class SentData(Schema):
+        text: str
+"""
+
+#: The aggregate's handlers, registered on the ``aggregate`` defined before them.
+HANDLERS = """
+    @aggregate.command
+    def send(command: SendData) -> SentData:
         \"\"\"Sends a message.\"\"\"
-
-        def is_authorized(self, state, command, services):
-            return True
-
-        def handle(self, state, command, services):
-            services.aggregate.publish_domain_event("sent", {"text": command.data.text})
+        return SentData(text=command.text)
 
 
-    class Sent(DomainEventHandler[State, SendData]):
-        def handle(self, state, domain_event, services):
-            return {"text": domain_event.data.text}
-
-        def is_authorized(self, state, domain_event, services):
-            return True
+    @aggregate.event
+    def sent(state: State, event: SentData) -> State:
+        return state.model_copy(update={"text": event.text})
 """
 
 #: A complete, valid aggregate module.
-AGGREGATE = (
-    HANDLERS,
-    """
-    aggregate = Aggregate(
-        initial_state=State,
-        command_handlers={"send": Send()},
-        domain_event_handlers={"sent": Sent()},
-    )
-    """,
-)
+AGGREGATE = (MODELS, "aggregate = Aggregate(State, authorize=Everyone)", HANDLERS)
 
 Source = str | tuple[str, ...]
+
+
+def aggregate_with(arguments: str, *more: str) -> Source:
+    """The message aggregate module built with ``Aggregate(<arguments>)``, its handlers and
+    ``more`` source after them."""
+    return (MODELS, f"aggregate = Aggregate({arguments})", HANDLERS, *more)
 
 
 def write_app(root: Path, files: Mapping[str, Source]) -> Path:
     """Write ``files`` (path below ``root`` → source) and return ``root``.
 
-    A source may come in parts, each indented as it likes: ``(HANDLERS, "aggregate = ...")``.
+    A source may come in parts, each indented as it likes: ``(MODELS, "aggregate = ...")``.
     A path ending in ``/`` makes an empty directory.
     """
     for name, source in files.items():
@@ -74,3 +71,12 @@ def write_app(root: Path, files: Mapping[str, Source]) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("\n\n".join(textwrap.dedent(part).strip("\n") for part in parts) + "\n")
     return root
+
+
+def handler_error(name: str, file: str, detail: str) -> re.Pattern[str]:
+    """The one-line load error of a malformed handler function: its name, where it is defined
+    (``<file>:<line>``, the file as a path that ends in ``file``) and ``detail``."""
+    return re.compile(
+        rf"Handler '{re.escape(name)}' \((.*/)?{re.escape(file)}:\d+\) is malformed: "
+        rf"{re.escape(detail)}"
+    )

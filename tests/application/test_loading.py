@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.application.app_files import AGGREGATE, CHAT, write_app
+from tests.application.app_files import AGGREGATE, CHAT, HANDLERS, write_app
 from wolkenkit.application.application import Hooks, InfrastructureDefinition
-from wolkenkit.application.definitions import CommandHandler
 from wolkenkit.application.loader import load_application
 from wolkenkit.errors import (
     AggregateDefinitionMalformed,
@@ -111,34 +110,23 @@ def test_definitions_may_be_packages_that_import_absolutely_and_relatively(tmp_p
         tmp_path,
         {
             "server/domain/communication/message/__init__.py": """
-                from server.domain.communication.message.handlers import Send, Sent, State
-                from wolkenkit.application.definitions import Aggregate
-
-                aggregate = Aggregate(
-                    initial_state=State,
-                    command_handlers={"send": Send()},
-                    domain_event_handlers={"sent": Sent()},
-                )
+                from server.domain.communication.message.handlers import aggregate
             """,
             "server/domain/communication/message/handlers.py": AGGREGATE,
             "server/views/messages/__init__.py": """
                 from .queries import view
             """,
             "server/views/messages/queries.py": """
-                from wolkenkit.application.definitions import ValueQueryHandler, View
+                from wolkenkit import Everyone, View
 
                 from ...infrastructure import GREETING
 
-
-                class Greeting(ValueQueryHandler):
-                    def handle(self, options, services):
-                        return {"text": GREETING}
-
-                    def is_authorized(self, item, services):
-                        return True
+                view = View(authorize=Everyone)
 
 
-                view = View(query_handlers={"greeting": Greeting()})
+                @view.value
+                def greeting() -> dict[str, str]:
+                    return {"text": GREETING}
             """,
             "server/infrastructure.py": 'GREETING = "hello"',
         },
@@ -165,10 +153,11 @@ def test_a_definition_package_needs_an_init_module(tmp_path: Path) -> None:
 def test_loading_again_sees_changed_files(tmp_path: Path) -> None:
     # Hot reloading relies on this: the edit has the same size and happens within the same
     # second, which a bytecode cache keyed on mtime and size cannot tell apart.
-    source = AGGREGATE[1].replace('{"send": Send()}', '{"sendA": Send()}')
-    write_app(tmp_path, {MESSAGE: (AGGREGATE[0], source)})
+    source = HANDLERS.replace("@aggregate.command\n", '@aggregate.command(name="sendA")\n')
+    write_app(tmp_path, {MESSAGE: (*AGGREGATE[:2], source)})
     first = load_application(tmp_path)
-    write_app(tmp_path, {MESSAGE: (AGGREGATE[0], source.replace("sendA", "sendB"))})
+    source = source.replace("sendA", "sendB")
+    write_app(tmp_path, {MESSAGE: (*AGGREGATE[:2], source)})
 
     second = load_application(tmp_path)
 
@@ -278,5 +267,5 @@ def test_the_users_aggregate_is_not_changed_by_adding_system_events(tmp_path: Pa
     user_module = sys.modules["server.domain.communication.message"]
     assert set(user_module.aggregate.domain_event_handlers) == {"sent"}
     loaded = application.domain["communication"]["message"]
-    assert isinstance(loaded.command_handlers["send"], CommandHandler)
+    assert loaded.command_handlers == user_module.aggregate.command_handlers
     assert "sendRejected" in loaded.domain_event_handlers

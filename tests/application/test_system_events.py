@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from wolkenkit.application.definitions import Aggregate, CommandHandler, DomainEventHandler
+from wolkenkit.application.definitions import Aggregate
+from wolkenkit.application.policies import Everyone
 from wolkenkit.application.services import (
     AggregatesService,
     DomainEventAuthorizationServices,
@@ -39,33 +40,26 @@ class State(BaseModel):
     text: str = ""
 
 
-class Send(CommandHandler[State, Any]):
-    def is_authorized(self, state: State, command: Any, services: Any) -> bool:
-        return True
-
-    def handle(self, state: State, command: Any, services: Any) -> None:
-        pass
-
-
-class Sent(DomainEventHandler[State, Any]):
-    def handle(self, state: State, domain_event: Any, services: Any) -> State:
-        return state
-
-    def is_authorized(self, state: State, domain_event: Any, services: Any) -> bool:
-        return True
-
-
 class NoAggregates(AggregatesService):
     async def read(self, aggregate_identifier: AggregateIdentifier) -> Any:
         raise NotImplementedError
 
 
-def message_aggregate(**events: DomainEventHandler[State, Any]) -> Aggregate[State]:
-    return Aggregate(
-        initial_state=State,
-        command_handlers={"send": Send(), "like": Send()},
-        domain_event_handlers={"sent": Sent(), **events},
-    )
+def message_aggregate(*event_names: str) -> Aggregate[State]:
+    """The commands ``send`` and ``like``, the event ``sent``, and events named ``event_names``."""
+    aggregate = Aggregate(State, authorize=Everyone)
+
+    def handle(command: dict[str, Any]) -> None:
+        pass
+
+    def apply(state: State, event: dict[str, Any]) -> State:
+        return state
+
+    for name in ("send", "like"):
+        aggregate.command(name=name)(handle)
+    for name in ("sent", *event_names):
+        aggregate.event(name=name)(apply)
+    return aggregate
 
 
 def rejection_for(user_id: str) -> DomainEventWithState[ReasonData]:
@@ -155,6 +149,6 @@ def test_only_the_initiator_may_receive_system_events() -> None:
 
 def test_a_user_defined_reserved_event_is_refused() -> None:
     with pytest.raises(DomainEventAlreadyExists) as raised:
-        with_system_domain_events(message_aggregate(likeFailed=Sent()), "message.py")
+        with_system_domain_events(message_aggregate("likeFailed"), "message.py")
 
     assert raised.value.message == "Reserved domain event name 'likeFailed' used in 'message.py'."

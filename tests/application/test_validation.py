@@ -6,7 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.application.app_files import AGGREGATE, HANDLERS, Source, write_app
+from tests.application.app_files import (
+    AGGREGATE,
+    HANDLERS,
+    MODELS,
+    Source,
+    aggregate_with,
+    handler_error,
+    write_app,
+)
 from wolkenkit.application.loader import load_application
 from wolkenkit.errors import (
     AggregateDefinitionMalformed,
@@ -15,13 +23,11 @@ from wolkenkit.errors import (
     DomainEventAlreadyExists,
     DomainEventHandlerMalformed,
     FlowDefinitionMalformed,
-    FlowDomainEventHandlerMalformed,
     HooksDefinitionMalformed,
     InfrastructureDefinitionMalformed,
     NameInvalid,
     NotificationHandlerMalformed,
     NotificationsDefinitionMalformed,
-    NotificationSubscriberMalformed,
     QueryHandlerMalformed,
 )
 
@@ -29,38 +35,38 @@ MESSAGE = "server/domain/communication/message.py"
 FLOW = "server/flows/messages.py"
 VIEW = "server/views/messages.py"
 
+#: A flow module's imports and handler; a test defines ``flow = Flow(...)`` before it.
+FLOW_IMPORTS = """
+    from server.domain.communication.message import SentData
+    from wolkenkit import DomainEvent, Flow
+"""
+
 FLOW_HANDLER = """
-    from wolkenkit.application.definitions import Flow, FlowHandler
+    @flow.on(SentData)
+    async def on_sent(event: DomainEvent[SentData]) -> None:
+        pass
+"""
+
+#: A view module's imports; a test defines ``view = View(...)`` after them.
+VIEW_IMPORTS = """
+    from typing import Any
+
+    from wolkenkit import Everyone, Schema, View
 
 
-    class OnSent(FlowHandler):
-        def is_relevant(self, fully_qualified_name, item_identifier):
-            return fully_qualified_name == "communication.message.sent"
-
-        async def handle(self, domain_event, services):
-            pass
+    class Message(Schema):
+        text: str
 """
 
 QUERY_HANDLERS = """
-    from wolkenkit.application.definitions import (
-        NotificationSubscriber, QueryHandler, StreamQueryHandler, ValueQueryHandler, View,
-    )
+    @view.stream
+    def all() -> list[Message]:
+        return []
 
 
-    class All(StreamQueryHandler):
-        def handle(self, options, services):
-            return []
-
-        def is_authorized(self, item, services):
-            return True
-
-
-    class First(ValueQueryHandler):
-        async def handle(self, options, services):
-            return {}
-
-        async def is_authorized(self, item, services):
-            return True
+    @view.value
+    async def first(options: dict[str, Any]) -> Message:
+        return Message(text="")
 """
 
 
@@ -74,20 +80,13 @@ def load_failure(
     return raised.value.message
 
 
-def aggregate_with(arguments: str) -> Source:
-    """The message aggregate module, built with ``Aggregate(<arguments>)``."""
-    return (HANDLERS, f"aggregate = Aggregate({arguments})")
-
-
 # --- Aggregates -----------------------------------------------------------------------------------
 
 
 def test_an_aggregate_without_initial_state_is_malformed(tmp_path: Path) -> None:
-    # Forgetting ``initial_state=`` fails while importing; it is still reported as what it is.
+    # Forgetting the initial state fails while importing; it is still reported as what it is.
     message = load_failure(
-        tmp_path,
-        {MESSAGE: aggregate_with('command_handlers={"send": Send()}, domain_event_handlers={}')},
-        AggregateDefinitionMalformed,
+        tmp_path, {MESSAGE: aggregate_with("authorize=Everyone")}, AggregateDefinitionMalformed
     )
 
     assert message == (
@@ -99,29 +98,20 @@ def test_wrong_arguments_to_aggregate_are_malformed(tmp_path: Path) -> None:
     # A habit from the reference's JavaScript: camelCase names.
     message = load_failure(
         tmp_path,
-        {
-            MESSAGE: aggregate_with(
-                "initial_state=State, commandHandlers={}, command_handlers={}, "
-                "domain_event_handlers={}"
-            )
-        },
+        {MESSAGE: aggregate_with("State, authorize=Everyone, initialState=State")},
         AggregateDefinitionMalformed,
     )
 
     assert message == (
         f"Aggregate definition '{MESSAGE}' is malformed: "
-        "Aggregate() got an unexpected keyword argument 'commandHandlers'."
+        "Aggregate() got an unexpected keyword argument 'initialState'."
     )
 
 
 def test_an_initial_state_of_none_is_missing(tmp_path: Path) -> None:
     message = load_failure(
         tmp_path,
-        {
-            MESSAGE: aggregate_with(
-                "initial_state=None, command_handlers={}, domain_event_handlers={}"
-            )
-        },
+        {MESSAGE: aggregate_with("None, authorize=Everyone")},
         AggregateDefinitionMalformed,
     )
 
@@ -132,13 +122,7 @@ def test_an_initial_state_of_none_is_missing(tmp_path: Path) -> None:
 
 def test_an_initial_state_must_be_callable(tmp_path: Path) -> None:
     message = load_failure(
-        tmp_path,
-        {
-            MESSAGE: aggregate_with(
-                "initial_state={}, command_handlers={}, domain_event_handlers={}"
-            )
-        },
-        AggregateDefinitionMalformed,
+        tmp_path, {MESSAGE: aggregate_with("{}, authorize=Everyone")}, AggregateDefinitionMalformed
     )
 
     assert message == (
@@ -147,125 +131,45 @@ def test_an_initial_state_must_be_callable(tmp_path: Path) -> None:
     )
 
 
-def test_a_command_handler_without_handle_is_malformed(tmp_path: Path) -> None:
-    message = load_failure(
-        tmp_path,
-        {
-            MESSAGE: (
-                HANDLERS,
-                """
-                class Like(CommandHandler):
-                    def is_authorized(self, state, command, services):
-                        return True
-
-
-                aggregate = Aggregate(
-                    initial_state=State,
-                    command_handlers={"send": Send(), "like": Like()},
-                    domain_event_handlers={"sent": Sent()},
-                )
-                """,
-            )
-        },
-        CommandHandlerMalformed,
-    )
-
-    assert message == (
-        f"Aggregate definition '{MESSAGE}' is malformed: "
-        "Command handler 'like' is malformed: Function 'handle' is missing."
-    )
-
-
-def test_a_handler_class_in_place_of_an_instance_is_malformed(tmp_path: Path) -> None:
-    message = load_failure(
-        tmp_path,
-        {
-            MESSAGE: aggregate_with(
-                'initial_state=State, command_handlers={"send": Send}, domain_event_handlers={}'
-            )
-        },
-        CommandHandlerMalformed,
-    )
-
-    assert message.endswith(
-        "Command handler 'send' is malformed: It is the class Send, not an instance: write Send()."
-    )
-
-
-def test_a_handler_of_the_wrong_kind_is_malformed(tmp_path: Path) -> None:
-    message = load_failure(
-        tmp_path,
-        {
-            MESSAGE: aggregate_with(
-                'initial_state=State, command_handlers={"send": Sent()}, domain_event_handlers={}'
-            )
-        },
-        CommandHandlerMalformed,
-    )
-
-    assert message.endswith(
-        "Command handler 'send' is malformed: It is a Sent, not a CommandHandler."
-    )
-
-
-def test_handlers_must_be_a_mapping(tmp_path: Path) -> None:
-    message = load_failure(
-        tmp_path,
-        {
-            MESSAGE: aggregate_with(
-                "initial_state=State, command_handlers=[Send()], domain_event_handlers={}"
-            )
-        },
-        AggregateDefinitionMalformed,
-    )
-
-    assert message == (
-        f"Aggregate definition '{MESSAGE}' is malformed: "
-        "Command handlers must be a mapping of names to handlers, not a list."
-    )
-
-
-def test_a_domain_event_handler_must_not_be_async(tmp_path: Path) -> None:
+def test_an_event_handler_must_not_be_async(tmp_path: Path) -> None:
     # Applying an event is a pure state transition; rehydration never awaits it.
     message = load_failure(
         tmp_path,
         {
-            MESSAGE: (
-                HANDLERS,
+            MESSAGE: aggregate_with(
+                "State, authorize=Everyone",
                 """
-                class Liked(DomainEventHandler):
-                    async def handle(self, state, domain_event, services):
-                        return state
-
-                    def is_authorized(self, state, domain_event, services):
-                        return True
-
-
-                aggregate = Aggregate(
-                    initial_state=State,
-                    command_handlers={},
-                    domain_event_handlers={"liked": Liked()},
-                )
+                @aggregate.event
+                async def liked(state: State, event: dict[str, Any]) -> State:
+                    return state
                 """,
             )
         },
         DomainEventHandlerMalformed,
     )
 
-    assert message == (
-        f"Aggregate definition '{MESSAGE}' is malformed: Domain event handler 'liked' is "
-        "malformed: Function 'handle' must not be async: it computes the next state, nothing else."
-    )
+    assert handler_error(
+        "liked", MESSAGE, "It must not be async: it computes the next state, nothing else."
+    ).fullmatch(message)
 
 
-@pytest.mark.parametrize("event_name", ["sendRejected", "sendFailed"])
-def test_reserved_event_names_cannot_be_defined(tmp_path: Path, event_name: str) -> None:
+@pytest.mark.parametrize(
+    ("function_name", "event_name"),
+    [("send_rejected", "sendRejected"), ("send_failed", "sendFailed")],
+)
+def test_reserved_event_names_cannot_be_defined(
+    tmp_path: Path, function_name: str, event_name: str
+) -> None:
     message = load_failure(
         tmp_path,
         {
             MESSAGE: aggregate_with(
-                f'initial_state=State, command_handlers={{"send": Send()}}, '
-                f'domain_event_handlers={{"sent": Sent(), "{event_name}": Sent()}}'
+                "State, authorize=Everyone",
+                f"""
+                @aggregate.event
+                def {function_name}(state: State, event: dict[str, Any]) -> State:
+                    return state
+                """,
             )
         },
         DomainEventAlreadyExists,
@@ -279,32 +183,22 @@ def test_a_schema_without_json_schema_is_malformed(tmp_path: Path) -> None:
     message = load_failure(
         tmp_path,
         {
-            MESSAGE: (
-                HANDLERS,
+            MESSAGE: aggregate_with(
+                "State, authorize=Everyone",
                 """
                 class Opaque:
                     pass
 
 
                 class OpaqueData(BaseModel):
-                    model_config = ConfigDict(arbitrary_types_allowed=True)
+                    model_config = {"arbitrary_types_allowed": True}
 
                     value: Opaque
 
 
-                class Store(CommandHandler[State, OpaqueData]):
-                    def is_authorized(self, state, command, services):
-                        return True
-
-                    def handle(self, state, command, services):
-                        pass
-
-
-                aggregate = Aggregate(
-                    initial_state=State,
-                    command_handlers={"store": Store()},
-                    domain_event_handlers={},
-                )
+                @aggregate.command
+                def store(command: OpaqueData) -> None:
+                    pass
                 """,
             )
         },
@@ -333,37 +227,64 @@ def test_a_schema_without_json_schema_is_malformed(tmp_path: Path) -> None:
         ),
         (
             {
-                MESSAGE: aggregate_with(
-                    'initial_state=State, command_handlers={"send message": Send()}, '
-                    "domain_event_handlers={}"
+                MESSAGE: (
+                    MODELS,
+                    "aggregate = Aggregate(State, authorize=Everyone)",
+                    HANDLERS.replace(
+                        "@aggregate.command\n", '@aggregate.command(name="send message")\n'
+                    ),
                 )
             },
             f"Command name 'send message' in '{MESSAGE}' is invalid",
         ),
         (
             {
-                MESSAGE: aggregate_with(
-                    "initial_state=State, command_handlers={}, "
-                    'domain_event_handlers={"1st": Sent()}'
+                MESSAGE: (
+                    MODELS,
+                    "aggregate = Aggregate(State, authorize=Everyone)",
+                    HANDLERS.replace("@aggregate.event\n", '@aggregate.event(name="1st")\n'),
                 )
             },
             f"Domain event name '1st' in '{MESSAGE}' is invalid",
         ),
         (
-            {"server/flows/on_sent.py": (FLOW_HANDLER, "flow = Flow({})")},
+            {"server/flows/on_sent.py": (FLOW_IMPORTS, "flow = Flow()", FLOW_HANDLER)},
             "Flow name 'on_sent' in 'server/flows/on_sent.py' is invalid",
         ),
         (
-            {"server/views/all-messages.py": (QUERY_HANDLERS, "view = View({})")},
+            {
+                "server/views/all-messages.py": (
+                    VIEW_IMPORTS,
+                    "view = View(authorize=Everyone)",
+                    QUERY_HANDLERS,
+                )
+            },
             "View name 'all-messages' in 'server/views/all-messages.py' is invalid",
         ),
         (
-            {VIEW: (QUERY_HANDLERS, 'view = View({"all_messages": All()})')},
+            {
+                VIEW: (
+                    VIEW_IMPORTS,
+                    "view = View(authorize=Everyone)",
+                    QUERY_HANDLERS.replace("@view.stream\n", '@view.stream(name="all_messages")\n'),
+                )
+            },
             f"Query name 'all_messages' in '{VIEW}' is invalid",
         ),
         (
-            {"server/notifications.py": "notifications = {'messages.updated': None}"},
-            "Notification name 'messages.updated' in 'server/notifications.py' is invalid",
+            {
+                "server/notifications.py": """
+                    from wolkenkit import Everyone, Notifications, Schema
+
+
+                    class NachrichtGelöscht(Schema):
+                        pass
+
+
+                    notifications = Notifications(NachrichtGelöscht, authorize=Everyone)
+                """
+            },
+            "Notification name 'nachrichtGelöscht' in 'server/notifications.py' is invalid",
         ),
     ],
 )
@@ -395,7 +316,7 @@ def test_a_flow_has_a_replay_policy(tmp_path: Path, policy: str) -> None:
         tmp_path,
         {
             MESSAGE: AGGREGATE,
-            FLOW: (FLOW_HANDLER, f'flow = Flow({{"onSent": OnSent()}}, replay_policy="{policy}")'),
+            FLOW: (FLOW_IMPORTS, f'flow = Flow(replay_policy="{policy}")', FLOW_HANDLER),
         },
     )
 
@@ -408,38 +329,13 @@ def test_an_unknown_replay_policy_fails_the_load(tmp_path: Path) -> None:
     # The reference only notices when a gap occurs; we say so at once.
     message = load_failure(
         tmp_path,
-        {FLOW: (FLOW_HANDLER, 'flow = Flow({"onSent": OnSent()}, replay_policy="sometimes")')},
+        {FLOW: (FLOW_IMPORTS, 'flow = Flow(replay_policy="sometimes")', FLOW_HANDLER)},
         FlowDefinitionMalformed,
     )
 
     assert message == (
         f"Flow definition '{FLOW}' is malformed: Replay policy 'sometimes' is invalid: "
         "use 'never', 'on-demand' or 'always'."
-    )
-
-
-def test_a_flow_handler_needs_is_relevant(tmp_path: Path) -> None:
-    message = load_failure(
-        tmp_path,
-        {
-            FLOW: (
-                FLOW_HANDLER,
-                """
-                class Everything(FlowHandler):
-                    async def handle(self, domain_event, services):
-                        pass
-
-
-                flow = Flow({"onSent": OnSent(), "everything": Everything()})
-                """,
-            )
-        },
-        FlowDomainEventHandlerMalformed,
-    )
-
-    assert message == (
-        f"Flow definition '{FLOW}' is malformed: "
-        "Domain event handler 'everything' is malformed: Function 'is_relevant' is missing."
     )
 
 
@@ -451,7 +347,7 @@ def test_a_view_has_stream_and_value_queries(tmp_path: Path) -> None:
         tmp_path,
         {
             MESSAGE: AGGREGATE,
-            VIEW: (QUERY_HANDLERS, 'view = View({"all": All(), "first": First()})'),
+            VIEW: (VIEW_IMPORTS, "view = View(authorize=Everyone)", QUERY_HANDLERS),
         },
     )
 
@@ -463,81 +359,26 @@ def test_a_view_has_stream_and_value_queries(tmp_path: Path) -> None:
     }
 
 
-def test_a_query_handler_must_be_a_stream_or_value_handler(tmp_path: Path) -> None:
+def test_a_query_needs_a_policy(tmp_path: Path) -> None:
+    # Without a default of the view's or a policy of its own, nobody could query it.
     message = load_failure(
         tmp_path,
         {
             VIEW: (
-                QUERY_HANDLERS,
-                """
-                class Vague(QueryHandler):
-                    def handle(self, options, services):
-                        return []
-
-                    def is_authorized(self, item, services):
-                        return True
-
-
-                view = View({"vague": Vague()})
-                """,
+                VIEW_IMPORTS,
+                "view = View()",
+                QUERY_HANDLERS.replace("@view.value\n", "@view.value(authorize=Everyone)\n"),
             )
         },
         QueryHandlerMalformed,
     )
 
-    assert message == (
-        f"View definition '{VIEW}' is malformed: Query handler 'vague' is malformed: "
-        "It is a Vague, not a StreamQueryHandler or ValueQueryHandler."
-    )
-
-
-def test_a_query_handler_needs_is_authorized(tmp_path: Path) -> None:
-    message = load_failure(
-        tmp_path,
-        {
-            VIEW: (
-                QUERY_HANDLERS,
-                """
-                class Open(StreamQueryHandler):
-                    def handle(self, options, services):
-                        return []
-
-
-                view = View({"open": Open()})
-                """,
-            )
-        },
-        QueryHandlerMalformed,
-    )
-
-    assert message.endswith(
-        "Query handler 'open' is malformed: Function 'is_authorized' is missing."
-    )
-
-
-def test_a_notification_subscriber_needs_is_relevant(tmp_path: Path) -> None:
-    message = load_failure(
-        tmp_path,
-        {
-            VIEW: (
-                QUERY_HANDLERS,
-                """
-                class Refresh(NotificationSubscriber):
-                    async def handle(self, data, services):
-                        pass
-
-
-                view = View({"all": All()}, notification_subscribers={"refresh": Refresh()})
-                """,
-            )
-        },
-        NotificationSubscriberMalformed,
-    )
-
-    assert message == (
-        f"View definition '{VIEW}' is malformed: Notification subscriber 'refresh' is "
-        "malformed: Function 'is_relevant' is missing."
-    )
+    assert handler_error(
+        "all",
+        VIEW,
+        "Nobody may query it: give the view a default (View(authorize=Everyone)) or the query "
+        "its own.",
+    ).fullmatch(message)
 
 
 # --- Notifications, hooks, infrastructure ---------------------------------------------------------
@@ -556,27 +397,32 @@ def test_notifications_must_be_a_mapping(tmp_path: Path) -> None:
     )
 
 
-def test_a_notification_handler_needs_is_authorized(tmp_path: Path) -> None:
+def test_a_notification_needs_a_policy(tmp_path: Path) -> None:
     message = load_failure(
         tmp_path,
         {
             "server/notifications/__init__.py": """
-                from wolkenkit.application.definitions import NotificationHandler
+                from wolkenkit import Everyone, Notifications, Schema
 
 
-                class Updated(NotificationHandler):
+                class Updated(Schema):
                     pass
 
 
-                notifications = {"updated": Updated()}
+                class Deleted(Schema):
+                    pass
+
+
+                notifications = Notifications(Updated)
+                notifications.define(Deleted, authorize=Everyone)
             """
         },
         NotificationHandlerMalformed,
     )
 
     assert message == (
-        "Notifications definition 'server/notifications/__init__.py' is malformed: "
-        "Notification handler 'updated' is malformed: Function 'is_authorized' is missing."
+        "Notification Updated is malformed: nobody may receive it; give Notifications(...) a "
+        "default (authorize=Everyone) or it its own."
     )
 
 

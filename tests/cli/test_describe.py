@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.application.app_files import AGGREGATE, CHAT, HANDLERS, Source, write_app
+from tests.application.app_files import AGGREGATE, CHAT, Source, aggregate_with, write_app
 from wolkenkit.application.description import describe_application
 from wolkenkit.application.loader import load_application
 from wolkenkit.cli.describe import summarize
@@ -63,31 +63,26 @@ def test_the_tree_shows_every_part_with_its_documentation() -> None:
             id="no domain",
         ),
         pytest.param(
-            {MESSAGE: (HANDLERS, 'aggregate = Aggregate(command_handlers={"send": Send()})')},
+            {MESSAGE: aggregate_with("authorize=Everyone")},
             f"Aggregate definition '{MESSAGE}' is malformed: The initial state is missing.",
             id="no initial state",
         ),
         pytest.param(
             {
-                MESSAGE: (
-                    HANDLERS,
-                    """
-                    class Like(CommandHandler):
-                        def is_authorized(self, state, command, services):
-                            return True
+                MESSAGE: """
+                    from wolkenkit import Aggregate, Everyone
+
+                    aggregate = Aggregate(dict, authorize=Everyone)
 
 
-                    aggregate = Aggregate(
-                        initial_state=State,
-                        command_handlers={"like": Like()},
-                        domain_event_handlers={},
-                    )
-                    """,
-                )
+                    @aggregate.command
+                    def like(command) -> None:
+                        pass
+                """
             },
-            f"Aggregate definition '{MESSAGE}' is malformed: "
-            "Command handler 'like' is malformed: Function 'handle' is missing.",
-            id="no handle",
+            f"Handler 'like' ({{app}}/{MESSAGE}:6) is malformed: "
+            "Parameter 'command' has no annotation, so nothing says what it is.",
+            id="parameter without annotation",
         ),
         pytest.param(
             {MESSAGE: "aggregate = None\naggregate ="},
@@ -101,14 +96,12 @@ def test_the_tree_shows_every_part_with_its_documentation() -> None:
         ),
         pytest.param(
             {
-                MESSAGE: (
-                    HANDLERS,
+                MESSAGE: aggregate_with(
+                    "State, authorize=Everyone",
                     """
-                    aggregate = Aggregate(
-                        initial_state=State,
-                        command_handlers={"send": Send()},
-                        domain_event_handlers={"sendRejected": Sent()},
-                    )
+                    @aggregate.event
+                    def send_rejected(state: State, event: dict[str, Any]) -> State:
+                        return state
                     """,
                 )
             },
