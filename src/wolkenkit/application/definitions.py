@@ -39,7 +39,7 @@ from wolkenkit.application.services import (
     QueryAuthorizationServices,
     QueryServices,
 )
-from wolkenkit.application.signatures import where, wire_name
+from wolkenkit.application.signatures import caller, where, wire_name
 from wolkenkit.errors import NameInvalid
 from wolkenkit.messages import (
     CommandWithMetadata,
@@ -547,16 +547,21 @@ class Notifications(dict[str, NotificationHandler[Any, Any]]):
         super().__init__()
         self.authorize = authorize
         for model in models:
-            self.define(model)
+            self._define(model, None, caller())
 
     def define(self, model: type[BaseModel], *, authorize: Policy | None = None) -> None:
         """Adds one notification, with a policy of its own if given."""
+        self._define(model, authorize, caller())
+
+    def _define(self, model: type[BaseModel], authorize: Policy | None, defined_at: str) -> None:
         from wolkenkit.application.functions import ModelNotification
 
         name = wire_name(model.__name__)
         if name in self:
-            raise NameInvalid(f"Notification '{name}' ({model.__qualname__}) is defined twice.")
-        self[name] = ModelNotification(model, authorize)
+            raise NameInvalid(
+                f"Notification '{name}' ({defined_at}) is defined twice: each model once."
+            )
+        self[name] = ModelNotification(model, authorize, defined_at)
 
     def bind(self) -> None:
         """Checks that each notification has a policy; run by the loader."""

@@ -613,17 +613,22 @@ class FunctionNotificationSubscriber(NotificationSubscriber):
 class ModelNotification(NotificationHandler[Any, Any]):
     """A notification defined by its data model; its docstring is its documentation."""
 
-    def __init__(self, model: type[BaseModel], authorize: Policy | None) -> None:
+    def __init__(
+        self, model: type[BaseModel], authorize: Policy | None, defined_at: str = "?"
+    ) -> None:
         self.model = model
         self._authorize = authorize
+        #: ``file:line`` where the app defined it, for load errors.
+        self.defined_at = defined_at
         self._is_authorized: Callable[..., Any] | None = None
 
     def bind_policy(self, default: Policy | None) -> None:
         policy = self._authorize or default
         if policy is None:
             raise NotificationHandlerMalformed(
-                f"Notification {self.model.__name__} is malformed: nobody may receive it; give "
-                "Notifications(...) a default (authorize=Everyone) or it its own."
+                f"Notification {self.model.__name__} ({self.defined_at}) is malformed: nobody "
+                "may receive it; give Notifications(...) a default (authorize=Everyone) or it "
+                "its own."
             )
         if isinstance(policy, BuiltInPolicy):
             allows = policy.allows
