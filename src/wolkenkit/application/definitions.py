@@ -311,10 +311,29 @@ class Aggregate(Generic[StateT]):
 
     def event_name_of(self, model: type[Any]) -> str | None:
         """The name of the event whose handler takes ``model`` as its data."""
-        for name, handler in self.domain_event_handlers.items():
-            if getattr(handler, "model", None) is model:
-                return name
-        return None
+        handlers = self.domain_event_handlers.items()
+        return name_of(model, {name: getattr(h, "model", None) for name, h in handlers})
+
+    def command_name_of(self, model: type[Any]) -> str | None:
+        """The name of the command whose handler takes ``model`` as its data."""
+        handlers = self.command_handlers.items()
+        return name_of(model, {name: handler.data_schema() for name, handler in handlers})
+
+
+def name_of(model: type[Any], models: Mapping[str, type[Any] | None]) -> str | None:
+    """The name under which ``models`` has ``model``."""
+    for name, found in models.items():
+        if found is model:
+            return name
+    # The same class from a second import of the app's module (a test imported it before
+    # the app was loaded, and the loader imports the app afresh).
+    for name, found in models.items():
+        if found is not None and (found.__module__, found.__qualname__) == (
+            model.__module__,
+            model.__qualname__,
+        ):
+            return name
+    return None
 
 
 def _add(handlers: dict[str, Any], name: str, handler: Any, function: Callable[..., Any]) -> None:

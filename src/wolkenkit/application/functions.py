@@ -143,6 +143,8 @@ class FunctionCommandHandler(CommandHandler[Any, Any]):
         self._aggregate = aggregate
         self._authorize = authorize
         self._call: Call | None = None
+        #: Event names by the models the handler returned, looked up once each.
+        self._event_names: dict[type[Any], str] = {}
 
     def bind(self) -> None:
         if self._call is not None:
@@ -235,13 +237,17 @@ class FunctionCommandHandler(CommandHandler[Any, Any]):
         if result is None:
             return
         events = result if isinstance(result, list | tuple) else (result,)
+        names = self._event_names
         for event in events:
-            name = self._aggregate.event_name_of(type(event))
+            name = names.get(type(event))
             if name is None:
-                raise TypeError(
-                    f"Command handler '{self.function.__name__}' returned {event!r}, which no "
-                    "event handler of its aggregate takes."
-                )
+                name = self._aggregate.event_name_of(type(event))
+                if name is None:
+                    raise TypeError(
+                        f"Command handler '{self.function.__name__}' returned {event!r}, which "
+                        "no event handler of its aggregate takes."
+                    )
+                names[type(event)] = name
             services.aggregate.publish_domain_event(name, event)
 
 
