@@ -18,7 +18,7 @@ import re
 import sys
 import typing
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
@@ -141,8 +141,31 @@ class Call:
     schema: type[BaseModel] | None
     return_annotation: Any
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "invoke", _specialised(self.function, self.getters))
+
+    #: The call itself, without building an argument list: handlers run per command.
+    invoke: Callable[..., Any] = field(init=False, repr=False, compare=False)
+
     def __call__(self, *passed: Any) -> Any:
-        return self.function(*[get(*passed) for get in self.getters])
+        return self.invoke(*passed)
+
+
+def _specialised(function: Callable[..., Any], getters: tuple[Getter, ...]) -> Callable[..., Any]:
+    """``function`` called with its arguments built by ``getters``, unrolled for the usual
+    few parameters."""
+    if not getters:
+        return lambda *passed: function()
+    if len(getters) == 1:
+        (first,) = getters
+        return lambda *passed: function(first(*passed))
+    if len(getters) == 2:
+        first, second = getters
+        return lambda *passed: function(first(*passed), second(*passed))
+    if len(getters) == 3:
+        first, second, third = getters
+        return lambda *passed: function(first(*passed), second(*passed), third(*passed))
+    return lambda *passed: function(*[get(*passed) for get in getters])
 
 
 def hints(function: Callable[..., Any], error: type[ApplicationError]) -> dict[str, Any]:
