@@ -39,7 +39,7 @@ from wolkenkit.application.services import (
     QueryAuthorizationServices,
     QueryServices,
 )
-from wolkenkit.application.signatures import where, wire_name
+from wolkenkit.application.signatures import caller, where, wire_name
 from wolkenkit.errors import NameInvalid
 from wolkenkit.messages import (
     CommandWithMetadata,
@@ -311,10 +311,29 @@ class Aggregate(Generic[StateT]):
 
     def event_name_of(self, model: type[Any]) -> str | None:
         """The name of the event whose handler takes ``model`` as its data."""
-        for name, handler in self.domain_event_handlers.items():
-            if getattr(handler, "model", None) is model:
-                return name
-        return None
+        handlers = self.domain_event_handlers.items()
+        return name_of(model, {name: getattr(h, "model", None) for name, h in handlers})
+
+    def command_name_of(self, model: type[Any]) -> str | None:
+        """The name of the command whose handler takes ``model`` as its data."""
+        handlers = self.command_handlers.items()
+        return name_of(model, {name: handler.data_schema() for name, handler in handlers})
+
+
+def name_of(model: type[Any], models: Mapping[str, type[Any] | None]) -> str | None:
+    """The name under which ``models`` has ``model``."""
+    for name, found in models.items():
+        if found is model:
+            return name
+    # The same class from a second import of the app's module (a test imported it before
+    # the app was loaded, and the loader imports the app afresh).
+    for name, found in models.items():
+        if found is not None and (found.__module__, found.__qualname__) == (
+            model.__module__,
+            model.__qualname__,
+        ):
+            return name
+    return None
 
 
 def _add(handlers: dict[str, Any], name: str, handler: Any, function: Callable[..., Any]) -> None:
@@ -547,16 +566,21 @@ class Notifications(dict[str, NotificationHandler[Any, Any]]):
         super().__init__()
         self.authorize = authorize
         for model in models:
-            self.define(model)
+            self._define(model, None, caller())
 
     def define(self, model: type[BaseModel], *, authorize: Policy | None = None) -> None:
         """Adds one notification, with a policy of its own if given."""
+        self._define(model, authorize, caller())
+
+    def _define(self, model: type[BaseModel], authorize: Policy | None, defined_at: str) -> None:
         from wolkenkit.application.functions import ModelNotification
 
         name = wire_name(model.__name__)
         if name in self:
-            raise NameInvalid(f"Notification '{name}' ({model.__qualname__}) is defined twice.")
-        self[name] = ModelNotification(model, authorize)
+            raise NameInvalid(
+                f"Notification '{name}' ({defined_at}) is defined twice: each model once."
+            )
+        self[name] = ModelNotification(model, authorize, defined_at)
 
     def bind(self) -> None:
         """Checks that each notification has a policy; run by the loader."""

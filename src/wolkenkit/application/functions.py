@@ -24,7 +24,7 @@ from wolkenkit.application.definitions import (
     StreamQueryHandler,
     ValueQueryHandler,
 )
-from wolkenkit.application.policies import BuiltInPolicy, Policy
+from wolkenkit.application.policies import BuiltInPolicy, Everyone, Policy
 from wolkenkit.application.services import (
     AggregateService,
     AggregatesService,
@@ -122,10 +122,16 @@ def _decide(result: Any) -> bool | Awaitable[bool]:
     return result if inspect.isawaitable(result) else result is True
 
 
+def _allowed(*passed: Any) -> bool:
+    return True
+
+
 def _authorization(
     policy: Policy, function: HandlerFunction, offers: list[Offer], error: type[Any]
 ) -> Callable[..., bool | Awaitable[bool]]:
     """``is_authorized`` for one handler: a built-in policy looks at the client only."""
+    if policy is Everyone:
+        return _allowed
     if isinstance(policy, BuiltInPolicy):
         allows = policy.allows
         return lambda state, message, services: allows(services.client)
@@ -143,6 +149,8 @@ class FunctionCommandHandler(CommandHandler[Any, Any]):
         self._aggregate = aggregate
         self._authorize = authorize
         self._call: Call | None = None
+        #: Event names by the models the handler returned, looked up once each.
+        self._event_names: dict[type[Any], str] = {}
 
     def bind(self) -> None:
         if self._call is not None:
@@ -168,6 +176,8 @@ class FunctionCommandHandler(CommandHandler[Any, Any]):
             CommandHandlerMalformed,
             "a command handler",
         )
+        self._invoke = self._call.invoke
+        self._is_async = inspect.iscoroutinefunction(self.function)
         policy = self._authorize or aggregate.authorize
         if policy is None:
             raise load_error(
@@ -219,9 +229,8 @@ class FunctionCommandHandler(CommandHandler[Any, Any]):
     def handle(
         self, state: Any, command: CommandWithMetadata[Any], services: CommandServices[Any]
     ) -> Awaitable[None] | None:
-        assert self._call is not None
-        result = self._call(state, command, services)
-        if inspect.isawaitable(result):
+        result = self._invoke(state, command, services)
+        if self._is_async:
             return self._publish_when_done(result, services)
         self._publish(result, services)
         return None
@@ -234,14 +243,22 @@ class FunctionCommandHandler(CommandHandler[Any, Any]):
     def _publish(self, result: Any, services: CommandServices[Any]) -> None:
         if result is None:
             return
+        name = self._event_names.get(type(result))
+        if name is not None:  # One event whose name is known: the usual case.
+            services.aggregate.publish_domain_event(name, result)
+            return
         events = result if isinstance(result, list | tuple) else (result,)
+        names = self._event_names
         for event in events:
-            name = self._aggregate.event_name_of(type(event))
+            name = names.get(type(event))
             if name is None:
-                raise TypeError(
-                    f"Command handler '{self.function.__name__}' returned {event!r}, which no "
-                    "event handler of its aggregate takes."
-                )
+                name = self._aggregate.event_name_of(type(event))
+                if name is None:
+                    raise TypeError(
+                        f"Command handler '{self.function.__name__}' returned {event!r}, which "
+                        "no event handler of its aggregate takes."
+                    )
+                names[type(event)] = name
             services.aggregate.publish_domain_event(name, event)
 
 
@@ -286,6 +303,7 @@ class FunctionDomainEventHandler(DomainEventHandler[Any, Any]):
             DomainEventHandlerMalformed,
             "an event handler",
         )
+        self._invoke = self._call.invoke
         delivery_offers = [
             state,
             *_data_offers(DomainEvent),
@@ -337,8 +355,7 @@ class FunctionDomainEventHandler(DomainEventHandler[Any, Any]):
     def handle(
         self, state: Any, domain_event: DomainEvent[Any], services: DomainEventServices
     ) -> Any:
-        assert self._call is not None
-        return self._call(state, domain_event, services)
+        return self._invoke(state, domain_event, services)
 
     def is_authorized(self, state: Any, domain_event: Any, services: Any) -> bool | Awaitable[bool]:
         return self._is_authorized(state, domain_event, services)
@@ -613,17 +630,22 @@ class FunctionNotificationSubscriber(NotificationSubscriber):
 class ModelNotification(NotificationHandler[Any, Any]):
     """A notification defined by its data model; its docstring is its documentation."""
 
-    def __init__(self, model: type[BaseModel], authorize: Policy | None) -> None:
+    def __init__(
+        self, model: type[BaseModel], authorize: Policy | None, defined_at: str = "?"
+    ) -> None:
         self.model = model
         self._authorize = authorize
+        #: ``file:line`` where the app defined it, for load errors.
+        self.defined_at = defined_at
         self._is_authorized: Callable[..., Any] | None = None
 
     def bind_policy(self, default: Policy | None) -> None:
         policy = self._authorize or default
         if policy is None:
             raise NotificationHandlerMalformed(
-                f"Notification {self.model.__name__} is malformed: nobody may receive it; give "
-                "Notifications(...) a default (authorize=Everyone) or it its own."
+                f"Notification {self.model.__name__} ({self.defined_at}) is malformed: nobody "
+                "may receive it; give Notifications(...) a default (authorize=Everyone) or it "
+                "its own."
             )
         if isinstance(policy, BuiltInPolicy):
             allows = policy.allows

@@ -13,15 +13,18 @@ parameter nothing offers is a load error naming the function's file and line.
 from __future__ import annotations
 
 import inspect
+import linecache
 import re
+import sys
 import typing
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
 
 from wolkenkit.errors import ApplicationError
+from wolkenkit.messages import WireModel
 
 #: Builds one argument from what the engine passes to a handler of the kind.
 Getter = Callable[..., Any]
@@ -34,12 +37,31 @@ def wire_name(python_name: str) -> str:
     return camel[:1].lower() + camel[1:]
 
 
+_DEF = re.compile(r"\s*(async\s+)?def\s")
+
+
 def where(function: Callable[..., Any]) -> str:
-    """``file:line`` of a function's definition, for load errors."""
+    """``file:line`` of a function's ``def``, for load errors."""
     code = getattr(function, "__code__", None)
     if code is None:
         return repr(function)
-    return f"{code.co_filename}:{code.co_firstlineno}"
+    return f"{code.co_filename}:{_def_line(code.co_filename, code.co_firstlineno)}"
+
+
+def caller() -> str:
+    """``file:line`` of the code that called the caller: where an app defined something."""
+    frame = sys._getframe(2)
+    return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+
+
+def _def_line(filename: str, first_line: int) -> int:
+    """A decorated function's code starts at its first decorator; the ``def`` is what a
+    reader looks for, a few lines further down."""
+    lines = linecache.getlines(filename)
+    for number in range(first_line, min(first_line + 50, len(lines)) + 1):
+        if _DEF.match(lines[number - 1]):
+            return number
+    return first_line
 
 
 def load_error(
@@ -60,7 +82,13 @@ def origin(annotation: Any) -> Any:
 
 
 def is_model(annotation: Any) -> bool:
-    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+    """An app's data model; wolkenkit's own records (``ClientMetadata``, ``DomainEvent[...]``)
+    are pydantic models too, but never a message's data, so they are asked for by type."""
+    return (
+        isinstance(annotation, type)
+        and issubclass(annotation, BaseModel)
+        and not issubclass(annotation, WireModel)
+    )
 
 
 def the_model(annotation: Any) -> type[BaseModel]:
@@ -113,8 +141,31 @@ class Call:
     schema: type[BaseModel] | None
     return_annotation: Any
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "invoke", _specialised(self.function, self.getters))
+
+    #: The call itself, without building an argument list: handlers run per command.
+    invoke: Callable[..., Any] = field(init=False, repr=False, compare=False)
+
     def __call__(self, *passed: Any) -> Any:
-        return self.function(*[get(*passed) for get in self.getters])
+        return self.invoke(*passed)
+
+
+def _specialised(function: Callable[..., Any], getters: tuple[Getter, ...]) -> Callable[..., Any]:
+    """``function`` called with its arguments built by ``getters``, unrolled for the usual
+    few parameters."""
+    if not getters:
+        return lambda *passed: function()
+    if len(getters) == 1:
+        (first,) = getters
+        return lambda *passed: function(first(*passed))
+    if len(getters) == 2:
+        first, second = getters
+        return lambda *passed: function(first(*passed), second(*passed))
+    if len(getters) == 3:
+        first, second, third = getters
+        return lambda *passed: function(first(*passed), second(*passed), third(*passed))
+    return lambda *passed: function(*[get(*passed) for get in getters])
 
 
 def hints(function: Callable[..., Any], error: type[ApplicationError]) -> dict[str, Any]:

@@ -4,12 +4,15 @@
 
     result = (
         sandbox.for_aggregate("communication", "message")
-        .given("sent", {"text": "Hello"})
-        .when("like")
+        .given(Sent(text="Hello"))  # or .given("sent", {"text": "Hello"})
+        .when(Like())  # or .when("like")
         .then()
     )
-    assert [event.name for event in result.domain_events] == ["liked"]
+    assert result.published(Liked) == [Liked(likes=1)]
     assert result.state.likes == 1
+
+A model stands for the event or command whose handler takes it; a flow's ``.when(Sent(...))``
+finds the one aggregate whose event it is.
 
 Everything runs through the real engine over in-memory stores (or the ones you pass).
 ``then()`` runs its own event loop for plain test functions; inside ``async`` tests use
@@ -30,6 +33,7 @@ from pydantic import BaseModel
 
 from wolkenkit import errors
 from wolkenkit.application.application import Application
+from wolkenkit.application.definitions import Aggregate, name_of
 from wolkenkit.application.services import Infrastructure, InfrastructureServices
 from wolkenkit.domain.domain import DEFAULT_NOTIFICATION_CHANNEL, Domain
 from wolkenkit.domain.flows import FlowResult
@@ -56,6 +60,7 @@ from wolkenkit.stores.publish_subscribe import Message, Publisher
 from wolkenkit.testing.builders import build_client, build_command, build_domain_event
 
 ResultT = TypeVar("ResultT")
+ModelT = TypeVar("ModelT", bound=BaseModel)
 Data = BaseModel | Mapping[str, Any] | None
 
 
@@ -200,6 +205,16 @@ class AggregateResult(Generic[ResultT]):
     events_by_command: list[list[DomainEvent]]
     state: ResultT
     notifications: list[Notification]
+    aggregate: Aggregate[Any] | None = None
+
+    def published(self, model: type[ModelT]) -> list[ModelT]:
+        """The data of the published events whose handler takes ``model``, as models."""
+        if self.aggregate is None:
+            raise ValueError("This result does not know its aggregate.")
+        name = _event_name(self.aggregate, model)
+        return [
+            model.model_validate(event.data) for event in self.domain_events if event.name == name
+        ]
 
 
 @dataclass(frozen=True)
@@ -224,20 +239,39 @@ class AggregateScenario:
     givens: tuple[_Given, ...] = ()
     whens: tuple[_When, ...] = ()
 
-    def given(self, name: str, data: Data = None, *, id: str | None = None) -> AggregateScenario:
-        """A domain event that happened before; revisions continue after the stored ones."""
-        return dataclasses.replace(self, givens=(*self.givens, _Given(name, data, id)))
+    def given(
+        self, event: str | BaseModel, data: Data = None, *, id: str | None = None
+    ) -> AggregateScenario:
+        """A domain event that happened before: its data model (``Sent(text="Hi")``), or its
+        name and data. Revisions continue after the stored ones."""
+        if isinstance(event, BaseModel):
+            data, event = event, _event_name(self.definition, type(event))
+        return dataclasses.replace(self, givens=(*self.givens, _Given(event, data, id)))
 
     def when(
         self,
-        name: str,
+        command: str | BaseModel,
         data: Data = None,
         *,
         client: ClientMetadata | None = None,
         id: str | None = None,
     ) -> AggregateScenario:
-        """A command to handle, by default sent by Jane Doe."""
-        return dataclasses.replace(self, whens=(*self.whens, _When(name, data, client, id)))
+        """A command to handle, by default sent by Jane Doe: its data model (``Like()``), or
+        its name and data."""
+        if isinstance(command, BaseModel):
+            data, command = command, _command_name(self.definition, type(command))
+        return dataclasses.replace(self, whens=(*self.whens, _When(command, data, client, id)))
+
+    @property
+    def definition(self) -> Aggregate[Any]:
+        identifier = self.aggregate_identifier
+        context = self.sandbox.application.domain.get(identifier.context.name, {})
+        aggregate = context.get(identifier.aggregate.name)
+        if aggregate is None:
+            raise errors.AggregateNotFound(
+                f"Aggregate '{identifier.context.name}.{identifier.aggregate.name}' not found."
+            )
+        return aggregate
 
     def then(self) -> AggregateResult[Any]:
         return _run(self.run)
@@ -280,7 +314,22 @@ class AggregateScenario:
             events_by_command=events_by_command,
             state=instance.state,
             notifications=notifications,
+            aggregate=self.definition,
         )
+
+
+def _event_name(aggregate: Aggregate[Any], model: type[BaseModel]) -> str:
+    name = aggregate.event_name_of(model)
+    if name is None:
+        raise errors.DomainEventNotFound(f"No event handler takes {model.__name__}.")
+    return name
+
+
+def _command_name(aggregate: Aggregate[Any], model: type[BaseModel]) -> str:
+    name = aggregate.command_name_of(model)
+    if name is None:
+        raise errors.CommandNotFound(f"No command handler takes {model.__name__}.")
+    return name
 
 
 @dataclass(frozen=True)
@@ -301,14 +350,17 @@ class FlowScenario:
 
     def when(
         self,
-        event: DomainEvent | str,
+        event: DomainEvent | BaseModel | str,
         data: Data = None,
         *,
         aggregate_id: str | None = None,
         revision: int = 1,
     ) -> FlowScenario:
-        """An event for the flow: a ``DomainEvent``, or its fully qualified name
-        (``"communication.message.sent"``) with data, aggregate id and revision."""
+        """An event for the flow: a ``DomainEvent``; its data model (``Sent(text="Hi")``), if
+        one aggregate's event takes it; or its fully qualified name
+        (``"communication.message.sent"``) with data. Give the aggregate id and revision."""
+        if isinstance(event, BaseModel) and not isinstance(event, DomainEvent):
+            data, event = event, self._full_name_of(type(event))
         if isinstance(event, str):
             parts = event.split(".")
             if len(parts) != 3:
@@ -318,6 +370,20 @@ class FlowScenario:
             identifier = AggregateIdentifier.of(parts[0], parts[1], aggregate_id or new_id())
             event = build_domain_event(identifier, parts[2], data, revision=revision)
         return dataclasses.replace(self, events=(*self.events, event))
+
+    def _full_name_of(self, model: type[BaseModel]) -> str:
+        found = [
+            f"{context_name}.{aggregate_name}.{name}"
+            for context_name, aggregates in self.sandbox.application.domain.items()
+            for aggregate_name, aggregate in aggregates.items()
+            if (name := aggregate.event_name_of(model)) is not None
+        ]
+        if len(found) != 1:
+            raise errors.DomainEventNotFound(
+                f"{len(found)} events take {model.__name__} ({', '.join(found) or 'none'}): "
+                "give the event's fully qualified name."
+            )
+        return found[0]
 
     def then(self) -> FlowResultSummary:
         return _run(self.run)
@@ -379,13 +445,28 @@ class ViewScenario:
 
         return _run(query)
 
-    def notify(self, name: str, data: Data = None) -> list[Notification]:
-        """Run every view's notification subscribers; returns what they published."""
-        return _run(lambda: self.notify_async(name, data))
+    def notify(self, notification: str | BaseModel, data: Data = None) -> list[Notification]:
+        """Run every view's notification subscribers with a notification (its model, or its
+        name and data); returns what they published."""
+        return _run(lambda: self.notify_async(notification, data))
 
-    async def notify_async(self, name: str, data: Data = None) -> list[Notification]:
+    async def notify_async(
+        self, notification: str | BaseModel, data: Data = None
+    ) -> list[Notification]:
+        if isinstance(notification, BaseModel):
+            data, notification = notification, self._name_of(type(notification))
+        name = notification
         domain = await self.sandbox.domain()
         published_before = len(self.sandbox.publisher.messages)
         payload = data.model_dump(mode="json") if isinstance(data, BaseModel) else dict(data or {})
         await domain.run_view_subscribers(Notification(name=name, data=payload))
         return self.sandbox.publisher.notifications(since=published_before)
+
+    def _name_of(self, model: type[BaseModel]) -> str:
+        notifications = self.sandbox.application.notifications.items()
+        name = name_of(
+            model, {name: getattr(handler, "model", None) for name, handler in notifications}
+        )
+        if name is not None:
+            return name
+        raise errors.NotificationNotFound(f"No notification is defined by {model.__name__}.")

@@ -6,13 +6,15 @@ from uuid import uuid4
 
 from wolkenkit.testing import Sandbox
 
+from server.domain.communication.message import Liked, Sent
+
 
 def test_sent_message_appears_in_the_view(sandbox: Sandbox) -> None:
     message_id = str(uuid4())
 
     result = (
         sandbox.for_flow("messages")
-        .when("communication.message.sent", {"text": "Hi!"}, aggregate_id=message_id)
+        .when(Sent(text="Hi!"), aggregate_id=message_id)
         .then()
     )
 
@@ -30,13 +32,8 @@ def test_liked_message_gets_its_likes_in_the_view(sandbox: Sandbox) -> None:
 
     result = (
         sandbox.for_flow("messages")
-        .when("communication.message.sent", {"text": "Hi!"}, aggregate_id=message_id)
-        .when(
-            "communication.message.liked",
-            {"likes": 1},
-            aggregate_id=message_id,
-            revision=2,
-        )
+        .when(Sent(text="Hi!"), aggregate_id=message_id)
+        .when(Liked(likes=1), aggregate_id=message_id, revision=2)
         .then()
     )
 

@@ -6,18 +6,18 @@ import pytest
 from wolkenkit.errors import CommandMalformed
 from wolkenkit.testing import Sandbox
 
+from server.domain.communication.message import Like, Liked, Send, Sent
+
 
 def test_send_publishes_sent(sandbox: Sandbox) -> None:
     # A new message takes the text it was sent with.
     result = (
         sandbox.for_aggregate("communication", "message")
-        .when("send", {"text": "Hi!"})
+        .when(Send(text="Hi!"))
         .then()
     )
 
-    assert [(event.name, event.data) for event in result.domain_events] == [
-        ("sent", {"text": "Hi!"})
-    ]
+    assert result.published(Sent) == [Sent(text="Hi!")]
     assert result.state.text == "Hi!"
     assert result.state.likes == 0
 
@@ -25,7 +25,7 @@ def test_send_publishes_sent(sandbox: Sandbox) -> None:
 def test_send_without_text_is_rejected(sandbox: Sandbox) -> None:
     result = (
         sandbox.for_aggregate("communication", "message")
-        .when("send", {"text": ""})
+        .when(Send(text=""))
         .then()
     )
 
@@ -39,8 +39,8 @@ def test_send_twice_is_rejected(sandbox: Sandbox) -> None:
     # A message's text never changes once it is sent.
     result = (
         sandbox.for_aggregate("communication", "message")
-        .given("sent", {"text": "Hi!"})
-        .when("send", {"text": "Hello again!"})
+        .given(Sent(text="Hi!"))
+        .when(Send(text="Hello again!"))
         .then()
     )
 
@@ -64,22 +64,19 @@ def test_like_counts_the_likes(sandbox: Sandbox) -> None:
     # Each like publishes the new total.
     result = (
         sandbox.for_aggregate("communication", "message")
-        .given("sent", {"text": "Hi!"})
-        .when("like")
-        .when("like")
+        .given(Sent(text="Hi!"))
+        .when(Like())
+        .when(Like())
         .then()
     )
 
-    assert [(event.name, event.data) for event in result.domain_events] == [
-        ("liked", {"likes": 1}),
-        ("liked", {"likes": 2}),
-    ]
+    assert result.published(Liked) == [Liked(likes=1), Liked(likes=2)]
     assert result.state.likes == 2
 
 
 def test_like_before_send_is_rejected(sandbox: Sandbox) -> None:
     # Only a sent message can be liked.
-    result = sandbox.for_aggregate("communication", "message").when("like").then()
+    result = sandbox.for_aggregate("communication", "message").when(Like()).then()
 
     assert [(event.name, event.data) for event in result.domain_events] == [
         ("likeRejected", {"reason": "Message was not yet sent."})

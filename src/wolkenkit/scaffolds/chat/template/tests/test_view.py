@@ -7,6 +7,8 @@ from uuid import uuid4
 from wolkenkit import AggregateIdentifier, DomainEvent
 from wolkenkit.testing import Sandbox, build_domain_event
 
+from server.notifications import FlowMessagesUpdated, ViewMessagesUpdated
+
 
 def sent(message_id: str, text: str, timestamp: int) -> DomainEvent:
     """A ``sent`` event of the message ``message_id``, sent at ``timestamp`` (ms)."""
@@ -38,7 +40,7 @@ def test_all_lists_the_newest_message_first(sandbox: Sandbox) -> None:
 
 def test_flow_updates_are_passed_on_to_clients(sandbox: Sandbox) -> None:
     # When the flow changed the view store, the view tells its clients to query again.
-    published = sandbox.for_view("messages").notify("flowMessagesUpdated")
+    published = sandbox.for_view("messages").notify(FlowMessagesUpdated())
 
     assert [(notification.name, notification.data) for notification in published] == [
         ("viewMessagesUpdated", {})
@@ -46,4 +48,4 @@ def test_flow_updates_are_passed_on_to_clients(sandbox: Sandbox) -> None:
 
 
 def test_other_notifications_are_ignored(sandbox: Sandbox) -> None:
-    assert sandbox.for_view("messages").notify("viewMessagesUpdated") == []
+    assert sandbox.for_view("messages").notify(ViewMessagesUpdated()) == []
