@@ -420,9 +420,11 @@ def test_a_notification_needs_a_policy(tmp_path: Path) -> None:
         NotificationHandlerMalformed,
     )
 
+    # The place is where Notifications(...) was called: line 12 of the written file.
+    where = f"{tmp_path}/server/notifications/__init__.py:12"
     assert message == (
-        "Notification Updated is malformed: nobody may receive it; give Notifications(...) a "
-        "default (authorize=Everyone) or it its own."
+        f"Notification Updated ({where}) is malformed: nobody may receive it; give "
+        "Notifications(...) a default (authorize=Everyone) or it its own."
     )
 
 
