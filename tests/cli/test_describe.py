@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.application.app_files import AGGREGATE, CHAT, HANDLERS, Source, write_app
+from tests.application.app_files import CHAT, Source, write_app
 from wolkenkit.application.description import describe_application
 from wolkenkit.application.loader import load_application
 from wolkenkit.cli.describe import summarize
@@ -54,6 +54,22 @@ def test_the_tree_shows_every_part_with_its_documentation() -> None:
         assert expected in result.stdout
 
 
+#: The start of an aggregate module; a test adds the aggregate and its handlers.
+HEAD = """
+    from pydantic import BaseModel
+
+    from wolkenkit import Aggregate, Everyone, Schema
+
+
+    class State(BaseModel):
+        text: str = ""
+
+
+    class Send(Schema):
+        text: str
+"""
+
+
 @pytest.mark.parametrize(
     ("files", "expected"),
     [
@@ -63,31 +79,27 @@ def test_the_tree_shows_every_part_with_its_documentation() -> None:
             id="no domain",
         ),
         pytest.param(
-            {MESSAGE: (HANDLERS, 'aggregate = Aggregate(command_handlers={"send": Send()})')},
+            {MESSAGE: (HEAD, "aggregate = Aggregate(None, authorize=Everyone)")},
             f"Aggregate definition '{MESSAGE}' is malformed: The initial state is missing.",
             id="no initial state",
         ),
         pytest.param(
             {
                 MESSAGE: (
-                    HANDLERS,
+                    HEAD,
                     """
-                    class Like(CommandHandler):
-                        def is_authorized(self, state, command, services):
-                            return True
+                    aggregate = Aggregate(State)
 
 
-                    aggregate = Aggregate(
-                        initial_state=State,
-                        command_handlers={"like": Like()},
-                        domain_event_handlers={},
-                    )
+                    @aggregate.command
+                    def send(command: Send) -> None:
+                        pass
                     """,
                 )
             },
-            f"Aggregate definition '{MESSAGE}' is malformed: "
-            "Command handler 'like' is malformed: Function 'handle' is missing.",
-            id="no handle",
+            f"Handler 'send' ({{app}}/{MESSAGE}:16) is malformed: Nobody may send it: give the "
+            "aggregate a default (Aggregate(..., authorize=Everyone)) or the handler its own.",
+            id="no authorization",
         ),
         pytest.param(
             {MESSAGE: "aggregate = None\naggregate ="},
@@ -95,20 +107,26 @@ def test_the_tree_shows_every_part_with_its_documentation() -> None:
             id="syntax error",
         ),
         pytest.param(
-            {MESSAGE: ("from server.helpers import State", *AGGREGATE)},
+            {MESSAGE: ("from server.helpers import State", HEAD)},
             f"Missing import in '{MESSAGE}': No module named 'server.helpers'.",
             id="missing import",
         ),
         pytest.param(
             {
                 MESSAGE: (
-                    HANDLERS,
+                    HEAD,
                     """
-                    aggregate = Aggregate(
-                        initial_state=State,
-                        command_handlers={"send": Send()},
-                        domain_event_handlers={"sendRejected": Sent()},
-                    )
+                    aggregate = Aggregate(State, authorize=Everyone)
+
+
+                    @aggregate.command
+                    def send(command: Send) -> None:
+                        pass
+
+
+                    @aggregate.event
+                    def send_rejected(state: State, event: Send) -> State:
+                        return state
                     """,
                 )
             },
