@@ -14,39 +14,27 @@ import pytest
 from tests.domain.chat_app import Empty, MessageState, build_application
 from tests.runtime.conftest import Keys, StartServer
 from tests.runtime.streams import open_stream
-from wolkenkit.application.definitions import CommandHandler
-from wolkenkit.application.services import CommandAuthorizationServices, CommandServices
-from wolkenkit.messages import CommandWithMetadata
+from wolkenkit import Aggregate, Everyone
 from wolkenkit.runtime.server import Serving
 
 AGGREGATE_ID = "d2edbbf7-a515-4b66-9567-dd931f1690d3"
 MESSAGE = "/command/v2/communication/message"
 
 
-class Slow(CommandHandler[MessageState, Empty]):
+#: Commands the tests add to the chat aggregate (they publish nothing, so need no events).
+extra = Aggregate(MessageState, authorize=Everyone)
+
+
+@extra.command
+async def slow(command: Empty) -> None:
     """Keeps its aggregate busy for a while, so commands behind it wait in the queue."""
-
-    def is_authorized(
-        self,
-        state: MessageState,
-        command: CommandWithMetadata[Empty],
-        services: CommandAuthorizationServices,
-    ) -> bool:
-        return True
-
-    async def handle(
-        self,
-        state: MessageState,
-        command: CommandWithMetadata[Empty],
-        services: CommandServices[MessageState],
-    ) -> None:
-        await asyncio.sleep(0.5)
+    await asyncio.sleep(0.5)
 
 
 @pytest.fixture
 async def slow_server(start_server: StartServer, keys: Keys) -> AsyncIterator[Serving]:
     providers = [{"issuer": keys.issuer, "certificate": str(keys.directory)}]
-    application = build_application(extra_commands={"slow": Slow()})
+    application = build_application(extra_commands=extra.command_handlers)
     async with start_server(application, IDENTITY_PROVIDERS=providers) as running:
         yield running
 

@@ -11,7 +11,7 @@ import pytest
 
 from tests.domain.chat_app import build_application
 from tests.runtime.conftest import make_settings
-from tests.runtime.graphql.test_schema import Tally
+from tests.runtime.graphql.test_schema import with_tally
 from wolkenkit.errors import GraphQlError
 from wolkenkit.runtime.server import serving
 
@@ -49,8 +49,8 @@ def _failing_hook() -> None:
 @pytest.mark.parametrize(
     ("extra_commands", "graphql", "before_listening", "error"),
     [
-        # GraphQL has no type for the map in Tally's data: the schema cannot be made.
-        ({"tally": Tally()}, {"enableIntegratedClient": False}, None, GraphQlError),
+        # GraphQL has no type for the map in tally's data: the schema cannot be made.
+        (with_tally.command_handlers, {"enableIntegratedClient": False}, None, GraphQlError),
         ({}, False, _failing_hook, RuntimeError),
     ],
     ids=["graphql schema", "before listening"],

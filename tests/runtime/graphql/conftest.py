@@ -18,10 +18,8 @@ from websockets.typing import Subprotocol
 
 from tests.domain.chat_app import MessageState, build_application
 from tests.runtime.conftest import Keys, StartServer
-from tests.runtime.test_cancel_replay_cors_health import Slow
-from wolkenkit.application.definitions import CommandHandler
-from wolkenkit.application.services import CommandAuthorizationServices, CommandServices
-from wolkenkit.messages import CommandWithMetadata
+from tests.runtime.test_cancel_replay_cors_health import slow
+from wolkenkit import Aggregate, Everyone
 from wolkenkit.runtime.server import Serving
 
 PROTOCOLS = ("graphql-transport-ws", "graphql-ws")
@@ -34,24 +32,14 @@ class RateData(BaseModel):
     stars: Annotated[int, Field(ge=1, le=5)]
 
 
-class Rate(CommandHandler[MessageState, RateData]):
+#: The commands these tests add to the chat aggregate.
+extra = Aggregate(MessageState, authorize=Everyone)
+extra.command(slow)
+
+
+@extra.command
+def rate(command: RateData) -> None:
     """Rates a message with one to five stars."""
-
-    def is_authorized(
-        self,
-        state: MessageState,
-        command: CommandWithMetadata[RateData],
-        services: CommandAuthorizationServices,
-    ) -> bool:
-        return True
-
-    def handle(
-        self,
-        state: MessageState,
-        command: CommandWithMetadata[RateData],
-        services: CommandServices[MessageState],
-    ) -> None:
-        return None
 
 
 def token_for(keys: Keys, subject: str) -> str:
@@ -61,7 +49,7 @@ def token_for(keys: Keys, subject: str) -> str:
 @pytest.fixture
 async def graphql_server(start_server: StartServer, keys: Keys) -> AsyncIterator[Serving]:
     providers = [{"issuer": keys.issuer, "certificate": str(keys.directory)}]
-    application = build_application(extra_commands={"slow": Slow(), "rate": Rate()})
+    application = build_application(extra_commands=extra.command_handlers)
     async with start_server(
         application,
         IDENTITY_PROVIDERS=providers,

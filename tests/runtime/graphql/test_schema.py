@@ -12,8 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tests.domain.chat_app import MessageState, build_application
 from tests.runtime.conftest import StartServer
-from wolkenkit import BigInt
-from wolkenkit.application.definitions import CommandHandler
+from wolkenkit import Aggregate, BigInt, Everyone
 from wolkenkit.application.json_schema import json_schema
 from wolkenkit.errors import GraphQlError
 from wolkenkit.runtime.graphql.types import SchemaNotExpressible, TypeFactory
@@ -127,20 +126,19 @@ class TallyData(BaseModel):
     counts: dict[str, int]
 
 
-class Tally(CommandHandler[MessageState, TallyData]):
+#: The command these tests add to the chat aggregate.
+with_tally = Aggregate(MessageState, authorize=Everyone)
+
+
+@with_tally.command
+def tally(command: TallyData) -> None:
     """Counts words; its data is a map, which GraphQL has no type for."""
-
-    def is_authorized(self, state: Any, command: Any, services: Any) -> bool:
-        return True
-
-    def handle(self, state: Any, command: Any, services: Any) -> None:
-        return None
 
 
 async def test_a_command_graphql_cannot_express_stops_the_start_naming_it(
     start_server: StartServer,
 ) -> None:
-    application = build_application(extra_commands={"tally": Tally()})
+    application = build_application(extra_commands=with_tally.command_handlers)
     with pytest.raises(GraphQlError) as raised:
         async with start_server(application, GRAPHQL_API=GRAPHQL_API):
             pass
@@ -152,7 +150,7 @@ async def test_a_command_graphql_cannot_express_stops_the_start_naming_it(
 
 async def test_without_graphql_api_there_is_no_endpoint(start_server: StartServer) -> None:
     # The same app starts fine without GraphQL, which is off unless GRAPHQL_API says so.
-    application = build_application(extra_commands={"tally": Tally()})
+    application = build_application(extra_commands=with_tally.command_handlers)
     async with (
         start_server(application) as running,
         httpx.AsyncClient(base_url=f"http://127.0.0.1:{running.port}") as client,
