@@ -80,7 +80,7 @@ def test_the_tree_shows_every_part_with_its_documentation() -> None:
                         pass
                 """
             },
-            f"Handler 'like' ({{app}}/{MESSAGE}:6) is malformed: "
+            f"Handler 'like' ({{app}}/{MESSAGE}:7) is malformed: "
             "Parameter 'command' has no annotation, so nothing says what it is.",
             id="parameter without annotation",
         ),
