@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import typing
 
 import wolkenkit
 
@@ -12,6 +13,9 @@ def test_every_public_name_resolves_and_the_lists_agree() -> None:
     assert sorted(wolkenkit.__all__) == sorted(wolkenkit._EXPORTS)
     for name in wolkenkit.__all__:
         value = getattr(wolkenkit, name)
+        if typing.get_origin(value) is typing.Annotated:
+            # A type alias (``BigInt``) has no name of its own; it resolves, which is enough.
+            continue
         assert getattr(value, "__name__", name) == name
 
 
