@@ -4,7 +4,9 @@ renews it), so no second worker gets it; a quick item is acknowledged once."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
+from pathlib import Path
 
 import pytest
 from pydantic import BaseModel
@@ -12,6 +14,9 @@ from pydantic import BaseModel
 from wolkenkit.runtime.workers import QueueWorkers, Verdict, Wakeup
 from wolkenkit.stores.memory.priority_queue_store import InMemoryPriorityQueueStore
 from wolkenkit.stores.priority_queue_store import LockedItem
+from wolkenkit.stores.sqlite import SqlitePriorityQueueStore
+from wolkenkit.stores.sqlite.database import SqliteDatabase
+from wolkenkit.stores.sqlite.options import PriorityQueueTableNames
 
 #: The queue's locks last this long (ms), the workers renew them this often (ms).
 EXPIRATION = 500
@@ -75,3 +80,52 @@ async def test_a_finished_item_is_not_renewed_and_logs_nothing(
     jobs = [Job(name=f"job{number}", seconds=RENEW_INTERVAL / 1000) for number in range(20)]
     await run_jobs(jobs, 20)
     assert not [record for record in caplog.records if record.levelno >= logging.WARNING]
+
+
+async def test_a_worker_settles_an_item_and_locks_the_next_in_one_transaction(
+    tmp_path: Path,
+) -> None:
+    # On SQLite every write transaction appends the pages it changed to the log: between
+    # two items a busy worker needs one, not one to acknowledge and one to lock.
+    database = SqliteDatabase(str(tmp_path / "queue.db"))
+    queue: SqlitePriorityQueueStore[Job, str] = SqlitePriorityQueueStore(
+        database,
+        PriorityQueueTableNames(items="items", priority_queue="queue"),
+        Job,
+        lambda job, name: job.name == name,
+        EXPIRATION,
+    )
+    await queue.setup()
+    jobs = [Job(name=f"job{number}", seconds=0) for number in range(10)]
+    for job in jobs:
+        await queue.enqueue(job, "one queue", 0)
+    begun: list[str] = []
+    connection = database._connection  # the real connection, to watch it
+    assert connection is not None
+    connection.set_trace_callback(
+        lambda statement: begun.append(statement) if statement == "BEGIN IMMEDIATE" else None
+    )
+    started: list[str] = []
+    transactions_before: list[int] = []
+    finished = asyncio.Event()
+
+    async def process(locked: LockedItem[Job]) -> Verdict:
+        started.append(locked.item.name)
+        transactions_before.append(len(begun))
+        if len(started) == len(jobs):
+            finished.set()
+        return None
+
+    wakeup = Wakeup()
+    workers = QueueWorkers("jobs", queue, process, 1, RENEW_INTERVAL, wakeup)
+    workers.start()
+    try:
+        await asyncio.wait_for(finished.wait(), timeout=10)
+    finally:
+        await workers.stop()
+        await queue.destroy()
+
+    assert started == [job.name for job in jobs]
+    # While items wait the worker never polls: one transaction from each item to the next.
+    between = [later - earlier for earlier, later in itertools.pairwise(transactions_before)]
+    assert between == [1] * (len(jobs) - 1)

@@ -11,6 +11,7 @@ import pytest
 
 from tests.stores.helpers import queue_stores, set_up
 from wolkenkit import errors
+from wolkenkit.messages import new_id
 from wolkenkit.stores import factory
 from wolkenkit.stores.sqlite import (
     SqliteConsumerProgressStore,
@@ -23,6 +24,7 @@ from wolkenkit.stores.sqlite import (
 )
 from wolkenkit.testing.contracts._messages import (
     build_aggregate_identifier,
+    build_domain_event,
     build_domain_events,
     collect,
     ids,
@@ -46,6 +48,11 @@ def options(tmp_path: Path) -> dict[str, Any]:
     return {"type": "Sqlite", "fileName": str(tmp_path / "wolkenkit.db")}
 
 
+def _pages_logged(options: dict[str, Any]) -> int:
+    """How many pages the write-ahead log holds: 4 KiB each, behind a 24-byte header."""
+    return Path(options["fileName"] + "-wal").stat().st_size // (4096 + 24)
+
+
 class TestSqliteDomainEventStore(DomainEventStoreContract):
     @pytest.fixture
     async def store(self, options: dict[str, Any]) -> AsyncIterator[SqliteDomainEventStore]:
@@ -66,6 +73,24 @@ class TestSqliteDomainEventStore(DomainEventStoreContract):
         replay = await collect(store.get_replay_by_position())
 
         assert [positioned.position for positioned in replay] == [1, 2, 3, 4]
+
+    async def test_an_event_that_begins_a_conversation_leaves_the_correlation_index_alone(
+        self, store: SqliteDomainEventStore, options: dict[str, Any]
+    ) -> None:
+        # A commit appends each page it changed to the log, whole. Events whose correlation
+        # id is their causation id (a command's own, its conversation's first) are found by
+        # causation id: in a fresh file the table and three indexes (aggregate, causation,
+        # first events) change, one page each, and no correlation index page.
+        before = _pages_logged(options)
+        command_id = new_id()
+
+        await store.store_domain_events(
+            [build_domain_event(causation_id=command_id, correlation_id=command_id)]
+        )
+
+        assert _pages_logged(options) - before == 4
+        found = await collect(store.get_domain_events_by_correlation_id(command_id))
+        assert len(found) == 1
 
     async def test_streams_span_many_pages(self, store: SqliteDomainEventStore) -> None:
         # Long streams are read page by page; nothing is lost or repeated at the seams.

@@ -63,6 +63,15 @@ class PriorityQueueStore(ABC, Generic[ItemT, IdentifierT]):
     async def acknowledge(self, discriminator: str, token: str) -> None:
         """Remove the locked head item and unlock. Same errors as ``renew_lock``."""
 
+    async def acknowledge_and_lock_next(
+        self, discriminator: str, token: str
+    ) -> LockedItem[ItemT] | None:
+        """``acknowledge``, then ``lock_next``: what a worker does between two items. A
+        backend may do both at once, in one transaction; if acknowledging fails, nothing is
+        locked."""
+        await self.acknowledge(discriminator, token)
+        return await self.lock_next()
+
     @abstractmethod
     async def defer(self, discriminator: str, token: str, priority: int) -> None:
         """Move the locked head item to the tail with a new priority, and unlock."""

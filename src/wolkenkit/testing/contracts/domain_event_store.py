@@ -197,14 +197,20 @@ class DomainEventStoreWritingContract:
         assert await collect(store.get_domain_events_by_causation_id(new_id())) == []
 
     async def test_events_are_found_by_correlation_id(self, store: DomainEventStore) -> None:
-        # A correlation id follows a whole conversation, across aggregates.
+        # A correlation id follows a whole conversation, across aggregates: the events of the
+        # command that began it (whose id it is, so they have it as causation id too), and
+        # those of the commands that followed.
         correlation_id = new_id()
         correlated = [
-            build_domain_event(build_aggregate_identifier(), correlation_id=correlation_id)
-            for _ in range(3)
+            build_domain_event(
+                build_aggregate_identifier(),
+                causation_id=correlation_id if index in (0, 3) else None,
+                correlation_id=correlation_id,
+            )
+            for index in range(5)
         ]
         await store.store_domain_events(correlated[:2])
-        await store.store_domain_events([build_domain_event()])
+        await store.store_domain_events([build_domain_event(causation_id=correlation_id)])
         await store.store_domain_events(correlated[2:])
 
         found = await collect(store.get_domain_events_by_correlation_id(correlation_id))

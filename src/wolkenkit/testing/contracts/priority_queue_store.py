@@ -64,7 +64,14 @@ _LOCK_OPERATIONS: dict[str, _LockOperation] = {
     "renew_lock": lambda store, discriminator, token: store.renew_lock(discriminator, token),
     "acknowledge": lambda store, discriminator, token: store.acknowledge(discriminator, token),
     "defer": lambda store, discriminator, token: store.defer(discriminator, token, 1),
+    "acknowledge_and_lock_next": lambda store, discriminator, token: _ignore(
+        store.acknowledge_and_lock_next(discriminator, token)
+    ),
 }
+
+
+async def _ignore(result: Awaitable[object]) -> None:
+    await result
 
 
 class PriorityQueueStoreContract:
@@ -131,6 +138,50 @@ class PriorityQueueStoreContract:
         await store.enqueue(second_head, "second", 5)
 
         assert await _drain(store) == [first_head, second_head, first_tail]
+
+    async def test_acknowledging_and_locking_next_hands_out_what_lock_next_would(
+        self, store: Store
+    ) -> None:
+        # The acknowledged item is gone, and its queue competes with its new head.
+        first_head, first_tail, second_head = _item(), _item(), _item()
+        await store.enqueue(first_head, "first", 1)
+        await store.enqueue(first_tail, "first", 10)
+        await store.enqueue(second_head, "second", 5)
+        locked = await _lock(store)
+
+        second = await store.acknowledge_and_lock_next("first", locked.metadata.token)
+        assert second is not None
+        third = await store.acknowledge_and_lock_next("second", second.metadata.token)
+        assert third is not None
+        last = await store.acknowledge_and_lock_next("first", third.metadata.token)
+
+        assert [locked.item, second.item, third.item] == [first_head, second_head, first_tail]
+        assert third.metadata.discriminator == "first"
+        assert last is None
+        assert await store.lock_next() is None
+
+    async def test_acknowledging_and_locking_next_skips_locked_queues(self, store: Store) -> None:
+        await store.enqueue(_item(), "first", 1)
+        await store.enqueue(_item(), "second", 2)
+        first = await _lock(store)
+        second = await _lock(store)
+        await store.enqueue(_item(), "second", 3)
+
+        assert await store.acknowledge_and_lock_next("first", first.metadata.token) is None
+        await store.acknowledge("second", second.metadata.token)
+        assert (await _lock(store)).metadata.discriminator == "second"
+
+    async def test_a_failed_acknowledgement_locks_nothing(self, store: Store) -> None:
+        await store.enqueue(_item(), "first", 1)
+        await store.enqueue(_item(), "second", 2)
+        locked = await _lock(store)
+
+        with pytest.raises(TokenMismatch):
+            await store.acknowledge_and_lock_next("first", new_id())
+
+        # "second" is still free, and "first" still locked by its holder.
+        assert (await _lock(store)).metadata.discriminator == "second"
+        await store.acknowledge("first", locked.metadata.token)
 
     async def test_only_one_item_per_discriminator_is_locked(self, store: Store) -> None:
         # Work on one aggregate or flow is serial: its next item waits for the locked one.
