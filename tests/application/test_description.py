@@ -171,9 +171,7 @@ def test_notification_documentation_of_several_lines(tmp_path: Path) -> None:
 
 
 def test_notification_schemas_and_multi_line_documentation(tmp_path: Path) -> None:
-    # TODO(issue 13): old API because a notification defined by its model cannot have this
-    # description: the model's docstring, its documentation, also becomes the ``description``
-    # of its dataSchema, and there is no way to give a metadata schema.
+    # The model's docstring documents the notification, and is not repeated in its schema.
     write_app(
         tmp_path,
         {
@@ -181,29 +179,25 @@ def test_notification_schemas_and_multi_line_documentation(tmp_path: Path) -> No
             "server/notifications.py": '''
                 from pydantic import BaseModel
 
-                from wolkenkit.application.definitions import NotificationHandler
-
-
-                class UpdatedData(BaseModel):
-                    count: int
+                from wolkenkit import Everyone, Notifications
 
 
                 class UpdatedMetadata(BaseModel):
                     audience: str
 
 
-                class Updated(NotificationHandler[UpdatedData, UpdatedMetadata]):
+                class Updated(BaseModel):
                     """
                     The list changed.
 
                     Clients fetch it again.
                     """
 
-                    def is_authorized(self, data, metadata, services):
-                        return True
+                    count: int
 
 
-                notifications = {"updated": Updated()}
+                notifications = Notifications(authorize=Everyone)
+                notifications.define(Updated, metadata=UpdatedMetadata)
             ''',
         },
     )

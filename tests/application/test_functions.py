@@ -279,6 +279,22 @@ def test_two_handlers_with_one_name_fail_the_load(tmp_path: Path) -> None:
     assert "twice" in message
 
 
+def test_two_events_taking_one_model_fail_the_load(tmp_path: Path) -> None:
+    # A command handler returning Sent must name exactly one event.
+    again = """
+        @aggregate.event
+        def sent_again(message: Message, event: Sent) -> Message:
+            return message
+    """
+    files = {
+        MESSAGE: (HEADER, "aggregate = Aggregate(Message, authorize=Everyone)", SEND, SENT, again)
+    }
+
+    message = load_error(tmp_path, files, MESSAGE, "def sent_again(")
+
+    assert "takes Sent too" in message
+
+
 def test_an_async_event_handler_fails_the_load(tmp_path: Path) -> None:
     sent = """
         @aggregate.event

@@ -568,11 +568,23 @@ class Notifications(dict[str, NotificationHandler[Any, Any]]):
         for model in models:
             self._define(model, None, caller())
 
-    def define(self, model: type[BaseModel], *, authorize: Policy | None = None) -> None:
-        """Adds one notification, with a policy of its own if given."""
-        self._define(model, authorize, caller())
+    def define(
+        self,
+        model: type[BaseModel],
+        *,
+        authorize: Policy | None = None,
+        metadata: type[BaseModel] | None = None,
+    ) -> None:
+        """Adds one notification, with a policy of its own and a metadata model if given."""
+        self._define(model, authorize, caller(), metadata)
 
-    def _define(self, model: type[BaseModel], authorize: Policy | None, defined_at: str) -> None:
+    def _define(
+        self,
+        model: type[BaseModel],
+        authorize: Policy | None,
+        defined_at: str,
+        metadata: type[BaseModel] | None = None,
+    ) -> None:
         from wolkenkit.application.functions import ModelNotification
 
         name = wire_name(model.__name__)
@@ -580,7 +592,7 @@ class Notifications(dict[str, NotificationHandler[Any, Any]]):
             raise NameInvalid(
                 f"Notification '{name}' ({defined_at}) is defined twice: each model once."
             )
-        self[name] = ModelNotification(model, authorize, defined_at)
+        self[name] = ModelNotification(model, authorize, defined_at, metadata)
 
     def bind(self) -> None:
         """Checks that each notification has a policy; run by the loader."""

@@ -304,6 +304,15 @@ class FunctionDomainEventHandler(DomainEventHandler[Any, Any]):
             "an event handler",
         )
         self._invoke = self._call.invoke
+        model = self._call.schema
+        for name, other in aggregate.domain_event_handlers.items():
+            if other is not self and model is not None and getattr(other, "model", None) is model:
+                raise load_error(
+                    self.function,
+                    f"Event '{name}' takes {model.__name__} too: a returned {model.__name__} "
+                    "must name one event, so give each event a model of its own.",
+                    DomainEventHandlerMalformed,
+                )
         delivery_offers = [
             state,
             *_data_offers(DomainEvent),
@@ -631,9 +640,16 @@ class ModelNotification(NotificationHandler[Any, Any]):
     """A notification defined by its data model; its docstring is its documentation."""
 
     def __init__(
-        self, model: type[BaseModel], authorize: Policy | None, defined_at: str = "?"
+        self,
+        model: type[BaseModel],
+        authorize: Policy | None,
+        defined_at: str = "?",
+        metadata: type[BaseModel] | None = None,
     ) -> None:
         self.model = model
+        self._metadata = metadata
+        # The model's docstring documents the notification; its schema does not repeat it.
+        self._schema = _undocumented(model) if model.model_fields else None
         self._authorize = authorize
         #: ``file:line`` where the app defined it, for load errors.
         self.defined_at = defined_at
@@ -675,10 +691,10 @@ class ModelNotification(NotificationHandler[Any, Any]):
 
     def data_schema(self) -> type[BaseModel] | None:
         # A model without fields carries no data: nothing to describe, as in the reference.
-        return self.model if self.model.model_fields else None
+        return self._schema
 
     def metadata_schema(self) -> type[BaseModel] | None:
-        return None
+        return self._metadata
 
     def documentation(self) -> str | None:
         doc = self.model.__dict__.get("__doc__")
@@ -688,6 +704,18 @@ class ModelNotification(NotificationHandler[Any, Any]):
         assert self._is_authorized is not None
         decision: bool | Awaitable[bool] = self._is_authorized(data, metadata, services)
         return decision
+
+
+def _undocumented(model: type[BaseModel]) -> type[BaseModel]:
+    """``model`` without its docstring, which pydantic would put into its JSON Schema."""
+    if not model.__dict__.get("__doc__"):
+        return model
+    namespace = {
+        "__doc__": None,
+        "__module__": model.__module__,
+        "__qualname__": model.__qualname__,
+    }
+    return type(model.__name__, (model,), namespace)
 
 
 __all__ = [
