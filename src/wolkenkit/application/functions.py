@@ -305,8 +305,10 @@ class FunctionDomainEventHandler(DomainEventHandler[Any, Any]):
         )
         self._invoke = self._call.invoke
         model = self._call.schema
-        for name, other in aggregate.domain_event_handlers.items():
-            if other is not self and model is not None and getattr(other, "model", None) is model:
+        others = [] if model is None else aggregate.domain_event_handlers.items()
+        for name, other in others:
+            if other is not self and getattr(other, "model", None) is model:
+                assert model is not None
                 raise load_error(
                     self.function,
                     f"Event '{name}' takes {model.__name__} too: a returned {model.__name__} "
