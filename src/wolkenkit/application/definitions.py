@@ -1,19 +1,17 @@
-"""What an application is made of: the classes application authors subclass and instantiate.
+"""What an application is made of: aggregates, flows, views and notifications, whose
+handlers are plain functions registered with decorators (see ``Aggregate``, ``Flow``,
+``View`` and ``Notifications``)::
 
-A handler is a class. Its generic parameters are its schemas, its docstring is its
-documentation, and its methods are the reference's callbacks in snake_case::
+    aggregate = Aggregate(Message, authorize=Everyone)
 
-    class Send(CommandHandler[MessageState, SendData]):
+    @aggregate.command
+    def send(command: Send) -> Sent:
         \"\"\"Sends a new message.\"\"\"
+        return Sent(text=command.text)
 
-        def is_authorized(self, state, command, services) -> bool:
-            return True
-
-        def handle(self, state, command, services) -> None:
-            services.aggregate.publish_domain_event("sent", SentData(text=command.data.text))
-
-Every method may be ``async`` except ``DomainEventHandler.handle``, which is a pure state
-transition. The loader checks the shape of everything and names the file when it is wrong.
+The handler classes below (``CommandHandler``, ...) are the engine's view of a handler: each
+decorator wraps its function in an adapter of that kind (``wolkenkit.application.functions``).
+Apps do not subclass them.
 """
 
 from __future__ import annotations
