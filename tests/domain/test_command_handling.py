@@ -4,15 +4,16 @@ rejections and failures."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import logging
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pytest
 
-from tests.domain.chat_app import Empty, MessageState, SentData, build_application
+from tests.domain.chat_app import Empty, MessageState, SentData, build_application, chat_commands
 from wolkenkit import errors
-from wolkenkit.application.definitions import CommandHandler
-from wolkenkit.application.services import CommandAuthorizationServices, CommandServices
+from wolkenkit.application.definitions import Aggregate, CommandHandler
+from wolkenkit.application.services import AggregateService
 from wolkenkit.domain.domain import Domain
 from wolkenkit.messages import (
     AggregateIdentifier,
@@ -28,7 +29,7 @@ from wolkenkit.testing.sandbox import build_domain
 
 def make_domain(
     store: InMemoryDomainEventStore | None = None,
-    extra_commands: dict[str, CommandHandler[MessageState, Any]] | None = None,
+    extra_commands: Mapping[str, CommandHandler[MessageState, Any]] | None = None,
 ) -> Domain:
     return build_domain(build_application(extra_commands=extra_commands), domain_event_store=store)
 
@@ -182,66 +183,46 @@ async def test_a_rejected_command_yields_a_rejected_event_and_stores_nothing() -
     assert await stored_events(domain, identifier) == []
 
 
-class PublishThenCrash(CommandHandler[MessageState, Empty]):
-    def is_authorized(
-        self,
-        state: MessageState,
-        command: CommandWithMetadata[Empty],
-        services: CommandAuthorizationServices,
-    ) -> bool:
-        return True
+def crashing_commands() -> Aggregate[MessageState]:
+    commands = chat_commands()
 
-    def handle(
-        self,
-        state: MessageState,
-        command: CommandWithMetadata[Empty],
-        services: CommandServices[MessageState],
-    ) -> None:
-        services.aggregate.publish_domain_event("sent", SentData(text="half-done"))
+    @commands.command(name="crash")
+    def publish_then_crash(command: Empty, this: AggregateService[MessageState]) -> None:
+        this.publish(SentData(text="half-done"))
         raise ZeroDivisionError("the handler crashed")
 
+    @commands.command(name="invalid")
+    def publish_invalid(command: Empty, this: AggregateService[MessageState]) -> None:
+        this.publish_domain_event("sent", {"text": 42, "extra": True})
 
-class Forbidden(CommandHandler[MessageState, Empty]):
-    async def is_authorized(
-        self,
-        state: MessageState,
-        command: CommandWithMetadata[Empty],
-        services: CommandAuthorizationServices,
-    ) -> bool:
-        return False
-
-    def handle(
-        self,
-        state: MessageState,
-        command: CommandWithMetadata[Empty],
-        services: CommandServices[MessageState],
-    ) -> None:
-        services.aggregate.publish_domain_event("sent", SentData(text="never"))
+    return commands
 
 
-class Truthy(Forbidden):
-    async def is_authorized(  # type: ignore[override]
-        self,
-        state: MessageState,
-        command: CommandWithMetadata[Empty],
-        services: CommandAuthorizationServices,
-    ) -> str:
-        return "yes"
+async def nobody(command: Empty) -> bool:
+    return False
 
 
-class PublishInvalid(PublishThenCrash):
-    def handle(
-        self,
-        state: MessageState,
-        command: CommandWithMetadata[Empty],
-        services: CommandServices[MessageState],
-    ) -> None:
-        services.aggregate.publish_domain_event("sent", {"text": 42, "extra": True})
+async def truthy_answer(command: Empty) -> str:
+    return "yes"
+
+
+def forbidden_commands() -> Aggregate[MessageState]:
+    commands = chat_commands()
+
+    @commands.command(authorize=nobody)
+    def forbidden(command: Empty) -> SentData:
+        return SentData(text="never")
+
+    @commands.command(authorize=truthy_answer)  # type: ignore[arg-type]
+    def truthy(command: Empty) -> SentData:
+        return SentData(text="never")
+
+    return commands
 
 
 async def test_a_crashing_handler_yields_a_failed_event_and_stores_nothing() -> None:
     # The handler published an event before it crashed; that event is discarded.
-    domain = make_domain(extra_commands={"crash": PublishThenCrash()})
+    domain = make_domain(extra_commands=crashing_commands().command_handlers)
     identifier = message_id()
 
     outcome = await domain.handle_command(build_command(identifier, "crash"))
@@ -259,7 +240,7 @@ async def test_a_crashing_handler_yields_a_failed_event_and_stores_nothing() -> 
 
 
 async def test_unauthorized_commands_are_rejected_and_a_truthy_answer_is_not_enough() -> None:
-    domain = make_domain(extra_commands={"forbidden": Forbidden(), "truthy": Truthy()})
+    domain = make_domain(extra_commands=forbidden_commands().command_handlers)
     identifier = message_id()
 
     forbidden = await domain.handle_command(build_command(identifier, "forbidden"))
@@ -272,7 +253,7 @@ async def test_unauthorized_commands_are_rejected_and_a_truthy_answer_is_not_eno
 
 
 async def test_publishing_data_that_breaks_the_event_schema_fails_the_command() -> None:
-    domain = make_domain(extra_commands={"invalid": PublishInvalid()})
+    domain = make_domain(extra_commands=crashing_commands().command_handlers)
     identifier = message_id()
 
     outcome = await domain.handle_command(build_command(identifier, "invalid"))
@@ -421,36 +402,22 @@ async def test_a_rejected_creating_command_is_confirmed_by_a_read() -> None:
     assert store.reads == 1
 
 
-class LoggerNames(CommandHandler[MessageState, Empty]):
-    """Records the names of the loggers its services hand out."""
+async def test_handlers_log_to_their_aggregates_logger() -> None:
+    names: list[str] = []
+    commands = chat_commands()
 
-    def __init__(self) -> None:
-        self.names: list[str] = []
-
-    def is_authorized(
-        self,
-        state: MessageState,
-        command: CommandWithMetadata[Empty],
-        services: CommandAuthorizationServices,
-    ) -> bool:
-        self.names.append(services.logger.name)
+    def name_logger(logger: logging.Logger) -> bool:
+        names.append(logger.name)
         return True
 
-    def handle(
-        self,
-        state: MessageState,
-        command: CommandWithMetadata[Empty],
-        services: CommandServices[MessageState],
-    ) -> None:
-        self.names.append(services.logger.name)
+    @commands.command(authorize=name_logger)
+    def name_loggers(command: Empty, logger: logging.Logger) -> None:
+        names.append(logger.name)
 
-
-async def test_handlers_log_to_their_aggregates_logger() -> None:
-    handler = LoggerNames()
-    domain = make_domain(extra_commands={"nameLoggers": handler})
+    domain = make_domain(extra_commands=commands.command_handlers)
     identifier = message_id()
     await domain.handle_command(build_command(identifier, "nameLoggers", {}))
     instance = await domain.repository.load(identifier)
     expected = "wolkenkit.app.domain.communication.message"
-    assert handler.names == [expected, expected]
+    assert names == [expected, expected]
     assert instance.event_services.logger.name == expected

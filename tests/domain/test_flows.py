@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from tests.domain.chat_app import build_application
+from tests.domain.chat_app import SentData, build_application
 from wolkenkit.application.application import Application
-from wolkenkit.application.definitions import Flow, FlowHandler
-from wolkenkit.application.services import FlowServices
+from wolkenkit.application.definitions import Flow
+from wolkenkit.application.services import CommandService
 from wolkenkit.domain.domain import Domain
 from wolkenkit.domain.flows import PerformReplay
 from wolkenkit.messages import (
@@ -18,7 +18,6 @@ from wolkenkit.messages import (
     Command,
     CommandWithMetadata,
     DomainEvent,
-    ItemIdentifier,
     ReplayPolicy,
     new_id,
 )
@@ -29,7 +28,7 @@ from wolkenkit.testing.builders import build_command
 from wolkenkit.testing.sandbox import RecordingPublisher
 
 
-class Recorder(FlowHandler):
+class Recorder:
     """Remembers the revisions it handled; can issue a command per event."""
 
     def __init__(self, issue: bool = False, crash_on: int | None = None) -> None:
@@ -37,15 +36,30 @@ class Recorder(FlowHandler):
         self.issue = issue
         self.crash_on = crash_on
 
-    def is_relevant(self, fully_qualified_name: str, item_identifier: ItemIdentifier) -> bool:
-        return fully_qualified_name.startswith("communication.message.")
+    def flow(self, policy: ReplayPolicy) -> Flow:
+        """A flow that records the chat's events; also rejections, which it must never see."""
+        flow = Flow(replay_policy=policy)
 
-    async def handle(self, domain_event: DomainEvent, services: FlowServices) -> None:
+        @flow.on(SentData)
+        async def record_sent(event: DomainEvent[SentData], command: CommandService) -> None:
+            await self.record(event, command)
+
+        @flow.on("communication.message.liked")
+        async def record_liked(event: DomainEvent, command: CommandService) -> None:
+            await self.record(event, command)
+
+        @flow.on("communication.message.likeRejected")
+        async def record_rejection(event: DomainEvent, command: CommandService) -> None:
+            await self.record(event, command)
+
+        return flow
+
+    async def record(self, domain_event: DomainEvent[Any], command: CommandService) -> None:
         if domain_event.metadata.revision == self.crash_on:
             raise RuntimeError("flow handler crashed")
         self.seen.append((domain_event.name, domain_event.metadata.revision))
         if self.issue:
-            await services.command.issue_command(
+            await command.issue_command(
                 Command(
                     aggregate_identifier=AggregateIdentifier.of(
                         "communication", "message", new_id()
@@ -64,7 +78,7 @@ class Harness:
         application = Application(
             root_directory=application.root_directory,
             domain=application.domain,
-            flows={"recorder": Flow(replay_policy=policy, domain_event_handlers={"r": recorder})},
+            flows={"recorder": recorder.flow(policy)},
         )
         self.recorder = recorder
         self.issued: list[CommandWithMetadata[Any]] = []

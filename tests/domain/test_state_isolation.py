@@ -15,6 +15,8 @@ from pydantic import BaseModel, ConfigDict
 
 from wolkenkit.application.application import Application
 from wolkenkit.application.definitions import Aggregate, CommandHandler, DomainEventHandler
+from wolkenkit.application.policies import Everyone
+from wolkenkit.application.services import AggregateService
 from wolkenkit.application.system_events import with_system_domain_events
 from wolkenkit.domain.domain import Domain
 from wolkenkit.messages import AggregateIdentifier, new_id
@@ -37,38 +39,6 @@ class NoData(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class Tag(CommandHandler[NoteState, TagData]):
-    """Publishes ``tagged``: the one way tags change."""
-
-    def is_authorized(self, state: Any, command: Any, services: Any) -> bool:
-        return True
-
-    def handle(self, state: Any, command: Any, services: Any) -> None:
-        services.aggregate.publish_domain_event("tagged", {"tag": command.data.tag})
-
-
-class Scribble(CommandHandler[NoteState, NoData]):
-    """Changes the state it was given in place and publishes nothing."""
-
-    def is_authorized(self, state: Any, command: Any, services: Any) -> bool:
-        _scribble(state, "by is_authorized")
-        return True
-
-    def handle(self, state: Any, command: Any, services: Any) -> None:
-        _scribble(state, "by handle")
-
-
-class TagThenScribble(CommandHandler[NoteState, TagData]):
-    """Publishes ``tagged``, then changes the next state it got back in place."""
-
-    def is_authorized(self, state: Any, command: Any, services: Any) -> bool:
-        return True
-
-    def handle(self, state: Any, command: Any, services: Any) -> None:
-        next_state = services.aggregate.publish_domain_event("tagged", {"tag": command.data.tag})
-        _scribble(next_state, "after publishing")
-
-
 def _scribble(state: Any, how: str) -> None:
     if isinstance(state, dict):
         state["tags"].append(how)
@@ -78,18 +48,74 @@ def _scribble(state: Any, how: str) -> None:
         state.title = how
 
 
+def _model_notes() -> Aggregate[NoteState]:
+    notes = Aggregate(NoteState, authorize=Everyone)
+
+    @notes.command
+    def tag(command: TagData) -> TagData:
+        """Publishes ``tagged``: the one way tags change."""
+        return command
+
+    def scribbling_policy(note: NoteState) -> bool:
+        _scribble(note, "by is_authorized")
+        return True
+
+    @notes.command(authorize=scribbling_policy)
+    def scribble(note: NoteState, command: NoData) -> None:
+        """Changes the state it was given in place and publishes nothing."""
+        _scribble(note, "by handle")
+
+    @notes.command
+    def tag_then_scribble(command: TagData, this: AggregateService[NoteState]) -> None:
+        """Publishes ``tagged``, then changes the next state it got back in place."""
+        _scribble(this.publish(command), "after publishing")
+
+    @notes.event
+    def tagged(note: NoteState, event: TagData) -> NoteState:
+        return note.model_copy(update={"tags": [*note.tags, event.tag]})
+
+    return notes
+
+
+# TODO(issue 13): old API because a handler of an aggregate whose initial state is a function
+# returning a dict cannot ask for the state: ``state: dict[str, Any]`` is bound to the data.
+class Tag(CommandHandler[NoteState, TagData]):
+    def is_authorized(self, state: Any, command: Any, services: Any) -> bool:
+        return True
+
+    def handle(self, state: Any, command: Any, services: Any) -> None:
+        services.aggregate.publish_domain_event("tagged", {"tag": command.data.tag})
+
+
+class Scribble(CommandHandler[NoteState, NoData]):
+    def is_authorized(self, state: Any, command: Any, services: Any) -> bool:
+        _scribble(state, "by is_authorized")
+        return True
+
+    def handle(self, state: Any, command: Any, services: Any) -> None:
+        _scribble(state, "by handle")
+
+
+class TagThenScribble(CommandHandler[NoteState, TagData]):
+    def is_authorized(self, state: Any, command: Any, services: Any) -> bool:
+        return True
+
+    def handle(self, state: Any, command: Any, services: Any) -> None:
+        next_state = services.aggregate.publish_domain_event("tagged", {"tag": command.data.tag})
+        _scribble(next_state, "after publishing")
+
+
 class Tagged(DomainEventHandler[NoteState, TagData]):
     def handle(self, state: Any, domain_event: Any, services: Any) -> dict[str, Any]:
-        tags = state["tags"] if isinstance(state, dict) else state.tags
-        return {"tags": [*tags, domain_event.data.tag]}
+        return {"tags": [*state["tags"], domain_event.data.tag]}
 
     def is_authorized(self, state: Any, domain_event: Any, services: Any) -> bool:
         return True
 
 
-def _notes(initial_state: Any) -> Domain:
-    aggregate = Aggregate(
-        initial_state=initial_state,
+def _dict_notes() -> Aggregate[Any]:
+    return Aggregate(
+        initial_state=_plain_state,
         command_handlers={
             "tag": Tag(),
             "scribble": Scribble(),
@@ -97,6 +123,10 @@ def _notes(initial_state: Any) -> Domain:
         },
         domain_event_handlers={"tagged": Tagged()},
     )
+
+
+def _notes(initial_state: Any) -> Domain:
+    aggregate = _model_notes() if initial_state is NoteState else _dict_notes()
     application = Application(
         root_directory=Path("notes"),
         domain={"notes": {"note": with_system_domain_events(aggregate)}},
