@@ -14,7 +14,7 @@ import pytest
 from pydantic import BaseModel, ConfigDict
 
 from wolkenkit.application.application import Application
-from wolkenkit.application.definitions import Aggregate, CommandHandler, DomainEventHandler
+from wolkenkit.application.definitions import Aggregate
 from wolkenkit.application.policies import Everyone
 from wolkenkit.application.services import AggregateService
 from wolkenkit.application.system_events import with_system_domain_events
@@ -77,52 +77,31 @@ def _model_notes() -> Aggregate[NoteState]:
     return notes
 
 
-# TODO(issue 13): old API because a handler of an aggregate whose initial state is a function
-# returning a dict cannot ask for the state: ``state: dict[str, Any]`` is bound to the data.
-class Tag(CommandHandler[NoteState, TagData]):
-    def is_authorized(self, state: Any, command: Any, services: Any) -> bool:
-        return True
-
-    def handle(self, state: Any, command: Any, services: Any) -> None:
-        services.aggregate.publish_domain_event("tagged", {"tag": command.data.tag})
-
-
-class Scribble(CommandHandler[NoteState, NoData]):
-    def is_authorized(self, state: Any, command: Any, services: Any) -> bool:
-        _scribble(state, "by is_authorized")
-        return True
-
-    def handle(self, state: Any, command: Any, services: Any) -> None:
-        _scribble(state, "by handle")
-
-
-class TagThenScribble(CommandHandler[NoteState, TagData]):
-    def is_authorized(self, state: Any, command: Any, services: Any) -> bool:
-        return True
-
-    def handle(self, state: Any, command: Any, services: Any) -> None:
-        next_state = services.aggregate.publish_domain_event("tagged", {"tag": command.data.tag})
-        _scribble(next_state, "after publishing")
-
-
-class Tagged(DomainEventHandler[NoteState, TagData]):
-    def handle(self, state: Any, domain_event: Any, services: Any) -> dict[str, Any]:
-        return {"tags": [*state["tags"], domain_event.data.tag]}
-
-    def is_authorized(self, state: Any, domain_event: Any, services: Any) -> bool:
-        return True
-
-
 def _dict_notes() -> Aggregate[Any]:
-    return Aggregate(
-        initial_state=_plain_state,
-        command_handlers={
-            "tag": Tag(),
-            "scribble": Scribble(),
-            "tagThenScribble": TagThenScribble(),
-        },
-        domain_event_handlers={"tagged": Tagged()},
-    )
+    # A state without a class of its own: a plain dict, as ``_plain_state`` returns it.
+    notes = Aggregate(_plain_state, authorize=Everyone)
+
+    @notes.command
+    def tag(command: TagData) -> TagData:
+        return command
+
+    def scribbling_policy(note: dict[str, Any]) -> bool:
+        _scribble(note, "by is_authorized")
+        return True
+
+    @notes.command(authorize=scribbling_policy)
+    def scribble(note: dict[str, Any], command: NoData) -> None:
+        _scribble(note, "by handle")
+
+    @notes.command
+    def tag_then_scribble(command: TagData, this: AggregateService[dict[str, Any]]) -> None:
+        _scribble(this.publish(command), "after publishing")
+
+    @notes.event
+    def tagged(note: dict[str, Any], event: TagData) -> dict[str, Any]:
+        return {"tags": [*note["tags"], event.tag]}
+
+    return notes
 
 
 def _notes(initial_state: Any) -> Domain:

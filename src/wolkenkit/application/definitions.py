@@ -239,8 +239,16 @@ class Aggregate(Generic[StateT]):
 
     @property
     def state_type(self) -> type[Any] | None:
-        """The state's class, when ``initial_state`` is one."""
-        return self.initial_state if isinstance(self.initial_state, type) else None
+        """The state's class: ``initial_state`` itself, or the class its return annotation
+        names; ``None`` when nothing says (a lambda returning a dict)."""
+        if isinstance(self.initial_state, type):
+            return self.initial_state
+        try:
+            returned = typing.get_type_hints(self.initial_state).get("return")
+        except Exception:
+            return None
+        found = typing.get_origin(returned) or returned
+        return found if isinstance(found, type) else None
 
     @overload
     def command(self, function: HandlerT, /) -> HandlerT: ...

@@ -77,15 +77,17 @@ HandlerFunction = Callable[..., Any]
 
 
 def _state_offer(state_type: Any) -> Offer:
+    """The state, for the first parameter annotated with its class; an aggregate whose
+    ``initial_state`` does not say its class (a lambda) has a mapping as its state."""
+    expected = state_type if isinstance(state_type, type) else Mapping
+
     def matches(annotation: Any) -> bool:
         found = getattr(annotation, "__origin__", None) or annotation
-        return (
-            isinstance(found, type)
-            and isinstance(state_type, type)
-            and (issubclass(found, state_type) or issubclass(state_type, found))
+        return isinstance(found, type) and (
+            issubclass(found, expected) or issubclass(expected, found)
         )
 
-    return Offer(matches, lambda state, message, services: state)
+    return Offer(matches, lambda state, message, services: state, once=True)
 
 
 def _services(*offers: tuple[Any, Callable[[Any], Any]]) -> list[Offer]:

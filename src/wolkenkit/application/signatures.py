@@ -129,6 +129,8 @@ class Offer:
     #: For the offers that carry the message's schema: the schema an annotation names
     #: (``Send`` for the data itself, ``Send`` of ``CommandWithMetadata[Send]``).
     schema_of: Callable[[Any], type[BaseModel] | None] | None = None
+    #: Given to one parameter only: the next one that matches goes on to the other offers.
+    once: bool = False
 
 
 @dataclass(frozen=True)
@@ -192,6 +194,7 @@ def bind(
     annotations = hints(function, error)
     getters: list[Getter] = []
     schema: type[BaseModel] | None = None
+    used: set[int] = set()
     for parameter in inspect.signature(function).parameters.values():
         if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
             raise load_error(function, f"Parameter '*{parameter.name}' is not supported.", error)
@@ -206,7 +209,14 @@ def bind(
                 f"Parameter '{parameter.name}' has no annotation, so nothing says what it is.",
                 error,
             )
-        offer = next((offer for offer in offers if offer.matches(annotation)), None)
+        offer = next(
+            (
+                offer
+                for offer in offers
+                if offer.matches(annotation) and not (offer.once and id(offer) in used)
+            ),
+            None,
+        )
         if offer is None:
             raise load_error(
                 function,
@@ -223,6 +233,7 @@ def bind(
                     error,
                 )
             schema = found or schema
+        used.add(id(offer))
         getters.append(offer.get)
     return Call(
         function, tuple(getters), schema, annotations.get("return", inspect.Parameter.empty)
