@@ -279,6 +279,29 @@ def test_two_handlers_with_one_name_fail_the_load(tmp_path: Path) -> None:
     assert "twice" in message
 
 
+def test_a_default_policy_asking_for_one_commands_data_fails_the_load(tmp_path: Path) -> None:
+    # The aggregate's policy reaches every handler: asking for Send, it would get the data of
+    # Like and of the events.
+    policy = """
+        def only_short(command: Send) -> bool:
+            return len(command.text) < 10
+
+
+        aggregate = Aggregate(Message, authorize=only_short)
+    """
+    like = """
+        @aggregate.command
+        def like(command: Like) -> None:
+            pass
+    """
+    write_app(tmp_path, {MESSAGE: (HEADER, policy, SEND, like, SENT)})
+
+    with pytest.raises(ApplicationError) as raised:
+        load_application(tmp_path)
+
+    assert "Its policy only_short asks for Send, but the handler's data is" in str(raised.value)
+
+
 def test_two_events_taking_one_model_fail_the_load(tmp_path: Path) -> None:
     # A command handler returning Sent must name exactly one event.
     again = """

@@ -129,15 +129,29 @@ def _allowed(*passed: Any) -> bool:
 
 
 def _authorization(
-    policy: Policy, function: HandlerFunction, offers: list[Offer], error: type[Any]
+    policy: Policy,
+    function: HandlerFunction,
+    offers: list[Offer],
+    error: type[Any],
+    schema: type[BaseModel] | None,
 ) -> Callable[..., bool | Awaitable[bool]]:
-    """``is_authorized`` for one handler: a built-in policy looks at the client only."""
+    """``is_authorized`` for one handler whose data is ``schema``: a built-in policy looks at
+    the client only; a function policy that asks for the data must ask for that model."""
     if policy is Everyone:
         return _allowed
     if isinstance(policy, BuiltInPolicy):
         allows = policy.allows
         return lambda state, message, services: allows(services.client)
     call = bind(policy, offers, error, "an authorization function")
+    if call.schema is not None and call.schema is not schema:
+        # An aggregate's default policy reaches every handler; one that names a data model
+        # would get another handler's data.
+        raise load_error(
+            function,
+            f"Its policy {policy.__name__} asks for {call.schema.__name__}, but the handler's "
+            f"data is {'untyped' if schema is None else schema.__name__}.",
+            error,
+        )
     return lambda *passed: _decide(call(*passed))
 
 
@@ -203,6 +217,7 @@ class FunctionCommandHandler(CommandHandler[Any, Any]):
                 ),
             ],
             CommandHandlerMalformed,
+            self._call.schema,
         )
         for model in models_in(self._call.return_annotation):
             if aggregate.event_name_of(model) is None:
@@ -337,7 +352,7 @@ class FunctionDomainEventHandler(DomainEventHandler[Any, Any]):
                 DomainEventHandlerMalformed,
             )
         self._is_authorized = _authorization(
-            policy, self.function, delivery_offers, DomainEventHandlerMalformed
+            policy, self.function, delivery_offers, DomainEventHandlerMalformed, self._call.schema
         )
         self._filter_call = (
             None
