@@ -155,7 +155,26 @@ def _authorization(
     return lambda *passed: _decide(call(*passed))
 
 
-class FunctionCommandHandler(CommandHandler[Any, Any]):
+class _BoundFunction:
+    """What every adapter shares: the function, its docstring as the documentation, and the
+    schema its signature names once it is bound."""
+
+    function: HandlerFunction
+    _call: Call | None
+
+    def bind(self) -> None:
+        raise NotImplementedError
+
+    def documentation(self) -> str | None:
+        return documentation(self.function)
+
+    def data_schema(self) -> type[BaseModel] | None:
+        self.bind()
+        assert self._call is not None
+        return self._call.schema
+
+
+class FunctionCommandHandler(_BoundFunction, CommandHandler[Any, Any]):
     """A command handler function: it returns (or publishes) the events it decides on."""
 
     def __init__(
@@ -227,14 +246,6 @@ class FunctionCommandHandler(CommandHandler[Any, Any]):
                     CommandHandlerMalformed,
                 )
 
-    def data_schema(self) -> type[BaseModel] | None:
-        self.bind()
-        assert self._call is not None
-        return self._call.schema
-
-    def documentation(self) -> str | None:
-        return documentation(self.function)
-
     def is_authorized(
         self,
         state: Any,
@@ -279,7 +290,7 @@ class FunctionCommandHandler(CommandHandler[Any, Any]):
             services.aggregate.publish_domain_event(name, event)
 
 
-class FunctionDomainEventHandler(DomainEventHandler[Any, Any]):
+class FunctionDomainEventHandler(_BoundFunction, DomainEventHandler[Any, Any]):
     """An event handler function: the next state from the state and the event."""
 
     def __init__(
@@ -372,14 +383,6 @@ class FunctionDomainEventHandler(DomainEventHandler[Any, Any]):
         """The event's data model, which names the event where a command handler returns it."""
         return self.data_schema()
 
-    def data_schema(self) -> type[BaseModel] | None:
-        self.bind()
-        assert self._call is not None
-        return self._call.schema
-
-    def documentation(self) -> str | None:
-        return documentation(self.function)
-
     def handle(
         self, state: Any, domain_event: DomainEvent[Any], services: DomainEventServices
     ) -> Any:
@@ -403,7 +406,7 @@ class FunctionDomainEventHandler(DomainEventHandler[Any, Any]):
         return self._map_function is not None
 
 
-class FunctionFlowHandler(FlowHandler):
+class FunctionFlowHandler(_BoundFunction, FlowHandler):
     """A flow's handler function for one event, named by its model or its full name."""
 
     def __init__(self, function: HandlerFunction, subscription: type[BaseModel] | str) -> None:
@@ -467,9 +470,6 @@ class FunctionFlowHandler(FlowHandler):
             "a flow handler",
         )
         self._model = self._call.schema
-
-    def documentation(self) -> str | None:
-        return documentation(self.function)
 
     def is_relevant(self, fully_qualified_name: str, item_identifier: ItemIdentifier) -> bool:
         return fully_qualified_name == self.fully_qualified_name
@@ -593,7 +593,7 @@ FunctionStreamQueryHandler: type[StreamQueryHandler[Any, Any]] = _query_class(St
 FunctionValueQueryHandler: type[ValueQueryHandler[Any, Any]] = _query_class(ValueQueryHandler)
 
 
-class FunctionNotificationSubscriber(NotificationSubscriber):
+class FunctionNotificationSubscriber(_BoundFunction, NotificationSubscriber):
     """A view's function for one notification, named by its model or its name."""
 
     def __init__(self, function: HandlerFunction, subscription: type[BaseModel] | str) -> None:
@@ -642,9 +642,6 @@ class FunctionNotificationSubscriber(NotificationSubscriber):
             NotificationSubscriberMalformed,
             "a notification subscriber",
         )
-
-    def documentation(self) -> str | None:
-        return documentation(self.function)
 
     def is_relevant(self, name: str) -> bool:
         return name == self.name
