@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.test_dev_token_health import WK, wait_until
+from tests.cli.test_dev_token_health import WK, runtime_process, wait_until
 from wolkenkit.scaffolds import create_project
 from wolkenkit.testing.cluster import free_port, healthy
 
@@ -98,35 +98,11 @@ def accepts(host: str, port: int) -> bool:
         return False
 
 
-@contextmanager
-def other_app(app: Path, port: int, health_port: int) -> Iterator[None]:
-    """Another wolkenkit app, serving on the given ports."""
-    environment = {
-        **os.environ,
-        "APPLICATION_DIRECTORY": str(app),
-        "PORT_OR_SOCKET": str(port),
-        "HEALTH_PORT_OR_SOCKET": str(health_port),
-        "BIND_HOST": "127.0.0.1",
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "wolkenkit.runtime.server"],
-        env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_until(lambda: healthy(health_port), DEADLINE_SECONDS)
-        yield
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=DEADLINE_SECONDS)
-
-
 def test_ports_of_another_wolkenkit_app_are_an_error_not_ready(chat: Path) -> None:
     # The other app answers on the health port too: wk dev must not take it for its own.
     port, health_port = free_port(), free_port()
     with (
-        other_app(chat, port, health_port),
+        runtime_process(chat, port, health_port),
         running_dev(chat, port=port, health_port=health_port) as dev,
     ):
         wait_until(lambda: dev.process.poll() is not None, DEADLINE_SECONDS)

@@ -10,6 +10,8 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import jwt
@@ -168,11 +170,13 @@ def test_token_reports_a_missing_subject_in_one_line(tmp_path: Path) -> None:
     assert "sub" in result.stderr
 
 
-def test_health_exits_zero_when_healthy_and_one_otherwise(chat: Path) -> None:
-    port, health_port = free_port(), free_port()
+@contextmanager
+def runtime_process(app: Path, port: int, health_port: int) -> Iterator[subprocess.Popen[bytes]]:
+    """The app's runtime as a process of its own on the given ports, once it is healthy; it
+    is stopped with SIGTERM afterwards."""
     environment = {
         **os.environ,
-        "APPLICATION_DIRECTORY": str(chat),
+        "APPLICATION_DIRECTORY": str(app),
         "PORT_OR_SOCKET": str(port),
         "HEALTH_PORT_OR_SOCKET": str(health_port),
         "BIND_HOST": "127.0.0.1",
@@ -184,11 +188,17 @@ def test_health_exits_zero_when_healthy_and_one_otherwise(chat: Path) -> None:
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait_until(lambda: healthy(health_port))
-        up = subprocess.run([WK, "health", "--health-port", str(health_port)], capture_output=True)
+        wait_until(lambda: healthy(health_port), PATIENCE_SECONDS)
+        yield server
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=PATIENCE_SECONDS)
+
+
+def test_health_exits_zero_when_healthy_and_one_otherwise(chat: Path) -> None:
+    port, health_port = free_port(), free_port()
+    with runtime_process(chat, port, health_port) as server:
+        up = subprocess.run([WK, "health", "--health-port", str(health_port)], capture_output=True)
     down = subprocess.run([WK, "health", "--health-port", str(health_port)], capture_output=True)
 
     assert up.returncode == 0
