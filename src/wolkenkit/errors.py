@@ -302,6 +302,14 @@ class ItemNotFound(StoreError):
     pass
 
 
+class RowAlreadyExists(StoreError):
+    """A view table already holds a row with the key of the one inserted."""
+
+
+class RowNotFound(StoreError):
+    """A view table holds no row with the key of the one updated."""
+
+
 class ItemNotLocked(StoreError):
     pass
 
