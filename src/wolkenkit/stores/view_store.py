@@ -145,9 +145,10 @@ class ViewStore(ABC):
         """The row with ``key``, or ``None``."""
 
     @abstractmethod
-    async def find(self, table: str, query: Query = Query()) -> Page:  # noqa: B008
-        """Rows as ``query`` says; raises ``ParameterInvalid`` for a field that is neither the
-        key nor indexed, a ``limit`` below 1 or a cursor this query did not make."""
+    async def find(self, table: str, query: Query | None = None) -> Page:
+        """Rows as ``query`` says (all rows in key order without one); raises
+        ``ParameterInvalid`` for a field that is neither the key nor indexed, a ``limit``
+        below 1 or a cursor this query did not make."""
 
     @abstractmethod
     async def count(self, table: str, where: Mapping[str, Any] | None = None) -> int:
