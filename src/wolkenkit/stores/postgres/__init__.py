@@ -2,7 +2,8 @@
 
 Options are the reference's: ``hostName``, ``port`` (5432), ``userName``, ``password`` (empty),
 ``database``, ``encryptConnection`` (``false``, ``true`` or ``{rejectUnauthorized, ca,
-privateKey, certificate}`` with PEM strings) and ``tableNames``. One option is ours:
+privateKey, certificate}`` with PEM strings) and ``tableNames``; the view store, whose tables
+the app declares, takes ``tablePrefix`` (``view_``) instead. One option is ours:
 ``schema`` puts the tables into that schema (created by ``setup()``) instead of the connection's
 default, so several applications or test runs can share a database. Each factory function
 validates its options and connects before it returns.
@@ -48,6 +49,8 @@ from wolkenkit.stores.postgres.publish_subscribe import (
     PostgresPublisher,
     PostgresSubscriber,
 )
+from wolkenkit.stores.postgres.view_store import STORE as VIEW_STORE
+from wolkenkit.stores.postgres.view_store import PostgresViewStore, ViewStoreOptions
 from wolkenkit.stores.priority_queue_store import DoesIdentifierMatchItem
 
 __all__ = [
@@ -57,12 +60,14 @@ __all__ = [
     "PostgresPriorityQueueStore",
     "PostgresPublisher",
     "PostgresSubscriber",
+    "PostgresViewStore",
     "create_consumer_progress_store",
     "create_domain_event_store",
     "create_lock_store",
     "create_priority_queue_store",
     "create_publisher",
     "create_subscriber",
+    "create_view_store",
 ]
 
 ItemT = TypeVar("ItemT", bound=BaseModel)
@@ -84,6 +89,11 @@ async def create_consumer_progress_store(
 ) -> PostgresConsumerProgressStore:
     parsed = parse_options(ConsumerProgressStoreOptions, options, PROGRESS_STORE)
     return PostgresConsumerProgressStore(await create_pool(parsed, PROGRESS_STORE), parsed)
+
+
+async def create_view_store(options: Mapping[str, Any]) -> PostgresViewStore:
+    parsed = parse_options(ViewStoreOptions, options, VIEW_STORE)
+    return PostgresViewStore(await create_pool(parsed, VIEW_STORE), parsed)
 
 
 async def create_priority_queue_store(

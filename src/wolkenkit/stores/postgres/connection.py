@@ -156,9 +156,16 @@ class Names:
         return quote(f"{table}_{purpose}")
 
 
-async def set_up(pool: ConnectionPool, names: Names, statements: list[str], store: str) -> None:
-    """Run ``setup()``'s DDL in one transaction. Concurrent ``CREATE ... IF NOT EXISTS`` may
-    still collide in the catalog, so setups take turns on an advisory lock."""
+async def set_up(
+    pool: ConnectionPool,
+    names: Names,
+    statements: list[str],
+    store: str,
+    finish: Callable[[asyncpg.Connection], Awaitable[None]] | None = None,
+) -> None:
+    """Run ``setup()``'s DDL in one transaction, then ``finish`` in it (which may look at
+    what is there now, raise, or go on). Concurrent ``CREATE ... IF NOT EXISTS`` may still
+    collide in the catalog, so setups take turns on an advisory lock."""
     with DriverErrors(store):
         async with pool.acquire() as connection, connection.transaction():
             await connection.execute("SELECT pg_advisory_xact_lock(hashtext('wolkenkit setup'))")
@@ -166,6 +173,8 @@ async def set_up(pool: ConnectionPool, names: Names, statements: list[str], stor
                 await connection.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(names.schema)}")
             for statement in statements:
                 await connection.execute(statement)
+            if finish is not None:
+                await finish(connection)
 
 
 class DriverErrors:

@@ -1,0 +1,198 @@
+"""The PostgreSQL view store: one table per declared table, named from ``tablePrefix``.
+
+Pages follow the keyset: a cursor holds the last row's ordered values, and the next page is
+the rows after them in the order (see ``view_table``), never an offset, so a page costs the
+same however deep it lies and rows written meanwhile neither repeat nor go missing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import asyncpg
+from pydantic import Field
+
+from wolkenkit.errors import ParameterInvalid, RowAlreadyExists, RowNotFound, StoreError
+from wolkenkit.stores import view_rows
+from wolkenkit.stores.postgres.connection import DriverErrors, Names, PostgresOptions, set_up
+from wolkenkit.stores.postgres.pool import ConnectionPool
+from wolkenkit.stores.postgres.view_table import PhysicalTable
+from wolkenkit.stores.view_store import Page, Query, Row, TableDefinition, ViewStore
+
+STORE = "PostgreSQL view store"
+
+
+class ViewStoreOptions(PostgresOptions):
+    # Letters, digits and _ only, and short enough that prefix and the longest table name
+    # (48 characters) stay within PostgreSQL's 63 bytes.
+    table_prefix: str = Field(default="view_", pattern=r"^[A-Za-z0-9_]{0,15}$")
+
+
+class PostgresViewStore(ViewStore):
+    """View tables in PostgreSQL; ``setup()`` names the tables the other operations use."""
+
+    def __init__(self, pool: ConnectionPool, options: ViewStoreOptions) -> None:
+        self._pool = pool
+        self._errors = DriverErrors(STORE)
+        self._names = Names(options.schema_name)
+        self._prefix = options.table_prefix
+        self._tables: dict[str, PhysicalTable] = {}
+
+    async def setup(self, tables: Sequence[TableDefinition]) -> None:
+        physical = [
+            PhysicalTable(definition, self._prefix + definition.name, self._names)
+            for definition in tables
+        ]
+        await set_up(
+            self._pool,
+            self._names,
+            [table.create_table() for table in physical],
+            STORE,
+            finish=lambda connection: self._check_and_index(connection, physical),
+        )
+        self._tables.update((table.definition.name, table) for table in physical)
+
+    async def _check_and_index(
+        self, connection: asyncpg.Connection, tables: Sequence[PhysicalTable]
+    ) -> None:
+        # CREATE TABLE IF NOT EXISTS leaves a table that exists alone, whatever its columns.
+        for table in tables:
+            rows = await connection.fetch(
+                "SELECT column_name, data_type FROM information_schema.columns"
+                " WHERE table_schema = coalesce($1, current_schema()) AND table_name = $2",
+                table.schema,
+                table.physical_name,
+            )
+            if {(row[0], row[1]) for row in rows} != table.expected_columns():
+                raise StoreError(
+                    f"The {STORE} finds table '{table.definition.name}' "
+                    f"({table.physical_name}) with other columns than it declares."
+                )
+            for statement in table.create_indexes():
+                await connection.execute(statement)
+
+    async def destroy(self) -> None:
+        await self._pool.close()
+
+    def _table(self, name: str) -> PhysicalTable:
+        table = self._tables.get(name)
+        if table is None:
+            raise ParameterInvalid(f"Table '{name}' is unknown; set it up first.")
+        return table
+
+    async def insert(self, table: str, row: Row) -> None:
+        physical = self._table(table)
+        arguments = _arguments(physical.definition, row)
+        try:
+            with self._driver_errors():
+                await self._pool.execute(physical.insert, *arguments)
+        except StoreError as error:
+            if isinstance(error.__cause__, asyncpg.UniqueViolationError):
+                raise RowAlreadyExists(
+                    f"Table '{table}' already holds a row with key {arguments[1]!r}."
+                ) from None
+            raise
+
+    async def upsert(self, table: str, row: Row) -> None:
+        physical = self._table(table)
+        arguments = _arguments(physical.definition, row)
+        with self._driver_errors():
+            await self._pool.execute(physical.upsert, *arguments)
+
+    async def update(self, table: str, key: Any, changes: Mapping[str, Any]) -> Row:
+        physical = self._table(table)
+        definition = physical.definition
+        view_rows.check_key(definition, key)
+        with self._driver_errors():
+            async with self._pool.acquire() as connection, connection.transaction():
+                # The row stays locked until the merged one replaces it, so concurrent
+                # updates of different fields both count.
+                text = await connection.fetchval(physical.lock, key)
+                if text is None:
+                    raise RowNotFound(f"Table '{table}' holds no row with key {key!r}.")
+                merged = view_rows.merge(definition, json.loads(text), changes)
+                await connection.execute(physical.replace, *_arguments(definition, merged))
+        return merged
+
+    async def delete(self, table: str, key: Any) -> bool:
+        physical = self._table(table)
+        view_rows.check_key(physical.definition, key)
+        with self._driver_errors():
+            status = await self._pool.execute(physical.delete, key)
+        return _affected(status) > 0
+
+    async def delete_where(self, table: str, where: Mapping[str, Any]) -> int:
+        physical = self._table(table)
+        statement, arguments = physical.delete_where(
+            view_rows.check_where(physical.definition, where)
+        )
+        with self._driver_errors():
+            status = await self._pool.execute(statement, *arguments)
+        return _affected(status)
+
+    async def get(self, table: str, key: Any) -> Row | None:
+        physical = self._table(table)
+        view_rows.check_key(physical.definition, key)
+        with self._driver_errors():
+            text = await self._pool.fetchval(physical.get, key)
+        return None if text is None else _row(text)
+
+    async def find(self, table: str, query: Query | None = None) -> Page:
+        physical = self._table(table)
+        definition = physical.definition
+        query = query or Query()
+        where = view_rows.check_where(definition, query.where)
+        order = view_rows.ordering(definition, query.order)
+        view_rows.check_limit(query.limit)
+        after = (
+            None if query.after is None else view_rows.decode_cursor(definition, order, query.after)
+        )
+        # One row more than asked tells whether there is a next page.
+        limit = None if query.limit is None else query.limit + 1
+        statement, arguments = physical.find(where, order, after, limit)
+        with self._driver_errors():
+            records = await self._pool.fetch(statement, *arguments)
+        rows = [_row(record[0]) for record in records]
+        if query.limit is None or len(rows) <= query.limit:
+            return Page(rows)
+        rows = rows[: query.limit]
+        return Page(rows, view_rows.encode_cursor(definition, order, rows[-1]))
+
+    async def count(self, table: str, where: Mapping[str, Any] | None = None) -> int:
+        physical = self._table(table)
+        statement, arguments = physical.count(view_rows.check_where(physical.definition, where))
+        with self._driver_errors():
+            counted: int = await self._pool.fetchval(statement, *arguments)
+        return counted
+
+    @contextmanager
+    def _driver_errors(self) -> Iterator[None]:
+        """Driver errors as ours; text PostgreSQL cannot hold is the caller's mistake."""
+        try:
+            with self._errors:
+                yield
+        except StoreError as error:
+            if isinstance(error.__cause__, asyncpg.CharacterNotInRepertoireError):
+                raise ParameterInvalid(
+                    f"A text value cannot be stored in PostgreSQL: {error.__cause__}."
+                ) from None
+            raise
+
+
+def _arguments(definition: TableDefinition, row: Row) -> list[Any]:
+    """The row's JSON and its column values, as the insert and replace statements take them."""
+    text = view_rows.encode_row(definition, row)
+    return [text, *view_rows.column_values(definition, row).values()]
+
+
+def _row(text: str) -> Row:
+    row: Row = json.loads(text)
+    return row
+
+
+def _affected(status: str) -> int:
+    # A command's status is its tag and the number of rows, as in "DELETE 3".
+    return int(status.rsplit(" ", 1)[-1])

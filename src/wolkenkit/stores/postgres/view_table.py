@@ -1,0 +1,193 @@
+"""How a declared view table lies in PostgreSQL, and the statements that read and write it.
+
+Each declared table is one physical table: the row's JSON in ``_row`` (field names start with
+a letter, so no field can be called that) and the key and every indexed field as a typed
+column of the field's own name, the key as primary key and each indexed field with an index.
+
+The row is stored as ``json``, not ``jsonb``: ``json`` keeps the text we wrote, so a row comes
+back with its fields in their order and every number exactly as written, while ``jsonb``
+reorders keys and parses numbers. Nothing queries inside the JSON; filters and orders use the
+typed columns.
+
+Text columns collate as ``"C"`` (by UTF-8 bytes) and orders put nulls first when ascending
+(so last when descending), as every backend does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from wolkenkit.stores.postgres.connection import Names, quote
+from wolkenkit.stores.view_store import Column, ColumnKind, Order, TableDefinition
+
+#: The column that holds the row's JSON.
+ROW = "_row"
+#: PostgreSQL cuts identifiers longer than this many bytes, which could make names collide.
+MAXIMUM_IDENTIFIER_LENGTH = 63
+
+#: Column kind → (column type, the type information_schema reports for it).
+TYPES: dict[ColumnKind, tuple[str, str]] = {
+    "text": ('text COLLATE "C"', "text"),
+    "integer": ("bigint", "bigint"),
+    "real": ("double precision", "double precision"),
+    "boolean": ("boolean", "boolean"),
+}
+
+
+def index_name(table: str, column: str) -> str:
+    """The index's name, unique even where the readable one would be too long."""
+    name = f"{table}_{column}"
+    if len(name.encode()) <= MAXIMUM_IDENTIFIER_LENGTH:
+        return quote(name)
+    digest = hashlib.sha256(name.encode()).hexdigest()[:16]
+    return quote(f"{name[:40]}_{digest}")
+
+
+class PhysicalTable:
+    """One declared table's statements, built once from its definition and names."""
+
+    def __init__(self, definition: TableDefinition, physical_name: str, names: Names) -> None:
+        self.definition = definition
+        self.physical_name = physical_name
+        self.schema = names.schema
+        table = self.table = names.table(physical_name)
+        columns = [quote(column.name) for column in definition.columns]
+        key = quote(definition.key.name)
+        listed = ", ".join([quote(ROW), *columns])
+        placeholders = ", ".join(f"${number}" for number in range(1, len(columns) + 2))
+        self.insert = f"INSERT INTO {table} ({listed}) VALUES ({placeholders})"
+        replaced = ", ".join(f"{name} = excluded.{name}" for name in [quote(ROW), *columns[1:]])
+        self.upsert = f"{self.insert} ON CONFLICT ({key}) DO UPDATE SET {replaced}"
+        self.lock = f"SELECT {quote(ROW)} FROM {table} WHERE {key} = $1 FOR UPDATE"
+        # Arguments as the insert takes them: the JSON, the key, the indexed fields.
+        assignments = ", ".join(
+            [f"{quote(ROW)} = $1"]
+            + [f"{name} = ${number}" for number, name in enumerate(columns[1:], 3)]
+        )
+        self.replace = f"UPDATE {table} SET {assignments} WHERE {key} = $2"
+        self.get = f"SELECT {quote(ROW)} FROM {table} WHERE {key} = $1"
+        self.delete = f"DELETE FROM {table} WHERE {key} = $1"
+
+    def create_table(self) -> str:
+        """``CREATE TABLE IF NOT EXISTS``; the indexes follow once its columns are checked."""
+        key = self.definition.key
+        columns = [
+            f"{quote(ROW)} json NOT NULL",
+            f"{quote(key.name)} {TYPES[key.kind][0]} PRIMARY KEY",
+            *(f"{quote(column.name)} {TYPES[column.kind][0]}" for column in self.indexes),
+        ]
+        return f"CREATE TABLE IF NOT EXISTS {self.table} ({', '.join(columns)})"
+
+    def create_indexes(self) -> list[str]:
+        return [
+            f"CREATE INDEX IF NOT EXISTS {index_name(self.physical_name, column.name)}"
+            f" ON {self.table} ({quote(column.name)})"
+            for column in self.indexes
+        ]
+
+    @property
+    def indexes(self) -> tuple[Column, ...]:
+        return self.definition.indexes
+
+    def expected_columns(self) -> set[tuple[str, str]]:
+        """(name, type) of every column, as information_schema reports them."""
+        return {(ROW, "json")} | {
+            (column.name, TYPES[column.kind][1]) for column in self.definition.columns
+        }
+
+    def condition(self, where: Mapping[str, Any], first: int = 1) -> tuple[str, list[Any]]:
+        """``WHERE`` for fields equal to values (``None``: null), with its arguments
+        numbered from ``first``."""
+        clauses: list[str] = []
+        arguments: list[Any] = []
+        for field, value in where.items():
+            name = quote(field)
+            if value is None:
+                clauses.append(f"{name} IS NULL")
+            else:
+                arguments.append(value)
+                clauses.append(f"{name} = ${first + len(arguments) - 1}")
+        return (f" WHERE {' AND '.join(clauses)}" if clauses else ""), arguments
+
+    def delete_where(self, where: Mapping[str, Any]) -> tuple[str, list[Any]]:
+        condition, arguments = self.condition(where)
+        return f"DELETE FROM {self.table}{condition}", arguments
+
+    def count(self, where: Mapping[str, Any]) -> tuple[str, list[Any]]:
+        condition, arguments = self.condition(where)
+        return f"SELECT count(*) FROM {self.table}{condition}", arguments
+
+    def find(
+        self,
+        where: Mapping[str, Any],
+        order: Sequence[Order],
+        after: Sequence[Any] | None,
+        limit: int | None,
+    ) -> tuple[str, list[Any]]:
+        """The rows' JSON matching ``where`` in ``order`` (which ends with the key), after
+        the ordered values ``after`` of the row a cursor named, at most ``limit`` of them."""
+        condition, arguments = self.condition(where)
+        clauses = [condition[len(" WHERE ") :]] if condition else []
+        if after is not None:
+            keyset, more = _after(order, after, len(arguments) + 1)
+            clauses.append(keyset)
+            arguments.extend(more)
+        statement = f"SELECT {quote(ROW)} FROM {self.table}"
+        if clauses:
+            statement += f" WHERE {' AND '.join(clauses)}"
+        statement += " ORDER BY " + ", ".join(
+            f"{quote(part.field)} DESC NULLS LAST"
+            if part.descending
+            else f"{quote(part.field)} ASC NULLS FIRST"
+            for part in order
+        )
+        if limit is not None:
+            arguments.append(limit)
+            statement += f" LIMIT ${len(arguments)}"
+        return statement, arguments
+
+
+def _after(order: Sequence[Order], values: Sequence[Any], first: int) -> tuple[str, list[Any]]:
+    """Rows strictly after ``values`` in ``order``: lexicographic, as ``(a > x) OR (a = x AND
+    (b > y OR ...))``, where runs of ascending fields with known values compare as rows,
+    ``(a, b) > (x, y)``, which an index can serve. A row value with a null in it compares as
+    null, which is right only there: ascending, nulls come first, so a row with a null where
+    the cursor has a value lies before it. Everywhere else each field says itself how nulls
+    compare."""
+    arguments: list[Any] = []
+
+    def parameter(value: Any) -> str:
+        arguments.append(value)
+        return f"${first + len(arguments) - 1}"
+
+    def segments(start: int) -> str:
+        end = start + 1
+        if not order[start].descending and values[start] is not None:
+            while end < len(order) and not order[end].descending and values[end] is not None:
+                end += 1
+        names = [quote(part.field) for part in order[start:end]]
+        if end - start > 1:
+            row = f"({', '.join(names)})"
+            cursor = f"({', '.join(parameter(value) for value in values[start:end])})"
+            beyond, equal = f"{row} > {cursor}", f"{row} = {cursor}"
+        else:
+            beyond, equal = _beyond_and_equal(names[0], order[start], values[start], parameter)
+        if end == len(order):
+            return beyond
+        return f"({beyond} OR ({equal} AND ({segments(end)})))"
+
+    return segments(0), arguments
+
+
+def _beyond_and_equal(name: str, part: Order, value: Any, parameter: Any) -> tuple[str, str]:
+    """For one field: (its value lies after ``value``, its value is ``value``)."""
+    if value is None:
+        # Nulls are first ascending and last descending.
+        beyond = "FALSE" if part.descending else f"{name} IS NOT NULL"
+        return beyond, f"{name} IS NULL"
+    placeholder = parameter(value)
+    if part.descending:
+        return f"({name} < {placeholder} OR {name} IS NULL)", f"{name} = {placeholder}"
+    return f"{name} > {placeholder}", f"{name} = {placeholder}"
