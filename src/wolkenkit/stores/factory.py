@@ -200,6 +200,7 @@ async def create_subscriber(options: StoreOptions) -> Subscriber:
 
 
 async def create_view_store(options: StoreOptions) -> ViewStore:
+    """The view store; its tables are set up by whoever declares them (``setup(tables)``)."""
     normalized = _normalize(options)
     store: ViewStore = await _backend(normalized, "view store", "create_view_store")(normalized)
     return store
