@@ -1,4 +1,4 @@
-"""MariaDB/MySQL backends: domain events, locks, consumer progress and priority queues.
+"""MariaDB/MySQL backends: domain events, locks, consumer progress, priority queues and views.
 
 The factory functions below serve ``wolkenkit.stores.factory`` for ``{"type": "MariaDb"}``
 and ``{"type": "MySql"}``, which share this one implementation (MariaDB 10.6+ or MySQL 8+:
@@ -22,8 +22,10 @@ from wolkenkit.stores.mariadb.options import (
     DomainEventStoreOptions,
     LockStoreOptions,
     PriorityQueueStoreOptions,
+    ViewStoreOptions,
 )
 from wolkenkit.stores.mariadb.priority_queue_store import MariaDbPriorityQueueStore
+from wolkenkit.stores.mariadb.view_store import MariaDbViewStore
 from wolkenkit.stores.options import parse_options
 from wolkenkit.stores.priority_queue_store import DoesIdentifierMatchItem
 
@@ -32,10 +34,12 @@ __all__ = [
     "MariaDbDomainEventStore",
     "MariaDbLockStore",
     "MariaDbPriorityQueueStore",
+    "MariaDbViewStore",
     "create_consumer_progress_store",
     "create_domain_event_store",
     "create_lock_store",
     "create_priority_queue_store",
+    "create_view_store",
 ]
 
 ItemT = TypeVar("ItemT", bound=BaseModel)
@@ -82,3 +86,9 @@ async def create_priority_queue_store(
         does_identifier_match_item,
         expiration_time,
     )
+
+
+async def create_view_store(options: Mapping[str, Any]) -> MariaDbViewStore:
+    store = _store_name(options, "view store")
+    parsed = parse_options(ViewStoreOptions, options, store)
+    return MariaDbViewStore(await connect(parsed, store), parsed.table_prefix)

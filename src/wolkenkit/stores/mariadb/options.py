@@ -67,6 +67,14 @@ class ConsumerProgressStoreOptions(MariaDbOptions):
     table_names: ProgressTableNames = ProgressTableNames()
 
 
+#: View tables are named ``<tablePrefix><table>``; table names have at most 48 characters.
+TablePrefix = Annotated[str, Field(max_length=MAX_NAME_LENGTH - 48, pattern=r"^[^`\x00]*$")]
+
+
+class ViewStoreOptions(MariaDbOptions):
+    table_prefix: TablePrefix = "view_"
+
+
 class PriorityQueueTableNames(OptionsModel):
     items: TableName = "items"
     priority_queue: TableName = "priority-queue"

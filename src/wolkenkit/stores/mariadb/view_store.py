@@ -1,0 +1,322 @@
+"""The MariaDB/MySQL view store: one InnoDB table per declared table.
+
+A table keeps its key as the primary key, each indexed field as a typed column, and the row as
+the JSON text the caller gave. Each indexed field has two indexes, ``(field, key)`` and
+``(field DESC, key)``, so that pages in either direction of the field, with the key ascending
+as the tie-breaker, are read from an index instead of sorted (MariaDB does not order by the
+primary key InnoDB appends to a secondary index; before 10.8 it ignores ``DESC``).
+
+Text columns are ``VARBINARY`` holding UTF-8: the ``_bin`` collations of ``VARCHAR`` pad with
+spaces (``'a' = 'a '``, and ``'a\t'`` sorts before ``'a'``), the no-pad ones differ between
+MariaDB and MySQL, and bytes order exactly as the store promises. An index key holds at most
+3072 bytes, shared by the field and the key, so a text key holds at most 1024 bytes and an
+indexed text field 2048; longer values are refused.
+
+MariaDB already sorts as the store promises: NULL first ascending and last descending, false
+before true. Pages continue after a cursor with a keyset condition in the expanded form
+``a > x OR (a <=> x AND key > k)``, which treats NULL as a value of its own (``<=>`` is the
+null-safe equality).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from asyncmy.errors import MySQLError
+
+from wolkenkit.errors import ParameterInvalid, RowAlreadyExists, RowNotFound, StoreError
+from wolkenkit.stores import view_rows
+from wolkenkit.stores.mariadb.database import Database, Statement, duplicate_key, quote
+from wolkenkit.stores.mariadb.options import MAX_NAME_LENGTH
+from wolkenkit.stores.view_store import (
+    Column,
+    ColumnKind,
+    Order,
+    Page,
+    Query,
+    Row,
+    TableDefinition,
+    ViewStore,
+)
+
+#: The longest text a key or an indexed field holds, in UTF-8 bytes; together they fit the
+#: longest index key InnoDB allows (3072 bytes).
+MAX_KEY_BYTES = 1024
+MAX_FIELD_BYTES = 2048
+#: The column of the row's JSON; field names start with a letter, so it cannot clash.
+_ROW = "`_row`"
+
+_BEGIN: Statement = ("START TRANSACTION", ())
+_COMMIT: Statement = ("COMMIT", ())
+
+_TYPES: dict[ColumnKind, str] = {
+    "text": f"VARBINARY({MAX_FIELD_BYTES})",
+    "integer": "BIGINT",
+    "real": "DOUBLE",
+    "boolean": "BOOLEAN",
+}
+#: How information_schema names the types above.
+_DATA_TYPES: dict[ColumnKind, str] = {
+    "text": "varbinary",
+    "integer": "bigint",
+    "real": "double",
+    "boolean": "tinyint",
+}
+
+
+def _parameter(table: str, column: Column, value: Any, limit: int) -> Any:
+    """A checked value of ``column`` as the parameter its SQL column takes."""
+    view_rows.check_value(table, column, value)
+    if column.kind == "text" and isinstance(value, str):
+        encoded = value.encode()
+        if len(encoded) > limit:
+            raise ParameterInvalid(
+                f"Field '{column.name}' of table '{table}' holds more than {limit} bytes of "
+                "text, more than the MariaDB view store can index."
+            )
+        return encoded
+    if column.kind == "real" and value is not None:
+        return float(value)
+    return value
+
+
+class _Table:
+    """A declared table's physical name and the SQL of its columns."""
+
+    def __init__(self, definition: TableDefinition, prefix: str) -> None:
+        self.definition = definition
+        self.name = prefix + definition.name
+        if len(self.name) > MAX_NAME_LENGTH:
+            raise ParameterInvalid(
+                f"Table name '{self.name}' is longer than {MAX_NAME_LENGTH} characters."
+            )
+        self.sql = quote(self.name)
+        self.key = quote(definition.key.name)
+        self.columns = [quote(column.name) for column in definition.columns]
+        names = ", ".join([*self.columns, _ROW])
+        placeholders = ", ".join(["%s"] * (len(self.columns) + 1))
+        changed = [*self.columns[1:], _ROW]
+        self.insert = f"INSERT INTO {self.sql} ({names}) VALUES ({placeholders})"
+        self.upsert = f"{self.insert} ON DUPLICATE KEY UPDATE " + ", ".join(
+            f"{column} = VALUES({column})" for column in changed
+        )
+        self.update = (
+            f"UPDATE {self.sql} SET {', '.join(f'{column} = %s' for column in changed)} "
+            f"WHERE {self.key} = %s"
+        )
+        self.select_row = f"SELECT {_ROW} FROM {self.sql} WHERE {self.key} = %s"
+
+    def schema(self) -> str:
+        definition = self.definition
+        key_type = (
+            f"VARBINARY({MAX_KEY_BYTES})"
+            if definition.key.kind == "text"
+            else _TYPES[definition.key.kind]
+        )
+        columns = [
+            f"{self.key} {key_type} NOT NULL PRIMARY KEY",
+            *(f"{quote(column.name)} {_TYPES[column.kind]} NULL" for column in definition.indexes),
+            f"{_ROW} LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL",
+            *(
+                f"KEY {quote(prefix + column.name)} ({quote(column.name)}{direction}, {self.key})"
+                for column in definition.indexes
+                for prefix, direction in (("i_", ""), ("d_", " DESC"))
+            ),
+        ]
+        return f"CREATE TABLE IF NOT EXISTS {self.sql} ({', '.join(columns)}) ENGINE=InnoDB"
+
+    def expected_columns(self) -> list[tuple[str, str]]:
+        return [
+            *((column.name, _DATA_TYPES[column.kind]) for column in self.definition.columns),
+            ("_row", "longtext"),
+        ]
+
+    def parameter(self, name: str, value: Any) -> Any:
+        column = self.definition.column(name)
+        limit = MAX_KEY_BYTES if column == self.definition.key else MAX_FIELD_BYTES
+        return _parameter(self.definition.name, column, value, limit)
+
+    def values(self, row: Row) -> list[Any]:
+        """The parameters of an INSERT: the key, the indexed fields, the JSON."""
+        text = view_rows.encode_row(self.definition, row)
+        return [
+            *(
+                self.parameter(column.name, row.get(column.name))
+                for column in self.definition.columns
+            ),
+            text,
+        ]
+
+    def where(self, where: Mapping[str, Any] | None) -> tuple[list[str], list[Any]]:
+        checked = view_rows.check_where(self.definition, where)
+        conditions = [f"{quote(name)} <=> %s" for name in checked]
+        arguments = [self.parameter(name, value) for name, value in checked.items()]
+        return conditions, arguments
+
+
+def _after(table: _Table, order: Sequence[Order], place: Sequence[Any]) -> tuple[str, list[Any]]:
+    """The keyset condition for rows after ``place`` (the ordered values of a row) in
+    ``order``, whose last field is the key (never NULL)."""
+    values = [table.parameter(term.field, value) for term, value in zip(order, place, strict=True)]
+    disjuncts: list[str] = []
+    arguments: list[Any] = []
+    for index, term in enumerate(order):
+        value = values[index]
+        column = quote(term.field)
+        if term.descending:
+            if value is None:
+                # NULL is last in descending order: nothing comes after it in this field.
+                continue
+            beyond, beyond_arguments = f"({column} < %s OR {column} IS NULL)", [value]
+        elif value is None:
+            beyond, beyond_arguments = f"{column} IS NOT NULL", []
+        else:
+            beyond, beyond_arguments = f"{column} > %s", [value]
+        equal = [f"{quote(earlier.field)} <=> %s" for earlier in order[:index]]
+        disjuncts.append("(" + " AND ".join([*equal, beyond]) + ")")
+        arguments.extend([*values[:index], *beyond_arguments])
+    # The bound on the first field alone lets the optimizer read one range of its index.
+    first, value = quote(order[0].field), values[0]
+    if order[0].descending:
+        bound = f"{first} IS NULL" if value is None else f"({first} <= %s OR {first} IS NULL)"
+    else:
+        bound = "TRUE" if value is None else f"{first} >= %s"
+    bound_arguments = [] if value is None else [value]
+    return f"{bound} AND (" + " OR ".join(disjuncts) + ")", [*bound_arguments, *arguments]
+
+
+class MariaDbViewStore(ViewStore):
+    """View tables named ``<tablePrefix><table>``; ``destroy`` closes the connections."""
+
+    def __init__(self, database: Database, table_prefix: str) -> None:
+        self._database = database
+        self._prefix = table_prefix
+        self._tables: dict[str, _Table] = {}
+
+    async def setup(self, tables: Sequence[TableDefinition]) -> None:
+        physical = [_Table(definition, self._prefix) for definition in tables]
+        # CREATE TABLE IF NOT EXISTS is atomic on the server, so concurrent setups agree.
+        await self._database.create([table.schema() for table in physical])
+        for table in physical:
+            await self._check_columns(table)
+            self._tables[table.definition.name] = table
+
+    async def _check_columns(self, table: _Table) -> None:
+        rows = await self._database.fetch_all(
+            "SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS "
+            "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s ORDER BY ORDINAL_POSITION",
+            (table.name,),
+        )
+        found = [(str(name), str(data_type).lower()) for name, data_type in rows]
+        if found != table.expected_columns():
+            raise StoreError(
+                f"The {self._database.store}'s table '{table.name}' exists with other columns."
+            )
+
+    async def destroy(self) -> None:
+        await self._database.close()
+
+    def _table(self, name: str) -> _Table:
+        table = self._tables.get(name)
+        if table is None:
+            raise ParameterInvalid(f"Table '{name}' is unknown to the view store.")
+        return table
+
+    async def insert(self, table: str, row: Row) -> None:
+        physical = self._table(table)
+        values = physical.values(row)
+        async with self._database.session() as session:
+            try:
+                await session.execute(physical.insert, values)
+            except MySQLError as error:
+                if duplicate_key(error) == "PRIMARY":
+                    raise RowAlreadyExists(
+                        f"Table '{table}' already holds a row with key "
+                        f"{row[physical.definition.key.name]!r}."
+                    ) from None
+                raise
+
+    async def upsert(self, table: str, row: Row) -> None:
+        physical = self._table(table)
+        await self._database.execute(physical.upsert, physical.values(row))
+
+    async def update(self, table: str, key: Any, changes: Mapping[str, Any]) -> Row:
+        physical = self._table(table)
+        key_parameter = physical.parameter(physical.definition.key.name, key)
+        async with self._database.session() as session:
+            results = await session.script(
+                _BEGIN, (f"{physical.select_row} FOR UPDATE", (key_parameter,))
+            )
+            if not results[1]:
+                raise RowNotFound(f"Table '{table}' holds no row with key {key!r}.")
+            row = view_rows.merge(physical.definition, _row(results[1][0][0]), changes)
+            values = physical.values(row)
+            await session.script((physical.update, [*values[1:], key_parameter]), _COMMIT)
+        return row
+
+    async def delete(self, table: str, key: Any) -> bool:
+        physical = self._table(table)
+        deleted = await self._database.execute(
+            f"DELETE FROM {physical.sql} WHERE {physical.key} = %s",
+            (physical.parameter(physical.definition.key.name, key),),
+        )
+        return deleted > 0
+
+    async def delete_where(self, table: str, where: Mapping[str, Any]) -> int:
+        physical = self._table(table)
+        conditions, arguments = physical.where(where)
+        return await self._database.execute(
+            f"DELETE FROM {physical.sql} WHERE {' AND '.join(conditions) or 'TRUE'}", arguments
+        )
+
+    async def get(self, table: str, key: Any) -> Row | None:
+        physical = self._table(table)
+        found = await self._database.fetch_one(
+            physical.select_row, (physical.parameter(physical.definition.key.name, key),)
+        )
+        return None if found is None else _row(found[0])
+
+    async def count(self, table: str, where: Mapping[str, Any] | None = None) -> int:
+        physical = self._table(table)
+        conditions, arguments = physical.where(where)
+        found = await self._database.fetch_one(
+            f"SELECT COUNT(*) FROM {physical.sql} WHERE {' AND '.join(conditions) or 'TRUE'}",
+            arguments,
+        )
+        return int(found[0]) if found is not None else 0
+
+    async def find(self, table: str, query: Query | None = None) -> Page:
+        physical = self._table(table)
+        definition = physical.definition
+        query = query or Query()
+        view_rows.check_limit(query.limit)
+        order = view_rows.ordering(definition, query.order)
+        conditions, arguments = physical.where(query.where)
+        if query.after is not None:
+            place = view_rows.decode_cursor(definition, order, query.after)
+            after, after_arguments = _after(physical, order, place)
+            conditions.append(after)
+            arguments.extend(after_arguments)
+        sql = (
+            f"SELECT {_ROW} FROM {physical.sql} WHERE {' AND '.join(conditions) or 'TRUE'} "
+            "ORDER BY "
+            + ", ".join(
+                f"{quote(term.field)} {'DESC' if term.descending else 'ASC'}" for term in order
+            )
+        )
+        if query.limit is not None:
+            # One more than asked tells whether there is a next page.
+            sql += " LIMIT %s"
+            arguments.append(query.limit + 1)
+        rows = [_row(text) for (text,) in await self._database.fetch_all(sql, arguments)]
+        if query.limit is None or len(rows) <= query.limit:
+            return Page(rows=rows)
+        rows = rows[: query.limit]
+        return Page(rows=rows, cursor=view_rows.encode_cursor(definition, order, rows[-1]))
+
+
+def _row(text: Any) -> Row:
+    row: Row = json.loads(text)
+    return row
