@@ -16,6 +16,7 @@ import functools
 import hashlib
 import json
 import math
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -46,7 +47,10 @@ def _fits(column: Column, value: Any) -> bool:
         return False
     if column.kind == "integer":
         return isinstance(value, int) and INTEGER_MIN <= value <= INTEGER_MAX
-    return isinstance(value, int | float) and math.isfinite(value)
+    if isinstance(value, int):
+        # A real column holds doubles: an int beyond them would overflow, not round.
+        return abs(value) <= sys.float_info.max
+    return isinstance(value, float) and math.isfinite(value)
 
 
 def _is_utf8(value: str) -> bool:

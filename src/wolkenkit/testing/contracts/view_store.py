@@ -241,6 +241,7 @@ class ViewStoreContract:
             {"id": "a", "score": False},
             {"id": "a", "score": float("nan")},
             {"id": "a", "score": float("inf")},
+            {"id": "a", "score": 10**400},
             {"id": "a", "pinned": 1},
             {"id": "a", "pinned": "true"},
             {"id": "a", "author": {"name": "jane"}},
