@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wolkenkit import errors
+from wolkenkit.stores import view_rows
 from wolkenkit.stores.sqlite import keyset
 from wolkenkit.stores.sqlite.database import SqliteDatabase, quote, release
 from wolkenkit.stores.view_store import Page, Query, Row, TableDefinition, ViewStore
@@ -67,8 +68,10 @@ class _Table:
         ]
 
     def values(self, row: Row) -> tuple[Any, ...]:
-        """The row's columns: the key, each indexed field (NULL where missing), its JSON."""
-        return (*(row.get(column.name) for column in self.definition.columns), _json(row))
+        """The row's columns, checked: the key, each indexed field (NULL where missing), its
+        JSON."""
+        text = view_rows.encode_row(self.definition, row)
+        return (*view_rows.column_values(self.definition, row).values(), text)
 
     @property
     def select(self) -> str:
@@ -98,40 +101,16 @@ class _Table:
         )
 
 
-# Stand-ins until the shared helpers of view_rows are merged.
-def check_row(definition: TableDefinition, row: Row) -> Row:
-    if not isinstance(row, dict) or row.get(definition.key.name) is None:
-        raise errors.ParameterInvalid("The row lacks its key.")
-    return row
-
-
-def encode_cursor(order: Sequence[keyset.Sort], row: Row) -> str:
-    return json.dumps([row.get(sort.column.name) for sort in order])
-
-
-def decode_cursor(cursor: str, order: Sequence[keyset.Sort]) -> list[Any]:
-    values: list[Any] = json.loads(cursor)
-    return values
-
-
-def _json(row: Row) -> str:
-    try:
-        return json.dumps(row, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    except (TypeError, ValueError) as error:
-        raise errors.ParameterInvalid(f"The row is not JSON: {error}.") from None
-
-
 def _where(table: _Table, where: Mapping[str, Any]) -> tuple[str, list[Any]]:
     """Conditions (joined by AND, ``1`` when none) and their parameters; ``None`` matches a
     missing field."""
     conditions: list[str] = []
     parameters: list[Any] = []
-    for name, value in where.items():
-        column = table.definition.column(name)
+    for name, value in view_rows.check_where(table.definition, where).items():
         if value is None:
-            conditions.append(f"{quote(column.name)} IS NULL")
+            conditions.append(f"{quote(name)} IS NULL")
         else:
-            conditions.append(f"{quote(column.name)} = ?")
+            conditions.append(f"{quote(name)} = ?")
             parameters.append(value)
     return " AND ".join(conditions) or "1", parameters
 
@@ -174,7 +153,7 @@ class SqliteViewStore(ViewStore):
 
     async def insert(self, table: str, row: Row) -> None:
         target = self._table(table)
-        parameters = target.values(check_row(target.definition, row))
+        parameters = target.values(row)
         statement = target.insert("DO NOTHING")
         inserted = await self._db.write(
             lambda connection: connection.execute(statement, parameters).rowcount == 1
@@ -187,21 +166,19 @@ class SqliteViewStore(ViewStore):
 
     async def upsert(self, table: str, row: Row) -> None:
         target = self._table(table)
-        parameters = target.values(check_row(target.definition, row))
+        parameters = target.values(row)
         statement = target.insert(target.replace)
         await self._db.write(lambda connection: connection.execute(statement, parameters))
 
     async def update(self, table: str, key: Any, changes: Mapping[str, Any]) -> Row:
         target = self._table(table)
-        key_name = target.definition.key.name
-        if key_name in changes and changes[key_name] != key:
-            raise errors.ParameterInvalid(f"The key of a row in '{table}' cannot change.")
+        view_rows.check_key(target.definition, key)
 
         def change(connection: sqlite3.Connection) -> Row:
             found = connection.execute(target.select, (key,)).fetchone()
             if found is None:
                 raise errors.RowNotFound(f"The view table '{table}' holds no row with key {key!r}.")
-            row = check_row(target.definition, {**json.loads(found[0]), **changes})
+            row = view_rows.merge(target.definition, json.loads(found[0]), changes)
             connection.execute(target.update, (*target.values(row)[1:], key))
             return row
 
@@ -209,6 +186,7 @@ class SqliteViewStore(ViewStore):
 
     async def delete(self, table: str, key: Any) -> bool:
         target = self._table(table)
+        view_rows.check_key(target.definition, key)
         return await self._db.write(
             lambda connection: connection.execute(target.delete, (key,)).rowcount == 1
         )
@@ -223,18 +201,20 @@ class SqliteViewStore(ViewStore):
 
     async def get(self, table: str, key: Any) -> Row | None:
         target = self._table(table)
+        view_rows.check_key(target.definition, key)
         rows = await self._db.fetch_all(target.select, (key,))
         return json.loads(rows[0][0]) if rows else None
 
     async def find(self, table: str, query: Query | None = None) -> Page:
         target = self._table(table)
         query = query or Query()
-        if query.limit is not None and query.limit < 1:
-            raise errors.ParameterInvalid("A limit must be at least 1.")
-        order = keyset.full_order(target.definition, query.order)
+        view_rows.check_limit(query.limit)
+        definition = target.definition
+        order = view_rows.ordering(definition, query.order)
         conditions, parameters = _where(target, query.where)
         if query.after is not None:
-            after, after_parameters = keyset.after(order, decode_cursor(query.after, order))
+            place = view_rows.decode_cursor(definition, order, query.after)
+            after, after_parameters = keyset.after(definition, order, place)
             conditions = f"({conditions}) AND ({after})"
             parameters += after_parameters
         statement = (
@@ -251,7 +231,7 @@ class SqliteViewStore(ViewStore):
         if query.limit is None or len(found) <= query.limit:
             return Page(found)
         rows = found[: query.limit]
-        return Page(rows, encode_cursor(order, rows[-1]))
+        return Page(rows, view_rows.encode_cursor(definition, order, rows[-1]))
 
     async def count(self, table: str, where: Mapping[str, Any] | None = None) -> int:
         target = self._table(table)
