@@ -8,6 +8,7 @@ from wolkenkit import errors
 from wolkenkit.stores import factory
 from wolkenkit.stores.memory.domain_event_store import InMemoryDomainEventStore
 from wolkenkit.stores.memory.priority_queue_store import InMemoryPriorityQueueStore
+from wolkenkit.stores.memory.view_store import InMemoryViewStore
 from wolkenkit.testing.contracts.priority_queue_store import QueueItem, does_identifier_match_item
 
 
@@ -41,6 +42,15 @@ async def test_in_memory_options_give_in_memory_stores() -> None:
 
     assert isinstance(store, InMemoryDomainEventStore)
     assert isinstance(queue, InMemoryPriorityQueueStore)
+
+
+async def test_view_stores_come_from_the_backends_that_offer_them() -> None:
+    # The file system keeps files, not tables: asking it for a view store names the gap.
+    assert isinstance(await factory.create_view_store({"type": "InMemory"}), InMemoryViewStore)
+    with pytest.raises(errors.StoreOptionsInvalid, match="view store"):
+        await factory.create_view_store({"type": "InMemory", "prefix": "x"})
+    with pytest.raises(errors.DatabaseTypeInvalid, match="offers no view store"):
+        await factory.create_view_store({"type": "FileSystem", "directory": "/nowhere"})
 
 
 async def test_unknown_types_and_schemes_are_named_in_the_error() -> None:

@@ -17,6 +17,7 @@ from wolkenkit.stores.memory.publish_subscribe import (
     InMemoryPubSub,
     InMemorySubscriber,
 )
+from wolkenkit.stores.memory.view_store import InMemoryViewStore
 from wolkenkit.testing.contracts._messages import (
     build_aggregate_identifier,
     build_domain_events,
@@ -34,6 +35,7 @@ from wolkenkit.testing.contracts.priority_queue_store import (
     does_identifier_match_item,
 )
 from wolkenkit.testing.contracts.publish_subscribe import PublishSubscribeContract
+from wolkenkit.testing.contracts.view_store import ViewStoreContract
 
 
 class TestInMemoryDomainEventStore(DomainEventStoreContract):
@@ -111,3 +113,12 @@ class TestInMemoryPublishSubscribe(PublishSubscribeContract):
         subscriber = InMemorySubscriber(hub)
         yield subscriber
         await subscriber.destroy()
+
+
+class TestInMemoryViewStore(ViewStoreContract):
+    @pytest.fixture
+    async def store(self) -> AsyncIterator[InMemoryViewStore]:
+        store = InMemoryViewStore()
+        await store.setup(ViewStoreContract.tables)
+        yield store
+        await store.destroy()

@@ -13,6 +13,7 @@ functions of the store kinds it supports::
     async def create_file_store(options) -> FileStore
     async def create_publisher(options) -> Publisher
     async def create_subscriber(options) -> Subscriber
+    async def create_view_store(options) -> ViewStore
 
 A backend validates its own options (raising ``StoreOptionsInvalid`` naming the store and the
 problem) and connects before returning, so bad options and unreachable servers fail at
@@ -40,6 +41,7 @@ from wolkenkit.stores.priority_queue_store import (
     PriorityQueueStore,
 )
 from wolkenkit.stores.publish_subscribe import Publisher, Subscriber
+from wolkenkit.stores.view_store import ViewStore
 
 ItemT = TypeVar("ItemT", bound=BaseModel)
 IdentifierT = TypeVar("IdentifierT")
@@ -195,3 +197,10 @@ async def create_subscriber(options: StoreOptions) -> Subscriber:
         normalized
     )
     return subscriber
+
+
+async def create_view_store(options: StoreOptions) -> ViewStore:
+    """The view store; its tables are set up by whoever declares them (``setup(tables)``)."""
+    normalized = _normalize(options)
+    store: ViewStore = await _backend(normalized, "view store", "create_view_store")(normalized)
+    return store

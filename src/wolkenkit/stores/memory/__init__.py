@@ -22,6 +22,7 @@ from wolkenkit.stores.memory.publish_subscribe import (
     InMemoryPubSub,
     InMemorySubscriber,
 )
+from wolkenkit.stores.memory.view_store import InMemoryViewStore
 from wolkenkit.stores.priority_queue_store import DoesIdentifierMatchItem
 
 ItemT = TypeVar("ItemT", bound=BaseModel)
@@ -79,3 +80,8 @@ async def create_publisher(options: Mapping[str, Any]) -> InMemoryPublisher:
 async def create_subscriber(options: Mapping[str, Any]) -> InMemorySubscriber:
     _check(options, "subscriber")
     return InMemorySubscriber(PROCESS_HUB)
+
+
+async def create_view_store(options: Mapping[str, Any]) -> InMemoryViewStore:
+    _check(options, "view store")
+    return InMemoryViewStore()

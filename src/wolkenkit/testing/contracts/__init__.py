@@ -30,6 +30,7 @@ pytest.register_assert_rewrite(
             "lock_store",
             "priority_queue_store",
             "publish_subscribe",
+            "view_store",
         )
     )
 )

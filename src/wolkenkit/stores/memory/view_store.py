@@ -1,0 +1,124 @@
+"""A view store that keeps its tables in the process's memory.
+
+Rows are kept as JSON text, so that neither what a caller inserted nor what it got back can
+change a stored row later, and a row that is no JSON fails here as it would in a database.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from wolkenkit import errors
+from wolkenkit.stores import view_rows
+from wolkenkit.stores.view_store import Page, Query, Row, TableDefinition, ViewStore
+
+
+@dataclass
+class _Table:
+    definition: TableDefinition
+    #: Key → the row's JSON text.
+    rows: dict[Any, str] = field(default_factory=dict)
+
+    def load(self) -> list[Row]:
+        return [json.loads(text) for text in self.rows.values()]
+
+
+class InMemoryViewStore(ViewStore):
+    """Tables as dicts from key to row. Operations never await, so each is atomic."""
+
+    def __init__(self) -> None:
+        self._tables: dict[str, _Table] = {}
+
+    async def setup(self, tables: Sequence[TableDefinition]) -> None:
+        for definition in tables:
+            existing = self._tables.get(definition.name)
+            if existing is None:
+                self._tables[definition.name] = _Table(definition)
+            elif existing.definition != definition:
+                raise errors.StoreError(
+                    f"Table '{definition.name}' exists with other columns than declared."
+                )
+
+    async def destroy(self) -> None:
+        self._tables.clear()
+
+    async def insert(self, table: str, row: Row) -> None:
+        stored = self._table(table)
+        text = view_rows.encode_row(stored.definition, row)
+        key = row[stored.definition.key.name]
+        if key in stored.rows:
+            raise errors.RowAlreadyExists(f"Table '{table}' already holds a row with key {key!r}.")
+        stored.rows[key] = text
+
+    async def upsert(self, table: str, row: Row) -> None:
+        stored = self._table(table)
+        text = view_rows.encode_row(stored.definition, row)
+        stored.rows[row[stored.definition.key.name]] = text
+
+    async def update(self, table: str, key: Any, changes: Mapping[str, Any]) -> Row:
+        stored = self._table(table)
+        view_rows.check_key(stored.definition, key)
+        text = stored.rows.get(key)
+        if text is None:
+            raise errors.RowNotFound(f"Table '{table}' holds no row with key {key!r}.")
+        merged = view_rows.merge(stored.definition, json.loads(text), changes)
+        stored.rows[key] = view_rows.encode_row(stored.definition, merged)
+        return merged
+
+    async def delete(self, table: str, key: Any) -> bool:
+        stored = self._table(table)
+        view_rows.check_key(stored.definition, key)
+        return stored.rows.pop(key, None) is not None
+
+    async def delete_where(self, table: str, where: Mapping[str, Any]) -> int:
+        stored = self._table(table)
+        checked = view_rows.check_where(stored.definition, where)
+        key = stored.definition.key.name
+        doomed = [row[key] for row in stored.load() if view_rows.matches(row, checked)]
+        for each in doomed:
+            del stored.rows[each]
+        return len(doomed)
+
+    async def get(self, table: str, key: Any) -> Row | None:
+        stored = self._table(table)
+        view_rows.check_key(stored.definition, key)
+        text = stored.rows.get(key)
+        return None if text is None else dict(json.loads(text))
+
+    async def find(self, table: str, query: Query | None = None) -> Page:
+        stored = self._table(table)
+        definition = stored.definition
+        query = query or Query()
+        where = view_rows.check_where(definition, query.where)
+        view_rows.check_limit(query.limit)
+        full_order = view_rows.ordering(definition, query.order)
+        sort_key = view_rows.sort_key(full_order)
+
+        def place(row: Row) -> tuple[Any, ...]:
+            return sort_key(view_rows.ordered_values(full_order, row))
+
+        rows = sorted(
+            (row for row in stored.load() if view_rows.matches(row, where)),
+            key=place,
+        )
+        if query.after is not None:
+            after = sort_key(view_rows.decode_cursor(definition, full_order, query.after))
+            rows = [row for row in rows if place(row) > after]
+        if query.limit is None or len(rows) <= query.limit:
+            return Page(rows)
+        rows = rows[: query.limit]
+        return Page(rows, view_rows.encode_cursor(definition, full_order, rows[-1]))
+
+    async def count(self, table: str, where: Mapping[str, Any] | None = None) -> int:
+        stored = self._table(table)
+        checked = view_rows.check_where(stored.definition, where)
+        return sum(1 for row in stored.load() if view_rows.matches(row, checked))
+
+    def _table(self, name: str) -> _Table:
+        stored = self._tables.get(name)
+        if stored is None:
+            raise errors.ParameterInvalid(f"Table '{name}' has not been set up.")
+        return stored
