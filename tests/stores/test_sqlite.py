@@ -287,6 +287,12 @@ async def test_view_tables_are_named_by_their_prefix_and_kept_in_the_file(
     assert names == {"view_messages", "app_messages"}
 
 
-async def test_view_store_options_are_checked(options: dict[str, Any]) -> None:
+async def test_the_factory_builds_a_sqlite_view_store_and_checks_its_options(
+    options: dict[str, Any],
+) -> None:
+    by_url = await factory.create_view_store(f"sqlite://{options['fileName']}")
+
+    assert isinstance(by_url, SqliteViewStore)
+    await by_url.destroy()
     with pytest.raises(errors.StoreOptionsInvalid, match=r"SQLite view store.*tablePrefix"):
         await create_view_store({**options, "tablePrefix": 7})

@@ -1,5 +1,6 @@
-"""The SQLite view store: a table per declared table, with the key and each indexed field as a
-typed column beside the row's JSON.
+"""The SQLite view store: a table per declared table (named ``<tablePrefix><name>``, by
+default ``view_<name>``), with the key and each indexed field as a typed column beside the
+row's JSON.
 
 SQLite orders as the view store's contract asks without help: integers and reals by value,
 booleans stored as 0 and 1, text by the default BINARY collation (its UTF-8 bytes), NULL
