@@ -25,15 +25,43 @@ def order_by(full_order: Sequence[Order]) -> str:
     )
 
 
+#: A condition and its parameters.
+Condition = tuple[str, list[Any]]
+
+
 def after(
     definition: TableDefinition, full_order: Sequence[Order], place: Sequence[Any]
-) -> tuple[str, list[Any]]:
-    """The condition (and its parameters) for the rows after ``place``, the values of a row
-    in ``full_order`` (the key last)."""
+) -> list[Condition]:
+    """Conditions for the rows after ``place`` (the values of a row in ``full_order``, the key
+    last), as segments of the order: every row of a segment comes before every row of the
+    next, so reading them in turn reads the rows in order.
+
+    Each segment starts with a range on the first field that an index can seek to; the
+    expanded form alone is an OR, which SQLite answers by collecting and sorting every row
+    after the place, more work the further from the end a page is. That is why a descending
+    first field with NULLs after the place gives two segments: its values below the place,
+    then its NULLs."""
+    first, value = full_order[0], place[0]
     if not any(term.descending for term in full_order) and None not in place:
         names = ", ".join(quote(term.field) for term in full_order)
         marks = ", ".join("?" * len(full_order))
-        return f"({names}) > ({marks})", list(place)
+        return [(f"({names}) > ({marks})", list(place))]
+    expanded, parameters = _expanded(definition, full_order, place)
+    name = quote(first.field)
+    if value is None:
+        return [(expanded, parameters)]
+    if not first.descending:
+        return [(f"{name} >= ? AND ({expanded})", [value, *parameters])]
+    segments = [(f"{name} <= ? AND ({expanded})", [value, *parameters])]
+    if first.field != definition.key.name:
+        segments.append((f"{name} IS NULL", []))
+    return segments
+
+
+def _expanded(
+    definition: TableDefinition, full_order: Sequence[Order], place: Sequence[Any]
+) -> Condition:
+    """Field by field: equal on the fields before, after on this one."""
     alternatives: list[str] = []
     parameters: list[Any] = []
     for index, (term, value) in enumerate(zip(full_order, place, strict=True)):
@@ -53,7 +81,7 @@ def after(
     return " OR ".join(alternatives) or "0", parameters
 
 
-def _beyond(term: Order, value: Any, nullable: bool) -> tuple[str, list[Any]] | None:
+def _beyond(term: Order, value: Any, nullable: bool) -> Condition | None:
     """The condition for a value of ``term`` after ``value``; ``None`` when none is."""
     name = quote(term.field)
     if not term.descending:

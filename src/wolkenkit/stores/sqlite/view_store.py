@@ -17,6 +17,7 @@ import json
 import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from wolkenkit import errors
@@ -35,16 +36,16 @@ _TYPES = {"text": "TEXT", "integer": "INTEGER", "real": "REAL", "boolean": "BOOL
 
 @dataclass(frozen=True)
 class _Table:
-    """A declared table and the statements on its physical table."""
+    """A declared table and the statements on its physical table (built once each)."""
 
     definition: TableDefinition
     name: str
 
-    @property
+    @cached_property
     def quoted(self) -> str:
         return quote(self.name)
 
-    @property
+    @cached_property
     def key(self) -> str:
         return quote(self.definition.key.name)
 
@@ -74,21 +75,21 @@ class _Table:
         text = view_rows.encode_row(self.definition, row)
         return (*view_rows.column_values(self.definition, row).values(), text)
 
-    @property
+    @cached_property
     def select(self) -> str:
         return f"SELECT {_ROW} FROM {self.quoted} WHERE {self.key} = ?"
 
-    @property
+    @cached_property
     def update(self) -> str:
         names = [quote(column.name) for column in self.definition.indexes] + [_ROW]
         assignments = ", ".join(f"{name} = ?" for name in names)
         return f"UPDATE {self.quoted} SET {assignments} WHERE {self.key} = ?"
 
-    @property
+    @cached_property
     def delete(self) -> str:
         return f"DELETE FROM {self.quoted} WHERE {self.key} = ?"
 
-    @property
+    @cached_property
     def replace(self) -> str:
         names = [quote(column.name) for column in self.definition.indexes] + [_ROW]
         return "DO UPDATE SET " + ", ".join(f"{name} = excluded.{name}" for name in names)
@@ -212,23 +213,32 @@ class SqliteViewStore(ViewStore):
         view_rows.check_limit(query.limit)
         definition = target.definition
         order = view_rows.ordering(definition, query.order)
-        conditions, parameters = _where(target, query.where)
+        where, where_parameters = _where(target, query.where)
+        segments: list[keyset.Condition] = [("1", [])]
         if query.after is not None:
             place = view_rows.decode_cursor(definition, order, query.after)
-            after, after_parameters = keyset.after(definition, order, place)
-            conditions = f"({conditions}) AND ({after})"
-            parameters += after_parameters
-        statement = (
-            f"SELECT {_ROW} FROM {target.quoted} WHERE {conditions} "
-            f"ORDER BY {keyset.order_by(order)}"
-        )
-        if query.limit is not None:
-            # One more than asked tells whether there is another page.
-            statement += " LIMIT ?"
-            parameters.append(query.limit + 1)
-        found = [
-            json.loads(text) for (text,) in await self._db.fetch_all(statement, tuple(parameters))
-        ]
+            segments = keyset.after(definition, order, place)
+        # One more than asked tells whether there is another page.
+        wanted = None if query.limit is None else query.limit + 1
+        ordered = f"ORDER BY {keyset.order_by(order)}"
+
+        def read(connection: sqlite3.Connection) -> list[Row]:
+            # The segments follow each other in the order, read in one snapshot.
+            found: list[Row] = []
+            for after, after_parameters in segments:
+                statement = f"SELECT {_ROW} FROM {target.quoted} WHERE ({where}) AND ({after}) "
+                parameters = [*where_parameters, *after_parameters]
+                if wanted is not None:
+                    statement += f"{ordered} LIMIT ?"
+                    parameters.append(wanted - len(found))
+                else:
+                    statement += ordered
+                found += [json.loads(text) for (text,) in connection.execute(statement, parameters)]
+                if wanted is not None and len(found) >= wanted:
+                    break
+            return found
+
+        found = await self._db.read(read)
         if query.limit is None or len(found) <= query.limit:
             return Page(found)
         rows = found[: query.limit]
