@@ -91,6 +91,7 @@ class ViewStoreContract:
 
         assert await store.get("messages", row["id"]) == row
         assert await store.get("messages", "missing") is None
+        assert (await store.find("messages", Query(where={"author": "jane"}))).rows == [row]
 
     async def test_changing_a_row_got_or_inserted_changes_nothing_stored(
         self, store: ViewStore
