@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import sqlite3
 from collections.abc import AsyncIterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +19,12 @@ from wolkenkit.stores.sqlite import (
     SqliteConsumerProgressStore,
     SqliteDomainEventStore,
     SqliteLockStore,
+    SqliteViewStore,
     create_consumer_progress_store,
     create_domain_event_store,
     create_lock_store,
     create_priority_queue_store,
+    create_view_store,
 )
 from wolkenkit.testing.contracts._messages import (
     build_aggregate_identifier,
@@ -40,6 +44,7 @@ from wolkenkit.testing.contracts.priority_queue_store import (
     Store,
     does_identifier_match_item,
 )
+from wolkenkit.testing.contracts.view_store import MESSAGES, ViewStoreContract
 
 
 @pytest.fixture
@@ -244,3 +249,50 @@ async def test_a_destroyed_store_refuses_to_work(options: dict[str, Any]) -> Non
 
     with pytest.raises(errors.StoreError, match="is closed"):
         await store.is_locked("anything")
+
+
+class TestSqliteViewStore(ViewStoreContract):
+    @pytest.fixture
+    async def store(self, options: dict[str, Any]) -> AsyncIterator[SqliteViewStore]:
+        store = await create_view_store(options)
+        try:
+            await store.setup(ViewStoreContract.tables)
+            yield store
+        finally:
+            await store.destroy()
+
+
+async def test_view_tables_are_named_by_their_prefix_and_kept_in_the_file(
+    options: dict[str, Any],
+) -> None:
+    # Each declared table is a table of the file, named by the prefix (``view_`` unless the
+    # options say otherwise) and its name; its rows are there for whoever opens it next.
+    for prefix_options in ({}, {"tablePrefix": "app_"}):
+        store = await create_view_store({**options, **prefix_options})
+        await store.setup([MESSAGES])
+        await store.insert("messages", {"id": "a", "author": "jane", "text": "Hi"})
+        await store.destroy()
+
+    reopened = await create_view_store({**options, "tablePrefix": "app_"})
+    try:
+        await reopened.setup([MESSAGES])
+        row = await reopened.get("messages", "a")
+    finally:
+        await reopened.destroy()
+    with closing(sqlite3.connect(options["fileName"])) as connection:
+        tables = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        names = {name for (name,) in tables}
+
+    assert row == {"id": "a", "author": "jane", "text": "Hi"}
+    assert names == {"view_messages", "app_messages"}
+
+
+async def test_the_factory_builds_a_sqlite_view_store_and_checks_its_options(
+    options: dict[str, Any],
+) -> None:
+    by_url = await factory.create_view_store(f"sqlite://{options['fileName']}")
+
+    assert isinstance(by_url, SqliteViewStore)
+    await by_url.destroy()
+    with pytest.raises(errors.StoreOptionsInvalid, match=r"SQLite view store.*tablePrefix"):
+        await create_view_store({**options, "tablePrefix": 7})

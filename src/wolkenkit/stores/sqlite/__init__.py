@@ -1,4 +1,4 @@
-"""SQLite backends: events, locks, flow progress and queues in one file, the default of ``wk dev``.
+"""SQLite backends: events, locks, progress, queues and views in one file, ``wk dev``'s default.
 
 Options are ``{"type": "Sqlite", "fileName": "<path>", "tableNames": {...}}`` (or the URL
 ``sqlite:///path``). Stores of one file within a process share one connection; several
@@ -46,8 +46,10 @@ from wolkenkit.stores.sqlite.options import (
     LockStoreOptions,
     PriorityQueueStoreOptions,
     SqliteOptions,
+    ViewStoreOptions,
 )
 from wolkenkit.stores.sqlite.priority_queue_store import SqlitePriorityQueueStore
+from wolkenkit.stores.sqlite.view_store import SqliteViewStore
 
 __all__ = [
     "SqliteConsumerProgressStore",
@@ -55,10 +57,12 @@ __all__ = [
     "SqliteDomainEventStore",
     "SqliteLockStore",
     "SqlitePriorityQueueStore",
+    "SqliteViewStore",
     "create_consumer_progress_store",
     "create_domain_event_store",
     "create_lock_store",
     "create_priority_queue_store",
+    "create_view_store",
 ]
 
 ItemT = TypeVar("ItemT", bound=BaseModel)
@@ -102,3 +106,8 @@ async def create_priority_queue_store(
     return SqlitePriorityQueueStore(
         database, parsed.table_names, item_model, does_identifier_match_item, expiration_time
     )
+
+
+async def create_view_store(options: Mapping[str, Any]) -> SqliteViewStore:
+    parsed, database = _open(ViewStoreOptions, options, "view store")
+    return SqliteViewStore(database, parsed.table_prefix)

@@ -52,3 +52,8 @@ class PriorityQueueTableNames(OptionsModel):
 
 class PriorityQueueStoreOptions(SqliteOptions):
     table_names: PriorityQueueTableNames = PriorityQueueTableNames()
+
+
+class ViewStoreOptions(SqliteOptions):
+    #: Each view table is stored as the table named by this and its declared name.
+    table_prefix: str = "view_"

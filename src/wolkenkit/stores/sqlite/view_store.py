@@ -1,0 +1,260 @@
+"""The SQLite view store: a table per declared table (named ``<tablePrefix><name>``, by
+default ``view_<name>``), with the key and each indexed field as a typed column beside the
+row's JSON.
+
+SQLite orders as the view store's contract asks without help: integers and reals by value,
+booleans stored as 0 and 1, text by the default BINARY collation (its UTF-8 bytes), NULL
+first ascending and last descending. Each indexed field has an index on (field, key), so an
+order by one field and the key, and a page of it, read the index in order.
+
+Pages follow each other by keyset, never by offset: the next page is what comes after the
+last row's ordered values and key (``keyset``).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from wolkenkit import errors
+from wolkenkit.stores import view_rows
+from wolkenkit.stores.sqlite import keyset
+from wolkenkit.stores.sqlite.database import SqliteDatabase, quote, release
+from wolkenkit.stores.view_store import Page, Query, Row, TableDefinition, ViewStore
+
+#: The column of the row's JSON; field names start with a letter, so none is called this.
+_ROW = '"_row"'
+
+#: How each kind is declared. BOOLEAN has no type of its own in SQLite (it holds 0 and 1),
+#: but declaring it lets ``setup`` tell a boolean column from an integer one.
+_TYPES = {"text": "TEXT", "integer": "INTEGER", "real": "REAL", "boolean": "BOOLEAN"}
+
+
+@dataclass(frozen=True)
+class _Table:
+    """A declared table and the statements on its physical table (built once each)."""
+
+    definition: TableDefinition
+    name: str
+
+    @cached_property
+    def quoted(self) -> str:
+        return quote(self.name)
+
+    @cached_property
+    def key(self) -> str:
+        return quote(self.definition.key.name)
+
+    def schema(self) -> list[str]:
+        key = self.definition.key
+        columns = [f"{quote(key.name)} {_TYPES[key.kind]} NOT NULL PRIMARY KEY"]
+        columns += [
+            f"{quote(column.name)} {_TYPES[column.kind]}" for column in self.definition.indexes
+        ]
+        columns.append(f"{_ROW} TEXT NOT NULL")
+        statements = [f"CREATE TABLE IF NOT EXISTS {self.quoted} ({', '.join(columns)})"]
+        statements += [
+            f"CREATE INDEX IF NOT EXISTS {quote(self.name + '.' + column.name)} "
+            f"ON {self.quoted} ({quote(column.name)}, {self.key})"
+            for column in self.definition.indexes
+        ]
+        return statements
+
+    def expected_columns(self) -> list[tuple[str, str]]:
+        return [(column.name, _TYPES[column.kind]) for column in self.definition.columns] + [
+            ("_row", "TEXT")
+        ]
+
+    def values(self, row: Row) -> tuple[Any, ...]:
+        """The row's columns, checked: the key, each indexed field (NULL where missing), its
+        JSON."""
+        text = view_rows.encode_row(self.definition, row)
+        return (*view_rows.column_values(self.definition, row).values(), text)
+
+    @cached_property
+    def select(self) -> str:
+        return f"SELECT {_ROW} FROM {self.quoted} WHERE {self.key} = ?"
+
+    @cached_property
+    def update(self) -> str:
+        names = [quote(column.name) for column in self.definition.indexes] + [_ROW]
+        assignments = ", ".join(f"{name} = ?" for name in names)
+        return f"UPDATE {self.quoted} SET {assignments} WHERE {self.key} = ?"
+
+    @cached_property
+    def delete(self) -> str:
+        return f"DELETE FROM {self.quoted} WHERE {self.key} = ?"
+
+    @cached_property
+    def replace(self) -> str:
+        names = [quote(column.name) for column in self.definition.indexes] + [_ROW]
+        return "DO UPDATE SET " + ", ".join(f"{name} = excluded.{name}" for name in names)
+
+    def insert(self, conflict: str) -> str:
+        names = [quote(column.name) for column in self.definition.columns] + [_ROW]
+        placeholders = ", ".join("?" * len(names))
+        return (
+            f"INSERT INTO {self.quoted} ({', '.join(names)}) VALUES ({placeholders}) "
+            f"ON CONFLICT ({self.key}) {conflict}"
+        )
+
+
+def _where(table: _Table, where: Mapping[str, Any]) -> tuple[str, list[Any]]:
+    """Conditions (joined by AND, ``1`` when none) and their parameters; ``None`` matches a
+    missing field."""
+    conditions: list[str] = []
+    parameters: list[Any] = []
+    for name, value in view_rows.check_where(table.definition, where).items():
+        if value is None:
+            conditions.append(f"{quote(name)} IS NULL")
+        else:
+            conditions.append(f"{quote(name)} = ?")
+            parameters.append(value)
+    return " AND ".join(conditions) or "1", parameters
+
+
+class SqliteViewStore(ViewStore):
+    """View tables in one SQLite file, each named by ``prefix`` and its declared name."""
+
+    def __init__(self, database: SqliteDatabase, prefix: str) -> None:
+        self._db = database
+        self._prefix = prefix
+        self._tables: dict[str, _Table] = {}
+        self._destroyed = False
+
+    async def setup(self, tables: Sequence[TableDefinition]) -> None:
+        declared = [_Table(definition, self._prefix + definition.name) for definition in tables]
+
+        def create(connection: sqlite3.Connection) -> None:
+            for table in declared:
+                existing = [
+                    (name, declared_type.upper())
+                    for _, name, declared_type, *_ in connection.execute(
+                        f"PRAGMA table_info({table.quoted})"
+                    )
+                ]
+                if existing and existing != table.expected_columns():
+                    raise errors.StoreError(
+                        f"The view table '{table.definition.name}' exists in SQLite as "
+                        f"'{table.name}' with other columns."
+                    )
+                for statement in table.schema():
+                    connection.execute(statement)
+
+        await self._db.write(create)
+        self._tables.update((table.definition.name, table) for table in declared)
+
+    async def destroy(self) -> None:
+        if not self._destroyed:
+            self._destroyed = True
+            release(self._db)
+
+    async def insert(self, table: str, row: Row) -> None:
+        target = self._table(table)
+        parameters = target.values(row)
+        statement = target.insert("DO NOTHING")
+        inserted = await self._db.write(
+            lambda connection: connection.execute(statement, parameters).rowcount == 1
+        )
+        if not inserted:
+            raise errors.RowAlreadyExists(
+                f"The view table '{table}' already holds a row with key "
+                f"{row[target.definition.key.name]!r}."
+            )
+
+    async def upsert(self, table: str, row: Row) -> None:
+        target = self._table(table)
+        parameters = target.values(row)
+        statement = target.insert(target.replace)
+        await self._db.write(lambda connection: connection.execute(statement, parameters))
+
+    async def update(self, table: str, key: Any, changes: Mapping[str, Any]) -> Row:
+        target = self._table(table)
+        view_rows.check_key(target.definition, key)
+
+        def change(connection: sqlite3.Connection) -> Row:
+            found = connection.execute(target.select, (key,)).fetchone()
+            if found is None:
+                raise errors.RowNotFound(f"The view table '{table}' holds no row with key {key!r}.")
+            row = view_rows.merge(target.definition, json.loads(found[0]), changes)
+            connection.execute(target.update, (*target.values(row)[1:], key))
+            return row
+
+        return await self._db.write(change)
+
+    async def delete(self, table: str, key: Any) -> bool:
+        target = self._table(table)
+        view_rows.check_key(target.definition, key)
+        return await self._db.write(
+            lambda connection: connection.execute(target.delete, (key,)).rowcount == 1
+        )
+
+    async def delete_where(self, table: str, where: Mapping[str, Any]) -> int:
+        target = self._table(table)
+        conditions, parameters = _where(target, where)
+        statement = f"DELETE FROM {target.quoted} WHERE {conditions}"
+        return await self._db.write(
+            lambda connection: connection.execute(statement, parameters).rowcount
+        )
+
+    async def get(self, table: str, key: Any) -> Row | None:
+        target = self._table(table)
+        view_rows.check_key(target.definition, key)
+        rows = await self._db.fetch_all(target.select, (key,))
+        return json.loads(rows[0][0]) if rows else None
+
+    async def find(self, table: str, query: Query | None = None) -> Page:
+        target = self._table(table)
+        query = query or Query()
+        view_rows.check_limit(query.limit)
+        definition = target.definition
+        order = view_rows.ordering(definition, query.order)
+        where, where_parameters = _where(target, query.where)
+        segments: list[keyset.Condition] = [("1", [])]
+        if query.after is not None:
+            place = view_rows.decode_cursor(definition, order, query.after)
+            segments = keyset.after(definition, order, place)
+        # One more than asked tells whether there is another page.
+        wanted = None if query.limit is None else query.limit + 1
+        ordered = f"ORDER BY {keyset.order_by(order)}"
+
+        def read(connection: sqlite3.Connection) -> list[Row]:
+            # The segments follow each other in the order, read in one snapshot.
+            found: list[Row] = []
+            for after, after_parameters in segments:
+                statement = f"SELECT {_ROW} FROM {target.quoted} WHERE ({where}) AND ({after}) "
+                parameters = [*where_parameters, *after_parameters]
+                if wanted is not None:
+                    statement += f"{ordered} LIMIT ?"
+                    parameters.append(wanted - len(found))
+                else:
+                    statement += ordered
+                found += [json.loads(text) for (text,) in connection.execute(statement, parameters)]
+                if wanted is not None and len(found) >= wanted:
+                    break
+            return found
+
+        found = await self._db.read(read)
+        if query.limit is None or len(found) <= query.limit:
+            return Page(found)
+        rows = found[: query.limit]
+        return Page(rows, view_rows.encode_cursor(definition, order, rows[-1]))
+
+    async def count(self, table: str, where: Mapping[str, Any] | None = None) -> int:
+        target = self._table(table)
+        conditions, parameters = _where(target, where or {})
+        rows = await self._db.fetch_all(
+            f"SELECT COUNT(*) FROM {target.quoted} WHERE {conditions}", tuple(parameters)
+        )
+        count: int = rows[0][0]
+        return count
+
+    def _table(self, name: str) -> _Table:
+        table = self._tables.get(name)
+        if table is None:
+            raise errors.ParameterInvalid(f"The view table '{name}' is not set up.")
+        return table
