@@ -279,10 +279,7 @@ class MariaDbViewStore(ViewStore):
             # One more than asked tells whether there is a next page.
             sql += f" LIMIT {parameters.add(query.limit + 1)}"
         rows = [_row(text) for (text,) in await self._database.fetch_all(sql, parameters.values)]
-        if query.limit is None or len(rows) <= query.limit:
-            return Page(rows=rows)
-        rows = rows[: query.limit]
-        return Page(rows=rows, cursor=view_rows.encode_cursor(definition, order, rows[-1]))
+        return view_rows.page(definition, order, rows, query.limit)
 
 
 def _row(text: Any) -> Row:

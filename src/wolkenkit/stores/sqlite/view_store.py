@@ -234,10 +234,7 @@ class SqliteViewStore(ViewStore):
             return found
 
         found = await self._db.read(read)
-        if query.limit is None or len(found) <= query.limit:
-            return Page(found)
-        rows = found[: query.limit]
-        return Page(rows, view_rows.encode_cursor(definition, order, rows[-1]))
+        return view_rows.page(definition, order, found, query.limit)
 
     async def count(self, table: str, where: Mapping[str, Any] | None = None) -> int:
         target = self._table(table)
