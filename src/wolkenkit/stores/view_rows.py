@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from wolkenkit import errors
-from wolkenkit.stores.view_store import Column, Order, Row, TableDefinition
+from wolkenkit.stores.view_store import Column, Order, Page, Row, TableDefinition
 
 #: The range of the typed integer columns (a signed 64-bit integer on every database).
 INTEGER_MIN = -(2**63)
@@ -185,6 +185,17 @@ def sort_key(full_order: Sequence[Order]) -> Callable[[Sequence[Any]], tuple[Any
         return tuple(parts)
 
     return key
+
+
+def page(
+    definition: TableDefinition, full_order: Sequence[Order], found: list[Row], limit: int | None
+) -> Page:
+    """The page of the first ``limit`` rows of ``found``; rows beyond them (a store reads
+    one more than the limit) mean another page follows, so the page has a cursor."""
+    if limit is None or len(found) <= limit:
+        return Page(found)
+    rows = found[:limit]
+    return Page(rows, encode_cursor(definition, full_order, rows[-1]))
 
 
 def _fingerprint(definition: TableDefinition, full_order: Sequence[Order]) -> str:

@@ -13,9 +13,10 @@ MariaDB and MySQL, and bytes order exactly as the store promises. An index key h
 indexed text field 2048; longer values are refused.
 
 MariaDB already sorts as the store promises: NULL first ascending and last descending, false
-before true. Pages continue after a cursor with a keyset condition in the expanded form
-``a > x OR (a <=> x AND key > k)``, which treats NULL as a value of its own (``<=>`` is the
-null-safe equality).
+before true. The conditions, orders and keyset conditions are ``view_sql``'s, in the MariaDB
+dialect: no row comparisons (its optimizer does not seek an index for them) and a lone range
+bound on the first field ahead of the expanded keyset condition, so an index is read instead
+of every later row sorted.
 """
 
 from __future__ import annotations
@@ -27,13 +28,12 @@ from typing import Any
 from asyncmy.errors import MySQLError
 
 from wolkenkit.errors import ParameterInvalid, RowAlreadyExists, RowNotFound, StoreError
-from wolkenkit.stores import view_rows
+from wolkenkit.stores import view_rows, view_sql
 from wolkenkit.stores.mariadb.database import Database, Statement, duplicate_key, quote
 from wolkenkit.stores.mariadb.options import MAX_NAME_LENGTH
 from wolkenkit.stores.view_store import (
     Column,
     ColumnKind,
-    Order,
     Page,
     Query,
     Row,
@@ -149,42 +149,12 @@ class _Table:
             text,
         ]
 
-    def where(self, where: Mapping[str, Any] | None) -> tuple[list[str], list[Any]]:
+    def where(self, where: Mapping[str, Any] | None) -> tuple[str, view_sql.Parameters]:
+        """The condition of ``where`` and the parameters it starts a statement with."""
         checked = view_rows.check_where(self.definition, where)
-        conditions = [f"{quote(name)} <=> %s" for name in checked]
-        arguments = [self.parameter(name, value) for name, value in checked.items()]
-        return conditions, arguments
-
-
-def _after(table: _Table, order: Sequence[Order], place: Sequence[Any]) -> tuple[str, list[Any]]:
-    """The keyset condition for rows after ``place`` (the ordered values of a row) in
-    ``order``, whose last field is the key (never NULL)."""
-    values = [table.parameter(term.field, value) for term, value in zip(order, place, strict=True)]
-    disjuncts: list[str] = []
-    arguments: list[Any] = []
-    for index, term in enumerate(order):
-        value = values[index]
-        column = quote(term.field)
-        if term.descending:
-            if value is None:
-                # NULL is last in descending order: nothing comes after it in this field.
-                continue
-            beyond, beyond_arguments = f"({column} < %s OR {column} IS NULL)", [value]
-        elif value is None:
-            beyond, beyond_arguments = f"{column} IS NOT NULL", []
-        else:
-            beyond, beyond_arguments = f"{column} > %s", [value]
-        equal = [f"{quote(earlier.field)} <=> %s" for earlier in order[:index]]
-        disjuncts.append("(" + " AND ".join([*equal, beyond]) + ")")
-        arguments.extend([*values[:index], *beyond_arguments])
-    # The bound on the first field alone lets the optimizer read one range of its index.
-    first, value = quote(order[0].field), values[0]
-    if order[0].descending:
-        bound = f"{first} IS NULL" if value is None else f"({first} <= %s OR {first} IS NULL)"
-    else:
-        bound = "TRUE" if value is None else f"{first} >= %s"
-    bound_arguments = [] if value is None else [value]
-    return f"{bound} AND (" + " OR ".join(disjuncts) + ")", [*bound_arguments, *arguments]
+        converted = {name: self.parameter(name, value) for name, value in checked.items()}
+        parameters = view_sql.Parameters(view_sql.MARIADB)
+        return view_sql.where_condition(converted, quote, parameters), parameters
 
 
 class MariaDbViewStore(ViewStore):
@@ -266,9 +236,9 @@ class MariaDbViewStore(ViewStore):
 
     async def delete_where(self, table: str, where: Mapping[str, Any]) -> int:
         physical = self._table(table)
-        conditions, arguments = physical.where(where)
+        condition, parameters = physical.where(where)
         return await self._database.execute(
-            f"DELETE FROM {physical.sql} WHERE {' AND '.join(conditions) or 'TRUE'}", arguments
+            f"DELETE FROM {physical.sql} WHERE {condition}", parameters.values
         )
 
     async def get(self, table: str, key: Any) -> Row | None:
@@ -280,10 +250,9 @@ class MariaDbViewStore(ViewStore):
 
     async def count(self, table: str, where: Mapping[str, Any] | None = None) -> int:
         physical = self._table(table)
-        conditions, arguments = physical.where(where)
+        condition, parameters = physical.where(where)
         found = await self._database.fetch_one(
-            f"SELECT COUNT(*) FROM {physical.sql} WHERE {' AND '.join(conditions) or 'TRUE'}",
-            arguments,
+            f"SELECT COUNT(*) FROM {physical.sql} WHERE {condition}", parameters.values
         )
         return int(found[0]) if found is not None else 0
 
@@ -293,28 +262,24 @@ class MariaDbViewStore(ViewStore):
         query = query or Query()
         view_rows.check_limit(query.limit)
         order = view_rows.ordering(definition, query.order)
-        conditions, arguments = physical.where(query.where)
+        condition, parameters = physical.where(query.where)
         if query.after is not None:
             place = view_rows.decode_cursor(definition, order, query.after)
-            after, after_arguments = _after(physical, order, place)
-            conditions.append(after)
-            arguments.extend(after_arguments)
+            values = [
+                physical.parameter(term.field, value)
+                for term, value in zip(order, place, strict=True)
+            ]
+            keyset = view_sql.after_condition(order, values, quote, parameters, view_sql.MARIADB)
+            condition += f" AND {keyset}"
         sql = (
-            f"SELECT {_ROW} FROM {physical.sql} WHERE {' AND '.join(conditions) or 'TRUE'} "
-            "ORDER BY "
-            + ", ".join(
-                f"{quote(term.field)} {'DESC' if term.descending else 'ASC'}" for term in order
-            )
+            f"SELECT {_ROW} FROM {physical.sql} WHERE {condition} "
+            f"ORDER BY {view_sql.order_by(order, quote, view_sql.MARIADB)}"
         )
         if query.limit is not None:
             # One more than asked tells whether there is a next page.
-            sql += " LIMIT %s"
-            arguments.append(query.limit + 1)
-        rows = [_row(text) for (text,) in await self._database.fetch_all(sql, arguments)]
-        if query.limit is None or len(rows) <= query.limit:
-            return Page(rows=rows)
-        rows = rows[: query.limit]
-        return Page(rows=rows, cursor=view_rows.encode_cursor(definition, order, rows[-1]))
+            sql += f" LIMIT {parameters.add(query.limit + 1)}"
+        rows = [_row(text) for (text,) in await self._database.fetch_all(sql, parameters.values)]
+        return view_rows.page(definition, order, rows, query.limit)
 
 
 def _row(text: Any) -> Row:

@@ -107,10 +107,7 @@ class InMemoryViewStore(ViewStore):
         if query.after is not None:
             after = sort_key(view_rows.decode_cursor(definition, full_order, query.after))
             rows = [row for row in rows if place(row) > after]
-        if query.limit is None or len(rows) <= query.limit:
-            return Page(rows)
-        rows = rows[: query.limit]
-        return Page(rows, view_rows.encode_cursor(definition, full_order, rows[-1]))
+        return view_rows.page(definition, full_order, rows, query.limit)
 
     async def count(self, table: str, where: Mapping[str, Any] | None = None) -> int:
         stored = self._table(table)

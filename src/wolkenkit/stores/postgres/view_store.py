@@ -156,10 +156,7 @@ class PostgresViewStore(ViewStore):
         with self._driver_errors():
             records = await self._pool.fetch(statement, *arguments)
         rows = [_row(record[0]) for record in records]
-        if query.limit is None or len(rows) <= query.limit:
-            return Page(rows)
-        rows = rows[: query.limit]
-        return Page(rows, view_rows.encode_cursor(definition, order, rows[-1]))
+        return view_rows.page(definition, order, rows, query.limit)
 
     async def count(self, table: str, where: Mapping[str, Any] | None = None) -> int:
         physical = self._table(table)

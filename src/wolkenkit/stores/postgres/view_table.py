@@ -19,6 +19,7 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from wolkenkit.stores import view_sql
 from wolkenkit.stores.postgres.connection import Names, quote
 from wolkenkit.stores.view_store import Column, ColumnKind, Order, TableDefinition
 
@@ -97,27 +98,18 @@ class PhysicalTable:
             (column.name, TYPES[column.kind][1]) for column in self.definition.columns
         }
 
-    def condition(self, where: Mapping[str, Any], first: int = 1) -> tuple[str, list[Any]]:
-        """``WHERE`` for fields equal to values (``None``: null), with its arguments
-        numbered from ``first``."""
-        clauses: list[str] = []
-        arguments: list[Any] = []
-        for field, value in where.items():
-            name = quote(field)
-            if value is None:
-                clauses.append(f"{name} IS NULL")
-            else:
-                arguments.append(value)
-                clauses.append(f"{name} = ${first + len(arguments) - 1}")
-        return (f" WHERE {' AND '.join(clauses)}" if clauses else ""), arguments
+    def condition(self, where: Mapping[str, Any]) -> tuple[str, view_sql.Parameters]:
+        """``WHERE`` for fields equal to values (``None``: null), with its arguments."""
+        parameters = view_sql.Parameters(view_sql.POSTGRES)
+        return f" WHERE {view_sql.where_condition(where, quote, parameters)}", parameters
 
     def delete_where(self, where: Mapping[str, Any]) -> tuple[str, list[Any]]:
-        condition, arguments = self.condition(where)
-        return f"DELETE FROM {self.table}{condition}", arguments
+        condition, parameters = self.condition(where)
+        return f"DELETE FROM {self.table}{condition}", parameters.values
 
     def count(self, where: Mapping[str, Any]) -> tuple[str, list[Any]]:
-        condition, arguments = self.condition(where)
-        return f"SELECT count(*) FROM {self.table}{condition}", arguments
+        condition, parameters = self.condition(where)
+        return f"SELECT count(*) FROM {self.table}{condition}", parameters.values
 
     def find(
         self,
@@ -128,66 +120,12 @@ class PhysicalTable:
     ) -> tuple[str, list[Any]]:
         """The rows' JSON matching ``where`` in ``order`` (which ends with the key), after
         the ordered values ``after`` of the row a cursor named, at most ``limit`` of them."""
-        condition, arguments = self.condition(where)
-        clauses = [condition[len(" WHERE ") :]] if condition else []
+        condition, parameters = self.condition(where)
+        statement = f"SELECT {quote(ROW)} FROM {self.table}{condition}"
         if after is not None:
-            keyset, more = _after(order, after, len(arguments) + 1)
-            clauses.append(keyset)
-            arguments.extend(more)
-        statement = f"SELECT {quote(ROW)} FROM {self.table}"
-        if clauses:
-            statement += f" WHERE {' AND '.join(clauses)}"
-        statement += " ORDER BY " + ", ".join(
-            f"{quote(part.field)} DESC NULLS LAST"
-            if part.descending
-            else f"{quote(part.field)} ASC NULLS FIRST"
-            for part in order
-        )
+            keyset = view_sql.after_condition(order, after, quote, parameters, view_sql.POSTGRES)
+            statement += f" AND {keyset}"
+        statement += f" ORDER BY {view_sql.order_by(order, quote, view_sql.POSTGRES)}"
         if limit is not None:
-            arguments.append(limit)
-            statement += f" LIMIT ${len(arguments)}"
-        return statement, arguments
-
-
-def _after(order: Sequence[Order], values: Sequence[Any], first: int) -> tuple[str, list[Any]]:
-    """Rows strictly after ``values`` in ``order``: lexicographic, as ``(a > x) OR (a = x AND
-    (b > y OR ...))``, where runs of ascending fields with known values compare as rows,
-    ``(a, b) > (x, y)``, which an index can serve. A row value with a null in it compares as
-    null, which is right only there: ascending, nulls come first, so a row with a null where
-    the cursor has a value lies before it. Everywhere else each field says itself how nulls
-    compare."""
-    arguments: list[Any] = []
-
-    def parameter(value: Any) -> str:
-        arguments.append(value)
-        return f"${first + len(arguments) - 1}"
-
-    def segments(start: int) -> str:
-        end = start + 1
-        if not order[start].descending and values[start] is not None:
-            while end < len(order) and not order[end].descending and values[end] is not None:
-                end += 1
-        names = [quote(part.field) for part in order[start:end]]
-        if end - start > 1:
-            row = f"({', '.join(names)})"
-            cursor = f"({', '.join(parameter(value) for value in values[start:end])})"
-            beyond, equal = f"{row} > {cursor}", f"{row} = {cursor}"
-        else:
-            beyond, equal = _beyond_and_equal(names[0], order[start], values[start], parameter)
-        if end == len(order):
-            return beyond
-        return f"({beyond} OR ({equal} AND ({segments(end)})))"
-
-    return segments(0), arguments
-
-
-def _beyond_and_equal(name: str, part: Order, value: Any, parameter: Any) -> tuple[str, str]:
-    """For one field: (its value lies after ``value``, its value is ``value``)."""
-    if value is None:
-        # Nulls are first ascending and last descending.
-        beyond = "FALSE" if part.descending else f"{name} IS NOT NULL"
-        return beyond, f"{name} IS NULL"
-    placeholder = parameter(value)
-    if part.descending:
-        return f"({name} < {placeholder} OR {name} IS NULL)", f"{name} = {placeholder}"
-    return f"{name} > {placeholder}", f"{name} = {placeholder}"
+            statement += f" LIMIT {parameters.add(limit)}"
+        return statement, parameters.values

@@ -8,7 +8,7 @@ first ascending and last descending. Each indexed field has an index on (field, 
 order by one field and the key, and a page of it, read the index in order.
 
 Pages follow each other by keyset, never by offset: the next page is what comes after the
-last row's ordered values and key (``keyset``).
+last row's ordered values and key (``view_sql.after_segments``).
 """
 
 from __future__ import annotations
@@ -21,8 +21,7 @@ from functools import cached_property
 from typing import Any
 
 from wolkenkit import errors
-from wolkenkit.stores import view_rows
-from wolkenkit.stores.sqlite import keyset
+from wolkenkit.stores import view_rows, view_sql
 from wolkenkit.stores.sqlite.database import SqliteDatabase, quote, release
 from wolkenkit.stores.view_store import Page, Query, Row, TableDefinition, ViewStore
 
@@ -103,18 +102,11 @@ class _Table:
         )
 
 
-def _where(table: _Table, where: Mapping[str, Any]) -> tuple[str, list[Any]]:
-    """Conditions (joined by AND, ``1`` when none) and their parameters; ``None`` matches a
-    missing field."""
-    conditions: list[str] = []
-    parameters: list[Any] = []
-    for name, value in view_rows.check_where(table.definition, where).items():
-        if value is None:
-            conditions.append(f"{quote(name)} IS NULL")
-        else:
-            conditions.append(f"{quote(name)} = ?")
-            parameters.append(value)
-    return " AND ".join(conditions) or "1", parameters
+def _where(table: _Table, where: Mapping[str, Any]) -> tuple[str, view_sql.Parameters]:
+    """``where`` as a condition and the parameters it starts a statement with."""
+    parameters = view_sql.Parameters(view_sql.SQLITE)
+    checked = view_rows.check_where(table.definition, where)
+    return view_sql.where_condition(checked, quote, parameters), parameters
 
 
 class SqliteViewStore(ViewStore):
@@ -195,10 +187,10 @@ class SqliteViewStore(ViewStore):
 
     async def delete_where(self, table: str, where: Mapping[str, Any]) -> int:
         target = self._table(table)
-        conditions, parameters = _where(target, where)
-        statement = f"DELETE FROM {target.quoted} WHERE {conditions}"
+        condition, parameters = _where(target, where)
+        statement = f"DELETE FROM {target.quoted} WHERE {condition}"
         return await self._db.write(
-            lambda connection: connection.execute(statement, parameters).rowcount
+            lambda connection: connection.execute(statement, parameters.values).rowcount
         )
 
     async def get(self, table: str, key: Any) -> Row | None:
@@ -214,41 +206,41 @@ class SqliteViewStore(ViewStore):
         definition = target.definition
         order = view_rows.ordering(definition, query.order)
         where, where_parameters = _where(target, query.where)
-        segments: list[keyset.Condition] = [("1", [])]
+        segments = [("1 = 1", where_parameters)]
         if query.after is not None:
             place = view_rows.decode_cursor(definition, order, query.after)
-            segments = keyset.after(definition, order, place)
+            segments = view_sql.after_segments(
+                order, place, quote, where_parameters, view_sql.SQLITE
+            )
         # One more than asked tells whether there is another page.
         wanted = None if query.limit is None else query.limit + 1
-        ordered = f"ORDER BY {keyset.order_by(order)}"
+        ordered = f"ORDER BY {view_sql.order_by(order, quote, view_sql.SQLITE)}"
 
         def read(connection: sqlite3.Connection) -> list[Row]:
             # The segments follow each other in the order, read in one snapshot.
             found: list[Row] = []
             for after, after_parameters in segments:
-                statement = f"SELECT {_ROW} FROM {target.quoted} WHERE ({where}) AND ({after}) "
-                parameters = [*where_parameters, *after_parameters]
+                statement = f"SELECT {_ROW} FROM {target.quoted} WHERE {where} AND {after} "
+                parameters = after_parameters.copy()
                 if wanted is not None:
-                    statement += f"{ordered} LIMIT ?"
-                    parameters.append(wanted - len(found))
+                    statement += f"{ordered} LIMIT {parameters.add(wanted - len(found))}"
                 else:
                     statement += ordered
-                found += [json.loads(text) for (text,) in connection.execute(statement, parameters)]
+                found += [
+                    json.loads(text) for (text,) in connection.execute(statement, parameters.values)
+                ]
                 if wanted is not None and len(found) >= wanted:
                     break
             return found
 
         found = await self._db.read(read)
-        if query.limit is None or len(found) <= query.limit:
-            return Page(found)
-        rows = found[: query.limit]
-        return Page(rows, view_rows.encode_cursor(definition, order, rows[-1]))
+        return view_rows.page(definition, order, found, query.limit)
 
     async def count(self, table: str, where: Mapping[str, Any] | None = None) -> int:
         target = self._table(table)
-        conditions, parameters = _where(target, where or {})
+        condition, parameters = _where(target, where or {})
         rows = await self._db.fetch_all(
-            f"SELECT COUNT(*) FROM {target.quoted} WHERE {conditions}", tuple(parameters)
+            f"SELECT COUNT(*) FROM {target.quoted} WHERE {condition}", tuple(parameters.values)
         )
         count: int = rows[0][0]
         return count
