@@ -90,10 +90,16 @@ def _state_offer(state_type: Any) -> Offer:
     return Offer(matches, lambda state, message, services: state, once=True)
 
 
-def _services(*offers: tuple[Any, Callable[[Any], Any]]) -> list[Offer]:
-    """Offers that take one attribute of the services bundle each."""
+def _services(*offers: tuple[Any, Callable[[Any], Any]], arity: int = 3) -> list[Offer]:
+    """Offers that take one attribute of the services bundle each; the bundle is the last of
+    the ``arity`` arguments the engine passes a handler of the kind."""
+    if arity == 2:
+        return [
+            Offer(is_instance_of(kind), lambda first, services, get=get: get(services))
+            for kind, get in offers
+        ]
     return [
-        Offer(is_instance_of(kind), lambda state, message, services, get=get: get(services))
+        Offer(is_instance_of(kind), lambda first, second, services, get=get: get(services))
         for kind, get in offers
     ]
 
@@ -453,18 +459,16 @@ class FunctionFlowHandler(_BoundFunction, FlowHandler):
             [
                 Offer(is_instance_of(DomainEvent), lambda event, services: event, model_argument),
                 Offer(is_model, lambda event, services: event.data, the_model),
-                *[
-                    Offer(is_instance_of(kind), lambda event, services, get=get: get(services))
-                    for kind, get in (
-                        (FlowServices, lambda services: services),
-                        (CommandService, lambda services: services.command),
-                        _AGGREGATES,
-                        _INFRASTRUCTURE,
-                        _LOCK,
-                        _LOGGER,
-                        _NOTIFICATION,
-                    )
-                ],
+                *_services(
+                    (FlowServices, lambda services: services),
+                    (CommandService, lambda services: services.command),
+                    _AGGREGATES,
+                    _INFRASTRUCTURE,
+                    _LOCK,
+                    _LOGGER,
+                    _NOTIFICATION,
+                    arity=2,
+                ),
             ],
             FlowDomainEventHandlerMalformed,
             "a flow handler",
@@ -501,15 +505,13 @@ class FunctionQueryHandler:
                     lambda annotation: getattr(annotation, "__origin__", annotation) is dict,
                     lambda options, services: options,
                 ),
-                *[
-                    Offer(is_instance_of(kind), lambda options, services, get=get: get(services))
-                    for kind, get in (
-                        (QueryServices, lambda services: services),
-                        _CLIENT,
-                        _INFRASTRUCTURE,
-                        _LOGGER,
-                    )
-                ],
+                *_services(
+                    (QueryServices, lambda services: services),
+                    _CLIENT,
+                    _INFRASTRUCTURE,
+                    _LOGGER,
+                    arity=2,
+                ),
             ],
             QueryHandlerMalformed,
             "a query handler",
@@ -535,14 +537,12 @@ class FunctionQueryHandler:
                         is_model,
                         lambda item, services: item,
                     ),
-                    *[
-                        Offer(is_instance_of(kind), lambda item, services, get=get: get(services))
-                        for kind, get in (
-                            (QueryAuthorizationServices, lambda services: services),
-                            _CLIENT,
-                            _LOGGER,
-                        )
-                    ],
+                    *_services(
+                        (QueryAuthorizationServices, lambda services: services),
+                        _CLIENT,
+                        _LOGGER,
+                        arity=2,
+                    ),
                 ],
                 QueryHandlerMalformed,
                 "an authorization function",
@@ -629,15 +629,13 @@ class FunctionNotificationSubscriber(_BoundFunction, NotificationSubscriber):
             self.function,
             [
                 Offer(is_model, lambda data, services: data, the_model),
-                *[
-                    Offer(is_instance_of(kind), lambda data, services, get=get: get(services))
-                    for kind, get in (
-                        (NotificationSubscriberServices, lambda services: services),
-                        _INFRASTRUCTURE,
-                        _LOGGER,
-                        _NOTIFICATION,
-                    )
-                ],
+                *_services(
+                    (NotificationSubscriberServices, lambda services: services),
+                    _INFRASTRUCTURE,
+                    _LOGGER,
+                    _NOTIFICATION,
+                    arity=2,
+                ),
             ],
             NotificationSubscriberMalformed,
             "a notification subscriber",
@@ -687,18 +685,12 @@ class ModelNotification(NotificationHandler[Any, Any]):
             policy,
             [
                 Offer(is_model, lambda data, metadata, services: data),
-                *[
-                    Offer(
-                        is_instance_of(kind),
-                        lambda data, metadata, services, get=get: get(services),
-                    )
-                    for kind, get in (
-                        (NotificationAuthorizationServices, lambda services: services),
-                        _CLIENT,
-                        _INFRASTRUCTURE,
-                        _LOGGER,
-                    )
-                ],
+                *_services(
+                    (NotificationAuthorizationServices, lambda services: services),
+                    _CLIENT,
+                    _INFRASTRUCTURE,
+                    _LOGGER,
+                ),
             ],
             NotificationHandlerMalformed,
             "an authorization function",
