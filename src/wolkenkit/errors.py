@@ -10,7 +10,7 @@ so the runtime maps errors to responses in one place without a lookup table.
     │   ├── ApplicationNotFound, ApplicationMalformed, DirectoryNotFound
     │   ├── AggregateDefinitionMalformed, FlowDefinitionMalformed, ViewDefinitionMalformed,
     │   │   HooksDefinitionMalformed, InfrastructureDefinitionMalformed,
-    │   │   NotificationsDefinitionMalformed
+    │   │   NotificationsDefinitionMalformed, TableDefinitionMalformed
     │   ├── CommandHandlerMalformed, DomainEventHandlerMalformed,
     │   │   FlowDomainEventHandlerMalformed, QueryHandlerMalformed,
     │   │   NotificationHandlerMalformed, NotificationSubscriberMalformed
@@ -107,6 +107,11 @@ class InfrastructureDefinitionMalformed(ApplicationError):
 
 class NotificationsDefinitionMalformed(ApplicationError):
     pass
+
+
+class TableDefinitionMalformed(ApplicationError):
+    """A view table's key or index is no field of its model, or not of a type a column can
+    hold."""
 
 
 class CommandHandlerMalformed(ApplicationError):
