@@ -44,6 +44,12 @@ class Listing(BaseModel):
     tags: list[str]
 
 
+class Profile(BaseModel):
+    id: str
+    user_name: str = Field(alias="userName")
+
+
+PROFILES = Table(Profile, key="id", indexes=("user_name",))
 MESSAGES = Table(Message, key="id", indexes=("timestamp", "score", "pinned", "topic"))
 
 
@@ -231,6 +237,16 @@ async def test_a_stored_row_that_no_longer_fits_names_table_and_key(
 
     with pytest.raises(StoreError, match=r"Row 'old' of table 'messages'.*'Message'.*text"):
         await rows.get("old")
+
+
+async def test_a_model_with_aliases_round_trips(store: ViewStore) -> None:
+    # Rows are stored under field names, which the key and indexes name too.
+    await store.setup([PROFILES.definition("profiles")])
+    profiles = Rows(store, "profiles", PROFILES)
+    await profiles.insert(Profile(id="a", userName="Jane"))
+
+    assert await profiles.get("a") == Profile(id="a", userName="Jane")
+    assert [profile.id async for profile in profiles.find(where={"user_name": "Jane"})] == ["a"]
 
 
 # Finding rows in order, page by page.

@@ -31,7 +31,7 @@ from typing import Annotated, Any, Generic, TypeVar
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from wolkenkit.errors import ParameterInvalid, StoreError, TableDefinitionMalformed
-from wolkenkit.serialization import json_object, validated
+from wolkenkit.serialization import json_object
 from wolkenkit.stores.view_store import (
     Column,
     ColumnKind,
@@ -201,7 +201,12 @@ class Rows(Generic[RowT]):
 
     def _row(self, row: Row) -> RowT:
         try:
-            return validated(self._table.model, row)
+            # Rows are stored under field names (the key and indexes are field names too),
+            # so a model with aliases reads them by name.
+            model: RowT = self._table.model.__pydantic_validator__.validate_python(
+                row, by_name=True
+            )
+            return model
         except ValidationError as error:
             key = row.get(self._table.key)
             raise StoreError(
