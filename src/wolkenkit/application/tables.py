@@ -240,6 +240,10 @@ class Tables:
         """Create the tables in the store where missing."""
         await self.store.setup(self.definitions)
 
+    async def destroy(self) -> None:
+        """Close the store, as the runtime closes its other stores."""
+        await self.store.destroy()
+
     def rows(self, model: type[RowT]) -> Rows[RowT]:
         """The rows of the table of ``model``; raises ``KeyError`` for a model without one
         (the loader has checked that every handler's model has one)."""
