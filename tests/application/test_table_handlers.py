@@ -17,7 +17,7 @@ from tests.application.test_functions import load_error
 from wolkenkit.application.loader import load_application
 from wolkenkit.errors import TableDefinitionMalformed
 from wolkenkit.messages import AggregateIdentifier, new_id
-from wolkenkit.testing import Sandbox, build_domain_event
+from wolkenkit.testing import Sandbox, build_client, build_domain_event
 
 
 def test_tables_are_the_module_level_tables_named_by_their_attribute(tmp_path: Path) -> None:
@@ -133,3 +133,45 @@ def test_a_malformed_table_fails_the_load(tmp_path: Path, declaration: str, prob
     assert "\n" not in message
     assert "Tables definition 'server/tables.py' is malformed" in message
     assert problem in message
+
+
+async def test_a_notification_subscriber_writes_a_table(tmp_path: Path) -> None:
+    notifications = """
+        from wolkenkit import Everyone, Notifications, Schema
+
+
+        class Pinned(Schema):
+            id: str
+            text: str
+
+
+        notifications = Notifications(Pinned, authorize=Everyone)
+    """
+    view = """
+        from wolkenkit import Everyone, Rows, View
+
+        from server.notifications import Pinned
+        from server.tables import Message
+
+        view = View(authorize=Everyone)
+
+
+        @view.on(Pinned)
+        async def pin(pinned: Pinned, messages: Rows[Message]) -> None:
+            await messages.insert(Message(id=pinned.id, text=pinned.text, timestamp=0))
+
+
+        @view.value
+        async def pinned(messages: Rows[Message]) -> Message:
+            found = await messages.get("pinned")
+            assert found is not None
+            return found
+    """
+    files = _with(**{"server/notifications.py": notifications, "server/views/pins.py": view})
+    sandbox = Sandbox(load_application(write_app(tmp_path, files)))
+
+    await sandbox.for_view("pins").notify_async("pinned", {"id": "pinned", "text": "Hi"})
+    domain = await sandbox.domain()
+    value = await domain.query_value("pins", "pinned", {}, build_client())
+
+    assert value == {"id": "pinned", "text": "Hi", "timestamp": 0}
