@@ -47,6 +47,7 @@ if TYPE_CHECKING:
         QueryAuthorizationServices,
         QueryServices,
     )
+    from wolkenkit.application.tables import Rows, Table
     from wolkenkit.errors import (
         CommandRejected,
         NotAuthenticated,
@@ -107,6 +108,7 @@ _EXPORTS: dict[str, str] = {
         ),
         "wolkenkit.application.services",
     ),
+    **dict.fromkeys(("Rows", "Table"), "wolkenkit.application.tables"),
     **dict.fromkeys(
         ("CommandRejected", "NotAuthenticated", "NotFound", "WolkenkitError"), "wolkenkit.errors"
     ),
@@ -167,7 +169,9 @@ __all__ = [
     "Notifications",
     "QueryAuthorizationServices",
     "QueryServices",
+    "Rows",
     "Schema",
+    "Table",
     "User",
     "View",
     "WolkenkitError",

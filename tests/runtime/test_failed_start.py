@@ -21,6 +21,7 @@ def _sqlite_stores(directory: Path) -> dict[str, Any]:
     return {
         "DOMAIN_EVENT_STORE_OPTIONS": {"type": "Sqlite", "fileName": database},
         "LOCK_STORE_OPTIONS": {"type": "Sqlite", "fileName": database},
+        "VIEW_STORE_OPTIONS": {"type": "Sqlite", "fileName": str(directory / "views.db")},
         "PRIORITY_QUEUE_STORE_FOR_COMMANDS_OPTIONS": {
             "type": "Sqlite",
             "fileName": database,

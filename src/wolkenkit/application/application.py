@@ -9,6 +9,7 @@ from typing import Any
 
 from wolkenkit.application.definitions import Aggregate, Flow, NotificationHandler, View
 from wolkenkit.application.services import HookServices, Infrastructure, InfrastructureServices
+from wolkenkit.application.tables import Table
 from wolkenkit.files import FileAddMetadata, FileMetadata
 
 GetInfrastructure = Callable[[InfrastructureServices], Awaitable[Infrastructure[Any, Any]]]
@@ -62,6 +63,8 @@ class Application:
     notifications: dict[str, NotificationHandler[Any, Any]] = field(default_factory=dict)
     hooks: Hooks = field(default_factory=Hooks)
     infrastructure: InfrastructureDefinition = field(default_factory=InfrastructureDefinition)
+    #: The view tables of ``server/tables.py`` by name; at most one per model.
+    tables: dict[str, Table[Any]] = field(default_factory=dict)
 
     @property
     def name(self) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import typing
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +55,7 @@ from wolkenkit.application.signatures import (
     models_in,
     the_model,
 )
+from wolkenkit.application.tables import Rows
 from wolkenkit.errors import (
     CommandHandlerMalformed,
     DomainEventHandlerMalformed,
@@ -112,6 +114,63 @@ _NOTIFICATION = (NotificationService, lambda services: services.notification)
 _LOCK = (LockService, lambda services: services.lock)
 
 
+def rows_model(annotation: Any) -> type[BaseModel] | None:
+    """``Rows[Message]`` gives ``Message``; a bare ``Rows`` gives ``None``."""
+    arguments = typing.get_args(annotation)
+    return arguments[0] if arguments and is_model(arguments[0]) else None
+
+
+_is_rows = is_instance_of(Rows)
+
+
+def _rows_offer() -> Offer:
+    """``name: Rows[Message]``: the rows of the app's table of ``Message``, for the kinds
+    the engine passes ``(first, services)``."""
+
+    def get_for(annotation: Any) -> Callable[[Any, Any], Any]:
+        model = rows_model(annotation)
+        return lambda first, services: services.tables.rows(model)
+
+    return Offer(_is_rows, _never, get_for=get_for)
+
+
+def _never(*passed: Any) -> Any:
+    raise AssertionError("An offer with get_for or a refusal is never called.")
+
+
+#: Command and event handlers decide from the aggregate alone.
+_NO_ROWS = Offer(
+    _is_rows,
+    _never,
+    refusal="the write side does not read views; read tables in a flow, a query or a "
+    "notification subscriber.",
+)
+
+
+def _check_rows(
+    function: HandlerFunction,
+    call: Call | None,
+    models: set[type[BaseModel]],
+    error: type[Any],
+) -> None:
+    """Every ``Rows[...]`` parameter names a model that one of the app's tables holds."""
+    for annotation in call.annotations if call is not None else ():
+        if not _is_rows(annotation):
+            continue
+        model = rows_model(annotation)
+        if model is None:
+            raise load_error(
+                function, "A Rows parameter names no model: write Rows[YourModel].", error
+            )
+        if model not in models:
+            raise load_error(
+                function,
+                f"It asks for Rows[{model.__name__}], but no table in server/tables.py holds "
+                f"{model.__name__}.",
+                error,
+            )
+
+
 def _data_offers(wrapper: type) -> list[Offer]:
     """The message itself (``CommandWithMetadata[Send]``) or its data (``Send``)."""
     return [
@@ -167,9 +226,16 @@ class _BoundFunction:
 
     function: HandlerFunction
     _call: Call | None
+    #: The kind's load error.
+    _error: type[Any]
 
     def bind(self) -> None:
         raise NotImplementedError
+
+    def check_tables(self, models: set[type[BaseModel]]) -> None:
+        """Raises the load error for a ``Rows`` parameter whose model has no table."""
+        self.bind()
+        _check_rows(self.function, self._call, models, self._error)
 
     def documentation(self) -> str | None:
         return documentation(self.function)
@@ -182,6 +248,8 @@ class _BoundFunction:
 
 class FunctionCommandHandler(_BoundFunction, CommandHandler[Any, Any]):
     """A command handler function: it returns (or publishes) the events it decides on."""
+
+    _error = CommandHandlerMalformed
 
     def __init__(
         self, function: HandlerFunction, aggregate: Aggregate[Any], authorize: Policy | None
@@ -203,6 +271,7 @@ class FunctionCommandHandler(_BoundFunction, CommandHandler[Any, Any]):
             [
                 state,
                 *_data_offers(CommandWithMetadata),
+                _NO_ROWS,
                 *_services(
                     (AggregateService, lambda services: services.aggregate),
                     (CommandServices, lambda services: services),
@@ -299,6 +368,8 @@ class FunctionCommandHandler(_BoundFunction, CommandHandler[Any, Any]):
 class FunctionDomainEventHandler(_BoundFunction, DomainEventHandler[Any, Any]):
     """An event handler function: the next state from the state and the event."""
 
+    _error = DomainEventHandlerMalformed
+
     def __init__(
         self,
         function: HandlerFunction,
@@ -330,6 +401,7 @@ class FunctionDomainEventHandler(_BoundFunction, DomainEventHandler[Any, Any]):
             [
                 state,
                 *_data_offers(DomainEvent),
+                _NO_ROWS,
                 *_services(
                     (DomainEventServices, lambda services: services), _INFRASTRUCTURE, _LOGGER
                 ),
@@ -415,6 +487,8 @@ class FunctionDomainEventHandler(_BoundFunction, DomainEventHandler[Any, Any]):
 class FunctionFlowHandler(_BoundFunction, FlowHandler):
     """A flow's handler function for one event, named by its model or its full name."""
 
+    _error = FlowDomainEventHandlerMalformed
+
     def __init__(self, function: HandlerFunction, subscription: type[BaseModel] | str) -> None:
         self.function = function
         self.subscription = subscription
@@ -459,6 +533,7 @@ class FunctionFlowHandler(_BoundFunction, FlowHandler):
             [
                 Offer(is_instance_of(DomainEvent), lambda event, services: event, model_argument),
                 Offer(is_model, lambda event, services: event.data, the_model),
+                _rows_offer(),
                 *_services(
                     (FlowServices, lambda services: services),
                     (CommandService, lambda services: services.command),
@@ -505,6 +580,7 @@ class FunctionQueryHandler:
                     lambda annotation: getattr(annotation, "__origin__", annotation) is dict,
                     lambda options, services: options,
                 ),
+                _rows_offer(),
                 *_services(
                     (QueryServices, lambda services: services),
                     _CLIENT,
@@ -567,6 +643,11 @@ def _query_class(base: type) -> type:
             if self._call is None:
                 self._bind_query(self._authorize)
 
+        def check_tables(self, models: set[type[BaseModel]]) -> None:
+            """Raises the load error for a ``Rows`` parameter whose model has no table."""
+            self.bind()
+            _check_rows(self.function, self._call, models, QueryHandlerMalformed)
+
         def options_schema(self) -> type[BaseModel] | None:
             self.bind()
             assert self._call is not None
@@ -595,6 +676,8 @@ FunctionValueQueryHandler: type[ValueQueryHandler[Any, Any]] = _query_class(Valu
 
 class FunctionNotificationSubscriber(_BoundFunction, NotificationSubscriber):
     """A view's function for one notification, named by its model or its name."""
+
+    _error = NotificationSubscriberMalformed
 
     def __init__(self, function: HandlerFunction, subscription: type[BaseModel] | str) -> None:
         self.function = function
@@ -629,6 +712,7 @@ class FunctionNotificationSubscriber(_BoundFunction, NotificationSubscriber):
             self.function,
             [
                 Offer(is_model, lambda data, services: data, the_model),
+                _rows_offer(),
                 *_services(
                     (NotificationSubscriberServices, lambda services: services),
                     _INFRASTRUCTURE,

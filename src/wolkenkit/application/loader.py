@@ -9,6 +9,8 @@ An app looks like this; only ``server/domain`` is required::
     <app>/server/infrastructure.py                   (or a package)  may define
                                             ``get_infrastructure``, ``setup_infrastructure``
     <app>/server/hooks.py                            (or a package)  may define the file hooks
+    <app>/server/tables.py                           (or a package)  may define view tables:
+                                            module-level ``Table``s, named by their attribute
 
 Names starting with ``_`` or ``.`` and files other than ``.py`` are skipped, so helpers can
 live beside the definitions as ``_helpers.py``. Loading imports the modules and checks them; it
@@ -62,6 +64,7 @@ def load_application(directory: str | os.PathLike[str]) -> Application:
                 modules, server, "infrastructure", validation.validate_infrastructure
             )
             or InfrastructureDefinition(),
+            tables=_load_optional(modules, server, "tables", validation.validate_tables) or {},
         )
     resolve_subscriptions(application)
     return application

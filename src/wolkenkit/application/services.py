@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from typing_extensions import TypeVar
 
 from wolkenkit import errors
+from wolkenkit.application.tables import Tables
 from wolkenkit.messages import AggregateIdentifier, ClientMetadata, Command, Initiator
 from wolkenkit.records import frozen_record
 
@@ -178,6 +179,7 @@ class FlowServices:
     lock: LockService
     logger: logging.Logger
     notification: NotificationService
+    tables: Tables
 
 
 @frozen_record
@@ -188,6 +190,7 @@ class QueryServices:
     error: type[ErrorService]
     infrastructure: Infrastructure[Any, Any]
     logger: logging.Logger
+    tables: Tables
 
 
 @frozen_record
@@ -205,6 +208,7 @@ class NotificationSubscriberServices:
     infrastructure: Infrastructure[Any, Any]
     logger: logging.Logger
     notification: NotificationService
+    tables: Tables
 
 
 @frozen_record

@@ -131,6 +131,11 @@ class Offer:
     schema_of: Callable[[Any], type[BaseModel] | None] | None = None
     #: Given to one parameter only: the next one that matches goes on to the other offers.
     once: bool = False
+    #: For offers whose argument depends on the annotation (``Rows[Message]``): builds the
+    #: getter from it, in place of ``get``.
+    get_for: Callable[[Any], Getter] | None = None
+    #: For what a kind must not ask for: why, as the load error says.
+    refusal: str | None = None
 
 
 @dataclass(frozen=True)
@@ -142,6 +147,8 @@ class Call:
     #: The model a schema-carrying parameter named, if any.
     schema: type[BaseModel] | None
     return_annotation: Any
+    #: Each parameter's annotation, for checks that need the whole app (a table per model).
+    annotations: tuple[Any, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "invoke", _specialised(self.function, self.getters))
@@ -195,6 +202,7 @@ def bind(
     getters: list[Getter] = []
     schema: type[BaseModel] | None = None
     used: set[int] = set()
+    asked: list[Any] = []
     for parameter in inspect.signature(function).parameters.values():
         if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
             raise load_error(function, f"Parameter '*{parameter.name}' is not supported.", error)
@@ -224,6 +232,13 @@ def bind(
                 f"{what} is not given.",
                 error,
             )
+        if offer.refusal is not None:
+            raise load_error(
+                function,
+                f"Parameter '{parameter.name}: {_spelled(annotation)}' is not given: "
+                f"{offer.refusal}",
+                error,
+            )
         if offer.schema_of is not None:
             found = offer.schema_of(annotation)
             if schema is not None and found is not None and found is not schema:
@@ -234,9 +249,14 @@ def bind(
                 )
             schema = found or schema
         used.add(id(offer))
-        getters.append(offer.get)
+        getters.append(offer.get if offer.get_for is None else offer.get_for(annotation))
+        asked.append(annotation)
     return Call(
-        function, tuple(getters), schema, annotations.get("return", inspect.Parameter.empty)
+        function,
+        tuple(getters),
+        schema,
+        annotations.get("return", inspect.Parameter.empty),
+        tuple(asked),
     )
 
 

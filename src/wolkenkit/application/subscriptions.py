@@ -51,9 +51,19 @@ def resolve_subscriptions(application: Application) -> None:
         for subscriber in view.notification_subscribers.values():
             if isinstance(subscriber, FunctionNotificationSubscriber):
                 subscriber.subscribe(notifications_by_model, application.notifications)
+    _check_tables(application)
 
 
-def _bind_all(application: Application) -> None:
+def _check_tables(application: Application) -> None:
+    """Every handler that asks for ``Rows[Model]`` gets the app's one table of ``Model``."""
+    models = {table.model for table in application.tables.values()}
+    for handler in _handlers(application):
+        check = getattr(handler, "check_tables", None)
+        if callable(check):
+            check(models)
+
+
+def _handlers(application: Application) -> list[Any]:
     handlers: list[Any] = []
     for aggregates in application.domain.values():
         for aggregate in aggregates.values():
@@ -65,7 +75,11 @@ def _bind_all(application: Application) -> None:
         handlers += flow.domain_event_handlers.values()
     for view in application.views.values():
         handlers += [*view.query_handlers.values(), *view.notification_subscribers.values()]
-    for handler in handlers:
+    return handlers
+
+
+def _bind_all(application: Application) -> None:
+    for handler in _handlers(application):
         bind = getattr(handler, "bind", None)
         if callable(bind):
             bind()

@@ -32,6 +32,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from wolkenkit.errors import ParameterInvalid, StoreError, TableDefinitionMalformed
 from wolkenkit.serialization import json_object
+from wolkenkit.stores.memory.view_store import InMemoryViewStore
 from wolkenkit.stores.view_store import (
     Column,
     ColumnKind,
@@ -213,6 +214,41 @@ class Rows(Generic[RowT]):
                 f"Row {key!r} of table '{self._name}' no longer fits model "
                 f"'{self._table.model.__name__}': {_first_problem(error)}"
             ) from error
+
+
+class Tables:
+    """An app's tables over one view store: what handlers get their ``Rows`` from.
+
+    Built once per store; ``rows(Message)`` is a dict lookup, since a handler names its table
+    by the table's model (an app declares at most one table per model).
+    """
+
+    def __init__(self, store: ViewStore, tables: Mapping[str, Table[Any]]) -> None:
+        self.store = store
+        self.definitions = tuple(table.definition(name) for name, table in tables.items())
+        self._rows: dict[type[BaseModel], Rows[Any]] = {
+            table.model: Rows(store, name, table) for name, table in tables.items()
+        }
+
+    @classmethod
+    def in_memory(cls, tables: Mapping[str, Table[Any]]) -> Tables:
+        """The tables in a fresh in-memory store, ready without ``setup``."""
+        definitions = [table.definition(name) for name, table in tables.items()]
+        return cls(InMemoryViewStore(definitions), tables)
+
+    async def setup(self) -> None:
+        """Create the tables in the store where missing."""
+        await self.store.setup(self.definitions)
+
+    async def destroy(self) -> None:
+        """Close the store, as the runtime closes its other stores."""
+        await self.store.destroy()
+
+    def rows(self, model: type[RowT]) -> Rows[RowT]:
+        """The rows of the table of ``model``; raises ``KeyError`` for a model without one
+        (the loader has checked that every handler's model has one)."""
+        rows: Rows[RowT] = self._rows[model]
+        return rows
 
 
 def _order(order_by: Sequence[str]) -> tuple[Order, ...]:

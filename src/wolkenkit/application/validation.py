@@ -32,6 +32,7 @@ from wolkenkit.application.definitions import (
 )
 from wolkenkit.application.json_schema import SchemaMode, json_schema
 from wolkenkit.application.system_events import reserved_event_names_used
+from wolkenkit.application.tables import Table
 from wolkenkit.errors import (
     AggregateDefinitionMalformed,
     ApplicationError,
@@ -47,6 +48,7 @@ from wolkenkit.errors import (
     NotificationsDefinitionMalformed,
     NotificationSubscriberMalformed,
     QueryHandlerMalformed,
+    TableDefinitionMalformed,
     ViewDefinitionMalformed,
 )
 from wolkenkit.messages import NAME_PATTERN, ReplayPolicy
@@ -62,6 +64,8 @@ HOOK_NAMES = (
 INFRASTRUCTURE_FUNCTIONS = ("get_infrastructure", "setup_infrastructure")
 
 _NAME = re.compile(NAME_PATTERN)
+#: As the view store takes them (``wolkenkit.stores.view_store.TableDefinition``).
+_TABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,47}$")
 _MISSING = object()
 
 
@@ -289,6 +293,36 @@ def validate_infrastructure(module: ModuleType, file: str) -> InfrastructureDefi
         "Function '{name}' must be async (async def {name}(services)), not {value}.",
     )
     return InfrastructureDefinition(**functions)
+
+
+def validate_tables(module: ModuleType, file: str) -> dict[str, Table[Any]]:
+    """The module's ``Table`` attributes, named by their attribute; each builds its store
+    definition now, and no two hold one model (a handler names its table by model)."""
+    definition = _Definition("Tables", file, TableDefinitionMalformed)
+    tables: dict[str, Table[Any]] = {}
+    by_model: dict[type[BaseModel], str] = {}
+    for name, value in vars(module).items():
+        if not isinstance(value, Table):
+            continue
+        if not _TABLE_NAME.match(name):
+            definition.malformed(
+                f"Table name '{name}' is invalid: a name starts with a letter and has only "
+                "letters, digits and '_', at most 48 characters."
+            )
+        try:
+            value.definition(name)
+        except TableDefinitionMalformed as error:
+            definition.malformed(f"Table '{name}' is malformed: {error.message}")
+        other = by_model.get(value.model)
+        if other is not None:
+            definition.malformed(
+                f"Tables '{other}' and '{name}' both hold {value.model.__name__}: handlers ask "
+                f"for a table by its model (Rows[{value.model.__name__}]), so give each table a "
+                "model of its own."
+            )
+        by_model[value.model] = name
+        tables[name] = value
+    return tables
 
 
 def _is_async(function: object) -> bool:

@@ -13,6 +13,7 @@ from typing import Any
 from wolkenkit import errors
 from wolkenkit.application.application import Application
 from wolkenkit.application.services import DomainEventServices, Infrastructure
+from wolkenkit.application.tables import Tables
 from wolkenkit.domain.catalog import AggregateEntry, Catalog
 from wolkenkit.domain.command_handling import CommandHandling, CommandOutcome, SharedServices
 from wolkenkit.domain.delivery import DomainEventDelivery, DomainEventForClients
@@ -61,6 +62,7 @@ class Domain:
         consumer_progress_store: ConsumerProgressStore,
         publisher: Publisher,
         infrastructure: Infrastructure[Any, Any] | None = None,
+        tables: Tables | None = None,
         snapshot_strategy: SnapshotStrategy = DEFAULT_SNAPSHOT_STRATEGY,
         notification_channel: str = DEFAULT_NOTIFICATION_CHANNEL,
         send_notification: SendNotification | None = None,
@@ -72,6 +74,8 @@ class Domain:
         self.catalog = catalog = Catalog(application)
         self.domain_event_store = domain_event_store
         self.infrastructure = infrastructure or Infrastructure(ask={}, tell={})
+        #: The app's view tables; whoever passes them has set them up.
+        self.tables = tables or Tables.in_memory(application.tables)
         self.repository = Repository(
             catalog, domain_event_store, snapshot_strategy, self._event_services, cache_size
         )
@@ -94,12 +98,13 @@ class Domain:
                 infrastructure=self.infrastructure,
                 lock=lock,
                 notification=notification,
+                tables=self.tables,
                 issue_command=issue_command,
                 perform_replay=perform_replay or self._replay_in_place,
             ),
         )
-        self._views = ViewQueries(catalog, self.infrastructure)
-        self._notifications = Notifications(catalog, self.infrastructure, send)
+        self._views = ViewQueries(catalog, self.infrastructure, self.tables)
+        self._notifications = Notifications(catalog, self.infrastructure, self.tables, send)
         self._delivery = DomainEventDelivery(
             catalog, self.repository, aggregates, self.infrastructure
         )

@@ -22,6 +22,7 @@ from wolkenkit.application.services import (
     LockService,
     NotificationService,
 )
+from wolkenkit.application.tables import Tables
 from wolkenkit.domain.catalog import Catalog
 from wolkenkit.domain.services import FlowCommandService, IssueCommand
 from wolkenkit.messages import AggregateIdentifier, DomainEvent
@@ -40,6 +41,7 @@ class FlowSharedServices:
     infrastructure: Infrastructure[Any, Any]
     lock: LockService
     notification: NotificationService
+    tables: Tables
     issue_command: IssueCommand
     perform_replay: PerformReplay
 
@@ -131,6 +133,7 @@ class FlowExecution:
                     lock=shared.lock,
                     logger=self._loggers[flow_name],
                     notification=shared.notification,
+                    tables=shared.tables,
                 )
             result = handler.handle(domain_event, services)
             if inspect.isawaitable(result):

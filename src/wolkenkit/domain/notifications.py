@@ -13,6 +13,7 @@ from wolkenkit.application.services import (
     NotificationAuthorizationServices,
     NotificationSubscriberServices,
 )
+from wolkenkit.application.tables import Tables
 from wolkenkit.domain.catalog import Catalog
 from wolkenkit.domain.services import (
     CollectingNotificationService,
@@ -30,6 +31,7 @@ class Notifications:
         self,
         catalog: Catalog,
         infrastructure: Infrastructure[Any, Any],
+        tables: Tables,
         send: SendNotification,
     ) -> None:
         self._application = catalog.application
@@ -37,6 +39,7 @@ class Notifications:
             catalog.application.notifications
         )
         self._infrastructure = infrastructure
+        self._tables = tables
         self._send = send
         # Built once: the views' subscriber services differ only in the collector.
         self._view_loggers = {
@@ -54,6 +57,7 @@ class Notifications:
                 infrastructure=self._infrastructure,
                 logger=self._view_loggers[view_name],
                 notification=collector,
+                tables=self._tables,
             )
             for subscriber in view.notification_subscribers.values():
                 if not subscriber.is_relevant(notification.name):

@@ -17,6 +17,7 @@ from wolkenkit.application.services import (
     QueryAuthorizationServices,
     QueryServices,
 )
+from wolkenkit.application.tables import Tables
 from wolkenkit.domain.catalog import Catalog, QueryEntry, describe_validation_error
 from wolkenkit.messages import ClientMetadata
 from wolkenkit.serialization import json_object, validated
@@ -29,9 +30,12 @@ async def _resolve(value: Any) -> Any:
 
 
 class ViewQueries:
-    def __init__(self, catalog: Catalog, infrastructure: Infrastructure[Any, Any]) -> None:
+    def __init__(
+        self, catalog: Catalog, infrastructure: Infrastructure[Any, Any], tables: Tables
+    ) -> None:
         self._catalog = catalog
         self._infrastructure = infrastructure
+        self._tables = tables
 
     def _prepare(
         self,
@@ -61,6 +65,7 @@ class ViewQueries:
             error=ErrorService,
             infrastructure=self._infrastructure,
             logger=query_logger,
+            tables=self._tables,
         )
         return entry, typed_options, services, QueryAuthorizationServices(client, query_logger)
 

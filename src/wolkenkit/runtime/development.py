@@ -51,7 +51,8 @@ class DevelopmentOptions:
 
 def embedded_store_environment(data_directory: Path) -> dict[str, str]:
     """Store options that keep everything under ``data_directory``: one SQLite file for the
-    events, locks, progress and both queues, and a directory for files."""
+    events, locks, progress and both queues, one for the view tables (so that reading them
+    never waits on the queues' writes), and a directory for files."""
     data_directory.mkdir(parents=True, exist_ok=True)
     database = str(data_directory / "wolkenkit.db")
 
@@ -70,6 +71,9 @@ def embedded_store_environment(data_directory: Path) -> dict[str, str]:
         "CONSUMER_PROGRESS_STORE_OPTIONS": sqlite(tableNames={"progress": "progress-flow"}),
         "PRIORITY_QUEUE_STORE_FOR_COMMANDS_OPTIONS": queue("command"),
         "PRIORITY_QUEUE_STORE_FOR_DOMAIN_EVENTS_OPTIONS": queue("domain-event"),
+        "VIEW_STORE_OPTIONS": json.dumps(
+            {"type": "Sqlite", "fileName": str(data_directory / "views.db")}
+        ),
         "FILE_STORE_OPTIONS": json.dumps(
             {"type": "FileSystem", "directory": str(data_directory / "files")}
         ),

@@ -45,13 +45,14 @@ STORES_NEEDED: dict[Service, frozenset[str]] = {
     Service.DOMAIN: frozenset({"domain_events", "locks", "command_queue", "event_queue"}),
     Service.DOMAIN_EVENT: frozenset({"domain_events"}),
     Service.FLOW: frozenset(
-        {"domain_events", "locks", "consumer_progress", "command_queue", "event_queue"}
+        {"domain_events", "locks", "consumer_progress", "command_queue", "event_queue", "views"}
     ),
     Service.REPLAY: frozenset({"domain_events", "event_queue"}),
-    Service.VIEW: frozenset(),
+    # Queries and the views' notification subscribers read and write tables.
+    Service.VIEW: frozenset({"views"}),
     Service.NOTIFICATION: frozenset(),
     Service.FILE: frozenset({"files"}),
-    Service.GRAPHQL: frozenset({"domain_events", "command_queue"}),
+    Service.GRAPHQL: frozenset({"domain_events", "command_queue", "views"}),
 }
 
 

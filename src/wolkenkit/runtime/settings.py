@@ -115,6 +115,8 @@ class RuntimeSettings(BaseModel):
     snapshot_strategy: SnapshotStrategy = Field(
         default=DEFAULT_SNAPSHOT_STRATEGY, alias="SNAPSHOT_STRATEGY"
     )
+    #: Where the app's view tables live (``server/tables.py``).
+    view_store_options: StoreOptions = Field(default_factory=_in_memory, alias="VIEW_STORE_OPTIONS")
     #: Bytes a JSON request body may have (the reference's body-parser limit).
     request_body_limit: Annotated[int, Field(ge=1)] = Field(
         default=100_000, alias="REQUEST_BODY_LIMIT"

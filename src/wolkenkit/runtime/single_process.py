@@ -19,6 +19,7 @@ from wolkenkit import errors
 from wolkenkit.application.application import Application
 from wolkenkit.application.description import ApplicationDescription, describe_application
 from wolkenkit.application.services import InfrastructureServices
+from wolkenkit.application.tables import Tables
 from wolkenkit.domain.command_handling import CommandOutcome
 from wolkenkit.domain.delivery import DomainEventForClients
 from wolkenkit.domain.domain import Domain
@@ -104,6 +105,7 @@ class SingleProcessRuntime:
         publisher: Publisher,
         subscriber: Subscriber,
         infrastructure: Any,
+        tables: Tables | None = None,
         services: frozenset[Service] = ALL_SERVICES,
         opened_stores: Sequence[Any] | None = None,
     ) -> None:
@@ -132,6 +134,7 @@ class SingleProcessRuntime:
                 file_store,
                 command_queue,
                 event_queue,
+                *([tables] if tables is not None else []),
             ]
         )
         self._command_wakeup = Wakeup()
@@ -146,6 +149,7 @@ class SingleProcessRuntime:
             consumer_progress_store=consumer_progress_store,
             publisher=publisher,
             infrastructure=infrastructure,
+            tables=tables,
             snapshot_strategy=settings.snapshot_strategy,
             notification_channel=settings.pub_sub_options.channel_for_notifications,
             send_notification=self._send_local_notification if self.is_single_process else None,
@@ -244,6 +248,15 @@ class SingleProcessRuntime:
                 publisher=await connecting(await factory.create_publisher(pub_sub.publisher)),
                 subscriber=await connecting(await factory.create_subscriber(pub_sub.subscriber)),
                 infrastructure=infrastructure,
+                # Set up below with the other stores: its tables are created where missing.
+                tables=await opening(
+                    Tables(
+                        await factory.create_view_store(
+                            options("views", settings.view_store_options)
+                        ),
+                        application.tables,
+                    )
+                ),
                 services=services,
                 opened_stores=opened,
             )

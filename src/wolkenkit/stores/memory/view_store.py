@@ -29,8 +29,11 @@ class _Table:
 class InMemoryViewStore(ViewStore):
     """Tables as dicts from key to row. Operations never await, so each is atomic."""
 
-    def __init__(self) -> None:
-        self._tables: dict[str, _Table] = {}
+    def __init__(self, tables: Sequence[TableDefinition] = ()) -> None:
+        """``tables`` are set up right away, for callers that cannot await."""
+        self._tables: dict[str, _Table] = {
+            definition.name: _Table(definition) for definition in tables
+        }
 
     async def setup(self, tables: Sequence[TableDefinition]) -> None:
         for definition in tables:
