@@ -281,3 +281,49 @@ def test_the_runtime_accepts_the_environment(store_type: str, runtime: str) -> N
         settings = RuntimeSettings.from_environment(environment)
         assert settings.port_or_socket == 3000, name
         assert settings.health_port_or_socket == 3001, name
+
+
+@pytest.mark.parametrize(("store_type", "runtime"), DEPLOYMENTS)
+def test_the_view_store_lives_where_the_other_stores_live(store_type: str, runtime: str) -> None:
+    # The app's view tables go into the deployment's own database: under the microservice
+    # runtime the flow (which writes them) and the view and graphql services (which read them)
+    # share them through PostgreSQL or MariaDB, not through a volume.
+    services = together(store_type, runtime, f"{runtime}.{store_type}.yml")
+    app_services = {name: s for name, s in services.items() if "build" in s}
+    assert app_services
+    for name, service in app_services.items():
+        environment = {
+            key: SECRET.sub("secret", value) for key, value in service["environment"].items()
+        }
+        settings = RuntimeSettings.from_environment(environment)
+        views = settings.view_store_options
+        assert isinstance(views, dict), name
+        if store_type == "in-memory":
+            assert views == {"type": "InMemory"}, name
+        elif store_type == "sqlite":
+            # The same file as the other stores, on the data volume.
+            events = settings.domain_event_store_options
+            assert isinstance(events, dict)
+            assert views == {"type": "Sqlite", "fileName": events["fileName"]}, name
+            assert views["fileName"].startswith("/data/")
+        else:
+            assert views["type"] == {"postgres": "Postgres", "mariadb": "MariaDb"}[store_type]
+            assert views["hostName"] == store_type, name
+            assert views["database"] == "wolkenkit", name
+    if runtime == "microservice":
+        for name in ("flow", "view", "graphql"):
+            assert "VIEW_STORE_OPTIONS" in services[name]["environment"], name
+            assert "volumes" not in services[name] or not any(
+                volume.startswith("data:") for volume in services[name]["volumes"]
+            ), name
+
+
+@pytest.mark.parametrize("store_type", ["sqlite", "postgres", "mariadb"])
+def test_the_setup_service_sets_up_the_view_tables(store_type: str) -> None:
+    setup = together(store_type, "single-process", f"setup.{store_type}.yml")["setup"]
+    script = setup["command"][-1]
+
+    assert f'wk setup store view {store_type} --options "$$VIEW_STORE_OPTIONS"' in script
+    assert "VIEW_STORE_OPTIONS" in setup["environment"]
+    # The app's tables are known once the app is loaded; its infrastructure comes last.
+    assert script.endswith("wk setup infrastructure")

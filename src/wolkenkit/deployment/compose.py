@@ -10,7 +10,8 @@ as ``wk compose`` writes them:
 - ``microservice.<type>.yml`` (PostgreSQL and MariaDB only): one service per part of the
   microservice runtime (``wk run <service>``), Redis for publish/subscribe,
   and a Traefik gateway that routes the public paths, health-checking the services on their
-  health port. Scale a worker service with ``--scale flow=3``.
+  health port. Scale a worker service with ``--scale flow=3``. Only the file service mounts the
+  data volume: the view tables, like every other store, live in the database.
 - ``.env.example``: the passwords the files read from ``.env``, left empty: compose refuses
   to start until each is chosen. ``write_compose_files`` makes it cover every compose file
   in the directory, so files written for another store or runtime keep their passwords.
@@ -36,7 +37,7 @@ from wolkenkit.deployment.compose_stores import (
     store_deployment,
 )
 from wolkenkit.errors import CliError
-from wolkenkit.runtime.services import Service
+from wolkenkit.runtime.services import STORES_NEEDED, Service
 
 RUNTIMES = ("single-process", "microservice")
 PORT = 3000
@@ -169,7 +170,9 @@ class _AppService:
             **(extra_environment or {}),
         }
 
-    def service(self, command: list[str], **extra: Any) -> dict[str, Any]:
+    def service(
+        self, command: list[str], *, mounts_data: bool = True, **extra: Any
+    ) -> dict[str, Any]:
         service: dict[str, Any] = {
             "build": self.build_context,
             "image": self.image,
@@ -178,7 +181,7 @@ class _AppService:
             "command": command,
             "environment": self.environment,
         }
-        if self.stores.app_volumes:
+        if self.stores.app_volumes and mounts_data:
             service["volumes"] = list(self.stores.app_volumes)
         service["healthcheck"] = {
             "test": ["CMD", "wk", "health", "--health-port", str(HEALTH_PORT)],
@@ -219,7 +222,10 @@ def _microservice(app: _AppService, stores: StoreDeployment) -> dict[str, Any]:
         extra: dict[str, Any] = {"depends_on": {"redis": {"condition": "service_healthy"}}}
         if name in PUBLIC_ROUTES:
             extra["labels"] = _gateway_labels(name, PUBLIC_ROUTES[name])
-        services[name] = app.service(["wk", "run", name], **extra)
+        # Only the file service keeps anything on the data volume (the files); the others
+        # share their state through the database, so they can run on any machine.
+        mounts_data = "files" in STORES_NEEDED[Service(name)]
+        services[name] = app.service(["wk", "run", name], mounts_data=mounts_data, **extra)
     services["redis"] = redis_service()
     services["gateway"] = _gateway()
     # Every service has the same environment: written once, referred to by each.

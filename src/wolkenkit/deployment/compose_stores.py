@@ -5,6 +5,10 @@ Each kind of store deployment (``in-memory``, ``sqlite``, ``postgres``, ``mariad
 :class:`StoreDeployment`: the services of its stores file, the environment variables of the
 app's services (the runtime's ``*_OPTIONS``), the ``wk setup store`` commands of its setup
 file, and the secrets it reads from ``.env``. Table names are the reference's.
+
+The app's view tables (``VIEW_STORE_OPTIONS``) live in the same database as the other stores,
+so the services that use them (flow, view, graphql) share them through it, never through a
+volume that services on different machines would have to share.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ _STORES: dict[str, tuple[str, dict[str, str]]] = {
     ),
 }
 _QUEUE_EXPIRATION_MS = 30_000
+_VIEW_STORE_OPTIONS = "VIEW_STORE_OPTIONS"
 
 
 def secret(name: str) -> str:
@@ -76,6 +81,10 @@ class StoreDeployment:
             for variable, (kind, _) in _STORES.items():
                 commands.append(f'wk setup store {kind} {self.setup_type} --options "${variable}"')
             commands.append('wk setup store file file-system --options "$FILE_STORE_OPTIONS"')
+            # The app's tables: the command loads the app (the image's working directory).
+            commands.append(
+                f'wk setup store view {self.setup_type} --options "${_VIEW_STORE_OPTIONS}"'
+            )
         commands.append("wk setup infrastructure")
         return commands
 
@@ -95,16 +104,22 @@ def _options(base: dict[str, Any]) -> dict[str, str]:
         if kind == "priority-queue":
             options["expirationTime"] = _QUEUE_EXPIRATION_MS
         environment[variable] = _json(options)
+    # The view store names its tables from the app's declarations (with a prefix of its own).
+    environment[_VIEW_STORE_OPTIONS] = _json(base)
     environment["FILE_STORE_OPTIONS"] = _json(
         {"type": "FileSystem", "directory": f"{DATA_DIRECTORY}/files"}
     )
-    # The app's own read models (the chat sample keeps its view store there).
+    # For whatever else the app keeps on disk; under the microservice runtime only the file
+    # service mounts the volume, so the app's read models belong in its view tables.
     environment["WOLKENKIT_DATA_DIRECTORY"] = DATA_DIRECTORY
     return environment
 
 
 def _in_memory() -> StoreDeployment:
-    return StoreDeployment("in-memory", None)
+    # The runtime's default, said out loud like the other deployments' view store.
+    return StoreDeployment(
+        "in-memory", None, environment={_VIEW_STORE_OPTIONS: _json({"type": "InMemory"})}
+    )
 
 
 def _sqlite() -> StoreDeployment:
