@@ -11,6 +11,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from tests.application.app_files import write_app
+from tests.application.table_app import FILES as TABLE_APP
 from tests.scaffolds.helpers import wk
 from wolkenkit.scaffolds import create_project
 
@@ -67,6 +69,24 @@ def test_options_may_come_as_one_json_object(tmp_path: Path) -> None:
     assert "locks-from-json" in tables_in(tmp_path / "app.db")
 
 
+def test_a_view_store_gets_the_tables_the_app_declares(tmp_path: Path) -> None:
+    app = write_app(tmp_path / "app", TABLE_APP)
+    database = tmp_path / "views.db"
+    options = json.dumps({"type": "Sqlite", "fileName": str(database)})
+
+    for _ in range(2):
+        result = wk(
+            "setup", "store", "view", "sqlite", "--options", options, "--app-dir", str(app),
+            cwd=tmp_path,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        assert (
+            result.stdout == "Set up the view store (Sqlite) with the tables of 'app': messages.\n"
+        )
+
+    assert tables_in(database) == {"view_messages"}
+
+
 def test_a_file_system_store_gets_its_directory(tmp_path: Path) -> None:
     # A relative directory is taken from where the command runs.
     result = wk("setup", "store", "file", "file-system", "--directory", "files", cwd=tmp_path)
@@ -86,7 +106,7 @@ def test_a_file_system_store_gets_its_directory(tmp_path: Path) -> None:
         (
             ["queue", "sqlite"],
             "Error: Store kind 'queue' is unknown; use one of domain-event, lock, priority-queue, "
-            "consumer-progress, file.",
+            "consumer-progress, file, view.",
         ),
         (
             ["domain-event", "sqlite", "--file-name", "x.db", "--table-name-locks", "x"],
@@ -169,6 +189,27 @@ def test_options_may_come_as_a_url(tmp_path: Path) -> None:
 
     assert result.stdout == "Set up the lock store (Postgres).\n"
     assert tables == {"locks"}
+
+
+@pytest.mark.postgres
+def test_postgres_view_tables_land_in_the_schema_given(tmp_path: Path) -> None:
+    # As the setup service of the compose files runs it: in the app's directory, with the
+    # runtime's VIEW_STORE_OPTIONS.
+    app = write_app(tmp_path / "app", TABLE_APP)
+    schema = f"wk_setup_{uuid.uuid4().hex[:12]}"
+    options = json.dumps(
+        {"type": "Postgres", "hostName": "127.0.0.1", "userName": "postgres",
+         "database": "postgres", "schema": schema}
+    )  # fmt: skip
+    try:
+        for _ in range(2):
+            result = wk("setup", "store", "view", "postgres", "--options", options, cwd=app)
+            assert result.returncode == 0, result.stderr
+        tables = asyncio.run(_tables(schema))
+    finally:
+        asyncio.run(_drop(schema))
+
+    assert tables == {"view_messages"}
 
 
 def test_an_unreachable_server_is_one_line(tmp_path: Path) -> None:

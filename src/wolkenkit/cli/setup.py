@@ -86,8 +86,13 @@ def store(
     table_name_priority_queue: _Text = None,
     table_name_progress: _Text = None,
     list_name_locks: Annotated[str | None, typer.Option(help="redis: the locks' list.")] = None,
+    app_dir: Annotated[
+        Path, typer.Option("--app-dir", help="view: the application whose tables to set up.")
+    ] = Path("."),
 ) -> None:
-    """Create a store's tables, indexes or bucket. Running it again changes nothing."""
+    """Create a store's tables, indexes or bucket. Running it again changes nothing.
+
+    A view store gets the tables the application declares in server/tables.py."""
     settings: dict[str, Any] = {
         "hostName": host_name,
         "port": port,
@@ -116,8 +121,18 @@ def store(
     given = {name: value for name, value in tables.items() if value is not None}
     whole = _whole_options(options) if options is not None else None
     resolved = store_options(kind, store_type, settings, given, whole)
-    asyncio.run(setup_store(kind, resolved))
-    typer.echo(f"Set up the {kind} store ({resolved['type']}).")
+    if kind != "view":
+        asyncio.run(setup_store(kind, resolved))
+        typer.echo(f"Set up the {kind} store ({resolved['type']}).")
+        return
+    application = load_application(app_dir)
+    definitions = [table.definition(name) for name, table in application.tables.items()]
+    asyncio.run(setup_store(kind, resolved, definitions))
+    names = ", ".join(definition.name for definition in definitions) or "none"
+    typer.echo(
+        f"Set up the view store ({resolved['type']}) with the tables of "
+        f"'{application.name}': {names}."
+    )
 
 
 def _whole_options(text: str) -> dict[str, Any]:

@@ -4,17 +4,19 @@
 ``file-system``, ...) and the given settings into the options ``wolkenkit.stores.factory``
 takes; ``setup_store`` creates the store from them, runs its idempotent ``setup()`` and
 closes it again. The runtime sets its stores up when it starts, so this is for deployments
-that prefer to do it once, up front, with rights the runtime does not have.
+that prefer to do it once, up front, with rights the runtime does not have. A view store's
+tables are the app's (``server/tables.py``), so ``setup_store`` takes their definitions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from wolkenkit.errors import CliError
 from wolkenkit.messages import DomainEvent, ItemIdentifier
 from wolkenkit.stores import factory
+from wolkenkit.stores.view_store import TableDefinition
 
 #: Store types as the command line names them → the options' ``type``.
 STORE_TYPES = {
@@ -34,6 +36,8 @@ STORE_KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "priority-queue": (_SQL, ("items", "priorityQueue")),
     "consumer-progress": (_SQL, ("progress",)),
     "file": (("file-system", "s3"), ()),
+    # Its tables are named by the app (and the options' tablePrefix), not by flags.
+    "view": (_SQL, ()),
 }
 
 
@@ -78,9 +82,18 @@ def store_options(
     return result
 
 
-async def setup_store(kind: str, options: Mapping[str, Any]) -> None:
-    """Create the store, set it up (idempotently) and close it."""
+async def setup_store(
+    kind: str, options: Mapping[str, Any], tables: Sequence[TableDefinition] = ()
+) -> None:
+    """Create the store, set it up (idempotently) and close it; a view store gets ``tables``."""
     store: Any
+    if kind == "view":
+        view_store = await factory.create_view_store(options)
+        try:
+            await view_store.setup(tables)
+        finally:
+            await view_store.destroy()
+        return
     if kind == "domain-event":
         store = await factory.create_domain_event_store(options)
     elif kind == "lock":
