@@ -1,0 +1,61 @@
+"""The view tables example of docs/writing-an-application.md works as printed.
+
+Its files (``server/tables.py`` and the todos flow and view over a table) replace the flow and
+view of the page's todo example, whose aggregate they use; the app is driven through the
+sandbox and type-checked like the todo example.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.docs.test_todo_example import PAGE, example_code, write_app
+from wolkenkit import load_application
+from wolkenkit.testing import Sandbox
+
+_BLOCK = re.compile(
+    r"<!-- tables-example:start -->\n```python\n(.*?)```\n<!-- tables-example:end -->",
+    re.DOTALL,
+)
+
+
+@pytest.fixture(scope="module")
+def app_directory(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = write_app(example_code(), tmp_path_factory.mktemp("todos"))
+    [tables_code] = _BLOCK.findall(PAGE.read_text())
+    # The page's flow and view over a table take the place of those over infrastructure.
+    return write_app(str(tables_code), directory)
+
+
+def test_pending_todos_come_from_the_table(app_directory: Path) -> None:
+    sandbox = Sandbox(load_application(app_directory))
+    first = sandbox.for_aggregate("planning", "todo")
+    second = sandbox.for_aggregate("planning", "todo")
+    for todo, title in ((first, "Buy milk"), (second, "Water plants")):
+        for event in todo.when("note", {"title": title}).then().domain_events:
+            sandbox.for_flow("todos").when(event).then()
+    for event in first.when("complete").then().domain_events:
+        sandbox.for_flow("todos").when(event).then()
+
+    pending = sandbox.for_view("todos").query("pending")
+
+    assert [item["title"] for item in pending] == ["Water plants"]
+    assert pending[0]["done"] is False
+
+
+def test_the_example_passes_mypy_strict(app_directory: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--no-incremental"],
+        capture_output=True,
+        text=True,
+        cwd=app_directory,
+        check=False,
+        timeout=300,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
