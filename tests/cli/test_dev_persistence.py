@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import urllib.request
 import uuid
@@ -74,6 +76,12 @@ def test_messages_survive_a_restart(chat: Path) -> None:
         wait_until(lambda: messages(port)[0]["likes"] == 1)
 
     assert (chat / ".wolkenkit" / "wolkenkit.db").is_file()
+    # The chat keeps no storage of its own: its messages are a table of the view store.
+    with contextlib.closing(sqlite3.connect(chat / ".wolkenkit" / "views.db")) as views:
+        rows = views.execute(
+            "SELECT id, json_extract(_row, '$.likes') FROM view_messages"
+        ).fetchall()
+    assert rows == [(aggregate_id, 1)]
 
 
 def test_in_memory_forgets_everything_on_restart(chat: Path) -> None:

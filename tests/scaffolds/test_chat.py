@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import logging
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.scaffolds.helpers import project_tests, wk
-from wolkenkit import load_application
-from wolkenkit.application.services import InfrastructureServices
 
 
 @pytest.fixture(scope="module")
@@ -105,18 +100,3 @@ def test_notifications_and_the_view(description: dict[str, Any]) -> None:
         "likes": {"type": "integer"},
     }
     assert sorted(item_schema["required"]) == ["id", "likes", "text", "timestamp"]
-
-
-async def test_its_sqlite_view_store_writes_ahead(
-    demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Under `wk dev` the view store is a SQLite file; its default rollback journal rewrote
-    # and flushed whole pages for every message, most of what a command wrote to disk.
-    monkeypatch.setenv("WOLKENKIT_DATA_DIRECTORY", str(tmp_path))
-    application = load_application(demo)
-    await application.infrastructure.get_infrastructure(
-        InfrastructureServices(logger=logging.getLogger("test"))
-    )
-
-    with contextlib.closing(sqlite3.connect(tmp_path / "views.db")) as connection:
-        assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)

@@ -84,7 +84,7 @@ def replay(
         if options is not None
     }
     environment = {**_store_environment(app_dir, named), **named}
-    # The app's infrastructure reads its settings (the chat's view store, say) from the
+    # The app's infrastructure reads its settings (a data directory, say) from the
     # environment, as it does under the runtime.
     os.environ.update(environment)
     # Imported here: the runtime takes a while to import, which other commands need not wait

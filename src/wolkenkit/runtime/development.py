@@ -77,7 +77,7 @@ def embedded_store_environment(data_directory: Path) -> dict[str, str]:
         "FILE_STORE_OPTIONS": json.dumps(
             {"type": "FileSystem", "directory": str(data_directory / "files")}
         ),
-        # For the app's own read models (the chat sample keeps its view store there).
+        # For whatever the app's infrastructure keeps on disk itself, beside the stores.
         "WOLKENKIT_DATA_DIRECTORY": str(data_directory),
     }
 

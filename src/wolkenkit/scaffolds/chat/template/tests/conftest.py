@@ -18,5 +18,5 @@ def application() -> Application:
 
 @pytest.fixture
 def sandbox(application: Application) -> Sandbox:
-    # Its own in-memory event store and view store, so tests never see each other's data.
+    # Its own in-memory event and view stores, so tests never see each other's data.
     return Sandbox(application)

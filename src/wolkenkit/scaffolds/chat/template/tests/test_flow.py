@@ -1,4 +1,4 @@
-"""The messages flow: it fills the view store and announces every change."""
+"""The messages flow: it fills the messages table and announces every change."""
 
 from __future__ import annotations
 

@@ -39,7 +39,7 @@ def test_all_lists_the_newest_message_first(sandbox: Sandbox) -> None:
 
 
 def test_flow_updates_are_passed_on_to_clients(sandbox: Sandbox) -> None:
-    # When the flow changed the view store, the view tells its clients to query again.
+    # When the flow changed the messages table, the view tells its clients to query again.
     published = sandbox.for_view("messages").notify(FlowMessagesUpdated())
 
     assert [(notification.name, notification.data) for notification in published] == [

@@ -1,34 +1,33 @@
-"""Keeps the messages view up to date, and tells the view each time it changed."""
+"""Keeps the messages table up to date, and tells the view each time it changed."""
 
 from __future__ import annotations
 
-from wolkenkit import DomainEvent, Flow, Infrastructure, NotificationService
+from wolkenkit import DomainEvent, Flow, NotificationService, Rows
 
 from server.domain.communication.message import Liked, Sent
-from server.infrastructure import Message, ViewStore
 from server.notifications import FlowMessagesUpdated
+from server.tables import Message
 
 flow = Flow(replay_policy="always")  # What it finds it missed, it replays first.
-Store = Infrastructure[ViewStore, ViewStore]
 
 
 @flow.on(Sent)
 async def add_message(
-    event: DomainEvent[Sent], infrastructure: Store, notification: NotificationService
+    event: DomainEvent[Sent], messages: Rows[Message], notification: NotificationService
 ) -> None:
-    """Adds a sent message to the view, with no likes yet."""
+    """Adds a sent message to the table, with no likes yet."""
     message_id, timestamp = event.aggregate_identifier.aggregate.id, event.metadata.timestamp
-    await infrastructure.tell.add_message(
-        Message(id=message_id, timestamp=timestamp, text=event.data.text, likes=0)
-    )
+    if await messages.get(message_id) is None:  # A replayed event adds nothing twice.
+        await messages.insert(
+            Message(id=message_id, timestamp=timestamp, text=event.data.text, likes=0)
+        )
     await notification.publish(FlowMessagesUpdated())
 
 
 @flow.on(Liked)
 async def set_likes(
-    event: DomainEvent[Liked], infrastructure: Store, notification: NotificationService
+    event: DomainEvent[Liked], messages: Rows[Message], notification: NotificationService
 ) -> None:
-    """Updates the likes of a message in the view."""
-    message_id = event.aggregate_identifier.aggregate.id
-    await infrastructure.tell.set_likes(message_id, event.data.likes)
+    """Updates the likes of a message in the table."""
+    await messages.update(event.aggregate_identifier.aggregate.id, likes=event.data.likes)
     await notification.publish(FlowMessagesUpdated())

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from wolkenkit import Everyone, Infrastructure, NotificationService, View
+from wolkenkit import Everyone, NotificationService, Rows, View
 
-from server.infrastructure import Message, ViewStore
 from server.notifications import FlowMessagesUpdated, ViewMessagesUpdated
+from server.tables import Message
 
 view = View(authorize=Everyone)
 
 
 @view.stream
-async def all(infrastructure: Infrastructure[ViewStore, None]) -> list[Message]:
+async def all(messages: Rows[Message]) -> list[Message]:
     """All messages, newest first."""
-    return await infrastructure.ask.messages_newest_first()
+    # Messages sent in the same millisecond come in the order of their ids.
+    return [message async for message in messages.find(order_by=("-timestamp",))]
 
 
 @view.on(FlowMessagesUpdated)
