@@ -36,6 +36,7 @@ CHAT_FILES = [
     "server/flows/messages.py",
     "server/infrastructure.py",
     "server/notifications.py",
+    "server/tables.py",
     "server/views/messages.py",
     f"wheels/{wheel_name()}",
 ]

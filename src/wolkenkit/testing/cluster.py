@@ -1,6 +1,6 @@
 """A microservice deployment on one machine, for tests and benchmarks: every service its own
 process (``python -m wolkenkit.runtime.server <service>``), sharing PostgreSQL (events,
-queues, locks, progress, in a schema of their own) and Redis (publish/subscribe), as in
+queues, locks, progress, view tables, in a schema of their own) and Redis (publish/subscribe), as in
 production. The servers default to the local ones; pass other connection options to use
 others."""
 
@@ -83,6 +83,8 @@ def environment(
         "DOMAIN_EVENT_STORE_OPTIONS": postgres(),
         "LOCK_STORE_OPTIONS": postgres(),
         "CONSUMER_PROGRESS_STORE_OPTIONS": postgres(),
+        # The view tables too: flow and view share them through the database, no folder.
+        "VIEW_STORE_OPTIONS": postgres(),
         "PRIORITY_QUEUE_STORE_FOR_COMMANDS_OPTIONS": queue("command"),
         "PRIORITY_QUEUE_STORE_FOR_DOMAIN_EVENTS_OPTIONS": queue("domain-event"),
         "FILE_STORE_OPTIONS": json.dumps({"type": "FileSystem", "directory": str(data / "files")}),
@@ -97,8 +99,6 @@ def environment(
             }
         ),
         "COMMAND_QUEUE_RENEW_INTERVAL": str(max(100, expiration_ms // 4)),
-        # The chat sample keeps its view store in this folder, shared by flow and view.
-        "WOLKENKIT_DATA_DIRECTORY": str(data),
     }
 
 
