@@ -8,13 +8,12 @@ sandbox and type-checked like the todo example.
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.docs.test_todo_example import PAGE, example_code, write_app
+from tests.scaffolds.helpers import type_check
 from wolkenkit import load_application
 from wolkenkit.testing import Sandbox
 
@@ -49,13 +48,6 @@ def test_pending_todos_come_from_the_table(app_directory: Path) -> None:
 
 
 def test_the_example_passes_mypy_strict(app_directory: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "mypy", "--no-incremental"],
-        capture_output=True,
-        text=True,
-        cwd=app_directory,
-        check=False,
-        timeout=300,
-    )
+    result = type_check(app_directory)
 
     assert result.returncode == 0, result.stdout + result.stderr

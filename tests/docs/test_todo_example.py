@@ -8,12 +8,11 @@ view, and type-checked with the settings of a generated project.
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.scaffolds.helpers import type_check
 from wolkenkit import load_application
 from wolkenkit.testing import Sandbox
 
@@ -87,13 +86,6 @@ def test_a_todo_goes_from_command_through_flow_to_view(app_directory: Path) -> N
 
 
 def test_the_example_passes_mypy_strict(app_directory: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "mypy", "--no-incremental"],
-        capture_output=True,
-        text=True,
-        cwd=app_directory,
-        check=False,
-        timeout=300,
-    )
+    result = type_check(app_directory)
 
     assert result.returncode == 0, result.stdout + result.stderr

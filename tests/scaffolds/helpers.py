@@ -37,3 +37,15 @@ def project_tests(directory: Path) -> subprocess.CompletedProcess[str]:
         check=False,
         timeout=120,
     )
+
+
+def type_check(directory: Path) -> subprocess.CompletedProcess[str]:
+    """``mypy`` in ``directory``, with the settings of its ``pyproject.toml``, from scratch."""
+    return subprocess.run(
+        [sys.executable, "-m", "mypy", "--no-incremental"],
+        capture_output=True,
+        text=True,
+        cwd=directory,
+        check=False,
+        timeout=300,
+    )

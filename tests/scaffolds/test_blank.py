@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.scaffolds.helpers import project_tests, wk
+from tests.scaffolds.helpers import project_tests, type_check, wk
 
 DEPLOYMENT_FILES = [
     ".env.example",
@@ -42,14 +40,7 @@ def test_its_tests_pass_right_after_init(blank: Path) -> None:
 
 def test_it_type_checks_as_generated(blank: Path) -> None:
     # The README's `mypy`: strict, with the project's own settings, on server/ and tests/.
-    result = subprocess.run(
-        [sys.executable, "-m", "mypy", "--no-incremental"],
-        capture_output=True,
-        text=True,
-        cwd=blank,
-        check=False,
-        timeout=300,
-    )
+    result = type_check(blank)
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "strict = true" in (blank / "pyproject.toml").read_text()
