@@ -116,7 +116,8 @@ def process(arguments: list[str], environment: dict[str, str]) -> Iterator[subpr
 
 
 @contextmanager
-def runtime_server(app_directory: Path) -> Iterator[int]:
+def runtime_process(app_directory: Path, **settings: str) -> Iterator[tuple[int, int]]:
+    """The runtime in a process of its own, once healthy: its port and its process id."""
     port, health_port = free_port(), free_port()
     environment = {
         "APPLICATION_DIRECTORY": str(app_directory),
@@ -125,10 +126,17 @@ def runtime_server(app_directory: Path) -> Iterator[int]:
         "BIND_HOST": "127.0.0.1",
         "CONCURRENT_COMMANDS": "64",
         "LOG_LEVEL": "error",
-        "GRAPHQL_API": json.dumps({"enableIntegratedClient": False}),
+        **settings,
     }
-    with process([sys.executable, "-m", "wolkenkit.runtime.server"], environment):
+    with process([sys.executable, "-m", "wolkenkit.runtime.server"], environment) as child:
         wait_healthy(f"http://127.0.0.1:{health_port}/health/v2")
+        yield port, child.pid
+
+
+@contextmanager
+def runtime_server(app_directory: Path) -> Iterator[int]:
+    graphql = json.dumps({"enableIntegratedClient": False})
+    with runtime_process(app_directory, GRAPHQL_API=graphql) as (port, _):
         yield port
 
 

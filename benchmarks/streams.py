@@ -22,8 +22,6 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,14 +30,7 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from http_api import (
-    Connection,
-    free_port,
-    percentile,
-    process,
-    send_command,
-    wait_healthy,
-)
+from http_api import Connection, percentile, runtime_process, send_command
 
 from wolkenkit.scaffolds import create_project
 
@@ -49,23 +40,6 @@ SAMPLE_SECONDS = 0.1
 #: CPU seconds within one sample above which the server counts as busy (20 % of a core).
 BUSY_CPU_SECONDS = 0.02
 SENT_MARK = b'"name":"sent"'
-
-
-@contextmanager
-def runtime_server(app_directory: Path) -> Iterator[tuple[int, int]]:
-    """The runtime's port and process id (as http_api.runtime_server, whose settings it uses)."""
-    port, health_port = free_port(), free_port()
-    environment = {
-        "APPLICATION_DIRECTORY": str(app_directory),
-        "PORT_OR_SOCKET": str(port),
-        "HEALTH_PORT_OR_SOCKET": str(health_port),
-        "BIND_HOST": "127.0.0.1",
-        "CONCURRENT_COMMANDS": "64",
-        "LOG_LEVEL": "error",
-    }
-    with process([sys.executable, "-m", "wolkenkit.runtime.server"], environment) as child:
-        wait_healthy(f"http://127.0.0.1:{health_port}/health/v2")
-        yield port, child.pid
 
 
 def cpu_seconds(pid: int) -> float:
@@ -232,7 +206,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as directory:
         app_directory = create_project("chat", template="chat", directory=Path(directory) / "c")
         for streams in (0, *arguments.streams):
-            with runtime_server(app_directory) as (port, pid):
+            with runtime_process(app_directory) as (port, pid):
                 rows.append(
                     asyncio.run(measure(port, pid, streams, arguments.commands, arguments.observe))
                 )
