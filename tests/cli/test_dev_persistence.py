@@ -25,10 +25,12 @@ from wolkenkit.testing.cluster import PATIENCE_SECONDS, free_port, healthy
 
 
 @contextmanager
-def dev(app: Path, *flags: str, environment: dict[str, str] | None = None) -> Iterator[int]:
+def dev(
+    app: Path, *flags: str, environment: dict[str, str] | None = None, wk: str = WK
+) -> Iterator[int]:
     port, health_port = free_port(), free_port()
     process = subprocess.Popen(
-        [WK, "dev", str(app), "--port", str(port), "--health-port", str(health_port), *flags],
+        [wk, "dev", str(app), "--port", str(port), "--health-port", str(health_port), *flags],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env={**os.environ, "BIND_HOST": "127.0.0.1", **(environment or {})},

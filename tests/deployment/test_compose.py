@@ -253,9 +253,33 @@ def test_wk_compose_writes_the_files_into_the_app(tmp_path: Path) -> None:
         "command"
     ]
     assert service["image"] == "shop"
-    # The build context is the app, relative to where the files are.
-    assert service["build"] == "../shop"
+    # The build context is the app, relative to where the files are; the image gets the
+    # drivers of MariaDB and Redis.
+    assert service["build"] == {
+        "context": "../shop",
+        "args": {"WOLKENKIT_EXTRAS": "mariadb,redis"},
+    }
     assert "docker compose -f stores.mariadb.yml -f microservice.mariadb.yml up -d" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("store_type", "runtime", "extras"),
+    [
+        ("sqlite", "single-process", ""),
+        ("in-memory", "single-process", ""),
+        ("postgres", "single-process", "postgres"),
+        ("mariadb", "single-process", "mariadb"),
+        ("postgres", "microservice", "postgres,redis"),
+    ],
+)
+def test_the_image_gets_the_drivers_of_the_deployments_stores(
+    store_type: str, runtime: str, extras: str
+) -> None:
+    services = together(store_type, runtime, f"{runtime}.{store_type}.yml")
+    builds = [service["build"] for service in services.values() if "build" in service]
+
+    assert builds
+    assert all(build["args"] == {"WOLKENKIT_EXTRAS": extras} for build in builds)
 
 
 def test_wk_compose_refuses_what_it_cannot_write(tmp_path: Path) -> None:

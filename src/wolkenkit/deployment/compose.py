@@ -106,7 +106,7 @@ def compose_files(
             "The microservice runtime shares its state through a database server: use "
             "postgres or mariadb."
         )
-    app = _AppService(image, build_context, stores)
+    app = _AppService(image, build_context, stores, extras=_extras(store_type, runtime))
     files: dict[str, str] = {}
     run = ["docker compose"]
     if stores.services:
@@ -122,7 +122,9 @@ def compose_files(
         document = _single_process(app, stores)
     else:
         pub_sub = {"PUB_SUB_OPTIONS": redis_pub_sub_options()}
-        document = _microservice(_AppService(image, build_context, stores, pub_sub), stores)
+        document = _microservice(
+            _AppService(image, build_context, stores, pub_sub, extras=app.extras), stores
+        )
     name = f"{runtime}.{store_type}.yml"
     files[name] = _dump(f"Run: {' '.join(run)} -f {name} up -d", document)
     example = env_example(files.values())
@@ -150,6 +152,15 @@ def env_example(compose_files: Iterable[str]) -> str | None:
     return "\n".join(lines) + "\n"
 
 
+def _extras(store_type: str, runtime: str) -> str:
+    """wolkenkit's extras that the app's image needs: its database's driver, and Redis's for
+    the microservice runtime's publish/subscribe."""
+    extras = [store_type] if store_type in ("postgres", "mariadb") else []
+    if runtime == "microservice":
+        extras.append("redis")
+    return ",".join(extras)
+
+
 class _AppService:
     """The parts every service that runs the app's image shares."""
 
@@ -159,9 +170,12 @@ class _AppService:
         build_context: str,
         stores: StoreDeployment,
         extra_environment: dict[str, str] | None = None,
+        *,
+        extras: str,
     ) -> None:
         self.image = image
         self.build_context = build_context
+        self.extras = extras
         self.stores = stores
         # One object for all services: the YAML names it once and refers to it after.
         self.environment = {
@@ -174,7 +188,8 @@ class _AppService:
         self, command: list[str], *, mounts_data: bool = True, **extra: Any
     ) -> dict[str, Any]:
         service: dict[str, Any] = {
-            "build": self.build_context,
+            # The image installs the drivers of this deployment's stores (wolkenkit's extras).
+            "build": {"context": self.build_context, "args": {"WOLKENKIT_EXTRAS": self.extras}},
             "image": self.image,
             "init": True,
             "restart": "always",
