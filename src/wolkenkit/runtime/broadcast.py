@@ -15,6 +15,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Generic, TypeVar
 
+from wolkenkit.errors import StreamOverflowed
+
 ItemT = TypeVar("ItemT")
 
 #: How many items a stream may fall behind before it is closed. A reader that keeps up holds
@@ -23,10 +25,6 @@ ItemT = TypeVar("ItemT")
 STREAM_BACKLOG = 1_000
 
 logger = logging.getLogger("wolkenkit.runtime.broadcast")
-
-
-class Overflowed(Exception):
-    """The listener did not keep up; its stream ends."""
 
 
 class Listener(Generic[ItemT]):
@@ -53,7 +51,7 @@ class Listener(Generic[ItemT]):
 
     async def take(self, wait_seconds: float | None = None) -> list[ItemT]:
         """Every item queued, waiting up to ``wait_seconds`` for one (an empty list when none
-        came); raises ``Overflowed`` once the listener has been cut off.
+        came); raises ``StreamOverflowed`` once the listener has been cut off.
 
         A client that leaves cancels the wait. (``asyncio.wait_for`` over a queue's ``get``
         would not always let it: on Python 3.11 it returns an item that is ready instead of
@@ -69,7 +67,7 @@ class Listener(Generic[ItemT]):
             finally:
                 self._waiter = None
         if self.overflowed:
-            raise Overflowed()
+            raise StreamOverflowed()
         items = list(self._items)
         self._items.clear()
         return items

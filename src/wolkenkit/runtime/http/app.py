@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -26,7 +26,11 @@ from wolkenkit.runtime.http import (
     replay,
     views,
 )
-from wolkenkit.runtime.http.errors import error_response, unknown_error_response
+from wolkenkit.runtime.http.errors import (
+    error_response,
+    routing_error_response,
+    unknown_error_response,
+)
 from wolkenkit.runtime.http.no_cache import NoCacheMiddleware
 from wolkenkit.runtime.services import Service
 from wolkenkit.runtime.single_process import SingleProcessRuntime
@@ -41,18 +45,9 @@ async def _on_wolkenkit_error(request: Request, error: Exception) -> Response:
 
 
 async def _on_http_error(request: Request, error: Exception) -> Response:
-    status = error.status_code if isinstance(error, HTTPException) else 500
-    if status == 404:
-        return JSONResponse({"code": "NotFound", "message": "Route not found."}, 404)
-    # Starlette's exception carries the headers its status needs, such as a 405's `Allow`.
-    headers = error.headers if isinstance(error, HTTPException) else None
-    if status == 405:
-        return JSONResponse(
-            {"code": "RequestMalformed", "message": f"Method {request.method} is not allowed."},
-            405,
-            headers,
-        )
-    return JSONResponse({"code": "RequestMalformed", "message": str(error)}, status, headers)
+    if not isinstance(error, HTTPException):  # pragma: no cover - registered for this type
+        raise error
+    return routing_error_response(error, request.method)
 
 
 async def _on_client_gone(request: Request, error: Exception) -> Response:

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import logging
 
+from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 
 from wolkenkit import errors
+from wolkenkit.errors import RequestTooLarge, RouteNotFound
 
 logger = logging.getLogger("wolkenkit.runtime.http")
 
@@ -29,14 +31,6 @@ STATUS_BY_ERROR: dict[type[errors.WolkenkitError], int] = {
     # The store errors a client's request can cause; any other store error is an outage.
     errors.ParameterInvalid: 400,
 }
-
-
-class RequestTooLarge(errors.RequestMalformed):
-    """The body is larger than the configured limit (413)."""
-
-
-class RouteNotFound(errors.NotFound):
-    """No route matches (404)."""
 
 
 def status_of(error: errors.WolkenkitError) -> int:
@@ -66,6 +60,19 @@ def error_response(error: errors.WolkenkitError) -> JSONResponse:
         logger.error("Request failed: %s", error.message, exc_info=error)
         return unknown_error_response()
     return JSONResponse({"code": wire_code(error), "message": error.message}, status_code=status)
+
+
+def routing_error_response(error: HTTPException, method: str) -> JSONResponse:
+    """Starlette's own errors (no route matches, the method is not allowed, ...) in our JSON
+    shape, with the headers their status needs (a 405's ``Allow``)."""
+    status = error.status_code
+    if status == 404:
+        code, message = errors.NotFound.code, "Route not found."
+    elif status == 405:
+        code, message = errors.RequestMalformed.code, f"Method {method} is not allowed."
+    else:
+        code, message = errors.RequestMalformed.code, str(error)
+    return JSONResponse({"code": code, "message": message}, status, error.headers)
 
 
 def unknown_error_response() -> JSONResponse:

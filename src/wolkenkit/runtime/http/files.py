@@ -15,9 +15,9 @@ from starlette.routing import Route
 
 from wolkenkit import errors
 from wolkenkit.application.services import ErrorService, HookServices
+from wolkenkit.errors import RequestTooLarge
 from wolkenkit.files import FileAddMetadata
 from wolkenkit.messages import UUID_PATTERN, ClientMetadata, Uuid
-from wolkenkit.runtime.http.errors import RequestTooLarge
 from wolkenkit.runtime.http.file_headers import file_headers
 from wolkenkit.runtime.http.requests import authenticate, parse_model, read_json_object
 from wolkenkit.runtime.single_process import SingleProcessRuntime

@@ -9,7 +9,8 @@ from typing import Any, TypeVar
 
 from starlette.responses import StreamingResponse
 
-from wolkenkit.runtime.broadcast import Broadcast, Overflowed
+from wolkenkit.errors import StreamOverflowed
+from wolkenkit.runtime.broadcast import Broadcast
 
 ItemT = TypeVar("ItemT")
 
@@ -61,7 +62,7 @@ async def subscription_lines(
                 await asyncio.sleep(pause)
             try:
                 items = await listener.take(wait_seconds=heartbeat_seconds)
-            except Overflowed:
+            except StreamOverflowed:
                 return
             written_at = loop.time()
             if not items:
