@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli.helpers import wait_until
 from tests.cli.test_dev_persistence import dev, messages, post
-from tests.cli.test_dev_token_health import wait_until
 from wolkenkit.deployment.wheel import wheel_name, wolkenkit_wheel
 
 OPTIONAL = ("asyncpg", "asyncmy", "redis", "aiobotocore", "docker")

@@ -19,17 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.test_dev_token_health import WK, runtime_process, wait_until
-from wolkenkit.scaffolds import create_project
+from tests.cli.helpers import WK, runtime_process, wait_until
 from wolkenkit.testing.cluster import free_port, healthy
 
 #: Generous: the machine running the suite may be busy.
 DEADLINE_SECONDS = 60
-
-
-@pytest.fixture
-def chat(tmp_path: Path) -> Path:
-    return create_project("chat", template="chat", directory=tmp_path / "chat")
 
 
 @dataclass

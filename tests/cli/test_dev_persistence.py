@@ -19,8 +19,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from tests.cli.test_dev_token_health import WK, wait_until
-from wolkenkit.scaffolds import create_project
+from tests.cli.helpers import WK, wait_until
 from wolkenkit.testing.cluster import PATIENCE_SECONDS, free_port, healthy
 
 
@@ -58,11 +57,6 @@ def messages(port: int) -> list[dict[str, Any]]:
     url = f"http://127.0.0.1:{port}/views/v2/messages/stream/all"
     with urllib.request.urlopen(url, timeout=5) as answer:
         return [json.loads(line) for line in answer.read().splitlines() if line]
-
-
-@pytest.fixture
-def chat(tmp_path: Path) -> Path:
-    return create_project("chat", template="chat", directory=tmp_path / "chat")
 
 
 def test_messages_survive_a_restart(chat: Path) -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from tests.application.app_files import write_app
 from tests.application.table_app import FILES
+from tests.cli.helpers import wait_until
 from tests.cli.test_dev_persistence import dev, messages, post
-from tests.cli.test_dev_token_health import wait_until
 
 
 def test_a_tables_rows_survive_a_restart(tmp_path: Path) -> None:

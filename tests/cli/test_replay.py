@@ -11,8 +11,8 @@ from pathlib import Path
 import jwt
 import pytest
 
+from tests.cli.helpers import wait_until
 from tests.cli.test_dev_persistence import dev, messages, post
-from tests.cli.test_dev_token_health import wait_until
 from tests.runtime.conftest import Keys
 from tests.scaffolds.helpers import wk
 from wolkenkit.messages import AggregateIdentifier
