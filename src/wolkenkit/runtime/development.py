@@ -5,7 +5,8 @@ child is started ahead of time (``wolkenkit.runtime.standby``): it imports the f
 the previous one serves (the first one while ``wk`` parses its command line) and is told what
 to run when its turn comes. A child that cannot start (a load error, a port in use) is
 reported in one line and the watcher waits for the next change instead of giving up; a child
-that ends on its own (it crashed, or was killed) is reported and restarted. Its ports are
+that ends on its own (it crashed, or was killed) is reported and restarted, unless it keeps
+ending soon after it started: then the watcher waits for the next change. Its ports are
 checked before each start: a port in use at the start is an error, as another app may be
 answering there.
 """
@@ -34,6 +35,11 @@ READY_TIMEOUT_SECONDS = 30.0
 #: Where ``wk dev`` keeps an app's data, inside the app's directory.
 DATA_DIRECTORY = ".wolkenkit"
 STOP_TIMEOUT_SECONDS = 10.0
+#: A child that ends this soon after it was ready crashed "quickly"; after this many quick
+#: crashes in a row, ``wk dev`` stops restarting it until the next change (a crash loop would
+#: only burn CPU and scroll the first report away).
+QUICK_CRASH_SECONDS = 10.0
+QUICK_CRASHES_TOLERATED = 3
 
 
 @dataclass(frozen=True)
@@ -139,6 +145,8 @@ class DevelopmentServer:
         self._child: Standby | None = None
         #: The next child, waiting with the framework imported.
         self._standby = take_early()
+        #: When the serving child was last ready (``time.monotonic()``).
+        self._ready_at = 0.0
 
     async def run(self) -> None:
         """Serve, restarting on every change, until cancelled (Ctrl+C).
@@ -167,13 +175,25 @@ class DevelopmentServer:
             if problem is not None:
                 raise errors.CliError(problem)
             await self._start()
+            quick_crashes = 0
             while True:
                 batch = await self._next_change_or_exit(changes)
                 if isinstance(batch, int):
+                    quick = time.monotonic() - self._ready_at < QUICK_CRASH_SECONDS
+                    quick_crashes = quick_crashes + 1 if quick else 1
+                    if quick_crashes >= QUICK_CRASHES_TOLERATED:
+                        self._report(
+                            f"The application stopped unexpectedly ({_exit_reason(batch)}), "
+                            f"{quick_crashes} times in a row soon after it started; waiting "
+                            "for the next change."
+                        )
+                        await self._stop()
+                        continue
                     self._report(
                         f"The application stopped unexpectedly ({_exit_reason(batch)}); restarting."
                     )
                 else:
+                    quick_crashes = 0
                     names = {Path(path).name for _, path in batch}
                     # Editors write temporary files beside the one they save; name the sources.
                     changed = sorted(n for n in names if n.endswith(".py")) or sorted(names)
@@ -223,6 +243,7 @@ class DevelopmentServer:
         except TimeoutError:
             serving = False
         if serving:
+            self._ready_at = time.monotonic()
             elapsed = time.perf_counter() - started
             host = _browsable_host(self._options.host)
             self._report(
