@@ -27,6 +27,7 @@ from wolkenkit.runtime.http import (
     views,
 )
 from wolkenkit.runtime.http.errors import (
+    UnexpectedErrorMiddleware,
     error_response,
     routing_error_response,
     unknown_error_response,
@@ -125,8 +126,12 @@ def create_http_app(runtime: SingleProcessRuntime) -> Starlette:
     app = Starlette(
         routes=routes,
         # CORS answers preflight requests itself, without the no-cache headers, as the
-        # reference's does.
-        middleware=[cors_middleware(settings.cors_origin), Middleware(NoCacheMiddleware)],
+        # reference's does. Unexpected errors are answered inside both.
+        middleware=[
+            cors_middleware(settings.cors_origin),
+            Middleware(NoCacheMiddleware),
+            Middleware(UnexpectedErrorMiddleware),
+        ],
         exception_handlers={
             WolkenkitError: _on_wolkenkit_error,
             HTTPException: _on_http_error,

@@ -15,6 +15,7 @@ import logging
 
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from wolkenkit import errors
 from wolkenkit.errors import RequestTooLarge, RouteNotFound
@@ -73,6 +74,34 @@ def routing_error_response(error: HTTPException, method: str) -> JSONResponse:
     else:
         code, message = errors.RequestMalformed.code, str(error)
     return JSONResponse({"code": code, "message": message}, status, error.headers)
+
+
+class UnexpectedErrorMiddleware:
+    """Answers what nothing else handled (a bug) with 500 ``UnknownError`` from inside the
+    other middleware, so the answer carries their headers (CORS, no-cache) like every other:
+    Starlette's last-resort handler sits outside all of them."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        started = False
+
+        async def sending(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self._app(scope, receive, sending)
+        except Exception:
+            if started:  # too late for an answer of ours: let the server log and close
+                raise
+            logger.exception("Request failed unexpectedly.")
+            await unknown_error_response()(scope, receive, send)
 
 
 def unknown_error_response() -> JSONResponse:
