@@ -223,7 +223,8 @@ def graphql_routes(runtime: SingleProcessRuntime, *, integrated_client: bool) ->
     endpoint = GraphqlEndpoint(runtime, integrated_client=integrated_client)
     routes: list[BaseRoute] = []
     for path in ("/graphql/v2", "/graphql/v2/"):
-        routes += [Route(path, endpoint), WebSocketRoute(path, endpoint)]
+        # Other methods are refused by the router, with the JSON body every route's 405 has.
+        routes += [Route(path, endpoint, methods=["GET", "POST"]), WebSocketRoute(path, endpoint)]
     if integrated_client:
         routes += ide.routes
     return routes
