@@ -314,12 +314,14 @@ class PostgresPriorityQueueStore(PriorityQueueStore[ItemT, IdentifierT]):
 
     async def statistics(self, discriminators: Sequence[str] = ()) -> QueueStatistics:
         with self._errors:
-            size, lowest = await self._pool.fetchrow(self._totals)
+            totals = await self._pool.fetchrow(self._totals)
             rows = (
                 await self._pool.fetch(self._sizes, list(discriminators)) if discriminators else []
             )
         sizes = dict.fromkeys(discriminators, 0)
         sizes.update((row["discriminator"], row["size"]) for row in rows)
+        # An aggregate query always returns its one row.
+        size, lowest = totals if totals is not None else (0, None)
         return QueueStatistics(size=int(size), lowest_head_priority=lowest, sizes=sizes)
 
     def _matches(self, item_json: str, item_identifier: IdentifierT) -> bool:
