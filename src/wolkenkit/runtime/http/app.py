@@ -28,6 +28,7 @@ from wolkenkit.runtime.http import (
 )
 from wolkenkit.runtime.http.errors import error_response, unknown_error_response
 from wolkenkit.runtime.http.no_cache import NoCacheMiddleware
+from wolkenkit.runtime.http.observing import ObservingMiddleware
 from wolkenkit.runtime.services import Service
 from wolkenkit.runtime.single_process import SingleProcessRuntime
 
@@ -130,8 +131,16 @@ def create_http_app(runtime: SingleProcessRuntime) -> Starlette:
     app = Starlette(
         routes=routes,
         # CORS answers preflight requests itself, without the no-cache headers, as the
-        # reference's does.
-        middleware=[cors_middleware(settings.cors_origin), Middleware(NoCacheMiddleware)],
+        # reference's does. Every request counts, preflights too.
+        middleware=[
+            Middleware(
+                ObservingMiddleware,
+                metrics=runtime.observing.metrics,
+                tracer=runtime.observing.tracer,
+            ),
+            cors_middleware(settings.cors_origin),
+            Middleware(NoCacheMiddleware),
+        ],
         exception_handlers={
             WolkenkitError: _on_wolkenkit_error,
             HTTPException: _on_http_error,
