@@ -15,8 +15,10 @@ import logging
 import os
 import signal
 import sys
+import tomllib
 from collections.abc import AsyncIterator, Callable, Generator
 from dataclasses import dataclass
+from pathlib import Path
 
 import uvicorn
 from opentelemetry import trace
@@ -150,7 +152,7 @@ async def run(
         loop.add_signal_handler(signal_number, stop.set)
     application = load_application(settings.application_directory)
     provider = tracer_provider_from_environment(
-        os.environ, _service_name(application.name, services)
+        os.environ, _service_name(settings.application_directory, application.name, services)
     )
     tracer = None
     if provider is not None:
@@ -165,12 +167,17 @@ async def run(
             await asyncio.to_thread(provider.shutdown)
 
 
-def _service_name(application_name: str, services: frozenset[Service]) -> str:
+def _service_name(directory: Path, application_name: str, services: frozenset[Service]) -> str:
     """The service name traces carry unless ``OTEL_SERVICE_NAME`` says otherwise: the app's
-    name, and in the microservice runtime the services this process runs."""
+    name (its project's, as in its image, where its directory is ``/app``), and in the
+    microservice runtime the services this process runs."""
+    name = application_name
+    with contextlib.suppress(OSError, tomllib.TOMLDecodeError):
+        project = tomllib.loads((directory / "pyproject.toml").read_text()).get("project", {})
+        name = str(project.get("name") or name)
     if services == ALL_SERVICES:
-        return application_name
-    return f"{application_name}-{'+'.join(sorted(services))}"
+        return name
+    return f"{name}-{'+'.join(sorted(services))}"
 
 
 async def _serve(
