@@ -16,6 +16,11 @@ from opentelemetry.trace import Tracer
 from tests.runtime.conftest import make_settings
 from tests.runtime.traces import SpanRecord, ancestry, from_sdk, one
 from wolkenkit.application.application import Application
+from wolkenkit.observability.tracing import (
+    TracingConfigurationInvalid,
+    is_tracing_configured,
+    tracer_provider_from_environment,
+)
 from wolkenkit.runtime.server import serving
 
 SEND = "/command/v2/communication/message/send"
@@ -107,3 +112,42 @@ async def test_a_rejected_command_says_so_on_its_span_and_a_client_trace_is_cont
     command = one(spans, "process commands")
     assert command.trace_id == client_trace
     assert command.attributes["wolkenkit.command.outcome"] == "rejected"
+
+
+@pytest.mark.parametrize(
+    ("environment", "configured"),
+    [
+        ({}, False),
+        ({"OTEL_SERVICE_NAME": "chat", "OTEL_TRACES_SAMPLER": "always_on"}, False),
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}, True),
+        ({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://collector:4318/v1/traces"}, True),
+        ({"OTEL_TRACES_EXPORTER": "console"}, True),
+        ({"OTEL_TRACES_EXPORTER": "none", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318"}, False),
+        ({"OTEL_SDK_DISABLED": "true", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318"}, False),
+    ],
+)
+def test_tracing_is_on_only_once_an_exporter_is_named(
+    environment: dict[str, str], configured: bool
+) -> None:
+    assert is_tracing_configured(environment) == configured
+    provider = tracer_provider_from_environment(environment, "chat")
+    assert (provider is not None) == configured
+    if provider is not None:
+        provider.shutdown()
+
+
+@pytest.mark.parametrize(
+    ("environment", "variable"),
+    [
+        (
+            {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4317", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"},
+            "OTEL_EXPORTER_OTLP_PROTOCOL",
+        ),
+        ({"OTEL_TRACES_EXPORTER": "zipkin"}, "OTEL_TRACES_EXPORTER"),
+    ],
+)
+def test_what_the_runtime_cannot_export_is_refused_naming_the_variable(
+    environment: dict[str, str], variable: str
+) -> None:
+    with pytest.raises(TracingConfigurationInvalid, match=f"^The environment variable {variable}"):
+        tracer_provider_from_environment(environment, "chat")
