@@ -14,10 +14,17 @@ from typing import Any
 from wolkenkit.messages import now_ms
 from wolkenkit.observability.metrics import RuntimeMetrics
 from wolkenkit.runtime.broadcast import Broadcast
-from wolkenkit.runtime.observing import FLOW_QUEUE
+from wolkenkit.runtime.observing import COMMAND_QUEUE, FLOW_QUEUE
+from wolkenkit.runtime.services import Service, stores_needed
 from wolkenkit.stores.priority_queue_store import PriorityQueueStore
 
 logger = logging.getLogger("wolkenkit.runtime.metrics")
+
+#: The services that serve each live stream.
+STREAMING_SERVICES = {
+    "domain-events": frozenset({Service.DOMAIN_EVENT, Service.GRAPHQL}),
+    "notifications": frozenset({Service.NOTIFICATION, Service.GRAPHQL}),
+}
 
 
 class Gauges:
@@ -33,6 +40,39 @@ class Gauges:
         self._queues = queues
         self._flow_names = flow_names
         self._streams = streams
+
+    @classmethod
+    def of_services(
+        cls,
+        metrics: RuntimeMetrics,
+        services: frozenset[Service],
+        *,
+        command_queue: PriorityQueueStore[Any, Any],
+        event_queue: PriorityQueueStore[Any, Any],
+        flow_names: Sequence[str],
+        streams: Mapping[str, Broadcast[Any]],
+    ) -> Gauges:
+        """The gauges of a process running ``services``: only the queues it opens (the
+        others are empty stand-ins) and the streams it serves."""
+        needed = stores_needed(services)
+        queues = {
+            name: queue
+            for name, queue, store in (
+                (COMMAND_QUEUE, command_queue, "command_queue"),
+                (FLOW_QUEUE, event_queue, "event_queue"),
+            )
+            if store in needed
+        }
+        return cls(
+            metrics,
+            queues=queues,
+            flow_names=flow_names if FLOW_QUEUE in queues else (),
+            streams={
+                name: broadcast
+                for name, broadcast in streams.items()
+                if services & STREAMING_SERVICES[name]
+            },
+        )
 
     async def refresh(self) -> None:
         for name, queue in self._queues.items():

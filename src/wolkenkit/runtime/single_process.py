@@ -41,7 +41,7 @@ from wolkenkit.records import frozen_record
 from wolkenkit.runtime.auth import Authenticator
 from wolkenkit.runtime.broadcast import Broadcast
 from wolkenkit.runtime.gauges import Gauges
-from wolkenkit.runtime.observing import COMMAND_QUEUE, FLOW_QUEUE, Observing
+from wolkenkit.runtime.observing import Observing
 from wolkenkit.runtime.pings import Pings, items_of
 from wolkenkit.runtime.queued_messages import (
     QueuedCommand,
@@ -159,27 +159,13 @@ class SingleProcessRuntime:
         )
         #: Spans (with a tracer) and metrics (always): see ``observing``.
         self.observing = Observing(tracer, RuntimeMetrics())
-        needed = stores_needed(services)
-        self._gauges = Gauges(
+        self._gauges = Gauges.of_services(
             self.observing.metrics,
-            # Only the queues this process opened: the others are empty stand-ins.
-            queues={
-                name: queue
-                for name, queue, store in (
-                    (COMMAND_QUEUE, command_queue, "command_queue"),
-                    (FLOW_QUEUE, event_queue, "event_queue"),
-                )
-                if store in needed
-            },
-            flow_names=list(application.flows) if "event_queue" in needed else [],
-            streams={
-                name: broadcast
-                for name, broadcast, streaming in (
-                    ("domain-events", self.domain_events, {Service.DOMAIN_EVENT, Service.GRAPHQL}),
-                    ("notifications", self.notifications, {Service.NOTIFICATION, Service.GRAPHQL}),
-                )
-                if services & streaming
-            },
+            services,
+            command_queue=command_queue,
+            event_queue=event_queue,
+            flow_names=list(application.flows),
+            streams={"domain-events": self.domain_events, "notifications": self.notifications},
         )
         self._command_wakeup = Wakeup()
         self._flow_wakeup = Wakeup()
