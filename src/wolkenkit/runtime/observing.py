@@ -51,18 +51,14 @@ class Observing:
     def processing_command(
         self, command: CommandWithMetadata[Any], carrier: Carrier | None
     ) -> AbstractContextManager[Any]:
-        tracer = self.tracer
-        if tracer is None:
+        if self.tracer is None:
             return _NO_SPAN
         identifier = command.aggregate_identifier
-        return tracer.start_as_current_span(
-            f"process {COMMAND_QUEUE}",
-            context=context_from(carrier),
-            kind=SpanKind.CONSUMER,
-            attributes={
-                "messaging.system": MESSAGING_SYSTEM,
-                "messaging.operation.type": "process",
-                "messaging.destination.name": COMMAND_QUEUE,
+        return _processing(
+            self.tracer,
+            COMMAND_QUEUE,
+            context_from(carrier),
+            {
                 "messaging.message.id": command.id,
                 "messaging.message.conversation_id": command.metadata.correlation_id,
                 "wolkenkit.command": f"{identifier.context.name}.{identifier.aggregate.name}"
@@ -74,17 +70,13 @@ class Observing:
     def processing_flow_item(
         self, flow_name: str, event: DomainEvent[Any], carrier: Carrier | None
     ) -> AbstractContextManager[Any]:
-        tracer = self.tracer
-        if tracer is None:
+        if self.tracer is None:
             return _NO_SPAN
-        return tracer.start_as_current_span(
-            f"process {FLOW_QUEUE}",
-            context=context_from(carrier),
-            kind=SpanKind.CONSUMER,
-            attributes={
-                "messaging.system": MESSAGING_SYSTEM,
-                "messaging.operation.type": "process",
-                "messaging.destination.name": FLOW_QUEUE,
+        return _processing(
+            self.tracer,
+            FLOW_QUEUE,
+            context_from(carrier),
+            {
                 "messaging.consumer.group.name": flow_name,
                 "messaging.message.id": event.id,
                 "messaging.message.conversation_id": event.metadata.correlation_id,
@@ -96,19 +88,10 @@ class Observing:
     def processing_notification(
         self, channel: str, notification: Notification, parent: otel_context.Context | None
     ) -> AbstractContextManager[Any]:
-        tracer = self.tracer
-        if tracer is None:
+        if self.tracer is None:
             return _NO_SPAN
-        return tracer.start_as_current_span(
-            f"process {channel}",
-            context=parent,
-            kind=SpanKind.CONSUMER,
-            attributes={
-                "messaging.system": MESSAGING_SYSTEM,
-                "messaging.operation.type": "process",
-                "messaging.destination.name": channel,
-                "wolkenkit.notification": notification.name,
-            },
+        return _processing(
+            self.tracer, channel, parent, {"wolkenkit.notification": notification.name}
         )
 
     def command_finished(self, command: CommandWithMetadata[Any], result: CommandResult) -> None:
@@ -126,3 +109,23 @@ class Observing:
             span.set_attribute("wolkenkit.command.outcome", result)
             if result == "failed":
                 span.set_status(Status(StatusCode.ERROR, "The command failed."))
+
+
+def _processing(
+    tracer: Tracer,
+    destination: str,
+    parent: otel_context.Context | None,
+    attributes: dict[str, str],
+) -> AbstractContextManager[Any]:
+    """A ``CONSUMER`` span for processing a message from ``destination``."""
+    return tracer.start_as_current_span(
+        f"process {destination}",
+        context=parent,
+        kind=SpanKind.CONSUMER,
+        attributes={
+            "messaging.system": MESSAGING_SYSTEM,
+            "messaging.operation.type": "process",
+            "messaging.destination.name": destination,
+            **attributes,
+        },
+    )
