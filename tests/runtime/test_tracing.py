@@ -151,3 +151,20 @@ def test_what_the_runtime_cannot_export_is_refused_naming_the_variable(
 ) -> None:
     with pytest.raises(TracingConfigurationInvalid, match=f"^The environment variable {variable}"):
         tracer_provider_from_environment(environment, "chat")
+
+
+async def test_a_graphql_mutation_is_the_root_of_its_commands_trace(
+    chat_application: Application, tracer: Tracer, exporter: InMemorySpanExporter
+) -> None:
+    settings = make_settings(GRAPHQL_API={"enableIntegratedClient": False})
+    mutation = 'mutation { command { communication_message_send(data: {text: "Hi"}) { id } } }'
+    async with (
+        serving(settings, chat_application, tracer=tracer) as running,
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{running.port}") as client,
+    ):
+        response = await client.post("/graphql/v2", json={"query": mutation})
+        assert "errors" not in response.json()
+        spans = await spans_until(exporter, 3)
+
+    command = one(spans, "process commands")
+    assert ancestry(spans, command) == ["POST /graphql/v2", "process commands"]
