@@ -1,26 +1,34 @@
 """The Prometheus metrics of one runtime process (``GET /metrics`` on the health port).
 
-Counters and the histogram are kept as work happens; gauges (queue depths, flow lag, stream
-clients) are set just before each scrape from what the runtime reads then. Each runtime has
-its own registry, so several runtimes in one process (tests) never share a series. Every
-metric is documented in ``docs/running-an-application.md``.
+What happens per command and per request is tallied in plain dicts, which a collector turns
+into metric families when ``/metrics`` is scraped: prometheus-client's own counters take a
+lock on every increment, several times the cost, and the runtime updates and scrapes them on
+one thread, its event loop's. Gauges (queue depths, flow lag, stream clients) are set just
+before each scrape from what the runtime reads then. Each runtime has its own registry, so
+several runtimes in one process (tests) never share a series. Every metric is documented in
+``docs/running-an-application.md``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import bisect
+from collections.abc import Iterator, Mapping
 from typing import Literal
 
 from prometheus_client import (
     CollectorRegistry,
-    Counter,
     Gauge,
-    Histogram,
     PlatformCollector,
     ProcessCollector,
     generate_latest,
 )
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.metrics_core import (
+    CounterMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector
 
 #: How a command ended: its events stored (or nothing to store), rejected by the handler or
 #: its authorization, or failed (an error, or a write conflict that outlasted the retries).
@@ -33,33 +41,76 @@ DURATION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 
+class _Durations:
+    """One histogram series: observations per bucket (the last one past every bound)."""
+
+    __slots__ = ("counts", "total")
+
+    def __init__(self) -> None:
+        self.counts = [0] * (len(DURATION_BUCKETS) + 1)
+        self.total = 0.0
+
+    def observe(self, seconds: float) -> None:
+        self.counts[bisect.bisect_left(DURATION_BUCKETS, seconds)] += 1
+        self.total += seconds
+
+    def cumulative(self) -> list[tuple[str, float]]:
+        buckets, running = [], 0
+        for bound, count in zip([*map(str, DURATION_BUCKETS), "+Inf"], self.counts, strict=True):
+            running += count
+            buckets.append((bound, float(running)))
+        return buckets
+
+
+class _Tallies(Collector):
+    """The counters and the histogram, kept as plain numbers until a scrape asks for them."""
+
+    def __init__(self) -> None:
+        self.commands: dict[tuple[str, str, str, str], int] = {}
+        self.durations: dict[tuple[str, str, str], _Durations] = {}
+        self.stored = 0
+        self.http_requests: dict[tuple[str, str], int] = {}
+
+    def collect(self) -> Iterator[Metric]:
+        commands = CounterMetricFamily(
+            "wolkenkit_commands",
+            "Commands handled, by how they ended (handled, rejected, failed).",
+            labels=["context", "aggregate", "command", "outcome"],
+        )
+        for labels, count in self.commands.items():
+            commands.add_metric(labels, count)
+        yield commands
+        durations = HistogramMetricFamily(
+            "wolkenkit_command_duration_seconds",
+            "Seconds from a command's receipt until its events were stored (or it was "
+            "rejected or failed).",
+            labels=["context", "aggregate", "command"],
+        )
+        for series_labels, series in self.durations.items():
+            durations.add_metric(series_labels, series.cumulative(), series.total)
+        yield durations
+        yield CounterMetricFamily(
+            "wolkenkit_domain_events_stored", "Domain events stored.", value=self.stored
+        )
+        requests = CounterMetricFamily(
+            "wolkenkit_http_requests",
+            "HTTP requests answered by the API, by route and status code.",
+            labels=["route", "status"],
+        )
+        for route_and_status, count in self.http_requests.items():
+            requests.add_metric(route_and_status, count)
+        yield requests
+
+
 class RuntimeMetrics:
-    """The metrics and the calls that keep them; the hot ones cost a dict lookup and a
-    locked add, as each series' child is looked up once and kept."""
+    """The metrics and the calls that keep them; call them on the event loop's thread."""
 
     def __init__(self) -> None:
         self.registry = registry = CollectorRegistry()
         ProcessCollector(registry=registry)
         PlatformCollector(registry=registry)
-        self._commands = Counter(
-            "wolkenkit_commands",
-            "Commands handled, by how they ended (handled, rejected, failed).",
-            ["context", "aggregate", "command", "outcome"],
-            registry=registry,
-        )
-        self._durations = Histogram(
-            "wolkenkit_command_duration_seconds",
-            "Seconds from a command's receipt until its events were stored (or it was "
-            "rejected or failed).",
-            ["context", "aggregate", "command"],
-            buckets=DURATION_BUCKETS,
-            registry=registry,
-        )
-        self._stored = Counter(
-            "wolkenkit_domain_events_stored",
-            "Domain events stored.",
-            registry=registry,
-        )
+        self._tallies = _Tallies()
+        registry.register(self._tallies)
         self._queue_depth = Gauge(
             "wolkenkit_queue_depth",
             "Items waiting in a queue (commands, or domain events for the flows), those "
@@ -79,20 +130,12 @@ class RuntimeMetrics:
             ["flow"],
             registry=registry,
         )
-        self._http_requests = Counter(
-            "wolkenkit_http_requests",
-            "HTTP requests answered by the API, by route and status code.",
-            ["route", "status"],
-            registry=registry,
-        )
         self._stream_clients = Gauge(
             "wolkenkit_stream_clients",
             "Clients connected to a live stream (HTTP and GraphQL subscriptions).",
             ["stream"],
             registry=registry,
         )
-        self._command_series: dict[tuple[str, str, str, str], tuple[Counter, Histogram]] = {}
-        self._http_series: dict[tuple[str, int], Counter] = {}
 
     def command_finished(
         self,
@@ -102,26 +145,22 @@ class RuntimeMetrics:
         outcome: CommandResult,
         seconds: float,
     ) -> None:
+        tallies = self._tallies
         key = (context, aggregate, command, outcome)
-        series = self._command_series.get(key)
+        tallies.commands[key] = tallies.commands.get(key, 0) + 1
+        series_key = (context, aggregate, command)
+        series = tallies.durations.get(series_key)
         if series is None:
-            series = self._command_series[key] = (
-                self._commands.labels(context, aggregate, command, outcome),
-                self._durations.labels(context, aggregate, command),
-            )
-        counter, histogram = series
-        counter.inc()
-        histogram.observe(seconds if seconds > 0 else 0.0)
+            series = tallies.durations[series_key] = _Durations()
+        series.observe(seconds if seconds > 0 else 0.0)
 
     def domain_events_stored(self, count: int) -> None:
-        self._stored.inc(count)
+        self._tallies.stored += count
 
     def http_request_answered(self, route: str, status: int) -> None:
-        key = (route, status)
-        counter = self._http_series.get(key)
-        if counter is None:
-            counter = self._http_series[key] = self._http_requests.labels(route, str(status))
-        counter.inc()
+        requests = self._tallies.http_requests
+        key = (route, str(status))
+        requests[key] = requests.get(key, 0) + 1
 
     def set_queue(self, queue: str, depth: int, oldest_age_seconds: float) -> None:
         self._queue_depth.labels(queue).set(depth)
