@@ -6,7 +6,7 @@ and, as the baseline, the same workloads on wolkenkit before it was instrumented
 ``DIR`` is a checkout of wolkenkit from before the instrumentation, for example
 ``git worktree add /tmp/wk-before 417737e``; without it the baseline row is left out.
 Each configuration runs in a process of its own (``before`` imports ``DIR/src``), the three
-taking turns for ``--rounds`` rounds; the table shows each one's best round. Rates are
+taking turns for ``--rounds`` rounds; the table shows each one's median round. Rates are
 commands per second of the process's CPU time (its threads', the span exporter's included):
 on a machine that other work keeps busy, wall-clock rates swing by half from one run to the
 next, CPU time much less. Wall-clock rates are shown beside them. Workloads, the
@@ -29,6 +29,7 @@ import argparse
 import asyncio
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -225,7 +226,7 @@ def main() -> None:
     from wolkenkit.scaffolds import create_project
 
     modes = [mode for mode in MODES if mode != "before" or arguments.before is not None]
-    best: dict[str, dict[str, Rates]] = {mode: {} for mode in modes}
+    rounds: dict[str, dict[str, list[Rates]]] = {mode: {} for mode in modes}
     receiver = subprocess.Popen([sys.executable, "-c", RECEIVER], stdout=subprocess.PIPE, text=True)
     try:
         assert receiver.stdout is not None
@@ -236,15 +237,20 @@ def main() -> None:
                 for mode in modes:
                     rates = run_mode(mode, arguments.commands, app, arguments.before, endpoint)
                     for workload, rate in rates.items():
-                        best[mode][workload] = max(best[mode].get(workload, (0.0, 0.0)), rate)
+                        rounds[mode].setdefault(workload, []).append(rate)
     finally:
         receiver.terminate()
         receiver.wait()
 
+    # The median round by CPU rate: one lucky quiet moment does not make the row.
+    best = {
+        mode: {workload: statistics.median_low(rates) for workload, rates in workloads.items()}
+        for mode, workloads in rounds.items()
+    }
     baseline = "before" if "before" in best else "off"
     table = Table(
         title=f"In-process send, chat sample, {arguments.commands:,} commands, "
-        f"best of {arguments.rounds} rounds"
+        f"median of {arguments.rounds} rounds"
     )
     columns = (
         "configuration",
