@@ -271,17 +271,22 @@ def main() -> None:
     }
     for mode in modes:
         for workload in ("domain", "runtime"):
-            rate, wall = best[mode][workload]
-            share = rate / best[baseline][workload][0]
+            cpu_rate, wall_rate = best[mode][workload]
+            share = cpu_rate / best[baseline][workload][0]
             target = TARGETS.get(mode) if baseline == "before" or mode == "on" else None
             if mode == "on" and baseline == "before":
                 # The measure: tracing on against tracing off.
-                share_off = rate / best["off"][workload][0]
+                share_off = cpu_rate / best["off"][workload][0]
                 target_text = f"≥ {TARGETS['on']} of off: {share_off:.2f}"
             else:
                 target_text = f"≥ {target}" if target is not None else ""
             table.add_row(
-                names[mode], workload, f"{rate:,.0f}", f"{share:.2f}", target_text, f"{wall:,.0f}"
+                names[mode],
+                workload,
+                f"{cpu_rate:,.0f}",
+                f"{share:.2f}",
+                target_text,
+                f"{wall_rate:,.0f}",
             )
     Console().print(table)
 
