@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
+from opentelemetry.trace import Tracer
+
 from wolkenkit import errors
 from wolkenkit.application.application import Application
 from wolkenkit.application.services import DomainEventServices, Infrastructure
@@ -69,6 +71,7 @@ class Domain:
         issue_command: IssueCommand = _no_command_queue,
         perform_replay: PerformReplay | None = None,
         cache_size: int = DEFAULT_CACHE_SIZE,
+        tracer: Tracer | None = None,
     ) -> None:
         self.application = application
         self.catalog = catalog = Catalog(application)
@@ -89,6 +92,7 @@ class Domain:
             self.repository,
             domain_event_store,
             SharedServices(aggregates, self.infrastructure, lock, notification),
+            tracer=tracer,
         )
         self._flows = FlowExecution(
             catalog,

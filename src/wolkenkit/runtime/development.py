@@ -102,6 +102,8 @@ def runtime_environment(options: DevelopmentOptions) -> dict[str, str]:
         "GRAPHQL_API": json.dumps({"enableIntegratedClient": True}),
         "HTTP_API": "true",
         "HEARTBEAT_INTERVAL": "90000",
+        # Read by a person in a terminal, not by a log collector.
+        "LOG_FORMAT": "readable",
         "SNAPSHOT_STRATEGY": json.dumps(
             {"name": "revision", "configuration": {"revisionLimit": 100}}
         ),

@@ -136,6 +136,9 @@ class RuntimeSettings(BaseModel):
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         default="info", alias="LOG_LEVEL"
     )
+    #: How log records are written to stderr (ours): a JSON object per line for log
+    #: collectors, or readable lines (``wk dev`` chooses those).
+    log_format: Literal["json", "readable"] = Field(default="json", alias="LOG_FORMAT")
 
     @field_validator("cors_origin")
     @classmethod

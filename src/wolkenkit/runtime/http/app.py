@@ -33,6 +33,7 @@ from wolkenkit.runtime.http.errors import (
     unknown_error_response,
 )
 from wolkenkit.runtime.http.no_cache import NoCacheMiddleware
+from wolkenkit.runtime.http.observing import ObservingMiddleware
 from wolkenkit.runtime.services import Service
 from wolkenkit.runtime.single_process import SingleProcessRuntime
 
@@ -126,8 +127,14 @@ def create_http_app(runtime: SingleProcessRuntime) -> Starlette:
     app = Starlette(
         routes=routes,
         # CORS answers preflight requests itself, without the no-cache headers, as the
-        # reference's does. Unexpected errors are answered inside both.
+        # reference's does. Every request counts, preflights too. Unexpected errors are
+        # answered inside CORS and no-cache, with their headers.
         middleware=[
+            Middleware(
+                ObservingMiddleware,
+                metrics=runtime.observing.metrics,
+                tracer=runtime.observing.tracer,
+            ),
             cors_middleware(settings.cors_origin),
             Middleware(NoCacheMiddleware),
             Middleware(UnexpectedErrorMiddleware),
