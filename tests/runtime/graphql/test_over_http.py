@@ -7,8 +7,6 @@ import json
 import uuid
 from typing import Any
 
-import pytest
-
 from tests.runtime.conftest import Keys
 from tests.runtime.graphql.conftest import GRAPHQL, GraphqlClient, token_for
 from wolkenkit.runtime.server import Serving
@@ -265,16 +263,3 @@ async def test_a_mutation_over_get_is_refused_with_405_naming_post(
     assert "messages" in listed.json()["data"]
     assert await stored_events(graphql_server, aggregate_id) == []
 
-
-@pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH"])
-async def test_another_method_is_refused_with_405_as_every_route_refuses_it(
-    graphql: GraphqlClient, method: str
-) -> None:
-    response = await graphql.http.request(method, GRAPHQL, json={"query": MESSAGES})
-
-    assert response.status_code == 405
-    assert response.json() == {
-        "code": "RequestMalformed",
-        "message": f"Method {method} is not allowed.",
-    }
-    assert set(response.headers["allow"].split(", ")) == {"GET", "HEAD", "POST"}
