@@ -20,7 +20,8 @@ decided in one place, ``runtime/http/errors.py``.
     │   └── SchemaNotExpressible     a JSON Schema with no GraphQL counterpart
     ├── ConfigurationError          how the runtime is configured
     │   ├── ConfigurationInvalid     an environment variable it cannot use
-    │   └── ReplayConfigurationInvalid
+    │   ├── ReplayConfigurationInvalid
+    │   └── TracingConfigurationInvalid  an OTEL_* variable asks for what we cannot do
     ├── RequestError                what a client asked for does not exist or is malformed
     │   ├── RequestMalformed
     │   │   ├── RequestTooLarge      (answers as RequestMalformed, with 413)
@@ -195,6 +196,10 @@ class ConfigurationInvalid(ConfigurationError):
 
 class ReplayConfigurationInvalid(ConfigurationError):
     """The replay configuration is malformed or names what the application does not have."""
+
+
+class TracingConfigurationInvalid(ConfigurationError):
+    """An ``OTEL_*`` variable asks for what this runtime cannot do."""
 
 
 # --- What a client asked for ---------------------------------------------------------------------

@@ -16,8 +16,8 @@ from opentelemetry.trace import Tracer
 from tests.runtime.conftest import make_settings
 from tests.runtime.traces import SpanRecord, ancestry, from_sdk, one
 from wolkenkit.application.application import Application
+from wolkenkit.errors import TracingConfigurationInvalid
 from wolkenkit.observability.tracing import (
-    TracingConfigurationInvalid,
     is_tracing_configured,
     tracer_provider_from_environment,
 )

@@ -38,10 +38,6 @@ _EXPORTERS = ("otlp", "console", "none")
 _PROTOCOL = "http/protobuf"
 
 
-class TracingConfigurationInvalid(errors.WolkenkitError):
-    """An ``OTEL_*`` variable asks for what this runtime cannot do."""
-
-
 def is_tracing_configured(environment: Mapping[str, str]) -> bool:
     """Whether the variables ask for traces (see the module's description)."""
     if environment.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
@@ -62,14 +58,14 @@ def tracer_provider_from_environment(
 
     ``default_service_name`` names the service unless ``OTEL_SERVICE_NAME`` (or
     ``service.name`` in ``OTEL_RESOURCE_ATTRIBUTES``) does. Raises
-    ``TracingConfigurationInvalid`` for an exporter or protocol this runtime does not ship.
+    ``errors.TracingConfigurationInvalid`` for an exporter or protocol this runtime does not ship.
     Call ``shutdown()`` on the provider before the process ends: it sends what is left.
     """
     if not is_tracing_configured(environment):
         return None
     exporter_name = environment.get("OTEL_TRACES_EXPORTER", "otlp").strip().lower() or "otlp"
     if exporter_name not in _EXPORTERS:
-        raise TracingConfigurationInvalid(
+        raise errors.TracingConfigurationInvalid(
             f"The environment variable OTEL_TRACES_EXPORTER is invalid: '{exporter_name}' is "
             f"not one of {', '.join(_EXPORTERS)}."
         )
@@ -77,7 +73,7 @@ def tracer_provider_from_environment(
         protocol = environment.get(name, "").strip()
         if protocol:
             if protocol != _PROTOCOL:
-                raise TracingConfigurationInvalid(
+                raise errors.TracingConfigurationInvalid(
                     f"The environment variable {name} is invalid: only '{_PROTOCOL}' (OTLP "
                     "over HTTP) is supported."
                 )

@@ -262,4 +262,3 @@ async def test_a_mutation_over_get_is_refused_with_405_naming_post(
     assert listed.status_code == 200, listed.text
     assert "messages" in listed.json()["data"]
     assert await stored_events(graphql_server, aggregate_id) == []
-
