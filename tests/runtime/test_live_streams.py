@@ -84,11 +84,11 @@ class Prepared:
 
 async def test_a_gone_client_stops_its_stream_even_with_an_item_ready() -> None:
     # starlette cancels the stream of a client that left. That cancellation must end the
-    # stream even when it meets an item just published (Python 3.11's ``wait_for`` returned
+    # stream even when it meets an item just handed to it (Python 3.11's ``wait_for`` returned
     # the item instead, and a gone client's stream went on through its whole backlog).
     broadcast: Broadcast[int] = Broadcast()
     prepare = Prepared()
-    lines = subscription_lines(broadcast, prepare, heartbeat_seconds=60, write_interval=0)
+    lines = subscription_lines(broadcast, "all", prepare, heartbeat_seconds=60, write_interval=0)
     assert await anext(lines) == HEARTBEAT_LINE
 
     async def read_next() -> bytes:
@@ -98,12 +98,16 @@ async def test_a_gone_client_stops_its_stream_even_with_an_item_ready() -> None:
     await asyncio.sleep(0)  # the stream now waits for an item
 
     broadcast.publish(1)
+    await asyncio.sleep(0)  # the item is prepared and handed over: the stream is woken
+    assert prepare.calls == 1
     reading.cancel()
 
     with pytest.raises(asyncio.CancelledError):
         await reading
     assert broadcast.listener_count == 0
-    assert prepare.calls == 0
+    broadcast.publish(2)
+    await asyncio.sleep(0.01)
+    assert prepare.calls == 1
 
 
 async def test_a_slow_reader_is_dropped_at_its_bound_and_its_stream_ends(
@@ -113,16 +117,20 @@ async def test_a_slow_reader_is_dropped_at_its_bound_and_its_stream_ends(
     # had not read is dropped, and its stream ends (the response completes) with a warning.
     broadcast: Broadcast[int] = Broadcast(backlog=3)
     prepare = Prepared()
-    lines = subscription_lines(broadcast, prepare, heartbeat_seconds=60)
+    lines = subscription_lines(broadcast, "all", prepare, heartbeat_seconds=60)
     assert await anext(lines) == HEARTBEAT_LINE
     assert broadcast.listener_count == 1
 
     for item in range(4):
         broadcast.publish(item)
+    await asyncio.sleep(0)  # one round prepares the four items and hands them over
 
     assert broadcast.listener_count == 0
     with caplog.at_level(logging.WARNING, logger="wolkenkit.runtime.broadcast"):
         rest = [line async for line in lines]
     assert rest == []
-    assert prepare.calls == 0
     assert "fell 3 items behind and was closed" in caplog.text
+    # Nobody listens any more: what comes next is not prepared at all.
+    broadcast.publish(4)
+    await asyncio.sleep(0.02)
+    assert prepare.calls == 4

@@ -19,7 +19,7 @@ from wolkenkit import errors
 from wolkenkit.application.description import ApplicationDescription
 from wolkenkit.domain.delivery import DomainEventForClients
 from wolkenkit.messages import DomainEvent, Notification
-from wolkenkit.runtime.broadcast import Broadcast, Overflowed
+from wolkenkit.runtime.broadcast import Broadcast, Closed
 from wolkenkit.runtime.client_json import JsonRefused, parse_client_json
 from wolkenkit.runtime.graphql.commands import NO_DOCUMENTATION
 from wolkenkit.runtime.graphql.context import Info, context_of
@@ -93,7 +93,7 @@ async def _listening(broadcast: Broadcast[Any]) -> AsyncGenerator[Any, None]:
             while True:
                 for item in await listener.take():
                     yield item
-        except Overflowed:
+        except Closed:
             return  # the subscription completes
         finally:
             await listening.__aexit__(None, None, None)
