@@ -112,6 +112,11 @@ class Listener(Generic[OutT]):
         self._items.clear()
         return items
 
+    def _left(self) -> None:
+        """Nothing more for a listener that left: let go of its backlog and its timer."""
+        self._items.clear()
+        self._stop_quiet_timer()
+
     def _on_quiet_timer(self, quiet_seconds: float) -> None:
         self._quiet_timer = None
         if self._waiter is None or self._waiter.done():
@@ -257,6 +262,7 @@ class Broadcast(Generic[ItemT]):
         if listener in audience.listeners:
             del audience.listeners[listener]
             self._listener_count -= 1
+            listener._left()
         if not audience.listeners and self._audiences.get(audience.key) is audience:
             del self._audiences[audience.key]
             audience.stop()
