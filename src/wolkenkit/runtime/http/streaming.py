@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Hashable
 from typing import Any, TypeVar
 
 from starlette.responses import StreamingResponse
@@ -50,7 +50,7 @@ async def subscription_lines(
     prepare: Callable[[ItemT], Awaitable[bytes | None]],
     heartbeat_seconds: float,
     write_interval: float = WRITE_INTERVAL_SECONDS,
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     """A live stream: a heartbeat first (so the client knows it is subscribed), then every
     prepared item, and a heartbeat whenever it has been quiet. It ends only when its client
     leaves (starlette then cancels it) or falls too far behind (then the response ends).
