@@ -154,11 +154,34 @@ async def test_items_published_together_go_out_in_one_write_prepared_once_per_au
     for item in range(3):
         broadcast.publish(item)
 
-    assert [await anext(lines) for lines in streams] == [b"0\n1\n2\n"] * 3
+    chunks = [await anext(lines) for lines in streams]
+    assert chunks == [b"0\n1\n2\n"] * 3
+    assert chunks[0] is chunks[1] is chunks[2]  # joined once, for all three
     assert prepare.calls == 3
     for lines in streams:
         await lines.aclose()
     assert broadcast.listener_count == 0
+
+
+async def test_with_many_streams_their_rounds_come_further_apart() -> None:
+    # Four streams, and a budget of ten wake-ups a second: a round every 0.4 s at most under
+    # load, not every 10 ms. Two items 50 ms apart after a first one go out together.
+    broadcast: Broadcast[int] = Broadcast(wake_ups_per_second=10)
+    streams = [
+        subscription_lines(broadcast, "all", Prepared(), heartbeat_seconds=60) for _ in range(4)
+    ]
+    for lines in streams:
+        assert await anext(lines) == HEARTBEAT_LINE
+
+    broadcast.publish(1)
+    assert [await anext(lines) for lines in streams] == [b"1\n"] * 4
+    broadcast.publish(2)
+    await asyncio.sleep(0.05)
+    broadcast.publish(3)
+
+    assert [await anext(lines) for lines in streams] == [b"2\n3\n"] * 4
+    for lines in streams:
+        await lines.aclose()
 
 
 class Gated(Prepared):

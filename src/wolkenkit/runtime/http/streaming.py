@@ -56,14 +56,17 @@ async def subscription_lines(
     leaves (starlette then cancels it) or falls too far behind (then the response ends).
 
     Streams with the same ``audience`` key (see ``Broadcast.listen``) share one ``prepare``
-    of each item. Items reach a stream at most once per ``write_interval`` and go out in one
-    write: a quiet stream's next item goes out at once; under load, hundreds of streams wake
-    and write a few times per interval rather than once per item each."""
-    async with broadcast.listen(audience, prepare, write_interval) as listener:
+    of each item, and one chunk of the lines prepared together. Items reach a stream at most
+    once per ``write_interval`` (longer with many streams, see ``Broadcast``) and go out in
+    one write: a quiet stream's next item goes out at once; under load, hundreds of streams
+    wake and write a few times per interval rather than once per item each."""
+    async with broadcast.listen(audience, prepare, write_interval, b"".join) as listener:
         yield HEARTBEAT_LINE
         while True:
             try:
-                lines = await listener.take(quiet_seconds=heartbeat_seconds)
+                chunks = await listener.take(quiet_seconds=heartbeat_seconds)
             except Closed:
                 return
-            yield b"".join(lines) if lines else HEARTBEAT_LINE
+            # Mostly one chunk, the round's lines joined once for the whole audience: joining
+            # one returns it as it is.
+            yield b"".join(chunks) if chunks else HEARTBEAT_LINE
