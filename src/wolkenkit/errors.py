@@ -26,12 +26,11 @@ decided in one place, ``runtime/http/errors.py``.
     │   ├── RequestMalformed
     │   │   ├── RequestTooLarge      (answers as RequestMalformed, with 413)
     │   │   └── JsonRefused          valid JSON beyond our limits
-    │   ├── ContextNotFound, AggregateNotFound, CommandNotFound, CommandMalformed,
-    │   │   DomainEventNotFound, DomainEventMalformed, FlowNotFound, ViewNotFound,
-    │   │   QueryHandlerNotFound, QueryHandlerTypeMismatch, QueryOptionsInvalid,
-    │   │   NotificationNotFound, ItemIdentifierMalformed, AggregateIdentifierMalformed,
-    │   │   ContentTypeMismatch, NotAuthenticated
-    │   └── StreamOverflowed         a live stream's reader fell too far behind
+    │   └── ContextNotFound, AggregateNotFound, CommandNotFound, CommandMalformed,
+    │       DomainEventNotFound, DomainEventMalformed, FlowNotFound, ViewNotFound,
+    │       QueryHandlerNotFound, QueryHandlerTypeMismatch, QueryOptionsInvalid,
+    │       NotificationNotFound, ItemIdentifierMalformed, AggregateIdentifierMalformed,
+    │       ContentTypeMismatch, NotAuthenticated
     ├── DomainError                 raised while handling commands, events and queries
     │   ├── CommandRejected, CommandNotAuthorized, DomainEventUnknown,
     │   │   DomainEventNotAuthorized, DomainEventRejected, IdentifierMismatch,
@@ -43,13 +42,15 @@ decided in one place, ``runtime/http/errors.py``.
     │       ItemNotFound, RowAlreadyExists, RowNotFound, ItemNotLocked, TokenMismatch,
     │       LockAcquireFailed, LockRenewalFailed, ExpirationInPast, FileAlreadyExists,
     │       DatabaseTypeInvalid, StoreOptionsInvalid, SnapshotMalformed, SnapshotNotFound
+    ├── StreamClosed                the server ended a live stream
+    │   └── StreamOverflowed         its reader fell too far behind
     ├── CliError                    a user's mistake on the command line
     └── FileNotFound                a module of the app, or a stored file, is missing
 
     FuzzFailed (an AssertionError)  wolkenkit.testing's queue fuzzer: a store broke a promise
 
 Names mirror the reference's wire codes; errors of our own end in ``Error`` (the older
-``RequestTooLarge``, ``RouteNotFound``, ``JsonRefused``, ``StreamOverflowed`` and
+``RequestTooLarge``, ``RouteNotFound``, ``JsonRefused``, ``StreamClosed``, ``StreamOverflowed`` and
 ``SchemaNotExpressible`` describe themselves well enough to keep their names).
 """
 
@@ -285,7 +286,11 @@ class NotAuthenticated(RequestError):
     pass
 
 
-class StreamOverflowed(RequestError):
+class StreamClosed(WolkenkitError):
+    """The server ended a live stream: its reader fell behind, or preparing its items failed."""
+
+
+class StreamOverflowed(StreamClosed):
     """A live stream's reader fell so far behind that its backlog reached the bound."""
 
 

@@ -18,7 +18,7 @@ from graphql import GraphQLArgument, GraphQLField, GraphQLObjectType, GraphQLStr
 from wolkenkit import errors
 from wolkenkit.application.description import ApplicationDescription
 from wolkenkit.domain.delivery import DomainEventForClients
-from wolkenkit.errors import JsonRefused, StreamOverflowed
+from wolkenkit.errors import JsonRefused, StreamClosed
 from wolkenkit.messages import DomainEvent, Notification
 from wolkenkit.runtime.broadcast import Broadcast
 from wolkenkit.runtime.client_json import parse_client_json
@@ -94,7 +94,7 @@ async def _listening(broadcast: Broadcast[Any]) -> AsyncGenerator[Any, None]:
             while True:
                 for item in await listener.take():
                     yield item
-        except StreamOverflowed:
+        except StreamClosed:
             return  # the subscription completes
         finally:
             await listening.__aexit__(None, None, None)
