@@ -19,15 +19,20 @@ from tests.cli.helpers import wait_until
 from tests.cli.test_dev_persistence import dev, messages, post
 from wolkenkit.deployment.wheel import wheel_name, wolkenkit_wheel
 
-OPTIONAL = ("asyncpg", "asyncmy", "redis", "aiobotocore", "docker")
+OPTIONAL = ("asyncpg", "asyncmy", "redis", "aiobotocore", "docker", "opentelemetry.sdk")
 
 
-def run(command: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    command: list[str], cwd: Path | None = None, environment: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     environment = {
-        name: value
-        for name, value in os.environ.items()
-        # The suite's own environment must not stand in for the fresh one.
-        if name not in {"VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT", "UV_FROZEN", "UV_LOCKED"}
+        **{
+            name: value
+            for name, value in os.environ.items()
+            # The suite's own environment must not stand in for the fresh one.
+            if name not in {"VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT", "UV_FROZEN", "UV_LOCKED"}
+        },
+        **(environment or {}),
     }
     return subprocess.run(
         command, cwd=cwd, env=environment, capture_output=True, text=True, timeout=300
@@ -101,3 +106,20 @@ def test_wk_build_without_the_docker_sdk_says_which_extra(lean: Path, tmp_path: 
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1, result.stderr
     assert "wolkenkit[docker]" in result.stderr
+
+
+def test_tracing_without_the_sdk_says_which_extra(lean: Path, tmp_path: Path) -> None:
+    result = run([str(lean / "wk"), "init", "chat", "--template", "chat"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+
+    result = run(
+        [str(lean / "python"), "-m", "wolkenkit.runtime.server"],
+        environment={
+            "APPLICATION_DIRECTORY": str(tmp_path / "chat"),
+            "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318",
+        },
+    )
+
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert "wolkenkit[otel]" in result.stderr

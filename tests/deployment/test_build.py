@@ -163,7 +163,7 @@ def test_the_image_installs_the_wheels_by_file_beside_the_dependencies(
 
 
 def test_an_image_built_without_compose_gets_the_database_servers_drivers() -> None:
-    assert "ARG WOLKENKIT_EXTRAS=postgres,mariadb,redis\n" in DOCKERFILE
+    assert "ARG WOLKENKIT_EXTRAS=postgres,mariadb,redis,otel\n" in DOCKERFILE
 
 
 def run_instructions(dockerfile: str) -> list[str]:

@@ -117,7 +117,7 @@ def compose_files(
             "postgres or mariadb."
         )
     telemetry = compose_collector.ENVIRONMENT if otel_collector else {}
-    extras = _extras(store_type, runtime)
+    extras = _extras(store_type, runtime, otel=otel_collector)
     app = _AppService(image, build_context, stores, extras=extras)
     files: dict[str, str] = {}
     run = ["docker compose"]
@@ -176,12 +176,14 @@ def env_example(compose_files: Iterable[str]) -> str | None:
     return "\n".join(lines) + "\n"
 
 
-def _extras(store_type: str, runtime: str) -> str:
-    """wolkenkit's extras that the app's image needs: its database's driver, and Redis's for
-    the microservice runtime's publish/subscribe."""
+def _extras(store_type: str, runtime: str, *, otel: bool) -> str:
+    """wolkenkit's extras that the app's image needs: its database's driver, Redis's for the
+    microservice runtime's publish/subscribe, and the OpenTelemetry SDK for a collector."""
     extras = [store_type] if store_type in ("postgres", "mariadb") else []
     if runtime == "microservice":
         extras.append("redis")
+    if otel:
+        extras.append("otel")
     return ",".join(extras)
 
 

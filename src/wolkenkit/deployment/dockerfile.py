@@ -17,8 +17,8 @@ APPLICATION_DIRECTORY = "/app"
 DATA_DIRECTORY = "/data"
 USER_ID = 10001
 #: The extras an image gets unless told otherwise: the drivers of the database servers that
-#: `wk compose` deploys with (each small; S3 and the Docker SDK are left out).
-DEFAULT_EXTRAS = "postgres,mariadb,redis"
+#: `wk compose` deploys with and the OpenTelemetry SDK (S3 and the Docker SDK are left out).
+DEFAULT_EXTRAS = "postgres,mariadb,redis,otel"
 
 # The classic builder (which the Engine API's /build speaks) must understand every line, so
 # no BuildKit-only syntax (RUN --mount, COPY --link) is used.

@@ -18,6 +18,7 @@ continues the trace from it, in this process or another.
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -78,6 +79,7 @@ def tracer_provider_from_environment(
                     "over HTTP) is supported."
                 )
             break
+    _require_sdk()
     # Imported only now: when tracing is off, the SDK costs nothing, not even its import.
     from opentelemetry.sdk.resources import SERVICE_NAME, Resource
     from opentelemetry.sdk.trace import TracerProvider
@@ -96,6 +98,20 @@ def tracer_provider_from_environment(
         exporter = OTLPSpanExporter()
     provider.add_span_processor(BatchSpanProcessor(exporter))
     return provider
+
+
+def _require_sdk() -> None:
+    """The SDK and the OTLP exporter are the extra ``wolkenkit[otel]``: one line if missing."""
+    for module in ("opentelemetry.sdk", "opentelemetry.exporter.otlp.proto.http"):
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except ModuleNotFoundError:  # a parent package is missing
+            found = False
+        if not found:
+            raise errors.TracingConfigurationInvalid(
+                "Tracing is configured (OTEL_* variables), but the OpenTelemetry SDK is not "
+                "installed: install wolkenkit[otel] (pip install 'wolkenkit[otel]')."
+            )
 
 
 def carrier_of_current_span() -> Carrier:
