@@ -13,7 +13,7 @@ so the runtime maps errors to responses in one place without a lookup table.
     │   │   NotificationsDefinitionMalformed, TableDefinitionMalformed
     │   ├── CommandHandlerMalformed, DomainEventHandlerMalformed,
     │   │   FlowDomainEventHandlerMalformed, QueryHandlerMalformed,
-    │   │   NotificationHandlerMalformed, NotificationSubscriberMalformed
+    │   │   NotificationHandlerMalformed, NotificationSubscriberMalformed, UpcasterMalformed
     │   └── DomainEventAlreadyExists, NameInvalid, GraphQlError
     ├── RequestError                what a client asked for does not exist or is malformed
     ├── DomainError                 raised while handling commands, events and queries
@@ -138,6 +138,10 @@ class NotificationSubscriberMalformed(ApplicationError):
     pass
 
 
+class UpcasterMalformed(ApplicationError):
+    """An upcaster is malformed, or an event's chain of upcasters has a gap."""
+
+
 class DomainEventAlreadyExists(ApplicationError):
     """A user defined one of the reserved ``<command>Rejected`` / ``<command>Failed`` events."""
 
@@ -246,6 +250,15 @@ class CommandNotAuthorized(DomainError):
 
 class DomainEventUnknown(DomainError):
     pass
+
+
+class DomainEventVersionUnknown(DomainError):
+    """A stored event is at a version of its model that the app does not know (a newer app
+    wrote it), so it cannot be read without being misread."""
+
+
+class UpcasterFailed(DomainError):
+    """An upcaster raised, or returned something other than the next version's data."""
 
 
 class DomainEventNotAuthorized(DomainError):
