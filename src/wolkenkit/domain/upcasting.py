@@ -1,0 +1,79 @@
+"""Lifting stored events to the current version of their data's model.
+
+Every event is stored with the version of its model it was written with. Whoever reads
+events from outside the process (the event store, the flow queue, publish/subscribe) hands
+them through ``Upcasting.current`` before anything else looks at their data: an event at its
+model's version passes as it is (one dict lookup), an older one runs the upcasters of the
+versions it lacks. An event of a version the app does not know yet is refused, never misread.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from wolkenkit import errors
+from wolkenkit.domain.catalog import Catalog, DomainEventEntry
+from wolkenkit.messages import DomainEvent
+from wolkenkit.serialization import json_object
+
+EventT = TypeVar("EventT", bound=DomainEvent[Any])
+
+
+class Upcasting:
+    """The app's events by ``(context, aggregate, event)``, each with its version and chain."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self._entries: dict[tuple[str, str, str], DomainEventEntry] = {
+            (aggregate.context_name, aggregate.name, name): entry
+            for aggregate in catalog.aggregates()
+            for name, entry in aggregate.domain_events.items()
+        }
+        #: Whether any event has a version beyond 1: an app that never evolved has nothing
+        #: to lift, though it still refuses events of versions it does not know.
+        self.has_versions = any(entry.version > 1 for entry in self._entries.values())
+
+    def current(self, domain_event: EventT) -> EventT:
+        """The event with its data at the current version of its model. An event the app
+        does not define passes unchanged (its readers say that it is unknown).
+
+        Raises ``DomainEventVersionUnknown`` for a version beyond the model's, and
+        ``UpcasterFailed`` when an upcaster does."""
+        identifier = domain_event.aggregate_identifier
+        entry = self._entries.get(
+            (identifier.context.name, identifier.aggregate.name, domain_event.name)
+        )
+        if entry is None or entry.version == domain_event.version:
+            return domain_event
+        return _lifted(entry, domain_event)
+
+
+def _lifted(entry: DomainEventEntry, domain_event: EventT) -> EventT:
+    stored = domain_event.version
+    if stored > entry.version:
+        raise errors.DomainEventVersionUnknown(
+            f"{_described(domain_event)} is stored at version {stored}, but this app knows its "
+            f"data up to version {entry.version}: a newer version of the app wrote it."
+        )
+    data = domain_event.data
+    # A copy: an upcaster that changes what it is given must not change the stored event
+    # (the in-memory store hands out the events it keeps).
+    data = json_object(data) if isinstance(data, BaseModel) else dict(data)
+    for upcaster in entry.upcasters[stored - 1 :]:
+        try:
+            data = upcaster.lift(data, domain_event.metadata)
+        except Exception as error:
+            raise errors.UpcasterFailed(
+                f"Upcaster '{upcaster.function.__name__}' ({upcaster.where}) failed on "
+                f"{_described(domain_event)}: {type(error).__name__}: {error}"
+            ) from error
+    return domain_event.replaced(data=data, version=entry.version)
+
+
+def _described(domain_event: DomainEvent[Any]) -> str:
+    return (
+        f"event '{domain_event.fully_qualified_name}' of aggregate "
+        f"{domain_event.aggregate_identifier.aggregate.id} at revision "
+        f"{domain_event.metadata.revision}"
+    )
