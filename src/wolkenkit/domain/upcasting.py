@@ -30,9 +30,13 @@ class Upcasting:
             for aggregate in catalog.aggregates()
             for name, entry in aggregate.domain_events.items()
         }
-        #: Whether any event has a version beyond 1: an app that never evolved has nothing
-        #: to lift, though it still refuses events of versions it does not know.
-        self.has_versions = any(entry.version > 1 for entry in self._entries.values())
+
+    def entry(self, domain_event: DomainEvent[Any]) -> DomainEventEntry | None:
+        """The app's definition of the event, if it has one."""
+        identifier = domain_event.aggregate_identifier
+        return self._entries.get(
+            (identifier.context.name, identifier.aggregate.name, domain_event.name)
+        )
 
     def current(self, domain_event: EventT) -> EventT:
         """The event with its data at the current version of its model. An event the app
@@ -50,25 +54,38 @@ class Upcasting:
 
 
 def _lifted(entry: DomainEventEntry, domain_event: EventT) -> EventT:
+    try:
+        data = lifted_data(entry, domain_event)
+    except (errors.DomainEventVersionUnknown, errors.UpcasterFailed) as error:
+        raise type(error)(f"Reading {_described(domain_event)} failed: {error.message}") from error
+    return domain_event.replaced(data=data, version=entry.version)
+
+
+def lifted_data(entry: DomainEventEntry, domain_event: DomainEvent[Any]) -> dict[str, Any]:
+    """The event's data at ``entry``'s version, lifted by the upcasters of the versions it
+    lacks. Raises ``DomainEventVersionUnknown`` for a version beyond the model's and
+    ``UpcasterFailed`` when an upcaster fails; their messages do not name the event."""
     stored = domain_event.version
     if stored > entry.version:
         raise errors.DomainEventVersionUnknown(
-            f"{_described(domain_event)} is stored at version {stored}, but this app knows its "
-            f"data up to version {entry.version}: a newer version of the app wrote it."
+            f"It is stored at version {stored}, but this app knows its data up to version "
+            f"{entry.version}: a newer version of the app wrote it."
         )
-    data = domain_event.data
+    stored_data = domain_event.data
     # A copy: an upcaster that changes what it is given must not change the stored event
     # (the in-memory store hands out the events it keeps).
-    data = json_object(data) if isinstance(data, BaseModel) else dict(data)
+    data: dict[str, Any] = (
+        json_object(stored_data) if isinstance(stored_data, BaseModel) else dict(stored_data)
+    )
     for upcaster in entry.upcasters[stored - 1 :]:
         try:
             data = upcaster.lift(data, domain_event.metadata)
         except Exception as error:
             raise errors.UpcasterFailed(
-                f"Upcaster '{upcaster.function.__name__}' ({upcaster.where}) failed on "
-                f"{_described(domain_event)}: {type(error).__name__}: {error}"
+                f"Upcaster '{upcaster.function.__name__}' ({upcaster.where}) failed: "
+                f"{type(error).__name__}: {error}"
             ) from error
-    return domain_event.replaced(data=data, version=entry.version)
+    return data
 
 
 def _described(domain_event: DomainEvent[Any]) -> str:
