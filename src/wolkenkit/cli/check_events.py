@@ -30,7 +30,8 @@ if TYPE_CHECKING:
     from wolkenkit.domain.event_check import EventProblem
     from wolkenkit.stores.factory import StoreOptions
 
-console = Console(highlight=False)
+# Lines as long as they are: a failing event is one line, whatever the terminal's width.
+console = Console(highlight=False, soft_wrap=True)
 
 
 @app.command("check-events")
