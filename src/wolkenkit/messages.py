@@ -122,22 +122,31 @@ class WireModel(BaseModel):
         For the engine's hot paths only: every field must be given, already of its type.
         ``model_construct`` does the same but costs several times as much.
         """
-        instance = _NEW(cls)
-        _SET_DICT(instance, values)
-        # All fields are set, and messages are frozen, so nothing ever changes this set in
-        # place (``model_copy`` copies it first): one shared set per class saves a container
-        # per message, which the garbage collector would otherwise keep scanning.
-        fields = _ALL_FIELDS.get(cls)
-        if fields is None:
-            fields = _all_fields(cls)
-        _SET_FIELDS_SET(instance, fields)
-        _SET_EXTRA(instance, None)
-        _SET_PRIVATE(instance, None)
-        return instance
+        return _built(cls, values)
 
     def replaced(self, **changes: Any) -> Self:
         """A copy with some fields changed, without validation (see ``trusted``)."""
-        return self.trusted(**{**self.__dict__, **changes})
+        # One new dict, handed over as it is: ``trusted(**...)`` would copy it once more.
+        return _built(type(self), {**self.__dict__, **changes})
+
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def _built(cls: type[ModelT], values: dict[str, Any]) -> ModelT:
+    """An instance of ``cls`` whose fields are ``values``, a dict nobody else holds."""
+    instance = _NEW(cls)
+    _SET_DICT(instance, values)
+    # All fields are set, and messages are frozen, so nothing ever changes this set in place
+    # (``model_copy`` copies it first): one shared set per class saves a container per
+    # message, which the garbage collector would otherwise keep scanning.
+    fields = _ALL_FIELDS.get(cls)
+    if fields is None:
+        fields = _all_fields(cls)
+    _SET_FIELDS_SET(instance, fields)
+    _SET_EXTRA(instance, None)
+    _SET_PRIVATE(instance, None)
+    return instance
 
 
 class ContextIdentifier(WireModel):

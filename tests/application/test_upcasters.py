@@ -223,6 +223,23 @@ def test_given_events_of_older_versions_are_lifted(tmp_path: Path) -> None:
     assert (current.state.text, current.state.sent_at) == ("Hello", 5)
 
 
+def test_an_upcaster_asks_for_data_and_metadata_in_any_order(tmp_path: Path) -> None:
+    swapped = """
+        @aggregate.upcaster(Sent, from_version=2)
+        def sent_at_from_metadata(
+            metadata: DomainEventMetadata, data: dict[str, Any]
+        ) -> dict[str, Any]:
+            return {**data, "sent_at": metadata.revision}
+    """
+    sandbox = Sandbox(load(tmp_path, FIRST, swapped))
+
+    scenario = sandbox.for_aggregate("communication", "message")
+
+    state = scenario.given("sent", {"body": "Hi"}, version=1).then().state
+
+    assert (state.text, state.sent_at) == ("Hi", 1)
+
+
 def test_a_failing_upcaster_says_which_one_on_which_event(tmp_path: Path) -> None:
     # Version 1 data without a body: the upcaster raises, and loading the aggregate fails
     # with an error naming the upcaster and the event (wk check-events finds these first).

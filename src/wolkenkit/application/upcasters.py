@@ -38,14 +38,12 @@ from wolkenkit.serialization import json_object
 if TYPE_CHECKING:
     from wolkenkit.application.definitions import Aggregate
 
-_OFFERS = [
-    Offer(
-        lambda annotation: getattr(annotation, "__origin__", annotation) in (dict, Mapping),
-        lambda data, metadata: data,
-        once=True,
-    ),
-    Offer(is_instance_of(DomainEventMetadata), lambda data, metadata: metadata, once=True),
-]
+_DATA = Offer(
+    lambda annotation: getattr(annotation, "__origin__", annotation) in (dict, Mapping),
+    lambda data, metadata: data,
+    once=True,
+)
+_METADATA = Offer(is_instance_of(DomainEventMetadata), lambda data, metadata: metadata, once=True)
 
 
 class FunctionUpcaster:
@@ -58,16 +56,29 @@ class FunctionUpcaster:
         self.model = model
         self.from_version = from_version
         self._call: Call | None = None
+        # How to call it, found once: it runs on every read of an old event, so the usual
+        # shapes, ``(data)`` and ``(data, metadata)``, call the function itself.
+        self._data_only = False
+        self._call_with: Callable[[dict[str, Any], DomainEventMetadata], Any] = self._unbound
 
     def bind(self) -> None:
-        if self._call is None:
-            self._call = bind(self.function, _OFFERS, UpcasterMalformed, "an upcaster")
-            if inspect.iscoroutinefunction(self.function):
-                raise load_error(
-                    self.function,
-                    "It must not be async: it runs on every read of an old event.",
-                    UpcasterMalformed,
-                )
+        if self._call is not None:
+            return
+        function = self.function
+        call = bind(function, [_DATA, _METADATA], UpcasterMalformed, "an upcaster")
+        if inspect.iscoroutinefunction(function):
+            raise load_error(
+                function,
+                "It must not be async: it runs on every read of an old event.",
+                UpcasterMalformed,
+            )
+        self._call = call
+        self._data_only = call.getters == (_DATA.get,)
+        in_order = call.getters == (_DATA.get, _METADATA.get)
+        self._call_with = function if in_order else call.invoke
+
+    def _unbound(self, data: dict[str, Any], metadata: DomainEventMetadata) -> Any:
+        raise AssertionError("An upcaster is bound at load time.")
 
     @property
     def where(self) -> str:
@@ -77,8 +88,9 @@ class FunctionUpcaster:
     def lift(self, data: dict[str, Any], metadata: DomainEventMetadata) -> dict[str, Any]:
         """The data at ``from_version + 1``; raises what the function raises, or
         ``TypeError`` for a result that is no mapping or model."""
-        assert self._call is not None, "bound at load time"
-        result = self._call.invoke(data, metadata)
+        result = self.function(data) if self._data_only else self._call_with(data, metadata)
+        if type(result) is dict:
+            return result
         if isinstance(result, BaseModel):
             return json_object(result)
         if isinstance(result, Mapping):

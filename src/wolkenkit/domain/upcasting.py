@@ -75,7 +75,11 @@ def lifted_data(entry: DomainEventEntry, domain_event: DomainEvent[Any]) -> dict
     # A copy: an upcaster that changes what it is given must not change the stored event
     # (the in-memory store hands out the events it keeps).
     data: dict[str, Any] = (
-        json_object(stored_data) if isinstance(stored_data, BaseModel) else dict(stored_data)
+        stored_data.copy()
+        if type(stored_data) is dict
+        else json_object(stored_data)
+        if isinstance(stored_data, BaseModel)
+        else dict(stored_data)
     )
     for upcaster in entry.upcasters[stored - 1 :]:
         try:
