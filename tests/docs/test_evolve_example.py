@@ -7,13 +7,14 @@ last upcaster the app does not load, and the error names the model's file and li
 
 from __future__ import annotations
 
+import json
 import re
 import runpy
 from pathlib import Path
 
 import pytest
 
-from tests.scaffolds.helpers import type_check
+from tests.scaffolds.helpers import type_check, wk
 from wolkenkit import load_application
 from wolkenkit.errors import UpcasterMalformed
 
@@ -53,13 +54,16 @@ def test_the_sandbox_test_of_the_example_passes(app_directory: Path) -> None:
     tests["test_a_todo_noted_by_version_1_can_be_completed"]()
 
 
-def test_the_example_describes_the_version(app_directory: Path) -> None:
-    from wolkenkit.application.description import describe_application
+def test_wk_describe_shows_each_events_version(app_directory: Path) -> None:
+    # In the tree every event's; in the JSON (the API's description) those past version 1.
+    tree = wk("describe", str(app_directory), cwd=app_directory)
+    description = json.loads(wk("describe", "--json", str(app_directory), cwd=app_directory).stdout)
 
-    description = describe_application(load_application(app_directory))
-
-    assert description["domainEvents"]["planning"]["todo"]["noted"]["version"] == 3
-    assert "version" not in description["domainEvents"]["planning"]["todo"]["completed"]
+    assert "noted v3 {text: string, noted_at: integer}" in tree.stdout
+    assert "completed v1 {}" in tree.stdout
+    events = description["domainEvents"]["planning"]["todo"]
+    assert events["noted"]["version"] == 3
+    assert "version" not in events["completed"]
 
 
 def test_without_an_upcaster_the_example_does_not_load(tmp_path: Path) -> None:

@@ -98,6 +98,8 @@ async def _check(application: Application, options: StoreOptions) -> tuple[int, 
             TimeElapsedColumn(),
             console=console,
             transient=True,
+            # Only where someone watches: in a pipeline's log it would be a blank line.
+            disable=not console.is_terminal,
         ) as progress:
             task = progress.add_task("check", total=total)
 
