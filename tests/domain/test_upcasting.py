@@ -126,3 +126,18 @@ async def test_a_live_stream_lifts_an_event_an_older_process_published(
     assert received.data == LIFTED
     assert "version" not in received.to_json()
     assert received.to_json()["data"] == LIFTED
+
+
+async def test_an_app_that_never_evolved_refuses_events_of_a_newer_version() -> None:
+    # Version 2 of the chat stored this, then the deploy was rolled back to version 1.
+    from tests.domain.chat_app import build_application
+    from wolkenkit.errors import DomainEventVersionUnknown
+
+    store = InMemoryDomainEventStore()
+    await store.store_domain_events(
+        [build_domain_event(message(), "sent", {"text": "Hi", "language": "en"}, version=2)]
+    )
+    domain = build_domain(build_application(), domain_event_store=store)
+
+    with pytest.raises(DomainEventVersionUnknown, match="stored at version 2, but this app"):
+        await collect(domain.domain_event_store.get_replay())

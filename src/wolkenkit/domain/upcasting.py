@@ -30,6 +30,8 @@ class Upcasting:
             for aggregate in catalog.aggregates()
             for name, entry in aggregate.domain_events.items()
         }
+        #: An app that never evolved reads events at version 1 without even a lookup.
+        self._all_at_first_version = all(entry.version == 1 for entry in self._entries.values())
 
     def entry(self, domain_event: DomainEvent[Any]) -> DomainEventEntry | None:
         """The app's definition of the event, if it has one."""
@@ -44,6 +46,8 @@ class Upcasting:
 
         Raises ``DomainEventVersionUnknown`` for a version beyond the model's, and
         ``UpcasterFailed`` when an upcaster does."""
+        if self._all_at_first_version and domain_event.version == 1:
+            return domain_event
         identifier = domain_event.aggregate_identifier
         entry = self._entries.get(
             (identifier.context.name, identifier.aggregate.name, domain_event.name)
