@@ -40,7 +40,9 @@ class UpcastingDomainEventStore(DomainEventStore):
 
     def __init__(self, store: DomainEventStore, upcasting: Upcasting) -> None:
         self.store = store
-        self._current = upcasting.current
+        self._current = (
+            upcasting.current_in_place if store.reads_fresh_events else upcasting.current
+        )
 
     async def setup(self) -> None:
         await self.store.setup()

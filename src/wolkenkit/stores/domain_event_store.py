@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Sequence
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from wolkenkit.errors import ParameterInvalid
 from wolkenkit.messages import AggregateIdentifier, DomainEvent, Snapshot
@@ -96,6 +96,10 @@ class CommandReplay:
 
 
 class DomainEventStore(ABC):
+    #: Whether every read hands out events decoded for it alone, which the reader may then
+    #: change in place (a store that keeps event objects and hands them out says no).
+    reads_fresh_events: ClassVar[bool] = False
+
     @abstractmethod
     async def setup(self) -> None:
         """Create tables and indexes; idempotent."""

@@ -64,6 +64,8 @@ def _identifier(text: str) -> AggregateIdentifier:
 class MariaDbDomainEventStore(DomainEventStore):
     """Events, snapshots and the position counter in three tables of one database."""
 
+    reads_fresh_events = True
+
     def __init__(self, database: Database, table_names: DomainEventTableNames) -> None:
         self._database = database
         self._events = events = quote(table_names.domain_events)

@@ -139,6 +139,8 @@ async def _prefetched(
 class PostgresDomainEventStore(DomainEventStore):
     """Events as JSON beside indexed columns, with positions from transaction ids."""
 
+    reads_fresh_events = True
+
     def __init__(self, pool: ConnectionPool, options: DomainEventStoreOptions) -> None:
         self._pool = pool
         self._errors = DriverErrors(STORE)

@@ -68,6 +68,8 @@ def _snapshot(
 class SqliteDomainEventStore(SqliteTables, DomainEventStore):
     """Events and snapshots in two tables of one database, which the store owns."""
 
+    reads_fresh_events = True
+
     def __init__(self, database: SqliteDatabase, table_names: DomainEventTableNames) -> None:
         events = quote(table_names.domain_events)
         snapshots = quote(table_names.snapshots)

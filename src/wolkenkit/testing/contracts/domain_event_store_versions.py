@@ -70,6 +70,22 @@ class DomainEventStoreVersionsContract:
         ]
         assert "version" not in reads["by aggregate"][1].to_json()
 
+    async def test_a_store_that_reads_fresh_events_keeps_its_word(
+        self, store: DomainEventStore
+    ) -> None:
+        # Readers change such events in place (lifting old ones): no two reads, and no
+        # writer, may hold the same event object.
+        domain_event = build_domain_event()
+        await store.store_domain_events([domain_event])
+        identifier = domain_event.aggregate_identifier
+
+        first = await store.get_last_domain_event(identifier)
+        second = (await store.get_replay_for_command(identifier, new_id(), 1)).domain_events[0]
+
+        assert first is not None
+        held = {id(domain_event), id(first), id(second)}
+        assert len(held) == 3 or not store.reads_fresh_events
+
     async def test_a_snapshot_keeps_its_state_model(self, store: DomainEventStore) -> None:
         # Rehydration ignores a snapshot taken under another state model, so it must know
         # which model that was, from either read.
