@@ -240,6 +240,34 @@ def test_an_upcaster_asks_for_data_and_metadata_in_any_order(tmp_path: Path) -> 
     assert (state.text, state.sent_at) == ("Hi", 1)
 
 
+def test_the_last_upcaster_may_return_the_model_but_nothing_else(tmp_path: Path) -> None:
+    as_model = """
+        @aggregate.upcaster(Sent, from_version=2)
+        def sent_at_from_metadata(data: dict[str, Any]) -> Sent:
+            return Sent(text=data["text"], sent_at=7)
+    """
+    as_nothing = as_model.replace('return Sent(text=data["text"], sent_at=7)', "pass")
+    given = ("sent", {"body": "Hi"})
+
+    state = (
+        Sandbox(load(tmp_path / "model", FIRST, as_model))
+        .for_aggregate("communication", "message")
+        .given(*given, version=1)
+        .then()
+        .state
+    )
+    with pytest.raises(UpcasterFailed) as raised:
+        Sandbox(load(tmp_path / "nothing", FIRST, as_nothing)).for_aggregate(
+            "communication", "message"
+        ).given(*given, version=1).then()
+
+    assert (state.text, state.sent_at) == ("Hi", 7)
+    assert str(raised.value).endswith(
+        "failed: TypeError: Upcaster 'sent_at_from_metadata' returned NoneType, not the next "
+        "version's data as a dict."
+    )
+
+
 def test_a_failing_upcaster_says_which_one_on_which_event(tmp_path: Path) -> None:
     # Version 1 data without a body: the upcaster raises, and loading the aggregate fails
     # with an error naming the upcaster and the event (wk check-events finds these first).
