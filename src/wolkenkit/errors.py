@@ -15,7 +15,7 @@ decided in one place, ``runtime/http/errors.py``.
     │   │   NotificationsDefinitionMalformed, TableDefinitionMalformed
     │   ├── CommandHandlerMalformed, DomainEventHandlerMalformed,
     │   │   FlowDomainEventHandlerMalformed, QueryHandlerMalformed,
-    │   │   NotificationHandlerMalformed, NotificationSubscriberMalformed
+    │   │   NotificationHandlerMalformed, NotificationSubscriberMalformed, UpcasterMalformed
     │   ├── DomainEventAlreadyExists, NameInvalid, GraphQlError
     │   └── SchemaNotExpressible     a JSON Schema with no GraphQL counterpart
     ├── ConfigurationError          how the runtime is configured
@@ -34,7 +34,8 @@ decided in one place, ``runtime/http/errors.py``.
     ├── DomainError                 raised while handling commands, events and queries
     │   ├── CommandRejected, CommandNotAuthorized, DomainEventUnknown,
     │   │   DomainEventNotAuthorized, DomainEventRejected, IdentifierMismatch,
-    │   │   InvalidOperation, QueryNotAuthorized, QueryResultInvalid, UnknownError
+    │   │   InvalidOperation, QueryNotAuthorized, QueryResultInvalid, UnknownError,
+    │   │   DomainEventVersionUnknown, UpcasterFailed
     │   └── NotFound
     │       └── RouteNotFound        (answers as NotFound)
     ├── StoreError                  raised by the stores, whatever the backend
@@ -166,6 +167,10 @@ class NotificationHandlerMalformed(ApplicationError):
 
 class NotificationSubscriberMalformed(ApplicationError):
     pass
+
+
+class UpcasterMalformed(ApplicationError):
+    """An upcaster is malformed, or an event's chain of upcasters has a gap."""
 
 
 class DomainEventAlreadyExists(ApplicationError):
@@ -315,6 +320,15 @@ class CommandNotAuthorized(DomainError):
 
 class DomainEventUnknown(DomainError):
     pass
+
+
+class DomainEventVersionUnknown(DomainError):
+    """A stored event is at a version of its model that the app does not know (a newer app
+    wrote it), so it cannot be read without being misread."""
+
+
+class UpcasterFailed(DomainError):
+    """An upcaster raised, or returned something other than the next version's data."""
 
 
 class DomainEventNotAuthorized(DomainError):

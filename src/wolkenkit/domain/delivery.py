@@ -24,6 +24,8 @@ from wolkenkit.application.services import (
 )
 from wolkenkit.domain.catalog import Catalog, DomainEventEntry
 from wolkenkit.domain.repository import Repository
+from wolkenkit.domain.upcasting import Upcasting
+from wolkenkit.errors import WolkenkitError
 from wolkenkit.messages import ClientMetadata, DomainEvent, DomainEventWithState
 from wolkenkit.serialization import json_object, validated
 
@@ -57,11 +59,22 @@ class DomainEventDelivery:
         repository: Repository,
         aggregates: AggregatesService,
         infrastructure: Infrastructure[Any, Any],
+        upcasting: Upcasting,
     ) -> None:
         self._catalog = catalog
         self._repository = repository
         self._aggregates = aggregates
         self._infrastructure = infrastructure.ask_only()
+        self._upcasting = upcasting
+
+    def current(self, domain_event: DomainEventWithState[Any]) -> DomainEventWithState[Any]:
+        """The event at the current version of its model (a process of an older version of
+        the app may have published it); as it came if it cannot be lifted, which ``load``
+        then reports."""
+        try:
+            return self._upcasting.current(domain_event)
+        except WolkenkitError:
+            return domain_event
 
     def for_clients(self, domain_event: DomainEventWithState[Any]) -> DomainEventForClients:
         """The event on its way to any number of clients; its state starts loading now."""
@@ -76,6 +89,7 @@ class DomainEventDelivery:
     async def load(self, domain_event: DomainEventWithState[Any]) -> Loaded | None:
         """What every client's decision starts from; ``None`` withholds the event from all."""
         try:
+            domain_event = self._upcasting.current(domain_event)
             entry = self._catalog.domain_event(domain_event.aggregate_identifier, domain_event.name)
             instance = await self._repository.load(domain_event.aggregate_identifier)
             # One copy for all clients: whatever they do to it stays out of the cache.
@@ -131,9 +145,9 @@ class DomainEventForClients:
         self, delivery: DomainEventDelivery, domain_event: DomainEventWithState[Any]
     ) -> None:
         self._delivery = delivery
-        self.domain_event = domain_event
+        self.domain_event = delivery.current(domain_event)
         # Started now, before any stream wakes to the event, so that each finds it loaded.
-        self._loading = asyncio.ensure_future(delivery.load(domain_event))
+        self._loading = asyncio.ensure_future(delivery.load(self.domain_event))
         self._unmapped: DomainEvent[Any] | None = None
         self._renderings: dict[Callable[[DomainEvent[Any]], Any], Any] = {}
 

@@ -31,6 +31,8 @@ from wolkenkit.domain.services import (
     publishing_to,
 )
 from wolkenkit.domain.snapshot_strategy import DEFAULT_SNAPSHOT_STRATEGY, SnapshotStrategy
+from wolkenkit.domain.upcasting import Upcasting
+from wolkenkit.domain.upcasting_store import UpcastingDomainEventStore
 from wolkenkit.domain.views import ViewQueries
 from wolkenkit.messages import (
     AggregateIdentifier,
@@ -75,12 +77,14 @@ class Domain:
     ) -> None:
         self.application = application
         self.catalog = catalog = Catalog(application)
-        self.domain_event_store = domain_event_store
+        self.upcasting = upcasting = Upcasting(catalog)
+        #: Reads come out at the current version of each event's model; writes pass through.
+        self.domain_event_store = UpcastingDomainEventStore(domain_event_store, upcasting)
         self.infrastructure = infrastructure or Infrastructure(ask={}, tell={})
         #: The app's view tables; whoever passes them has set them up.
         self.tables = tables or Tables.in_memory(application.tables)
         self.repository = Repository(
-            catalog, domain_event_store, snapshot_strategy, self._event_services, cache_size
+            catalog, self.domain_event_store, snapshot_strategy, self._event_services, cache_size
         )
         aggregates = RepositoryAggregatesService(self.repository)
         lock = StoreLockService(lock_store)
@@ -110,7 +114,7 @@ class Domain:
         self._views = ViewQueries(catalog, self.infrastructure, self.tables)
         self._notifications = Notifications(catalog, self.infrastructure, self.tables, send)
         self._delivery = DomainEventDelivery(
-            catalog, self.repository, aggregates, self.infrastructure
+            catalog, self.repository, aggregates, self.infrastructure, upcasting
         )
         self._event_services_cache: dict[int, DomainEventServices] = {}
 
@@ -128,8 +132,11 @@ class Domain:
         return await self._commands.handle(command)
 
     async def execute_flow(self, flow_name: str, domain_event: DomainEvent[Any]) -> FlowResult:
-        """Run one flow for one event; ``defer`` means: hand me this event again later."""
-        return await self._flows.execute(flow_name, domain_event)
+        """Run one flow for one event; ``defer`` means: hand me this event again later.
+
+        The event may come from a queue that a process of an older version of the app
+        filled, so its data is lifted to the current version first."""
+        return await self._flows.execute(flow_name, self.upcasting.current(domain_event))
 
     async def _replay_in_place(
         self, flow_name: str, identifier: AggregateIdentifier, from_revision: int, to_revision: int

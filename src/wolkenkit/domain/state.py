@@ -6,6 +6,8 @@ import copy
 import datetime
 import decimal
 import enum
+import hashlib
+import json
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar, cast
@@ -28,6 +30,8 @@ class StateCodec(Generic[StateT]):
         self._initial_state = initial_state
         sample = initial_state()
         self.model: type[BaseModel] | None = type(sample) if isinstance(sample, BaseModel) else None
+        #: Names the state's model in snapshots, which are ignored once it changes.
+        self.fingerprint = fingerprint(self.model)
 
     def initial(self) -> StateT:
         return self._initial_state()
@@ -64,6 +68,24 @@ class StateCodec(Generic[StateT]):
         if self.model is not None:
             return cast(StateT, validated(self.model, data))
         return cast(StateT, dict(data))
+
+
+def fingerprint(model: type[BaseModel] | None) -> str:
+    """A short hash of the model's JSON Schema: it changes when a field is added, removed,
+    renamed, retyped or gets another default. Empty for a state without a model, whose shape
+    nothing describes."""
+    if model is None:
+        return ""
+    try:
+        described: Any = model.model_json_schema()
+    except Exception:
+        # A type that JSON Schema cannot express: its fields as Python spells them instead.
+        described = [
+            (name, repr(field.annotation), repr(field.default))
+            for name, field in model.model_fields.items()
+        ]
+    text = json.dumps(described, sort_keys=True, default=repr)
+    return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 
 
 def _merged(state: BaseModel, changes: Mapping[str, Any]) -> BaseModel:

@@ -54,6 +54,7 @@ from wolkenkit.runtime.queued_messages import (
 from wolkenkit.runtime.services import ALL_SERVICES, Service, stores_needed
 from wolkenkit.runtime.settings import RuntimeSettings, StoreOptions
 from wolkenkit.runtime.workers import Defer, QueueWorkers, Verdict, Wakeup
+from wolkenkit.serialization import json_object
 from wolkenkit.stores import factory
 from wolkenkit.stores.consumer_progress_store import ConsumerProgressStore
 from wolkenkit.stores.domain_event_store import DomainEventStore
@@ -415,7 +416,9 @@ class SingleProcessRuntime:
         else:
             channel = self.settings.pub_sub_options.channel_for_new_domain_events
             for event in outcome.domain_events:
-                await self.publisher.publish(channel, event.to_json())
+                # With its version, unlike to_json: a process of another version of the app
+                # may receive it, and lifts it by that.
+                await self.publisher.publish(channel, json_object(event))
         if not outcome.stored:
             return
         for event in outcome.domain_events:

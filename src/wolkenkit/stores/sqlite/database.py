@@ -24,7 +24,7 @@ import random
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -381,10 +381,23 @@ def release(database: SqliteDatabase) -> None:
     database.close()
 
 
-class SqliteTables:
-    """What every SQLite store shares: its database and the schema that ``setup`` creates."""
+def add_column(table: str, column: str, definition: str) -> Work[None]:
+    """A step of a schema that adds a column to a table created before the column existed
+    (SQLite has no ``ADD COLUMN IF NOT EXISTS``); ``table`` is quoted already."""
 
-    def __init__(self, database: SqliteDatabase, schema: list[str]) -> None:
+    def add(connection: sqlite3.Connection) -> None:
+        columns = {row[1] for row in connection.execute(f"PRAGMA table_info({table})")}
+        if column not in columns:
+            connection.execute(f"ALTER TABLE {table} ADD COLUMN {quote(column)} {definition}")
+
+    return add
+
+
+class SqliteTables:
+    """What every SQLite store shares: its database and the schema that ``setup`` creates:
+    statements, or steps that look before they change (``add_column``)."""
+
+    def __init__(self, database: SqliteDatabase, schema: Sequence[str | Work[None]]) -> None:
         self._db = database
         self._schema = schema
         self._destroyed = False
@@ -393,8 +406,11 @@ class SqliteTables:
         """Create the tables and indexes; idempotent."""
 
         def create(connection: sqlite3.Connection) -> None:
-            for statement in self._schema:
-                connection.execute(statement)
+            for step in self._schema:
+                if isinstance(step, str):
+                    connection.execute(step)
+                else:
+                    step(connection)
 
         await self._db.write(create)
 
