@@ -13,8 +13,7 @@ from typing import Any
 import pytest
 
 from tests.application.app_files import write_app
-from tests.application.table_app import FILES as TABLE_APP
-from tests.application.table_app import MESSAGE
+from tests.application.counting_app import FILES
 from wolkenkit.application.application import Application
 from wolkenkit.application.loader import load_application
 from wolkenkit.application.tables import Tables
@@ -29,44 +28,6 @@ from wolkenkit.stores.memory.view_store import InMemoryViewStore
 from wolkenkit.stores.view_store import ViewStore
 from wolkenkit.testing import build_domain_event
 from wolkenkit.testing.sandbox import RecordingPublisher
-
-#: Counts the sent messages, in one row; a message saying "fail" fails after counting.
-FILES = {
-    MESSAGE: TABLE_APP[MESSAGE],
-    "server/tables.py": """
-        from pydantic import BaseModel
-
-        from wolkenkit import Table
-
-
-        class Count(BaseModel):
-            id: str
-            count: int
-
-
-        counts = Table(Count, key="id")
-    """,
-    "server/flows/counting.py": """
-        import asyncio
-
-        from wolkenkit import DomainEvent, Flow, Rows
-
-        from server.domain.communication.message import Sent
-        from server.tables import Count
-
-        flow = Flow()
-
-
-        @flow.on(Sent)
-        async def count(event: DomainEvent[Sent], counts: Rows[Count]) -> None:
-            row = await counts.get("sent")
-            await counts.upsert(Count(id="sent", count=1 if row is None else row.count + 1))
-            if event.data.text == "slow":
-                await asyncio.sleep(0.05)
-            if event.data.text == "fail":
-                raise RuntimeError("The handler fails after writing.")
-    """,
-}
 
 
 @pytest.fixture(scope="module")

@@ -28,62 +28,18 @@ import asyncpg
 import pytest
 
 from tests.application.app_files import write_app
-from tests.application.table_app import FILES as TABLE_APP
-from tests.application.table_app import MESSAGE
+from tests.application.counting_app import COUNTS, FILES, MARKER
 from tests.stores.mariadb.conftest import SERVER as MARIADB
 from tests.stores.postgres.conftest import SERVER as POSTGRES
 from wolkenkit.messages import AggregateIdentifier, new_id
 from wolkenkit.runtime.development import embedded_store_environment
 from wolkenkit.stores import factory
-from wolkenkit.stores.view_store import Column, TableDefinition
 from wolkenkit.testing.cluster import free_port, healthy
 
 #: How long to wait for a process or a redelivery: a guard against hanging, never a measure.
 PATIENCE_SECONDS = 120.0
 #: The flow queue's lock expiration: after the kill, the event is handed out again this soon.
 EXPIRATION_MS = 1_000
-MARKER = "COUNTING_WRITTEN_MARKER"
-
-FILES = {
-    MESSAGE: TABLE_APP[MESSAGE],
-    "server/tables.py": """
-        from pydantic import BaseModel
-
-        from wolkenkit import Table
-
-
-        class Count(BaseModel):
-            id: str
-            count: int
-
-
-        counts = Table(Count, key="id")
-    """,
-    "server/flows/counting.py": f"""
-        import asyncio
-        import os
-        from pathlib import Path
-
-        from wolkenkit import DomainEvent, Flow, Rows
-
-        from server.domain.communication.message import Sent
-        from server.tables import Count
-
-        flow = Flow()
-
-
-        @flow.on(Sent)
-        async def count(event: DomainEvent[Sent], counts: Rows[Count]) -> None:
-            row = await counts.get("sent")
-            await counts.upsert(Count(id="sent", count=1 if row is None else row.count + 1))
-            marker = os.environ.get("{MARKER}")
-            if marker and not Path(marker).exists():
-                # Written, not yet acknowledged: the test kills the process now.
-                Path(marker).touch()
-                await asyncio.Event().wait()
-    """,
-}
-COUNTS = TableDefinition("counts", key=Column("id", "text"))
 
 
 @dataclass(frozen=True)

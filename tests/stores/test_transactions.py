@@ -9,18 +9,13 @@ from typing import Any
 
 import pytest
 
-from tests.stores.helpers import set_up
+from tests.stores.helpers import progress_and_views, set_up
 from wolkenkit.stores import sqlite
 from wolkenkit.stores.memory.consumer_progress_store import InMemoryConsumerProgressStore
 from wolkenkit.stores.memory.view_store import InMemoryViewStore
 from wolkenkit.stores.transactions import shared_database
 from wolkenkit.testing.contracts._messages import build_aggregate_identifier
-from wolkenkit.testing.contracts.transactions import (
-    COUNTERS,
-    MESSAGES,
-    SharedTransactionContract,
-    Stores,
-)
+from wolkenkit.testing.contracts.transactions import SharedTransactionContract, Stores
 
 
 class TestInMemoryUnitsOfWork(SharedTransactionContract):
@@ -29,10 +24,10 @@ class TestInMemoryUnitsOfWork(SharedTransactionContract):
 
     @pytest.fixture
     async def stores(self) -> AsyncIterator[Stores]:
-        async with set_up(InMemoryConsumerProgressStore()) as progress:
-            views = InMemoryViewStore([MESSAGES, COUNTERS])
-            yield progress, views
-            await views.destroy()
+        async with progress_and_views(
+            InMemoryConsumerProgressStore(), InMemoryViewStore()
+        ) as stores:
+            yield stores
 
 
 def _sqlite(path: Path) -> dict[str, Any]:
@@ -43,13 +38,11 @@ class TestSqliteUnitsOfWork(SharedTransactionContract):
     @pytest.fixture
     async def stores(self, tmp_path: Path) -> AsyncIterator[Stores]:
         options = _sqlite(tmp_path / "one.db")
-        async with set_up(await sqlite.create_consumer_progress_store(options)) as progress:
-            views = await sqlite.create_view_store(options)
-            try:
-                await views.setup([MESSAGES, COUNTERS])
-                yield progress, views
-            finally:
-                await views.destroy()
+        async with progress_and_views(
+            await sqlite.create_consumer_progress_store(options),
+            await sqlite.create_view_store(options),
+        ) as stores:
+            yield stores
 
 
 async def test_sqlite_stores_of_two_files_share_no_database(tmp_path: Path) -> None:

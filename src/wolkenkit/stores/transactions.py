@@ -43,6 +43,22 @@ class SharedDatabase(ABC):
         database joins it."""
 
 
+class ServerDatabase(SharedDatabase):
+    """A database on a server, known by what it takes to connect to it (``key``)."""
+
+    def __init__(self, key: Hashable, description: str) -> None:
+        self._key = key
+        self._description = description
+
+    @property
+    def key(self) -> Hashable:
+        return self._key
+
+    @property
+    def description(self) -> str:
+        return self._description
+
+
 @runtime_checkable
 class TakesPartInTransactions(Protocol):
     """A store whose writes join a unit of work of its database."""

@@ -8,17 +8,12 @@ from typing import Any
 
 import pytest
 
-from tests.stores.helpers import set_up
+from tests.stores.helpers import progress_and_views
 from tests.stores.mariadb.conftest import connect
 from wolkenkit.messages import new_id
 from wolkenkit.stores import mariadb
 from wolkenkit.stores.transactions import shared_database
-from wolkenkit.testing.contracts.transactions import (
-    COUNTERS,
-    MESSAGES,
-    SharedTransactionContract,
-    Stores,
-)
+from wolkenkit.testing.contracts.transactions import SharedTransactionContract, Stores
 
 pytestmark = pytest.mark.mariadb
 
@@ -26,13 +21,11 @@ pytestmark = pytest.mark.mariadb
 class TestMariaDbUnitsOfWork(SharedTransactionContract):
     @pytest.fixture
     async def stores(self, options: dict[str, Any]) -> AsyncIterator[Stores]:
-        async with set_up(await mariadb.create_consumer_progress_store(options)) as progress:
-            views = await mariadb.create_view_store(options)
-            try:
-                await views.setup([MESSAGES, COUNTERS])
-                yield progress, views
-            finally:
-                await views.destroy()
+        async with progress_and_views(
+            await mariadb.create_consumer_progress_store(options),
+            await mariadb.create_view_store(options),
+        ) as stores:
+            yield stores
 
 
 @pytest.fixture

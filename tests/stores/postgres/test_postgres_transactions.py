@@ -9,17 +9,12 @@ from typing import Any
 import asyncpg
 import pytest
 
-from tests.stores.helpers import set_up
+from tests.stores.helpers import progress_and_views
 from tests.stores.postgres.conftest import SERVER
 from wolkenkit.messages import new_id
 from wolkenkit.stores import postgres
 from wolkenkit.stores.transactions import shared_database
-from wolkenkit.testing.contracts.transactions import (
-    COUNTERS,
-    MESSAGES,
-    SharedTransactionContract,
-    Stores,
-)
+from wolkenkit.testing.contracts.transactions import SharedTransactionContract, Stores
 
 pytestmark = pytest.mark.postgres
 
@@ -27,13 +22,11 @@ pytestmark = pytest.mark.postgres
 class TestPostgresUnitsOfWork(SharedTransactionContract):
     @pytest.fixture
     async def stores(self, options: dict[str, Any]) -> AsyncIterator[Stores]:
-        async with set_up(await postgres.create_consumer_progress_store(options)) as progress:
-            views = await postgres.create_view_store(options)
-            try:
-                await views.setup([MESSAGES, COUNTERS])
-                yield progress, views
-            finally:
-                await views.destroy()
+        async with progress_and_views(
+            await postgres.create_consumer_progress_store(options),
+            await postgres.create_view_store(options),
+        ) as stores:
+            yield stores
 
 
 async def test_stores_in_two_schemas_of_one_database_share_it(options: dict[str, Any]) -> None:

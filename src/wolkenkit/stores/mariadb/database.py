@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,7 +36,7 @@ from asyncmy.errors import MySQLError
 from wolkenkit.errors import ParameterInvalid, StoreError, StoreOptionsInvalid, WolkenkitError
 from wolkenkit.stores import transactions
 from wolkenkit.stores.mariadb.options import MariaDbOptions
-from wolkenkit.stores.transactions import SharedDatabase
+from wolkenkit.stores.transactions import ServerDatabase
 
 Row = tuple[Any, ...]
 Statement = tuple[str, Sequence[Any]]
@@ -180,36 +180,28 @@ class _Unit:
     lost: BaseException | None = None
 
 
-class Database(SharedDatabase):
+class Database(ServerDatabase):
     """A pool of connections to one database, for one store."""
 
     def __init__(self, pool: asyncmy.Pool, store: str, options: MariaDbOptions) -> None:
+        super().__init__(
+            (
+                "MariaDb",
+                options.host_name,
+                options.port,
+                options.user_name,
+                options.password,
+                options.database,
+            ),
+            f"the {PRODUCT_NAMES[options.type]} database {options.database} at "
+            f"{options.host_name}:{options.port}",
+        )
         self._pool = pool
         self.store = store
-        self._key = (
-            "MariaDb",
-            options.host_name,
-            options.port,
-            options.user_name,
-            options.password,
-            options.database,
-        )
-        self._description = (
-            f"the {PRODUCT_NAMES[options.type]} database {options.database} at "
-            f"{options.host_name}:{options.port}"
-        )
 
     async def close(self) -> None:
         self._pool.close()
         await self._pool.wait_closed()
-
-    @property
-    def key(self) -> Hashable:
-        return self._key
-
-    @property
-    def description(self) -> str:
-        return self._description
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:

@@ -14,7 +14,7 @@ from wolkenkit.stores.consumer_progress_store import (
     check_replay_range,
     check_revision,
 )
-from wolkenkit.stores.memory.transactions import PROCESS_MEMORY, remember
+from wolkenkit.stores.memory.transactions import PROCESS_MEMORY, put
 from wolkenkit.stores.transactions import SharedDatabase
 
 _UNKNOWN = Progress(revision=0, is_replaying=False)
@@ -71,9 +71,7 @@ class InMemoryConsumerProgressStore(ConsumerProgressStore):
         self._put(consumer_id, aggregate_identifier, Progress(revision, is_replaying))
 
     async def reset_progress(self, consumer_id: str) -> None:
-        forgotten = self._progress.pop(consumer_id, None)
-        if forgotten is not None:
-            remember(lambda: self._progress.__setitem__(consumer_id, forgotten))
+        put(self._progress, consumer_id, None)
 
     async def reset_progress_to_revision(
         self, consumer_id: str, aggregate_identifier: AggregateIdentifier, revision: int
@@ -96,14 +94,4 @@ class InMemoryConsumerProgressStore(ConsumerProgressStore):
         self, consumer_id: str, aggregate_identifier: AggregateIdentifier, progress: Progress
     ) -> None:
         by_aggregate = self._progress.setdefault(consumer_id, {})
-        aggregate_id = aggregate_identifier.aggregate.id
-        previous = by_aggregate.get(aggregate_id)
-
-        def undo() -> None:
-            if previous is None:
-                by_aggregate.pop(aggregate_id, None)
-            else:
-                by_aggregate[aggregate_id] = previous
-
-        remember(undo)
-        by_aggregate[aggregate_id] = progress
+        put(by_aggregate, aggregate_identifier.aggregate.id, progress)

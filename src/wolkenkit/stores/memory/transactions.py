@@ -9,14 +9,17 @@ memory, only a failing block to take back).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Hashable
+from collections.abc import AsyncIterator, Callable, Hashable, MutableMapping
 from contextlib import asynccontextmanager
+from typing import TypeVar
 
 from wolkenkit.stores.transactions import SharedDatabase, joined, joining
 
 _KEY = "InMemory"
 
 Undo = Callable[[], None]
+KeyT = TypeVar("KeyT")
+ValueT = TypeVar("ValueT")
 
 
 class _UndoLog:
@@ -63,3 +66,20 @@ def remember(undo: Undo) -> None:
     log: _UndoLog | None = joined(_KEY)
     if log is not None and log.open:
         log.entries.append(undo)
+
+
+def put(mapping: MutableMapping[KeyT, ValueT], key: KeyT, value: ValueT | None) -> None:
+    """Set ``mapping[key]`` to ``value`` (``None``: remove it), undoably."""
+    previous = mapping.get(key)
+
+    def undo() -> None:
+        if previous is None:
+            mapping.pop(key, None)
+        else:
+            mapping[key] = previous
+
+    remember(undo)
+    if value is None:
+        mapping.pop(key, None)
+    else:
+        mapping[key] = value

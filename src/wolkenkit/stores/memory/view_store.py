@@ -14,7 +14,8 @@ from typing import Any
 
 from wolkenkit import errors
 from wolkenkit.stores import view_rows
-from wolkenkit.stores.memory.transactions import PROCESS_MEMORY, remember
+from wolkenkit.stores.memory import transactions
+from wolkenkit.stores.memory.transactions import PROCESS_MEMORY
 from wolkenkit.stores.transactions import SharedDatabase
 from wolkenkit.stores.view_store import Page, Query, Row, TableDefinition, ViewStore
 
@@ -30,20 +31,7 @@ class _Table:
 
     def put(self, key: Any, text: str | None) -> None:
         """Store ``text`` as the row of ``key`` (``None``: remove it), undoably."""
-        rows = self.rows
-        previous = rows.get(key)
-
-        def undo() -> None:
-            if previous is None:
-                rows.pop(key, None)
-            else:
-                rows[key] = previous
-
-        remember(undo)
-        if text is None:
-            rows.pop(key, None)
-        else:
-            rows[key] = text
+        transactions.put(self.rows, key, text)
 
 
 class InMemoryViewStore(ViewStore):

@@ -15,7 +15,7 @@ that they do not.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Hashable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,7 +26,7 @@ from wolkenkit.errors import StoreError
 from wolkenkit.stores import transactions
 from wolkenkit.stores.postgres.connection import DriverErrors, PostgresOptions
 from wolkenkit.stores.postgres.pool import ConnectionPool
-from wolkenkit.stores.transactions import SharedDatabase
+from wolkenkit.stores.transactions import ServerDatabase
 
 _ROLLBACK_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
 
@@ -40,34 +40,26 @@ class _Unit:
     failed: BaseException | None = None
 
 
-class PostgresDatabase(SharedDatabase):
+class PostgresDatabase(ServerDatabase):
     """One store's way to its database: statements go through its pool, or, inside a unit
     of work of the database, through the unit's connection."""
 
     def __init__(self, pool: ConnectionPool, options: PostgresOptions, store: str) -> None:
+        super().__init__(
+            (
+                "Postgres",
+                options.host_name,
+                options.port,
+                options.user_name,
+                options.password,
+                options.database,
+                repr(options.encrypt_connection),
+            ),
+            f"the PostgreSQL database {options.database} at {options.host_name}:{options.port}",
+        )
         self._pool = pool
         self._store = store
         self._errors = DriverErrors(store)
-        self._key = (
-            "Postgres",
-            options.host_name,
-            options.port,
-            options.user_name,
-            options.password,
-            options.database,
-            repr(options.encrypt_connection),
-        )
-        self._description = (
-            f"the PostgreSQL database {options.database} at {options.host_name}:{options.port}"
-        )
-
-    @property
-    def key(self) -> Hashable:
-        return self._key
-
-    @property
-    def description(self) -> str:
-        return self._description
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:

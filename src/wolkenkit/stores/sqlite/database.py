@@ -347,8 +347,7 @@ class SqliteDatabase(SharedDatabase):
     async def _begin(self, unit: _Unit) -> None:
         """Take the connection's transaction for ``unit`` (and SQLite's write lock with it),
         once no other unit holds it; waits as ``_run`` waits for a lock."""
-        deadline: float | None = None
-        delay = _FIRST_RETRY_DELAY
+        waiting = _LockWait(self.file_name)
         while True:
             holder = self._unit
             if holder is not None and holder.loop is unit.loop:
@@ -361,16 +360,7 @@ class SqliteDatabase(SharedDatabase):
                 except sqlite3.Error as error:
                     if not _is_busy(error):
                         raise self._failure(error) from error
-            now = time.monotonic()
-            if deadline is None:
-                deadline = now + BUSY_TIMEOUT
-            elif now >= deadline:
-                raise StoreError(
-                    f"The SQLite database '{self.file_name}' stayed locked by another "
-                    f"connection for {BUSY_TIMEOUT:g} s."
-                )
-            await asyncio.sleep(delay * random.uniform(0.5, 1.5))
-            delay = min(delay * 2, _LONGEST_RETRY_DELAY)
+            await waiting.sleep()
 
     def _take(self, unit: _Unit) -> bool:
         with self._lock:
@@ -475,8 +465,7 @@ class SqliteDatabase(SharedDatabase):
         return error
 
     async def _run(self, work: Work[T], begin: str) -> T:
-        deadline: float | None = None
-        delay = _FIRST_RETRY_DELAY
+        waiting = _LockWait(self.file_name)
         while True:
             try:
                 return self._attempt(work, begin)
@@ -487,17 +476,7 @@ class SqliteDatabase(SharedDatabase):
                     raise StoreError(
                         f"The SQLite database '{self.file_name}' failed: {error}."
                     ) from error
-            now = time.monotonic()
-            if deadline is None:
-                deadline = now + BUSY_TIMEOUT
-            elif now >= deadline:
-                raise StoreError(
-                    f"The SQLite database '{self.file_name}' stayed locked by another "
-                    f"connection for {BUSY_TIMEOUT:g} s."
-                )
-            # Jitter keeps competing processes from retrying in lockstep.
-            await asyncio.sleep(delay * random.uniform(0.5, 1.5))
-            delay = min(delay * 2, _LONGEST_RETRY_DELAY)
+            await waiting.sleep()
 
     def _attempt(self, work: Work[T], begin: str) -> T:
         with self._lock:
@@ -515,6 +494,29 @@ class SqliteDatabase(SharedDatabase):
                     connection.execute("ROLLBACK")
                 raise
             return result
+
+
+class _LockWait:
+    """Sleeps between attempts to get another connection's write lock: longer each time,
+    for ``BUSY_TIMEOUT`` in all, then ``StoreError``."""
+
+    def __init__(self, file_name: str) -> None:
+        self._file_name = file_name
+        self._deadline: float | None = None
+        self._delay = _FIRST_RETRY_DELAY
+
+    async def sleep(self) -> None:
+        now = time.monotonic()
+        if self._deadline is None:
+            self._deadline = now + BUSY_TIMEOUT
+        elif now >= self._deadline:
+            raise StoreError(
+                f"The SQLite database '{self._file_name}' stayed locked by another "
+                f"connection for {BUSY_TIMEOUT:g} s."
+            )
+        # Jitter keeps competing processes from retrying in lockstep.
+        await asyncio.sleep(self._delay * random.uniform(0.5, 1.5))
+        self._delay = min(self._delay * 2, _LONGEST_RETRY_DELAY)
 
 
 @dataclass(slots=True)
