@@ -12,7 +12,10 @@ commands over HTTP on C concurrent connections (16 unless told), and measures:
   commands and once the messages view lists them all;
 - commands/s accepted: N over the time until the last POST was answered;
 - commands/s processed: N over the time until the flow's notification of the last message
-  came (read from ``/notifications/v2``), which is when its event has passed the flow.
+  came (read from ``/notifications/v2``), which is when its event has passed the flow;
+- CPU per command: the runtime process's user and system time (``/proc/<pid>/stat``) over
+  the same span, divided by N. On a machine that other work keeps busy, commands/s swing
+  with it; CPU per command does much less, and its ratio says what the processing costs.
 
 The baseline is the same run with ``--in-memory``, in which nothing but logs should reach the
 disk. With ``--baseline-source DIR`` (a checkout's root, whose ``src/`` holds the package, e.g.
@@ -60,6 +63,7 @@ class Outcome:
     written: int
     accepted_per_second: float
     processed_per_second: float
+    cpu_seconds: float
 
 
 def free_port() -> int:
@@ -83,6 +87,13 @@ def written_bytes(pid: int) -> int:
     with open(f"/proc/{pid}/io") as io:
         counters = dict(line.split(": ") for line in io.read().splitlines())
     return int(counters["write_bytes"])
+
+
+def cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as stat:
+        # After the command's name in parentheses: fields 14 and 15 are utime and stime.
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def send(client: httpx.AsyncClient, count: int, connections: int) -> None:
@@ -134,16 +145,17 @@ async def measure(pid: int, port: int, commands: int, connections: int) -> Outco
         ready = asyncio.Event()
         processed = asyncio.create_task(flow_notifications(client, commands, ready))
         await ready.wait()
-        before = written_bytes(pid)
+        before, cpu_before = written_bytes(pid), cpu_seconds(pid)
         started = time.perf_counter()
         await send(client, commands, connections)
         accepted = time.perf_counter() - started
         await asyncio.wait_for(processed, 300)
         done = time.perf_counter() - started
+        cpu = cpu_seconds(pid) - cpu_before
         await wait_listed(client, WARM_UP_COMMANDS + commands)
         # Acknowledging the last flow items and progress follow the view's update.
         await asyncio.sleep(1)
-        return Outcome(written_bytes(pid) - before, commands / accepted, commands / done)
+        return Outcome(written_bytes(pid) - before, commands / accepted, commands / done, cpu)
 
 
 def prepare(directory: Path, in_memory: bool, source: Path | None) -> tuple[Path, dict[str, str]]:
@@ -202,40 +214,45 @@ def main() -> None:
     )
     for column in (
         "stores",
-        "bytes written",
         "bytes per command",
         "accepted/s",
         "processed/s",
         "processed, share of in memory",
+        "CPU ms per command",
+        "in memory's CPU, share of this",
     ):
         table.add_column(column, justify="right" if column != "stores" else "left")
     results: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as directory:
         for suffix, source in sources:
-            in_memory_processed = 0.0
-            for name, in_memory in (("in memory (--in-memory)", True), ("SQLite (wk dev)", False)):
+            in_memory = Outcome(0, 0.0, 0.0, 0.0)
+            for name, memory_only in (("--in-memory", True), ("wk dev (SQLite)", False)):
                 label = name + suffix
                 place = Path(directory) / f"{len(results)}"
-                app, environment = prepare(place, in_memory, source)
+                app, environment = prepare(place, memory_only, source)
                 outcome = run(app, environment, commands, connections)
-                if in_memory:
-                    in_memory_processed = outcome.processed_per_second
-                share = outcome.processed_per_second / in_memory_processed
+                if memory_only:
+                    in_memory = outcome
+                share = outcome.processed_per_second / in_memory.processed_per_second
+                cpu_share = in_memory.cpu_seconds / outcome.cpu_seconds
                 results[label] = {
                     "bytes per command": outcome.written / commands,
                     "accepted/s": outcome.accepted_per_second,
                     "processed/s": outcome.processed_per_second,
                     "processed share": share,
+                    "CPU ms per command": outcome.cpu_seconds / commands * 1000,
+                    "CPU share": cpu_share,
                 }
                 table.add_row(
                     label,
-                    f"{outcome.written:,}",
                     f"{outcome.written / commands:,.0f}",
                     f"{outcome.accepted_per_second:,.0f}",
                     f"{outcome.processed_per_second:,.0f}",
                     f"{share:.2f}",
+                    f"{outcome.cpu_seconds / commands * 1000:.2f}",
+                    f"{cpu_share:.2f}",
                 )
-    Console().print(table)
+    Console(width=160).print(table)
     print(json.dumps(results))
 
 
