@@ -23,6 +23,9 @@ savepoint, so one that fails is undone alone), while everybody else's wait until
 commit is a group commit like any other, at the end of the event loop's turn, with the writes
 that waited. Usually the unit ends in the same turn it began, and nobody notices; a unit that
 awaits something slow holds the write lock meanwhile, as a long transaction does anywhere.
+Units take turns: the next one begins once the one before has committed, so flows that run
+side by side (``CONCURRENT_FLOWS`` above 1) commit a transaction each, where their writes
+outside units would have shared one.
 """
 
 from __future__ import annotations
