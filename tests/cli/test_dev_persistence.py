@@ -72,8 +72,9 @@ def test_messages_survive_a_restart(chat: Path) -> None:
         wait_until(lambda: messages(port)[0]["likes"] == 1)
 
     assert (chat / ".wolkenkit" / "wolkenkit.db").is_file()
-    # The chat keeps no storage of its own: its messages are a table of the view store.
-    with contextlib.closing(sqlite3.connect(chat / ".wolkenkit" / "views.db")) as views:
+    # The chat keeps no storage of its own: its messages are a table of the view store, in
+    # the one file of wk dev's stores.
+    with contextlib.closing(sqlite3.connect(chat / ".wolkenkit" / "wolkenkit.db")) as views:
         rows = views.execute(
             "SELECT id, json_extract(_row, '$.likes') FROM view_messages"
         ).fetchall()

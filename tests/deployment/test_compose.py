@@ -323,6 +323,10 @@ def test_the_view_store_lives_where_the_other_stores_live(store_type: str, runti
         settings = RuntimeSettings.from_environment(environment)
         views = settings.view_store_options
         assert isinstance(views, dict), name
+        # In the flows' progress database: a flow's table writes commit with its progress.
+        progress = settings.consumer_progress_store_options
+        assert isinstance(progress, dict), name
+        assert {key: value for key, value in progress.items() if key != "tableNames"} == views
         if store_type == "in-memory":
             assert views == {"type": "InMemory"}, name
         elif store_type == "sqlite":

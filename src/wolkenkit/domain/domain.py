@@ -19,7 +19,13 @@ from wolkenkit.application.tables import Tables
 from wolkenkit.domain.catalog import AggregateEntry, Catalog
 from wolkenkit.domain.command_handling import CommandHandling, CommandOutcome, SharedServices
 from wolkenkit.domain.delivery import DomainEventDelivery, DomainEventForClients
-from wolkenkit.domain.flows import FlowExecution, FlowResult, FlowSharedServices, PerformReplay
+from wolkenkit.domain.flows import (
+    FlowExecution,
+    FlowResult,
+    FlowSharedServices,
+    PerformReplay,
+    each_write_on_its_own,
+)
 from wolkenkit.domain.notifications import Notifications
 from wolkenkit.domain.repository import DEFAULT_CACHE_SIZE, Repository
 from wolkenkit.domain.services import (
@@ -46,6 +52,7 @@ from wolkenkit.stores.consumer_progress_store import ConsumerProgressStore
 from wolkenkit.stores.domain_event_store import DomainEventStore
 from wolkenkit.stores.lock_store import LockStore
 from wolkenkit.stores.publish_subscribe import Publisher
+from wolkenkit.stores.transactions import SharedDatabase, shared_database
 
 DEFAULT_NOTIFICATION_CHANNEL = "notification"
 
@@ -83,6 +90,11 @@ class Domain:
         self.infrastructure = infrastructure or Infrastructure(ask={}, tell={})
         #: The app's view tables; whoever passes them has set them up.
         self.tables = tables or Tables.in_memory(application.tables)
+        #: The database of both the flows' progress and the tables, if they share one: then a
+        #: flow's table writes commit with its progress (exactly once); else at least once.
+        self.flow_database: SharedDatabase | None = shared_database(
+            consumer_progress_store, self.tables.store
+        )
         self.repository = Repository(
             catalog, self.domain_event_store, snapshot_strategy, self._event_services, cache_size
         )
@@ -110,6 +122,9 @@ class Domain:
                 issue_command=issue_command,
                 perform_replay=perform_replay or self._replay_in_place,
             ),
+            self.flow_database.transaction
+            if self.flow_database is not None
+            else each_write_on_its_own,
         )
         self._views = ViewQueries(catalog, self.infrastructure, self.tables)
         self._notifications = Notifications(catalog, self.infrastructure, self.tables, send)

@@ -30,6 +30,7 @@ from watchfiles import Change, DefaultFilter, awatch
 
 from wolkenkit import errors
 from wolkenkit.runtime.standby import Standby, take_early
+from wolkenkit.stores.sqlite.moving import move_tables
 
 READY_TIMEOUT_SECONDS = 30.0
 #: Where ``wk dev`` keeps an app's data, inside the app's directory.
@@ -55,12 +56,19 @@ class DevelopmentOptions:
     environment: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
 
 
+#: The SQLite file of ``wk dev``'s stores, in the data directory.
+DATABASE_FILE = "wolkenkit.db"
+#: Where earlier versions kept the view tables, apart from the flows' progress.
+EARLIER_VIEWS_FILE = "views.db"
+
+
 def embedded_store_environment(data_directory: Path) -> dict[str, str]:
     """Store options that keep everything under ``data_directory``: one SQLite file for the
-    events, locks, progress and both queues, one for the view tables (so that reading them
-    never waits on the queues' writes), and a directory for files."""
+    events, locks, progress, both queues and the view tables, and a directory for files.
+    With the tables beside the flows' progress, a flow's table writes commit with its
+    progress (exactly once), and a command's writes take fewer commits."""
     data_directory.mkdir(parents=True, exist_ok=True)
-    database = str(data_directory / "wolkenkit.db")
+    database = str(data_directory / DATABASE_FILE)
 
     def sqlite(**extra: object) -> str:
         return json.dumps({"type": "Sqlite", "fileName": database, **extra})
@@ -77,15 +85,28 @@ def embedded_store_environment(data_directory: Path) -> dict[str, str]:
         "CONSUMER_PROGRESS_STORE_OPTIONS": sqlite(tableNames={"progress": "progress-flow"}),
         "PRIORITY_QUEUE_STORE_FOR_COMMANDS_OPTIONS": queue("command"),
         "PRIORITY_QUEUE_STORE_FOR_DOMAIN_EVENTS_OPTIONS": queue("domain-event"),
-        "VIEW_STORE_OPTIONS": json.dumps(
-            {"type": "Sqlite", "fileName": str(data_directory / "views.db")}
-        ),
+        "VIEW_STORE_OPTIONS": sqlite(),
         "FILE_STORE_OPTIONS": json.dumps(
             {"type": "FileSystem", "directory": str(data_directory / "files")}
         ),
         # For whatever the app's infrastructure keeps on disk itself, beside the stores.
         "WOLKENKIT_DATA_DIRECTORY": str(data_directory),
     }
+
+
+def move_earlier_view_tables(data_directory: Path) -> str | None:
+    """Move the view tables of an earlier version's ``views.db`` into the stores' file (see
+    ``embedded_store_environment``); what was done, in one line, or ``None`` if nothing was
+    there. Their rows were written before that file held the flows' progress too; from now
+    on, flows write them exactly once."""
+    earlier = data_directory / EARLIER_VIEWS_FILE
+    if not earlier.is_file():
+        return None
+    moved = move_tables(earlier, data_directory / DATABASE_FILE)
+    return (
+        f"Moved the view tables of {earlier} ({', '.join(moved) or 'none'}) into "
+        f"{DATABASE_FILE}, beside the flows' progress."
+    )
 
 
 def runtime_environment(options: DevelopmentOptions) -> dict[str, str]:
@@ -176,6 +197,7 @@ class DevelopmentServer:
             problem = ports_problem(self._options)
             if problem is not None:
                 raise errors.CliError(problem)
+            await self._move_earlier_view_tables()
             await self._start()
             quick_crashes = 0
             while True:
@@ -212,6 +234,17 @@ class DevelopmentServer:
                 await watcher
             await self._stop()
             self._discard_standby()
+
+    async def _move_earlier_view_tables(self) -> None:
+        """Once, before the first start: this version keeps the view tables beside the
+        flows' progress, unless the user placed them elsewhere."""
+        options = self._options
+        if options.in_memory or "VIEW_STORE_OPTIONS" in options.environment:
+            return
+        data_directory = options.application_directory.resolve() / DATA_DIRECTORY
+        moved = await asyncio.to_thread(move_earlier_view_tables, data_directory)
+        if moved is not None:
+            self._report(moved)
 
     async def _next_change_or_exit(
         self, changes: asyncio.Queue[set[tuple[Change, str]]]

@@ -336,7 +336,27 @@ class SingleProcessRuntime:
         if Service.DOMAIN in services:
             self._command_workers.start()
         if Service.FLOW in services:
+            self._say_how_flows_write_tables()
             self._flow_workers.start()
+
+    def _say_how_flows_write_tables(self) -> None:
+        """Once, at the start: whether a flow's table writes are exactly once."""
+        if not (self.application.tables and self.application.flows):
+            return
+        database = self.domain.flow_database
+        if database is not None:
+            logger.info(
+                "Flows write view tables exactly once: a flow's table writes commit together "
+                "with its progress, in %s.",
+                database.description,
+            )
+        else:
+            logger.warning(
+                "The view store and the consumer progress store are different databases, so a "
+                "flow's table writes commit apart from its progress: an event handled again "
+                "after a crash applies its writes again (at least once). Keep both stores in "
+                "one database for exactly once, or write the flows' handlers idempotent."
+            )
 
     async def stop(self) -> None:
         """Finish the commands and flow events in hand, then close everything.
