@@ -32,7 +32,6 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from wolkenkit.errors import ParameterInvalid, StoreError, TableDefinitionMalformed
 from wolkenkit.serialization import json_object
-from wolkenkit.stores.memory.view_store import InMemoryViewStore
 from wolkenkit.stores.view_store import (
     Column,
     ColumnKind,
@@ -229,12 +228,6 @@ class Tables:
         self._rows: dict[type[BaseModel], Rows[Any]] = {
             table.model: Rows(store, name, table) for name, table in tables.items()
         }
-
-    @classmethod
-    def in_memory(cls, tables: Mapping[str, Table[Any]]) -> Tables:
-        """The tables in a fresh in-memory store, ready without ``setup``."""
-        definitions = [table.definition(name) for name, table in tables.items()]
-        return cls(InMemoryViewStore(definitions), tables)
 
     async def setup(self) -> None:
         """Create the tables in the store where missing."""

@@ -72,8 +72,8 @@ class Domain:
         lock_store: LockStore,
         consumer_progress_store: ConsumerProgressStore,
         publisher: Publisher,
+        tables: Tables,
         infrastructure: Infrastructure[Any, Any] | None = None,
-        tables: Tables | None = None,
         snapshot_strategy: SnapshotStrategy = DEFAULT_SNAPSHOT_STRATEGY,
         notification_channel: str = DEFAULT_NOTIFICATION_CHANNEL,
         send_notification: SendNotification | None = None,
@@ -89,7 +89,7 @@ class Domain:
         self.domain_event_store = UpcastingDomainEventStore(domain_event_store, upcasting)
         self.infrastructure = infrastructure or Infrastructure(ask={}, tell={})
         #: The app's view tables; whoever passes them has set them up.
-        self.tables = tables or Tables.in_memory(application.tables)
+        self.tables = tables
         #: The database of both the flows' progress and the tables, if they share one: then a
         #: flow's table writes commit with its progress (exactly once); else at least once.
         self.flow_database: SharedDatabase | None = shared_database(

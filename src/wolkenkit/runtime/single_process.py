@@ -125,7 +125,7 @@ class SingleProcessRuntime:
         publisher: Publisher,
         subscriber: Subscriber,
         infrastructure: Any,
-        tables: Tables | None = None,
+        tables: Tables,
         services: frozenset[Service] = ALL_SERVICES,
         opened_stores: Sequence[Any] | None = None,
         tracer: Tracer | None = None,
@@ -155,7 +155,7 @@ class SingleProcessRuntime:
                 file_store,
                 command_queue,
                 event_queue,
-                *([tables] if tables is not None else []),
+                tables,
             ]
         )
         #: Spans (with a tracer) and metrics (always): see ``observing``.

@@ -35,6 +35,7 @@ from wolkenkit import errors
 from wolkenkit.application.application import Application
 from wolkenkit.application.definitions import Aggregate, name_of, version_of
 from wolkenkit.application.services import Infrastructure, InfrastructureServices
+from wolkenkit.application.tables import Tables
 from wolkenkit.domain.domain import DEFAULT_NOTIFICATION_CHANNEL, Domain
 from wolkenkit.domain.flows import FlowResult
 from wolkenkit.domain.snapshot_strategy import (
@@ -56,6 +57,7 @@ from wolkenkit.stores.lock_store import LockStore
 from wolkenkit.stores.memory.consumer_progress_store import InMemoryConsumerProgressStore
 from wolkenkit.stores.memory.domain_event_store import InMemoryDomainEventStore
 from wolkenkit.stores.memory.lock_store import InMemoryLockStore
+from wolkenkit.stores.memory.view_store import InMemoryViewStore
 from wolkenkit.stores.publish_subscribe import Message, Publisher
 from wolkenkit.testing.builders import build_client, build_command, build_domain_event
 
@@ -119,9 +121,16 @@ def build_domain(
         lock_store=InMemoryLockStore(),
         consumer_progress_store=InMemoryConsumerProgressStore(),
         publisher=publisher or RecordingPublisher(),
+        tables=in_memory_tables(application),
         infrastructure=infrastructure,
         snapshot_strategy=snapshot_strategy,
     )
+
+
+def in_memory_tables(application: Application) -> Tables:
+    """The app's view tables in a fresh in-memory store, ready without ``setup``."""
+    definitions = [table.definition(name) for name, table in application.tables.items()]
+    return Tables(InMemoryViewStore(definitions), application.tables)
 
 
 @dataclass
@@ -171,6 +180,7 @@ class Sandbox:
                 lock_store=self.lock_store,
                 consumer_progress_store=self.consumer_progress_store,
                 publisher=self.publisher,
+                tables=in_memory_tables(self.application),
                 infrastructure=infrastructure,
                 snapshot_strategy=self.snapshot_strategy,
                 issue_command=self._record_command,
