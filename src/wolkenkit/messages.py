@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 from typing_extensions import TypeVar
 
+from wolkenkit._pydantic import built
 from wolkenkit.serialization import json_object
 
 #: RFC 4122 identifiers are plain strings on the wire; the pattern keeps them honest.
@@ -83,14 +84,6 @@ def now_ms() -> int:
 
 _ALL_FIELDS: dict[type[BaseModel], set[str]] = {}
 
-# The setters of the slots every pydantic model has. Called directly, they skip the attribute
-# lookup that ``object.__setattr__`` makes each time: ``trusted`` is about 40 % cheaper.
-_SET_DICT = BaseModel.__dict__["__dict__"].__set__
-_SET_FIELDS_SET = BaseModel.__dict__["__pydantic_fields_set__"].__set__
-_SET_EXTRA = BaseModel.__dict__["__pydantic_extra__"].__set__
-_SET_PRIVATE = BaseModel.__dict__["__pydantic_private__"].__set__
-_NEW = object.__new__
-
 
 def _all_fields(cls: type[BaseModel]) -> set[str]:
     fields = _ALL_FIELDS.get(cls)
@@ -135,18 +128,13 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 
 def _built(cls: type[ModelT], values: dict[str, Any]) -> ModelT:
     """An instance of ``cls`` whose fields are ``values``, a dict nobody else holds."""
-    instance = _NEW(cls)
-    _SET_DICT(instance, values)
     # All fields are set, and messages are frozen, so nothing ever changes this set in place
     # (``model_copy`` copies it first): one shared set per class saves a container per
     # message, which the garbage collector would otherwise keep scanning.
     fields = _ALL_FIELDS.get(cls)
     if fields is None:
         fields = _all_fields(cls)
-    _SET_FIELDS_SET(instance, fields)
-    _SET_EXTRA(instance, None)
-    _SET_PRIVATE(instance, None)
-    return instance
+    return built(cls, values, fields)
 
 
 class ContextIdentifier(WireModel):
@@ -291,12 +279,7 @@ class DomainEvent(WireModel, Generic[DataT]):
 
     def to_json(self) -> dict[str, Any]:
         """The event as the reference's JSON object, which has no version."""
-        if self.version == 1:
-            return json_object(self)
-        dumped: dict[str, Any] = self.__pydantic_serializer__.to_python(
-            self, mode="json", exclude=_NOT_FOR_CLIENTS
-        )
-        return dumped
+        return json_object(self, exclude=None if self.version == 1 else _NOT_FOR_CLIENTS)
 
     @property
     def fully_qualified_name(self) -> str:

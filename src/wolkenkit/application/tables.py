@@ -30,6 +30,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from wolkenkit._pydantic import validated_by_name
 from wolkenkit.errors import ParameterInvalid, StoreError, TableDefinitionMalformed
 from wolkenkit.serialization import json_object
 from wolkenkit.stores.view_store import (
@@ -203,10 +204,7 @@ class Rows(Generic[RowT]):
         try:
             # Rows are stored under field names (the key and indexes are field names too),
             # so a model with aliases reads them by name.
-            model: RowT = self._table.model.__pydantic_validator__.validate_python(
-                row, by_name=True
-            )
-            return model
+            return validated_by_name(self._table.model, row)
         except ValidationError as error:
             key = row.get(self._table.key)
             raise StoreError(

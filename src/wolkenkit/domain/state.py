@@ -14,6 +14,7 @@ from typing import Any, Generic, TypeVar, cast
 
 from pydantic import BaseModel
 
+from wolkenkit._pydantic import built, merged, parts
 from wolkenkit.serialization import json_object, validated
 
 StateT = TypeVar("StateT")
@@ -43,7 +44,7 @@ class StateCodec(Generic[StateT]):
             if isinstance(result, model):
                 return cast(StateT, result)
             if isinstance(result, Mapping):
-                return cast(StateT, _merged(cast(BaseModel, state), result))
+                return cast(StateT, merged(cast(BaseModel, state), result))
         elif isinstance(result, Mapping):
             return cast(StateT, {**cast(Mapping[str, Any], state), **result})
         raise TypeError(
@@ -88,19 +89,6 @@ def fingerprint(model: type[BaseModel] | None) -> str:
     return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 
 
-def _merged(state: BaseModel, changes: Mapping[str, Any]) -> BaseModel:
-    """``state.model_copy(update=changes)`` without its generic copying machinery: this runs
-    for every event an aggregate applies. Like ``model_copy``, it does not validate."""
-    merged = type(state).__new__(type(state))
-    object.__setattr__(merged, "__dict__", {**state.__dict__, **changes})
-    object.__setattr__(
-        merged, "__pydantic_fields_set__", state.__pydantic_fields_set__ | changes.keys()
-    )
-    object.__setattr__(merged, "__pydantic_extra__", state.__pydantic_extra__)
-    object.__setattr__(merged, "__pydantic_private__", state.__pydantic_private__)
-    return merged
-
-
 #: Values nobody can change in place: a copy may share them.
 _IMMUTABLE: frozenset[type] = frozenset(
     {
@@ -137,24 +125,20 @@ def _private_copy(value: Any) -> Any:
     return copy.deepcopy(value)
 
 
-_new = object.__new__
-_set = object.__setattr__
-
-
 def _copied_model(model: BaseModel) -> BaseModel:
     # Written out rather than ``model_copy(deep=True)``: this runs for every command, and a
     # model of immutable values (the usual state) needs only its dicts copied.
-    copied = _new(type(model))
-    values = model.__dict__
+    values, fields_set, extra, private = parts(model)
     for value in values.values():
         if type(value) not in _IMMUTABLE:
             values = {key: _private_copy(value) for key, value in values.items()}
             break
     else:
         values = values.copy()
-    _set(copied, "__dict__", values)
-    _set(copied, "__pydantic_fields_set__", set(model.__pydantic_fields_set__))
-    extra, private = model.__pydantic_extra__, model.__pydantic_private__
-    _set(copied, "__pydantic_extra__", None if extra is None else _private_copy(extra))
-    _set(copied, "__pydantic_private__", None if private is None else _private_copy(private))
-    return copied
+    return built(
+        type(model),
+        values,
+        set(fields_set),
+        None if extra is None else _private_copy(extra),
+        None if private is None else _private_copy(private),
+    )

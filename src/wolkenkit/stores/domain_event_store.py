@@ -59,11 +59,7 @@ _VERSION = {"version"}
 def event_json(domain_event: DomainEvent) -> str:
     """The event's JSON as a backend stores it: without the version, which it keeps in a
     column of its own."""
-    if domain_event.version == 1:
-        return json_text(domain_event)
-    serializer = domain_event.__pydantic_serializer__
-    text: str = serializer.to_json(domain_event, exclude=_VERSION).decode()
-    return text
+    return json_text(domain_event, exclude=None if domain_event.version == 1 else _VERSION)
 
 
 def with_version(domain_event: DomainEventT, version: int) -> DomainEventT:

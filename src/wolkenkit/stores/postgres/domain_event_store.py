@@ -46,6 +46,7 @@ import asyncpg
 from pydantic import Field
 from pydantic_core import to_json
 
+from wolkenkit._pydantic import validated_json
 from wolkenkit.errors import ParameterInvalid, RevisionAlreadyExists, StoreError
 from wolkenkit.messages import AggregateIdentifier, DomainEvent, Snapshot
 from wolkenkit.stores.domain_event_store import (
@@ -102,8 +103,7 @@ def _decode(text: str, version: int) -> DomainEvent:
     # pydantic-core parses and builds in one pass, faster than json.loads plus trusted models.
     # Its validator is called directly: ``model_validate_json`` merely forwards to it, which
     # adds a sixth to the cost. (Skipping the checks of ids and names would save nothing.)
-    domain_event: DomainEvent = DomainEvent.__pydantic_validator__.validate_json(text)
-    return with_version(domain_event, version)
+    return with_version(validated_json(DomainEvent, text), version)
 
 
 async def _prefetched(
