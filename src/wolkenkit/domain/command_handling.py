@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import logging
 from collections import deque
 from contextlib import AbstractContextManager
@@ -39,6 +38,7 @@ from wolkenkit.application.services import (
     LockService,
     NotificationService,
 )
+from wolkenkit.awaiting import settled
 from wolkenkit.domain.aggregate_instance import AggregateInstance
 from wolkenkit.domain.catalog import AggregateEntry, Catalog, CommandEntry
 from wolkenkit.domain.repository import Repository
@@ -233,11 +233,8 @@ class CommandHandling:
                 logger=logger_,
             ),
         )
-        if authorized is not True:
-            if inspect.isawaitable(authorized):
-                authorized = await authorized
-            if authorized is not True:
-                raise errors.CommandNotAuthorized()
+        if await settled(authorized) is not True:
+            raise errors.CommandNotAuthorized()
         result = entry.handler.handle(
             state,
             command,
@@ -252,8 +249,7 @@ class CommandHandling:
                 notification=shared.notification,
             ),
         )
-        if result is not None and inspect.isawaitable(result):
-            await result
+        await settled(result)
 
     def _span(self, name: str, kind: SpanKind = SpanKind.INTERNAL) -> AbstractContextManager[Any]:
         tracer = self._tracer

@@ -10,7 +10,6 @@ them, as the handlers' signatures promise, and do not change them.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from wolkenkit.application.services import (
     DomainEventAuthorizationServices,
     Infrastructure,
 )
+from wolkenkit.awaiting import settled
 from wolkenkit.domain.catalog import Catalog, DomainEventEntry
 from wolkenkit.domain.repository import Repository
 from wolkenkit.domain.upcasting import Upcasting
@@ -32,14 +32,6 @@ from wolkenkit.serialization import json_object, validated
 T = TypeVar("T")
 
 logger = logging.getLogger("wolkenkit.domain.delivery")
-
-
-async def _resolve(value: Any) -> Any:
-    # ``True`` first: it is what nearly every callback returns, and the check for an
-    # awaitable costs more than the call itself, once per client and event.
-    if value is True or value is False or not inspect.isawaitable(value):
-        return value
-    return await value
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,14 +109,14 @@ class DomainEventDelivery:
                 logger=loaded.logger,
             )
             handler = entry.handler
-            if await _resolve(handler.is_authorized(state, typed_event, services)) is not True:
+            if await settled(handler.is_authorized(state, typed_event, services)) is not True:
                 return None
             if entry.has_filter and (
-                await _resolve(handler.filter(state, typed_event, services)) is not True
+                await settled(handler.filter(state, typed_event, services)) is not True
             ):
                 return None
             if entry.has_map:
-                mapped: DomainEventWithState[Any] = await _resolve(
+                mapped: DomainEventWithState[Any] = await settled(
                     handler.map(state, typed_event, services)
                 )
                 return mapped

@@ -16,7 +16,6 @@ commands, infrastructure) happens as it is called, at least once either way.
 
 from __future__ import annotations
 
-import inspect
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -32,6 +31,7 @@ from wolkenkit.application.services import (
     NotificationService,
 )
 from wolkenkit.application.tables import Tables
+from wolkenkit.awaiting import settled
 from wolkenkit.domain.catalog import Catalog
 from wolkenkit.domain.services import FlowCommandService, IssueCommand
 from wolkenkit.messages import AggregateIdentifier, DomainEvent
@@ -176,6 +176,4 @@ class FlowExecution:
                     notification=shared.notification,
                     tables=shared.tables,
                 )
-            result = handler.handle(domain_event, services)
-            if inspect.isawaitable(result):
-                await result
+            await settled(handler.handle(domain_event, services))
