@@ -52,7 +52,7 @@ from wolkenkit.runtime.queued_messages import (
     with_carrier,
 )
 from wolkenkit.runtime.services import ALL_SERVICES, Service, stores_needed
-from wolkenkit.runtime.settings import RuntimeSettings, StoreOptions
+from wolkenkit.runtime.settings import RuntimeSettings
 from wolkenkit.runtime.workers import Defer, QueueWorkers, Verdict, Wakeup
 from wolkenkit.serialization import json_object
 from wolkenkit.stores import factory
@@ -60,6 +60,7 @@ from wolkenkit.stores.consumer_progress_store import ConsumerProgressStore
 from wolkenkit.stores.domain_event_store import DomainEventStore
 from wolkenkit.stores.file_store import FileStore
 from wolkenkit.stores.lock_store import LockStore
+from wolkenkit.stores.options import StoreOptions
 from wolkenkit.stores.priority_queue_store import LockedItem, PriorityQueueStore
 from wolkenkit.stores.publish_subscribe import (
     Callback,
