@@ -280,6 +280,10 @@ class UnknownError(DomainError):
     pass
 
 
+class RebuildFailed(DomainError):
+    """Rebuilding view tables failed, or could not start; the tables in use keep serving."""
+
+
 # --- Stores --------------------------------------------------------------------------------------
 
 

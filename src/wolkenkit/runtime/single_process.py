@@ -34,6 +34,7 @@ from wolkenkit.messages import (
 from wolkenkit.records import frozen_record
 from wolkenkit.runtime.auth import Authenticator
 from wolkenkit.runtime.broadcast import Broadcast
+from wolkenkit.runtime.flow_pause import hold, is_barrier
 from wolkenkit.runtime.pings import Pings, items_of
 from wolkenkit.runtime.services import ALL_SERVICES, Service, stores_needed
 from wolkenkit.runtime.settings import RuntimeSettings, StoreOptions
@@ -118,6 +119,7 @@ class SingleProcessRuntime:
         self.authenticator = Authenticator(settings.identity_providers)
         self.file_store = file_store
         self.consumer_progress_store = consumer_progress_store
+        self.lock_store = lock_store
         self.command_queue = command_queue
         self.event_queue = event_queue
         self.publisher = publisher
@@ -372,9 +374,17 @@ class SingleProcessRuntime:
             if not self.is_single_process:
                 await self._flow_pings.notify()
 
+    async def enqueue_for_flow(self, event: DomainEvent[Any], flow_name: str) -> None:
+        """Queue ``event`` for one flow, and wake its workers."""
+        await self._enqueue_for_flows(event, [flow_name])
+
     async def _handle_flow_item(self, locked: LockedItem[DomainEvent[Any]]) -> Verdict:
         # The flow queue's discriminator is the flow's name.
         event = locked.item
+        if is_barrier(event):
+            # A rebuild pauses the flow here while it swaps in its new tables.
+            await hold(event, self.lock_store)
+            return None
         result = await self.domain.execute_flow(locked.metadata.discriminator, event)
         return Defer(event.metadata.timestamp) if result == "defer" else None
 
