@@ -12,8 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.runtime.conftest import make_settings
+from tests.runtime.conftest import Keys, make_settings
 from tests.runtime.rebuild_app import write_rebuild_app
+from tests.runtime.test_bad_input import token
 from wolkenkit import load_application
 from wolkenkit.application.table_owners import RebuildGroup, rebuild_groups
 from wolkenkit.errors import ParameterInvalid, RebuildFailed
@@ -28,9 +29,10 @@ GROUP = RebuildGroup(flows=("messages", "tally"), tables=("messages", "totals"))
 
 
 @pytest.fixture
-async def running(tmp_path: Path) -> AsyncIterator[Serving]:
+async def running(tmp_path: Path, keys: Keys) -> AsyncIterator[Serving]:
     application = load_application(write_rebuild_app(tmp_path / "app"))
-    async with serving(make_settings(), application) as running:
+    providers = [{"issuer": keys.issuer, "certificate": str(keys.directory)}]
+    async with serving(make_settings(IDENTITY_PROVIDERS=providers), application) as running:
         try:
             yield running
         finally:
@@ -267,3 +269,65 @@ async def test_a_rebuild_issues_no_command_again(
     assert await texts(client) == ["echo", "echoed"]
     stored = running.runtime.domain.domain_event_store.get_replay_by_position()
     assert len([event async for event in stored]) == 2
+
+
+async def test_the_replay_api_rebuilds_the_tables_of_flows_when_no_aggregates_are_named(
+    running: Serving, client: httpx.AsyncClient, keys: Keys
+) -> None:
+    first, _ = await sent(running, client, "first", "slow")
+    await running.runtime.domain.tables.store.delete("messages", first)
+    close_gate(running)
+    operator = {"authorization": f"Bearer {token(keys)}"}
+
+    started = await client.post(
+        "/perform-replay/v2", json={"flowNames": ["messages"]}, headers=operator
+    )
+    await gate(running).reached.wait()
+    again = await client.post("/perform-replay/v2", json={}, headers=operator)
+    tableless = await client.post(
+        "/perform-replay/v2", json={"flowNames": ["plain"]}, headers=operator
+    )
+    anonymous = await client.post("/perform-replay/v2", json={"flowNames": ["messages"]})
+    while_rebuilding = await texts(client)
+    gate(running).open.set()
+
+    async def rebuilt() -> bool:
+        return await texts(client) == ["first", "slow"]
+
+    await until(rebuilt)
+    assert (started.status_code, started.json()) == (200, {})
+    assert while_rebuilding == ["slow"]
+    assert (again.status_code, again.json()) == (
+        409,
+        {
+            "code": "RebuildFailed",
+            "message": "The tables of flow 'messages' are being rebuilt already.",
+        },
+    )
+    assert (tableless.status_code, tableless.json()) == (
+        400,
+        {
+            "code": "RequestMalformed",
+            "message": "Flow 'plain' owns no view tables to rebuild; name the aggregates to "
+            "replay to it.",
+        },
+    )
+    assert anonymous.status_code == 401
+
+
+async def test_a_runtime_that_stops_stops_its_rebuild(
+    running: Serving, client: httpx.AsyncClient, keys: Keys
+) -> None:
+    await sent(running, client, "slow")
+    close_gate(running)
+    operator = {"authorization": f"Bearer {token(keys)}"}
+    await client.post("/perform-replay/v2", json={}, headers=operator)
+    await gate(running).reached.wait()
+
+    await running.runtime._stop_background()
+
+    assert await running.runtime.domain.tables.store.count("messages") == 1
+    with pytest.raises(ParameterInvalid):
+        await running.runtime.domain.tables.store.count(shadow_name("messages"))
+    gate(running).open.set()
+    await rebuild(running.runtime, GROUP)

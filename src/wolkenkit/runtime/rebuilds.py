@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -58,6 +58,28 @@ class RebuildReport:
     seconds: float
 
 
+def describe(report: RebuildReport) -> str:
+    """``Rebuilt table messages: 4 rows from 4 events of flow messages in 0.12 s.``"""
+    group = report.group
+    if len(group.tables) == 1:
+        rows = _rows(report.rows[group.tables[0]])
+    else:
+        rows = ", ".join(f"{table} {_rows(report.rows[table])}" for table in group.tables)
+    return (
+        f"Rebuilt {named('table', group.tables)}: {rows} from {report.events:,} events of "
+        f"{named('flow', group.flows)} in {report.seconds:.2f} s."
+    )
+
+
+def named(what: str, names: Sequence[str]) -> str:
+    """``table messages`` or ``tables messages, totals``."""
+    return f"{what}{'' if len(names) == 1 else 's'} {', '.join(names)}"
+
+
+def _rows(count: int) -> str:
+    return f"{count:,} {'row' if count == 1 else 'rows'}"
+
+
 def _ignore(value: Any) -> None:
     return None
 
@@ -72,45 +94,75 @@ async def rebuild(
 ) -> RebuildReport:
     """Rebuild the group's tables from the stored events; see the module's description.
     ``on_events`` hears of every event replayed, ``on_phase`` of each step. Raises
-    ``RebuildFailed`` (the old tables serving on) when a handler or a step fails."""
-    started = time.monotonic()
-    store = runtime.domain.tables.store
-    pause = FlowPause(runtime.lock_store, group.flows)
-    await pause.acquire()
-    hand = FlowQueueHand(runtime)
-    shadows: dict[str, str] = {}
-    try:
+    ``RebuildFailed`` (the old tables serving on) when a handler or a step fails, or when
+    the tables are being rebuilt already."""
+    started = Rebuild(runtime, group)
+    await started.acquire()
+    return await started.run(on_events=on_events, on_phase=on_phase, pause_timeout=pause_timeout)
+
+
+class Rebuild:
+    """One rebuild, in two steps: ``acquire`` (fails at once if the group's flows are being
+    rebuilt already), then ``run``."""
+
+    def __init__(self, runtime: SingleProcessRuntime, group: RebuildGroup) -> None:
+        self.group = group
+        self._runtime = runtime
+        self._pause = FlowPause(runtime.lock_store, group.flows)
+
+    async def acquire(self) -> None:
+        """Take the flows' rebuild locks; ``RebuildFailed`` if another rebuild holds one."""
+        await self._pause.acquire()
+
+    async def release(self) -> None:
+        """Give the locks back without running (``run`` does so itself)."""
+        await self._pause.release()
+
+    async def run(
+        self,
+        *,
+        on_events: Callable[[int], None] = _ignore,
+        on_phase: Callable[[str], None] = _ignore,
+        pause_timeout: float = PAUSE_TIMEOUT_SECONDS,
+    ) -> RebuildReport:
+        """Rebuild, and release the locks; see ``rebuild``."""
+        started = time.monotonic()
+        runtime, group, pause = self._runtime, self.group, self._pause
+        store = runtime.domain.tables.store
+        hand = FlowQueueHand(runtime)
+        shadows: dict[str, str] = {}
         try:
-            for table in group.tables:
-                shadows[table] = await store.create_shadow(table)
-            replay = _ShadowReplay(runtime, group, shadows, on_events)
-            on_phase("Replaying")
-            await replay.follow()
-            on_phase("Pausing the flows")
             try:
-                async with asyncio.timeout(pause_timeout):
-                    # A process without flow workers (wk replay) moves the queues meanwhile.
-                    await hand.work_while(pause.pause(runtime.enqueue_for_flow))
-            except TimeoutError:
-                raise errors.RebuildFailed(
-                    f"The flows {', '.join(group.flows)} did not pause within "
-                    f"{pause_timeout:g} s for the new tables to be swapped in."
-                ) from None
-            on_phase("Catching up")
-            await replay.finish()
-            await pause.ensure_held()
-            on_phase("Swapping in")
-            await store.swap_shadows(group.tables)
-        except BaseException:
-            for table in shadows:
-                with contextlib.suppress(Exception):
-                    await store.drop_shadow(table)
-            raise
-    finally:
-        await pause.release()
-        await hand.finish()
-    rows = {table: await store.count(table) for table in group.tables}
-    return RebuildReport(group, replay.events, rows, time.monotonic() - started)
+                for table in group.tables:
+                    shadows[table] = await store.create_shadow(table)
+                replay = _ShadowReplay(runtime, group, shadows, on_events)
+                on_phase("Replaying")
+                await replay.follow()
+                on_phase("Pausing the flows")
+                try:
+                    async with asyncio.timeout(pause_timeout):
+                        # A process without flow workers (wk replay) moves the queues itself.
+                        await hand.work_while(pause.pause(runtime.enqueue_for_flow))
+                except TimeoutError:
+                    raise errors.RebuildFailed(
+                        f"The flows {', '.join(group.flows)} did not pause within "
+                        f"{pause_timeout:g} s for the new tables to be swapped in."
+                    ) from None
+                on_phase("Catching up")
+                await replay.finish()
+                await pause.ensure_held()
+                on_phase("Swapping in")
+                await store.swap_shadows(group.tables)
+            except BaseException:
+                for table in shadows:
+                    with contextlib.suppress(Exception):
+                        await store.drop_shadow(table)
+                raise
+        finally:
+            await pause.release()
+            await hand.finish()
+        rows = {table: await store.count(table) for table in group.tables}
+        return RebuildReport(group, replay.events, rows, time.monotonic() - started)
 
 
 class _ShadowReplay:

@@ -10,9 +10,10 @@ need, and what it would hand over in memory goes through publish/subscribe inste
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
 from wolkenkit import errors
@@ -175,6 +176,8 @@ class SingleProcessRuntime:
             self._flow_wakeup,
         )
         self._subscriptions: list[Subscription] = []
+        #: Work a request started that outlives it (a rebuild); cancelled by ``stop``.
+        self._background: set[asyncio.Task[None]] = set()
         #: In one process, notifications reach their consumers through this, not as JSON
         #: over publish/subscribe (made in ``start``, as it needs the event loop).
         self._local_notifications: CallbackQueue[Notification] | None = None
@@ -304,6 +307,7 @@ class SingleProcessRuntime:
         Also undoes a ``start`` that failed half-way: each step is safe to take for what was
         never started, and one that fails does not keep the others from closing theirs."""
         steps: list[tuple[str, Callable[[], Awaitable[None]]]] = [
+            ("Stopping the work in the background", self._stop_background),
             ("Stopping the command workers", self._command_workers.stop),
             ("Stopping the flow workers", self._flow_workers.stop),
             ("Sending the last wake-up calls", self._command_pings.flush),
@@ -318,6 +322,18 @@ class SingleProcessRuntime:
                 await step()
             except Exception:
                 logger.exception("%s failed.", what)
+
+    def run_in_background(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        """Run ``work`` beside everything else until it is done or the runtime stops."""
+        task = asyncio.create_task(work, name=name)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _stop_background(self) -> None:
+        tasks, self._background = list(self._background), set()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _unsubscribe(self) -> None:
         subscriptions, self._subscriptions = self._subscriptions, []

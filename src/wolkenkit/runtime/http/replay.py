@@ -2,10 +2,16 @@
 
 Unlike the reference, only authenticated (non-anonymous) callers may trigger it
 and only the named flows receive the events.
+
+Our addition: a request without ``aggregates`` replays all events, which for flows that own
+view tables means rebuilding them (``wolkenkit.runtime.rebuilds``). It answers once the
+rebuild has started (409 ``RebuildFailed`` if the tables are being rebuilt already); the
+rebuild runs on in the runtime, and its log tells how it ended.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,9 +21,13 @@ from starlette.routing import Route
 
 from wolkenkit import errors
 from wolkenkit.application.policies import is_anonymous
+from wolkenkit.application.table_owners import rebuild_groups
 from wolkenkit.messages import AggregateIdentifier
 from wolkenkit.runtime.http.requests import authenticate, parse_model, read_json_object
+from wolkenkit.runtime.rebuilds import Rebuild, describe, named
 from wolkenkit.runtime.single_process import ReplayRequest, SingleProcessRuntime, check_flow_names
+
+logger = logging.getLogger("wolkenkit.runtime.rebuilds")
 
 
 class _AggregateRange(BaseModel):
@@ -32,7 +42,8 @@ class _ReplayBody(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     flow_names: list[str] | None = Field(default=None, min_length=1, alias="flowNames")
-    aggregates: Annotated[list[_AggregateRange], Field(min_length=1)]
+    #: Left out: all events, which rebuilds the tables of the flows.
+    aggregates: Annotated[list[_AggregateRange], Field(min_length=1)] | None = None
 
 
 async def perform_replay(request: Request) -> JSONResponse:
@@ -44,6 +55,9 @@ async def perform_replay(request: Request) -> JSONResponse:
     replay: _ReplayBody = parse_model(_ReplayBody, body, errors.RequestMalformed)
     flow_names = replay.flow_names or runtime.domain.catalog.flow_names()
     check_flow_names(runtime.application, flow_names)
+    if replay.aggregates is None:
+        await _start_rebuilds(runtime, flow_names, every_flow=replay.flow_names is None)
+        return JSONResponse({})
     requests = []
     for aggregate in replay.aggregates:
         runtime.domain.catalog.aggregate_of(aggregate.aggregate_identifier)
@@ -56,6 +70,54 @@ async def perform_replay(request: Request) -> JSONResponse:
         )
     await runtime.perform_replay(flow_names, requests)
     return JSONResponse({})
+
+
+async def _start_rebuilds(
+    runtime: SingleProcessRuntime, flow_names: list[str], *, every_flow: bool
+) -> None:
+    groups = rebuild_groups(runtime.application, flow_names)
+    owners = {flow for group in groups for flow in group.flows}
+    without = [flow for flow in flow_names if flow not in owners]
+    if not groups or (without and not every_flow):
+        raise errors.RequestMalformed(
+            f"Flow '{(without or flow_names)[0]}' owns no view tables to rebuild; name the "
+            "aggregates to replay to it."
+        )
+    started: list[Rebuild] = []
+    try:
+        for group in groups:
+            rebuild = Rebuild(runtime, group)
+            await rebuild.acquire()
+            started.append(rebuild)
+    except BaseException:
+        for rebuild in started:
+            await rebuild.release()
+        raise
+    runtime.run_in_background(_rebuild_all(started), "rebuilding tables")
+
+
+async def _rebuild_all(rebuilds: list[Rebuild]) -> None:
+    for index, rebuild in enumerate(rebuilds):
+        tables = named("table", rebuild.group.tables)
+
+        def phase(name: str, tables: str = tables) -> None:
+            logger.info("Rebuilding %s: %s.", tables, name.lower())
+
+        try:
+            report = await rebuild.run(on_phase=phase)
+        except errors.RebuildFailed as error:
+            logger.error(
+                "Rebuilding %s failed: %s The old ones keep serving.", tables, error.message
+            )
+        except Exception:
+            logger.exception("Rebuilding %s failed; the old ones keep serving.", tables)
+        except BaseException:
+            # Stopped: the rebuilds not begun give their locks back.
+            for waiting in rebuilds[index + 1 :]:
+                await waiting.release()
+            raise
+        else:
+            logger.info("%s", describe(report))
 
 
 routes = [Route("/perform-replay/v2", perform_replay, methods=["POST"])]
