@@ -1,10 +1,14 @@
-"""``wk replay`` on the chat app with the SQLite default of ``wk dev``: it re-feeds the
-``messages`` flow and so rebuilds the view from the stored events."""
+"""``wk replay`` on the chat app with the SQLite default of ``wk dev``: it rebuilds the table
+the ``messages`` flow owns from the stored events, or, for chosen aggregates, re-feeds them to
+the flow."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import re
+import sqlite3
 import time
 from pathlib import Path
 
@@ -41,24 +45,29 @@ EXPECTED = [("First", 1), ("Second", 0)]
 def test_a_deleted_view_is_rebuilt_from_the_stored_events(chat: Path) -> None:
     (chat / ".wolkenkit" / "views.db").unlink()
 
-    result = wk("replay", "--dangerously-reevaluate", cwd=chat)
+    result = wk("replay", cwd=chat)
 
     assert result.returncode == 0, result.stderr
-    assert "Replayed 3 events of 2 aggregates to flow messages; 3 events processed." in (
-        result.stdout
-    )
+    assert re.search(
+        r"^Rebuilt table messages: 2 rows from 3 events of flow messages in \d+\.\d\d s\.$",
+        result.stdout,
+        re.MULTILINE,
+    ), result.stdout
     with dev(chat) as port:
         assert sorted((m["text"], m["likes"]) for m in messages(port)) == EXPECTED
 
 
-def test_without_re_evaluation_a_replay_only_fills_gaps(chat: Path) -> None:
-    # The flow has seen every event, so there is nothing to fill in.
-    result = wk("replay", str(chat), cwd=chat.parent)
+def test_a_replay_of_chosen_aggregates_only_fills_gaps(chat: Path) -> None:
+    # The flow has seen every event, so there is nothing to fill in; with contexts named,
+    # nothing is rebuilt either.
+    everything = json.dumps({"contexts": [{"contextName": "communication"}]})
+    result = wk("replay", str(chat), "--replay-configuration", everything, cwd=chat.parent)
 
     assert result.returncode == 0, result.stderr
     assert "The flows have seen every selected event already; nothing to replay" in " ".join(
         result.stdout.split()
     )
+    assert "Rebuilt" not in result.stdout
 
 
 def test_a_replay_of_one_instance_rebuilds_only_that_one(chat: Path) -> None:
@@ -109,20 +118,13 @@ def test_a_running_runtime_takes_the_replay_through_its_api(chat: Path, tmp_path
     )
     flags = ["--identity-provider-issuer", keys.issuer, "--identity-provider-certificate"]
     with dev(chat, *flags, str(keys.directory)) as port:
+        _forget_messages(chat)
+        assert messages(port) == []
         url = f"http://127.0.0.1:{port}/perform-replay/v2"
-        anonymous = wk("replay", "--replay-api-url", url, "--dangerously-reevaluate", cwd=chat)
-        handed = wk(
-            "replay",
-            "--replay-api-url",
-            url,
-            "--token",
-            token,
-            "--dangerously-reevaluate",
-            cwd=chat,
-        )
-        # The runtime's flow worker handles the events again, and so clears the replay flags.
-        wait_until(lambda: asyncio.run(_replaying(chat)) == [False, False])
-        assert sorted((m["text"], m["likes"]) for m in messages(port)) == EXPECTED
+        anonymous = wk("replay", "--replay-api-url", url, cwd=chat)
+        handed = wk("replay", "--replay-api-url", url, "--token", token, cwd=chat)
+        # The runtime rebuilds the table, and swaps it in.
+        wait_until(lambda: sorted((m["text"], m["likes"]) for m in messages(port)) == EXPECTED)
 
     assert anonymous.returncode == 1
     assert anonymous.stderr.splitlines() == [
@@ -130,7 +132,47 @@ def test_a_running_runtime_takes_the_replay_through_its_api(chat: Path, tmp_path
         "authenticated caller."
     ]
     assert handed.returncode == 0, handed.stderr
+    assert (
+        f"The runtime at {url} rebuilds table messages of flow messages; its log tells when "
+        "they are swapped in." in " ".join(handed.stdout.split())
+    )
+
+
+def test_chosen_aggregates_are_re_fed_through_the_api(chat: Path, tmp_path: Path) -> None:
+    keys = Keys(tmp_path / "keys")
+    token = jwt.encode(
+        {"iss": keys.issuer, "sub": "operator", "exp": int(time.time()) + 600},
+        keys.private_pem,
+        algorithm="RS256",
+    )
+    flags = ["--identity-provider-issuer", keys.issuer, "--identity-provider-certificate"]
+    everything = json.dumps({"contexts": [{"contextName": "communication"}]})
+    with dev(chat, *flags, str(keys.directory)) as port:
+        url = f"http://127.0.0.1:{port}/perform-replay/v2"
+        handed = wk(
+            "replay",
+            "--replay-api-url",
+            url,
+            "--token",
+            token,
+            "--replay-configuration",
+            everything,
+            "--dangerously-reevaluate",
+            cwd=chat,
+        )
+        # The runtime's flow worker handles the events again, and so clears the replay flags.
+        wait_until(lambda: asyncio.run(_replaying(chat)) == [False, False])
+        assert sorted((m["text"], m["likes"]) for m in messages(port)) == EXPECTED
+
+    assert handed.returncode == 0, handed.stderr
     assert f"to the runtime at {url}" in " ".join(handed.stdout.split())
+
+
+def _forget_messages(chat: Path) -> None:
+    """Delete the rows of the messages table behind the runtime's back."""
+    with contextlib.closing(sqlite3.connect(chat / ".wolkenkit" / "views.db")) as views:
+        views.execute("DELETE FROM view_messages")
+        views.commit()
 
 
 def _aggregate_ids(chat: Path) -> list[str]:
@@ -169,20 +211,38 @@ def test_the_stores_given_as_flags_are_used_without_a_wolkenkit_directory(
     # A deployed app has no .wolkenkit/: the flags say where its stores are.
     app = create_project("shop", template="chat", directory=tmp_path / "shop")
     database = tmp_path / "stores.db"
-
-    result = wk(
+    stores = json.dumps({"type": "Sqlite", "fileName": str(database)})
+    replay = [
         "replay",
         "--domain-event-store-options",
         f"sqlite:///{database}",
         "--consumer-progress-store-options",
-        json.dumps({"type": "Sqlite", "fileName": str(database)}),
+        stores,
+    ]
+
+    result = wk(
+        *replay,
+        "--view-store-options",
+        stores,
+        "--lock-store-options",
+        stores,
+        "--priority-queue-store-for-domain-events-options",
+        stores,
         cwd=app,
     )
+    # Without the stores it shares with the runtime, a rebuild could not pause its flows.
+    partly = wk(*replay, "--view-store-options", stores, cwd=app)
 
     assert result.returncode == 0, result.stderr
-    assert "No stored aggregates match; there is nothing to replay." in result.stdout
+    assert "Rebuilt table messages: 0 rows from 0 events of flow messages" in result.stdout
     assert database.is_file()
     assert not (app / ".wolkenkit").exists()
+    assert partly.returncode == 1
+    assert partly.stderr.splitlines() == [
+        "Error: Rebuilding tables needs the stores the runtime uses: give LOCK_STORE_OPTIONS, "
+        "PRIORITY_QUEUE_STORE_FOR_DOMAIN_EVENTS_OPTIONS (--lock-store-options, "
+        "--priority-queue-store-for-domain-events-options)."
+    ]
 
 
 def test_the_event_store_alone_is_not_enough(tmp_path: Path) -> None:
