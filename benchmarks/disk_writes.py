@@ -1,13 +1,26 @@
-"""Bytes the runtime writes to disk per command: the chat sample under ``wk dev``'s defaults.
+"""Bytes written and commands/s of the chat sample under ``wk dev``'s defaults, against
+``--in-memory``.
 
     .venv/bin/python benchmarks/disk_writes.py [--commands N] [--connections C]
+        [--baseline-source DIR]
 
 Runs the runtime in a process of its own, configured as ``wk dev`` configures it (everything
-in SQLite under the app's ``.wolkenkit/`` folder, the chat sample's view store too), sends N
-``send`` commands over HTTP on C concurrent connections (16 unless told), waits until the
-messages view lists them all, and reads the process's ``write_bytes`` from ``/proc/<pid>/io``
-(Linux) before and after. The baseline is
-the same run with ``--in-memory``, in which nothing but logs should reach the disk.
+in SQLite under the app's ``.wolkenkit/`` folder, the view tables too), sends N ``send``
+commands over HTTP on C concurrent connections (16 unless told), and measures:
+
+- bytes written: the process's ``write_bytes`` from ``/proc/<pid>/io`` (Linux), before the
+  commands and once the messages view lists them all;
+- commands/s accepted: N over the time until the last POST was answered;
+- commands/s processed: N over the time until the flow's notification of the last message
+  came (read from ``/notifications/v2``), which is when its event has passed the flow;
+- CPU per command: the runtime process's user and system time (``/proc/<pid>/stat``) over
+  the same span, divided by N. On a machine that other work keeps busy, commands/s swing
+  with it; CPU per command does much less, and its ratio says what the processing costs.
+
+The baseline is the same run with ``--in-memory``, in which nothing but logs should reach the
+disk. With ``--baseline-source DIR`` (a checkout's root, whose ``src/`` holds the package, e.g.
+from ``git archive main src | tar -x -C DIR``), both runs are made again with that code: it
+makes the app, configures and serves it, so one run shows before and after a change.
 """
 
 from __future__ import annotations
@@ -15,22 +28,42 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 from rich.console import Console
 from rich.table import Table
 
+WARM_UP_COMMANDS = 100
+
+#: Made and configured by the code under test (which may be a baseline's, on PYTHONPATH).
+PREPARE = """
+import json, sys
+from pathlib import Path
 from wolkenkit.runtime.development import DevelopmentOptions, runtime_environment
 from wolkenkit.scaffolds import create_project
 
-WARM_UP_COMMANDS = 100
+directory, in_memory = Path(sys.argv[1]), sys.argv[2] == "in-memory"
+app = create_project("chat", template="chat", directory=directory)
+environment = runtime_environment(DevelopmentOptions(app, in_memory=in_memory))
+print(json.dumps({"app": str(app), "environment": environment}))
+"""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    written: int
+    accepted_per_second: float
+    processed_per_second: float
+    cpu_seconds: float
 
 
 def free_port() -> int:
@@ -54,6 +87,13 @@ def written_bytes(pid: int) -> int:
     with open(f"/proc/{pid}/io") as io:
         counters = dict(line.split(": ") for line in io.read().splitlines())
     return int(counters["write_bytes"])
+
+
+def cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as stat:
+        # After the command's name in parentheses: fields 14 and 15 are utime and stime.
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def send(client: httpx.AsyncClient, count: int, connections: int) -> None:
@@ -81,25 +121,70 @@ async def wait_listed(client: httpx.AsyncClient, count: int, seconds: float = 30
     raise RuntimeError(f"the view did not list {count} messages")
 
 
-async def measure(pid: int, port: int, commands: int, connections: int) -> int:
-    """Bytes written for ``commands`` commands, after a warm-up that creates the tables."""
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+async def flow_notifications(client: httpx.AsyncClient, count: int, ready: asyncio.Event) -> None:
+    """Until the flow has announced ``count`` updated messages."""
+    seen = 0
+    async with client.stream("GET", "/notifications/v2", timeout=None) as response:
+        ready.set()
+        async for line in response.aiter_lines():
+            if "flowMessagesUpdated" in line:
+                seen += 1
+                if seen >= count:
+                    return
+
+
+async def measure(pid: int, port: int, commands: int, connections: int) -> Outcome:
+    """Bytes written and commands/s for ``commands`` commands, after a warm-up that creates
+    the tables."""
+    limits = httpx.Limits(max_connections=connections + 2)
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{port}", timeout=60, limits=limits
+    ) as client:
         await send(client, WARM_UP_COMMANDS, connections)
         await wait_listed(client, WARM_UP_COMMANDS)
-        before = written_bytes(pid)
+        ready = asyncio.Event()
+        processed = asyncio.create_task(flow_notifications(client, commands, ready))
+        await ready.wait()
+        before, cpu_before = written_bytes(pid), cpu_seconds(pid)
+        started = time.perf_counter()
         await send(client, commands, connections)
+        accepted = time.perf_counter() - started
+        await asyncio.wait_for(processed, 300)
+        done = time.perf_counter() - started
+        cpu = cpu_seconds(pid) - cpu_before
         await wait_listed(client, WARM_UP_COMMANDS + commands)
         # Acknowledging the last flow items and progress follow the view's update.
         await asyncio.sleep(1)
-        return written_bytes(pid) - before
+        return Outcome(written_bytes(pid) - before, commands / accepted, commands / done, cpu)
 
 
-def run(app_directory: Path, in_memory: bool, commands: int, connections: int) -> int:
-    port, health_port = free_port(), free_port()
-    environment = runtime_environment(
-        DevelopmentOptions(app_directory, port, health_port, in_memory=in_memory)
+def prepare(directory: Path, in_memory: bool, source: Path | None) -> tuple[Path, dict[str, str]]:
+    """The app and the runtime's environment, made by the code of ``source`` (or ours)."""
+    environment = dict(os.environ)
+    if source is not None:
+        environment["PYTHONPATH"] = str(source / "src")
+    result = subprocess.run(
+        [sys.executable, "-c", PREPARE, str(directory), "in-memory" if in_memory else "sqlite"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=True,
     )
-    environment.update({"BIND_HOST": "127.0.0.1", "LOG_LEVEL": "error"})
+    prepared = json.loads(result.stdout)
+    return Path(prepared["app"]), prepared["environment"]
+
+
+def run(
+    app_directory: Path, environment: dict[str, str], commands: int, connections: int
+) -> Outcome:
+    port, health_port = free_port(), free_port()
+    environment = {
+        **environment,
+        "PORT_OR_SOCKET": str(port),
+        "HEALTH_PORT_OR_SOCKET": str(health_port),
+        "BIND_HOST": "127.0.0.1",
+        "LOG_LEVEL": "error",
+    }
     child = subprocess.Popen(
         [sys.executable, "-m", "wolkenkit.runtime.server"],
         env=environment,
@@ -118,22 +203,56 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--commands", type=int, default=2_000)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--baseline-source", type=Path, default=None)
     arguments = parser.parse_args()
     commands, connections = arguments.commands, arguments.connections
+    sources: list[tuple[str, Path | None]] = [("", None)]
+    if arguments.baseline_source is not None:
+        sources.insert(0, (" (baseline)", arguments.baseline_source.resolve()))
     table = Table(
-        title=f"Bytes written per 'send' of the chat sample, {commands:,} commands "
-        f"on {connections} connections"
+        title=f"The chat sample's 'send', {commands:,} commands on {connections} connections"
     )
-    for column in ("stores", "bytes written", "bytes per command"):
+    for column in (
+        "stores",
+        "bytes per command",
+        "accepted/s",
+        "processed/s",
+        "processed, share of in memory",
+        "CPU ms per command",
+        "in memory's CPU, share of this",
+    ):
         table.add_column(column, justify="right" if column != "stores" else "left")
-    results: dict[str, float] = {}
+    results: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as directory:
-        for name, in_memory in (("in memory (--in-memory)", True), ("SQLite (wk dev)", False)):
-            app = create_project("chat", template="chat", directory=Path(directory) / name[:6])
-            written = run(app, in_memory, commands, connections)
-            results[name] = written / commands
-            table.add_row(name, f"{written:,}", f"{written / commands:,.0f}")
-    Console().print(table)
+        for suffix, source in sources:
+            in_memory = Outcome(0, 0.0, 0.0, 0.0)
+            for name, memory_only in (("--in-memory", True), ("wk dev (SQLite)", False)):
+                label = name + suffix
+                place = Path(directory) / f"{len(results)}"
+                app, environment = prepare(place, memory_only, source)
+                outcome = run(app, environment, commands, connections)
+                if memory_only:
+                    in_memory = outcome
+                share = outcome.processed_per_second / in_memory.processed_per_second
+                cpu_share = in_memory.cpu_seconds / outcome.cpu_seconds
+                results[label] = {
+                    "bytes per command": outcome.written / commands,
+                    "accepted/s": outcome.accepted_per_second,
+                    "processed/s": outcome.processed_per_second,
+                    "processed share": share,
+                    "CPU ms per command": outcome.cpu_seconds / commands * 1000,
+                    "CPU share": cpu_share,
+                }
+                table.add_row(
+                    label,
+                    f"{outcome.written / commands:,.0f}",
+                    f"{outcome.accepted_per_second:,.0f}",
+                    f"{outcome.processed_per_second:,.0f}",
+                    f"{share:.2f}",
+                    f"{outcome.cpu_seconds / commands * 1000:.2f}",
+                    f"{cpu_share:.2f}",
+                )
+    Console(width=160).print(table)
     print(json.dumps(results))
 
 

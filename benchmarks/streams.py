@@ -1,7 +1,7 @@
 """Live streams under load: command latency with N clients on ``/domain-events/v2``, and the
 server's CPU after they leave.
 
-    .venv/bin/python benchmarks/streams.py [--streams 250] [--commands 1000]
+    .venv/bin/python benchmarks/streams.py [--streams 250] [--commands 1000] [--distinct-clients]
 
 Each row runs its own runtime process (chat sample, in-memory stores, as in http_api.py): N
 clients open the NDJSON stream and read it, then 1,000 ``send`` commands go out over 8
@@ -10,6 +10,11 @@ event. The row with 0 streams is the baseline, measured in the same run. Once th
 are answered, the streams get up to 2 s to read what is left, then every client disconnects
 at once and the server's CPU time (utime + stime from ``/proc/<pid>/stat``) is sampled every
 100 ms: "idle after" is when the last 100 ms in which it used more than 20 ms of CPU ended.
+
+The streams' clients are anonymous and alike, so the server prepares each event once for
+all of them; ``--distinct-clients`` gives each its own ``x-anonymous-id``, and the event
+handler's ``is_authorized`` then runs once per stream and event. The readers' process shares
+the machine's cores with the server and the command client: its CPU time is shown too.
 """
 
 from __future__ import annotations
@@ -55,6 +60,7 @@ class Row:
     p50_ms: float
     p99_ms: float
     cpu_during: float
+    readers_cpu: float
     delivered: float
     idle_after: float | None
     cpu_after: float
@@ -70,9 +76,10 @@ class Stream:
         self.task = asyncio.create_task(self._read())
 
     @classmethod
-    async def open(cls, port: int) -> Stream:
+    async def open(cls, port: int, anonymous_id: str | None) -> Stream:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        writer.write(b"GET /domain-events/v2 HTTP/1.1\r\nhost: bench\r\n\r\n")
+        header = f"x-anonymous-id: {anonymous_id}\r\n" if anonymous_id else ""
+        writer.write(f"GET /domain-events/v2 HTTP/1.1\r\nhost: bench\r\n{header}\r\n".encode())
         await reader.readuntil(b"\r\n\r\n")
         return cls((reader, writer))
 
@@ -89,10 +96,13 @@ class Stream:
         self.writer.close()
 
 
-async def serve_readers(port: int, streams: int) -> None:
+async def serve_readers(port: int, streams: int, distinct: bool) -> None:
     """The readers' process: open the streams, then answer ``count`` with the ``sent`` events
     read so far (one number) and ``close`` by disconnecting every stream, on stdin/stdout."""
-    clients = [await Stream.open(port) for _ in range(streams)]
+    clients = [
+        await Stream.open(port, f"reader-{number}" if distinct else None)
+        for number in range(streams)
+    ]
     print("ready", flush=True)
     loop = asyncio.get_running_loop()
     while line := await loop.run_in_executor(None, sys.stdin.readline):
@@ -113,14 +123,19 @@ class Readers:
         self._child = child
 
     @classmethod
-    async def start(cls, port: int, streams: int) -> Readers:
+    async def start(cls, port: int, streams: int, distinct: bool) -> Readers:
         child = await asyncio.create_subprocess_exec(
             sys.executable, __file__, "--readers-on", str(port), "--streams", str(streams),
+            *(["--distinct-clients"] if distinct else []),
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
         )  # fmt: skip
         readers = cls(child)
         await readers._answer()
         return readers
+
+    @property
+    def cpu_seconds(self) -> float:
+        return cpu_seconds(self._child.pid)
 
     async def _answer(self) -> str:
         assert self._child.stdout is not None
@@ -138,8 +153,10 @@ class Readers:
         await self._child.wait()
 
 
-async def measure(port: int, pid: int, streams: int, commands: int, observe: float) -> Row:
-    readers = await Readers.start(port, streams)
+async def measure(
+    port: int, pid: int, streams: int, commands: int, observe: float, distinct: bool
+) -> Row:
+    readers = await Readers.start(port, streams, distinct)
     await asyncio.sleep(0.5)
     connections = [await asyncio.open_connection("127.0.0.1", port) for _ in range(CONNECTIONS)]
     latencies: list[float] = []
@@ -151,11 +168,12 @@ async def measure(port: int, pid: int, streams: int, commands: int, observe: flo
             await send_command(connection, str(uuid.uuid4()))
             latencies.append((time.perf_counter() - started) * 1000)
 
-    cpu_before = cpu_seconds(pid)
+    cpu_before, readers_before = cpu_seconds(pid), readers.cpu_seconds
     started = time.perf_counter()
     await asyncio.gather(*(send_all(connection) for connection in connections))
     seconds = time.perf_counter() - started
     cpu_during = cpu_seconds(pid) - cpu_before
+    readers_cpu = readers.cpu_seconds - readers_before
     for _, writer in connections:
         writer.close()
     deadline = time.monotonic() + CATCH_UP_SECONDS
@@ -186,6 +204,7 @@ async def measure(port: int, pid: int, streams: int, commands: int, observe: flo
         statistics.median(latencies),
         percentile(latencies, 0.99),
         cpu_during,
+        readers_cpu,
         delivered,
         idle_after,
         cpu_after,
@@ -197,10 +216,15 @@ def main() -> None:
     parser.add_argument("--streams", type=int, nargs="+", default=[250])
     parser.add_argument("--commands", type=int, default=1_000)
     parser.add_argument("--observe", type=float, default=5.0, help="seconds after disconnect")
+    parser.add_argument(
+        "--distinct-clients", action="store_true", help="each stream its own anonymous id"
+    )
     parser.add_argument("--readers-on", type=int, help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.readers_on:
-        asyncio.run(serve_readers(arguments.readers_on, arguments.streams[0]))
+        asyncio.run(
+            serve_readers(arguments.readers_on, arguments.streams[0], arguments.distinct_clients)
+        )
         return
     rows: list[Row] = []
     with tempfile.TemporaryDirectory() as directory:
@@ -208,11 +232,21 @@ def main() -> None:
         for streams in (0, *arguments.streams):
             with runtime_process(app_directory) as (port, pid):
                 rows.append(
-                    asyncio.run(measure(port, pid, streams, arguments.commands, arguments.observe))
-                )
-    table = Table(title=f"{arguments.commands:,} `send` commands, {CONNECTIONS} connections")
+                    asyncio.run(
+                        measure(
+                            port, pid, streams, arguments.commands, arguments.observe,
+                            arguments.distinct_clients,
+                        )
+                    )
+                )  # fmt: skip
+    clients = "distinct clients" if arguments.distinct_clients else "one client"
+    table = Table(
+        title=f"{arguments.commands:,} `send` commands, {CONNECTIONS} connections; "
+        f"streams of {clients}"
+    )
     columns = (
-        "streams", "total s", "p50 ms", "p99 ms", "server CPU s", "events delivered",
+        "streams", "total s", "p50 ms", "p99 ms", "server CPU s", "server CPU ms/command",
+        "readers CPU s", "events delivered",
         "idle after leaving (s)", f"CPU s in {arguments.observe:g} s after",
     )  # fmt: skip
     for column in columns:
@@ -224,6 +258,8 @@ def main() -> None:
             f"{row.p50_ms:.1f}",
             f"{row.p99_ms:.1f}",
             f"{row.cpu_during:.2f}",
+            f"{row.cpu_during / arguments.commands * 1000:.2f}",
+            f"{row.readers_cpu:.2f}",
             f"{row.delivered:.1%}",
             "-" if row.streams == 0 else (
                 f"> {arguments.observe:g}" if row.idle_after is None else f"{row.idle_after:.1f}"

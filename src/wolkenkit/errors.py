@@ -1,27 +1,59 @@
 """The one error tree of wolkenkit.
 
 Every error a user, a client or an operator can meet is a subclass of
-:class:`WolkenkitError`. Its ``code`` is the class name, the same string the
-reference puts on the wire (``{"code": "CommandNotFound", "message": ...}``),
-so the runtime maps errors to responses in one place without a lookup table.
+:class:`WolkenkitError`, defined here; other modules keep only private exceptions of their
+own. Its ``code`` is the class name, the same string the reference puts on the wire
+(``{"code": "CommandNotFound", "message": ...}``). Which HTTP status each answers with is
+decided in one place, ``runtime/http/errors.py``.
 
     WolkenkitError
     ├── ApplicationError            loading and validating an app
-    │   ├── ApplicationNotFound, ApplicationMalformed, DirectoryNotFound
+    │   ├── ApplicationNotFound, ApplicationMalformed, DirectoryNotFound,
+    │   │   DirectoryAlreadyExists
     │   ├── AggregateDefinitionMalformed, FlowDefinitionMalformed, ViewDefinitionMalformed,
     │   │   HooksDefinitionMalformed, InfrastructureDefinitionMalformed,
     │   │   NotificationsDefinitionMalformed, TableDefinitionMalformed
     │   ├── CommandHandlerMalformed, DomainEventHandlerMalformed,
     │   │   FlowDomainEventHandlerMalformed, QueryHandlerMalformed,
-    │   │   NotificationHandlerMalformed, NotificationSubscriberMalformed
-    │   └── DomainEventAlreadyExists, NameInvalid, GraphQlError
+    │   │   NotificationHandlerMalformed, NotificationSubscriberMalformed, UpcasterMalformed
+    │   ├── DomainEventAlreadyExists, NameInvalid, GraphQlError
+    │   └── SchemaNotExpressible     a JSON Schema with no GraphQL counterpart
+    ├── ConfigurationError          how the runtime is configured
+    │   ├── ConfigurationInvalid     an environment variable it cannot use
+    │   ├── ReplayConfigurationInvalid
+    │   └── TracingConfigurationInvalid  an OTEL_* variable asks for what we cannot do
     ├── RequestError                what a client asked for does not exist or is malformed
+    │   ├── RequestMalformed
+    │   │   ├── RequestTooLarge      (answers as RequestMalformed, with 413)
+    │   │   └── JsonRefused          valid JSON beyond our limits
+    │   └── ContextNotFound, AggregateNotFound, CommandNotFound, CommandMalformed,
+    │       DomainEventNotFound, DomainEventMalformed, FlowNotFound, ViewNotFound,
+    │       QueryHandlerNotFound, QueryHandlerTypeMismatch, QueryOptionsInvalid,
+    │       NotificationNotFound, ItemIdentifierMalformed, AggregateIdentifierMalformed,
+    │       ContentTypeMismatch, NotAuthenticated
     ├── DomainError                 raised while handling commands, events and queries
+    │   ├── CommandRejected, CommandNotAuthorized, DomainEventUnknown,
+    │   │   DomainEventNotAuthorized, DomainEventRejected, IdentifierMismatch,
+    │   │   InvalidOperation, QueryNotAuthorized, QueryResultInvalid, UnknownError,
+    │   │   DomainEventVersionUnknown, UpcasterFailed
+    │   ├── RebuildFailed            rebuilding view tables; the old ones keep serving
+    │   └── NotFound
+    │       └── RouteNotFound        (answers as NotFound)
     ├── StoreError                  raised by the stores, whatever the backend
+    │   └── ParameterInvalid, RevisionAlreadyExists, RevisionTooLow, FlowIsAlreadyReplaying,
+    │       ItemNotFound, RowAlreadyExists, RowNotFound, ItemNotLocked, TokenMismatch,
+    │       LockAcquireFailed, LockRenewalFailed, ExpirationInPast, FileAlreadyExists,
+    │       DatabaseTypeInvalid, StoreOptionsInvalid, SnapshotMalformed, SnapshotNotFound
+    ├── StreamClosed                the server ended a live stream
+    │   └── StreamOverflowed         its reader fell too far behind
     ├── CliError                    a user's mistake on the command line
     └── FileNotFound                a module of the app, or a stored file, is missing
 
-Names mirror the reference's wire codes; errors of our own end in ``Error``.
+    FuzzFailed (an AssertionError)  wolkenkit.testing's queue fuzzer: a store broke a promise
+
+Names mirror the reference's wire codes; errors of our own end in ``Error`` (the older
+``RequestTooLarge``, ``RouteNotFound``, ``JsonRefused``, ``StreamClosed``, ``StreamOverflowed`` and
+``SchemaNotExpressible`` describe themselves well enough to keep their names).
 """
 
 from __future__ import annotations
@@ -138,6 +170,10 @@ class NotificationSubscriberMalformed(ApplicationError):
     pass
 
 
+class UpcasterMalformed(ApplicationError):
+    """An upcaster is malformed, or an event's chain of upcasters has a gap."""
+
+
 class DomainEventAlreadyExists(ApplicationError):
     """A user defined one of the reserved ``<command>Rejected`` / ``<command>Failed`` events."""
 
@@ -146,8 +182,31 @@ class NameInvalid(ApplicationError):
     """A name cannot be addressed in a URL or in GraphQL, or collides with another."""
 
 
+class SchemaNotExpressible(ApplicationError):
+    """A JSON Schema has no GraphQL counterpart; the message says where and why."""
+
+
 class GraphQlError(ApplicationError):
     """The GraphQL schema cannot be made from the app: a schema GraphQL cannot express."""
+
+
+# --- Configuring the runtime ---------------------------------------------------------------------
+
+
+class ConfigurationError(WolkenkitError):
+    """The runtime's configuration is wrong."""
+
+
+class ConfigurationInvalid(ConfigurationError):
+    """An environment variable of the runtime has a value it cannot use."""
+
+
+class ReplayConfigurationInvalid(ConfigurationError):
+    """The replay configuration is malformed or names what the application does not have."""
+
+
+class TracingConfigurationInvalid(ConfigurationError):
+    """An ``OTEL_*`` variable asks for what this runtime cannot do."""
 
 
 # --- What a client asked for ---------------------------------------------------------------------
@@ -159,6 +218,14 @@ class RequestError(WolkenkitError):
 
 class RequestMalformed(RequestError):
     pass
+
+
+class RequestTooLarge(RequestMalformed):
+    """The body is larger than the configured limit (413)."""
+
+
+class JsonRefused(RequestMalformed):
+    """Valid JSON that we do not take: nested too deeply, or with a lone surrogate."""
 
 
 class ContextNotFound(RequestError):
@@ -225,6 +292,14 @@ class NotAuthenticated(RequestError):
     pass
 
 
+class StreamClosed(WolkenkitError):
+    """The server ended a live stream: its reader fell behind, or preparing its items failed."""
+
+
+class StreamOverflowed(StreamClosed):
+    """A live stream's reader fell so far behind that its backlog reached the bound."""
+
+
 # --- Handling commands, events and queries -------------------------------------------------------
 
 
@@ -248,6 +323,15 @@ class DomainEventUnknown(DomainError):
     pass
 
 
+class DomainEventVersionUnknown(DomainError):
+    """A stored event is at a version of its model that the app does not know (a newer app
+    wrote it), so it cannot be read without being misread."""
+
+
+class UpcasterFailed(DomainError):
+    """An upcaster raised, or returned something other than the next version's data."""
+
+
 class DomainEventNotAuthorized(DomainError):
     pass
 
@@ -266,6 +350,10 @@ class InvalidOperation(DomainError):
 
 class NotFound(DomainError):
     """Raise this from a value query handler when there is nothing to return."""
+
+
+class RouteNotFound(NotFound):
+    """No route matches (404)."""
 
 
 class QueryNotAuthorized(DomainError):
@@ -364,3 +452,17 @@ class SnapshotNotFound(StoreError):
 
 class CliError(WolkenkitError):
     """A user's mistake on the command line; shown as one line, never a traceback."""
+
+
+# --- Testing ------------------------------------------------------------------------------------
+
+
+class FuzzFailed(AssertionError):
+    """The store broke a promise under ``wolkenkit.testing``'s queue fuzzer; the message lists
+    how (the first few ways), and the seed of the run. An ``AssertionError``, so test runners
+    report it as a failed test."""
+
+    def __init__(self, message: str, failures: list[str]) -> None:
+        super().__init__(message)
+        #: Every way the store broke its promises, also those the message leaves out.
+        self.failures = failures

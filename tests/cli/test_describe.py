@@ -46,7 +46,9 @@ def test_the_tree_shows_every_part_with_its_documentation() -> None:
         "communication",
         "send {text: string}",
         "Sends a new message.",
-        "sendRejected {reason: string}",
+        # Each event with its version, 1 for all of the chat's.
+        "sent v1 {text: string}",
+        "sendRejected v1 {reason: string}",
         "flowMessagesUpdated",
         "all {}",
         "All messages, newest first.",

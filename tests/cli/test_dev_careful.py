@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,17 +20,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.test_dev_token_health import WK, runtime_process, wait_until
-from wolkenkit.scaffolds import create_project
+from tests.cli.helpers import WK, runtime_process, wait_until
+from wolkenkit.runtime.development import QUICK_CRASHES_TOLERATED
 from wolkenkit.testing.cluster import free_port, healthy
 
 #: Generous: the machine running the suite may be busy.
 DEADLINE_SECONDS = 60
-
-
-@pytest.fixture
-def chat(tmp_path: Path) -> Path:
-    return create_project("chat", template="chat", directory=tmp_path / "chat")
 
 
 @dataclass
@@ -159,6 +155,28 @@ def test_a_child_that_dies_is_reported_and_restarted(chat: Path) -> None:
     assert len(lines) == 1
     assert "SIGKILL" in lines[0]
     assert "restarting" in lines[0]
+
+
+def test_a_child_that_keeps_dying_is_not_restarted_until_the_next_change(chat: Path) -> None:
+    with running_dev(chat, "--in-memory") as dev:
+        for ready in range(1, QUICK_CRASHES_TOLERATED + 1):
+            wait_until(lambda ready=ready: dev.output.count("Ready") == ready, DEADLINE_SECONDS)
+            wait_until(lambda: healthy(dev.health_port), DEADLINE_SECONDS)
+            os.kill(dev.children()[0], signal.SIGKILL)
+        wait_until(lambda: "waiting for the next change" in dev.output, DEADLINE_SECONDS)
+        # No crash loop: nothing serves, and no child is started until something changes.
+        time.sleep(1)
+        assert dev.output.count("Ready") == QUICK_CRASHES_TOLERATED
+        assert not accepts("127.0.0.1", dev.port)
+
+        (chat / "server" / "touched.py").write_text("")
+
+        wait_until(lambda: dev.output.count("Ready") == QUICK_CRASHES_TOLERATED + 1)
+        assert healthy(dev.health_port)
+
+    crashes = [line for line in dev.lines if "stopped unexpectedly" in line]
+    assert len(crashes) == QUICK_CRASHES_TOLERATED
+    assert [("restarting" in line) for line in crashes] == [True, True, False]
 
 
 @pytest.mark.parametrize(

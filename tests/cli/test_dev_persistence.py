@@ -19,16 +19,17 @@ from typing import Any
 import asyncpg
 import pytest
 
-from tests.cli.test_dev_token_health import WK, wait_until
-from wolkenkit.scaffolds import create_project
+from tests.cli.helpers import WK, wait_until
 from wolkenkit.testing.cluster import PATIENCE_SECONDS, free_port, healthy
 
 
 @contextmanager
-def dev(app: Path, *flags: str, environment: dict[str, str] | None = None) -> Iterator[int]:
+def dev(
+    app: Path, *flags: str, environment: dict[str, str] | None = None, wk: str = WK
+) -> Iterator[int]:
     port, health_port = free_port(), free_port()
     process = subprocess.Popen(
-        [WK, "dev", str(app), "--port", str(port), "--health-port", str(health_port), *flags],
+        [wk, "dev", str(app), "--port", str(port), "--health-port", str(health_port), *flags],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env={**os.environ, "BIND_HOST": "127.0.0.1", **(environment or {})},
@@ -58,11 +59,6 @@ def messages(port: int) -> list[dict[str, Any]]:
         return [json.loads(line) for line in answer.read().splitlines() if line]
 
 
-@pytest.fixture
-def chat(tmp_path: Path) -> Path:
-    return create_project("chat", template="chat", directory=tmp_path / "chat")
-
-
 def test_messages_survive_a_restart(chat: Path) -> None:
     with dev(chat) as port:
         sent = post(port, "/command/v2/communication/message/send", {"text": "Persisted"})
@@ -76,8 +72,9 @@ def test_messages_survive_a_restart(chat: Path) -> None:
         wait_until(lambda: messages(port)[0]["likes"] == 1)
 
     assert (chat / ".wolkenkit" / "wolkenkit.db").is_file()
-    # The chat keeps no storage of its own: its messages are a table of the view store.
-    with contextlib.closing(sqlite3.connect(chat / ".wolkenkit" / "views.db")) as views:
+    # The chat keeps no storage of its own: its messages are a table of the view store, in
+    # the one file of wk dev's stores.
+    with contextlib.closing(sqlite3.connect(chat / ".wolkenkit" / "wolkenkit.db")) as views:
         rows = views.execute(
             "SELECT id, json_extract(_row, '$.likes') FROM view_messages"
         ).fetchall()

@@ -42,6 +42,7 @@ def help_of(*command: str) -> str:
 COMMANDS = [
     (),
     ("build",),
+    ("check-events",),
     ("compose",),
     ("describe",),
     ("dev",),
@@ -95,7 +96,7 @@ def test_a_short_flag_means_the_same_everywhere(command: tuple[str, ...]) -> Non
 def options_of(command: tuple[str, ...]) -> list[Any]:
     """The command's options as the CLI defines them (each module registers its command)."""
     for name in {names[0] for names in COMMANDS if names}:
-        importlib.import_module(f"wolkenkit.cli.{name}")
+        importlib.import_module(f"wolkenkit.cli.{name.replace('-', '_')}")
     found: Any = typer.main.get_command(app)
     for name in command:
         found = found.commands[name]

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli.helpers import WK, wait_until
 from tests.cli.test_dev_persistence import dev, post
-from tests.cli.test_dev_token_health import WK, wait_until
 from tests.runtime.rebuild_app import write_rebuild_app
 from wolkenkit.testing.cluster import PATIENCE_SECONDS, free_port, healthy
 
@@ -43,7 +43,8 @@ def texts(port: int) -> list[str]:
 
 
 def views(app: Path) -> sqlite3.Connection:
-    return sqlite3.connect(app / ".wolkenkit" / "views.db")
+    """The file wk dev keeps its stores in, the view tables too."""
+    return sqlite3.connect(app / ".wolkenkit" / "wolkenkit.db")
 
 
 def total(app: Path) -> int | None:
@@ -55,10 +56,13 @@ def total(app: Path) -> int | None:
 
 
 def tables(app: Path) -> set[str]:
+    """The view tables in the file, shadows too."""
     with contextlib.closing(views(app)) as connection:
         return {
             name
-            for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            for (name,) in connection.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'view%'"
+            )
         }
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import jwt
 import pytest
 
+from tests.cli.helpers import wait_until
 from tests.cli.test_dev_persistence import dev, messages, post
-from tests.cli.test_dev_token_health import wait_until
 from tests.runtime.conftest import Keys
 from tests.scaffolds.helpers import wk
 from wolkenkit.messages import AggregateIdentifier
@@ -42,8 +42,15 @@ def chat(tmp_path: Path) -> Path:
 EXPECTED = [("First", 1), ("Second", 0)]
 
 
+def delete_view_rows(chat: Path) -> None:
+    """Empty the messages table, which wk dev keeps in its stores' file."""
+    with contextlib.closing(sqlite3.connect(chat / ".wolkenkit" / "wolkenkit.db")) as database:
+        database.execute("DELETE FROM view_messages")
+        database.commit()
+
+
 def test_a_deleted_view_is_rebuilt_from_the_stored_events(chat: Path) -> None:
-    (chat / ".wolkenkit" / "views.db").unlink()
+    delete_view_rows(chat)
 
     result = wk("replay", cwd=chat)
 
@@ -71,7 +78,7 @@ def test_a_replay_of_chosen_aggregates_only_fills_gaps(chat: Path) -> None:
 
 
 def test_a_replay_of_one_instance_rebuilds_only_that_one(chat: Path) -> None:
-    (chat / ".wolkenkit" / "views.db").unlink()
+    delete_view_rows(chat)
     with dev(chat) as port:
         assert messages(port) == []
     first = _aggregate_ids(chat)[0]
@@ -118,7 +125,7 @@ def test_a_running_runtime_takes_the_replay_through_its_api(chat: Path, tmp_path
     )
     flags = ["--identity-provider-issuer", keys.issuer, "--identity-provider-certificate"]
     with dev(chat, *flags, str(keys.directory)) as port:
-        _forget_messages(chat)
+        delete_view_rows(chat)
         assert messages(port) == []
         url = f"http://127.0.0.1:{port}/perform-replay/v2"
         anonymous = wk("replay", "--replay-api-url", url, cwd=chat)
@@ -149,6 +156,8 @@ def test_chosen_aggregates_are_re_fed_through_the_api(chat: Path, tmp_path: Path
     everything = json.dumps({"contexts": [{"contextName": "communication"}]})
     with dev(chat, *flags, str(keys.directory)) as port:
         url = f"http://127.0.0.1:{port}/perform-replay/v2"
+        # Re-evaluated, the flow inserts its rows anew: it needs an empty table.
+        delete_view_rows(chat)
         handed = wk(
             "replay",
             "--replay-api-url",
@@ -166,13 +175,6 @@ def test_chosen_aggregates_are_re_fed_through_the_api(chat: Path, tmp_path: Path
 
     assert handed.returncode == 0, handed.stderr
     assert f"to the runtime at {url}" in " ".join(handed.stdout.split())
-
-
-def _forget_messages(chat: Path) -> None:
-    """Delete the rows of the messages table behind the runtime's back."""
-    with contextlib.closing(sqlite3.connect(chat / ".wolkenkit" / "views.db")) as views:
-        views.execute("DELETE FROM view_messages")
-        views.commit()
 
 
 def _aggregate_ids(chat: Path) -> list[str]:

@@ -1,13 +1,18 @@
-"""``wk token`` given the wrong files: each mistake is one readable line and exit code 1."""
+"""``wk token``: a token the runtime accepts; given the wrong files, each mistake is one
+readable line and exit code 1."""
 
 from __future__ import annotations
 
+import json
+import subprocess
 from pathlib import Path
 
+import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from tests.cli.helpers import WK
 from tests.runtime.conftest import Keys
 from tests.scaffolds.helpers import wk
 
@@ -106,3 +111,60 @@ def test_the_right_files_give_a_token(files: Path) -> None:
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.count(".") == 2
+
+
+def test_token_issues_a_token_the_runtime_accepts(tmp_path: Path) -> None:
+    keys = Keys(tmp_path / "keys", issuer="https://auth.example.com/")
+    claims = tmp_path / "claims.json"
+    claims.write_text(json.dumps({"sub": "jane.doe", "role": "admin"}))
+
+    result = subprocess.run(
+        [
+            WK,
+            "token",
+            "--issuer",
+            keys.issuer,
+            "--private-key",
+            str(keys.directory / "private.pem"),
+            "--claims",
+            str(claims),
+            "--expiration",
+            "5",
+            "--raw",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    token = result.stdout.strip()
+
+    public_key = keys.private_key.public_key()
+    decoded = jwt.decode(token, public_key, algorithms=["RS256"], issuer=keys.issuer)
+    assert decoded["sub"] == "jane.doe"
+    assert decoded["role"] == "admin"
+    assert decoded["exp"] - decoded["iat"] == 300
+
+
+def test_token_reports_a_missing_subject_in_one_line(tmp_path: Path) -> None:
+    keys = Keys(tmp_path / "keys")
+    claims = tmp_path / "claims.json"
+    claims.write_text("{}")
+
+    result = subprocess.run(
+        [
+            WK,
+            "token",
+            "-i",
+            keys.issuer,
+            "-k",
+            str(keys.directory / "private.pem"),
+            "-c",
+            str(claims),
+        ],
+        capture_output=True,
+        text=True,
+    )
+
+    assert result.returncode == 1
+    assert result.stderr.strip().count("\n") == 0
+    assert "sub" in result.stderr

@@ -126,9 +126,15 @@ def test_the_context_brings_the_running_wolkenkit_when_the_app_has_no_wheel(chat
     assert member(context.archive, f"wheels/{wheel_name()}") == wolkenkit_wheel()
 
 
-def test_the_image_installs_the_wheels_by_file_beside_the_dependencies(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("extras", "drivers"), [("postgres,redis", ["wolkenkit[postgres,redis]"]), ("", [])]
+)
+def test_the_image_installs_the_wheels_by_file_beside_the_dependencies(
+    tmp_path: Path, extras: str, drivers: list[str]
+) -> None:
     # The Dockerfile's first stage, run as it runs in the image (but for pip): the wheels in
-    # wheels/ are installed by file, so no index is asked for what they hold.
+    # wheels/ are installed by file, so no index is asked for what they hold; the extras the
+    # build argument names bring their drivers.
     project = tmp_path / "project"
     project.mkdir()
     (project / "pyproject.toml").write_text(
@@ -144,13 +150,20 @@ def test_the_image_installs_the_wheels_by_file_beside_the_dependencies(tmp_path:
         .replace("python -c", f"{sys.executable} -c")
     )
 
-    subprocess.run(["sh", "-c", command], check=True)
+    subprocess.run(
+        ["sh", "-c", command], check=True, env={**os.environ, "WOLKENKIT_EXTRAS": extras}
+    )
 
     assert requirements.read_text().splitlines() == [
         f"{project}/wolkenkit-0.1.0-py3-none-any.whl",
         "wolkenkit>=0.1.0",
         "httpx",
+        *drivers,
     ]
+
+
+def test_an_image_built_without_compose_gets_the_database_servers_drivers() -> None:
+    assert "ARG WOLKENKIT_EXTRAS=postgres,mariadb,redis,otel\n" in DOCKERFILE
 
 
 def run_instructions(dockerfile: str) -> list[str]:

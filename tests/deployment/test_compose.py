@@ -17,6 +17,7 @@ import yaml
 from tests.scaffolds.helpers import wk
 from wolkenkit.deployment import write_compose_files
 from wolkenkit.deployment.compose import MICROSERVICES, PUBLIC_ROUTES, compose_files
+from wolkenkit.observability.tracing import is_tracing_configured
 from wolkenkit.runtime.services import HTTP_SERVICES
 from wolkenkit.runtime.settings import RuntimeSettings
 from wolkenkit.scaffolds import create_project
@@ -253,9 +254,33 @@ def test_wk_compose_writes_the_files_into_the_app(tmp_path: Path) -> None:
         "command"
     ]
     assert service["image"] == "shop"
-    # The build context is the app, relative to where the files are.
-    assert service["build"] == "../shop"
+    # The build context is the app, relative to where the files are; the image gets the
+    # drivers of MariaDB and Redis.
+    assert service["build"] == {
+        "context": "../shop",
+        "args": {"WOLKENKIT_EXTRAS": "mariadb,redis"},
+    }
     assert "docker compose -f stores.mariadb.yml -f microservice.mariadb.yml up -d" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("store_type", "runtime", "extras"),
+    [
+        ("sqlite", "single-process", ""),
+        ("in-memory", "single-process", ""),
+        ("postgres", "single-process", "postgres"),
+        ("mariadb", "single-process", "mariadb"),
+        ("postgres", "microservice", "postgres,redis"),
+    ],
+)
+def test_the_image_gets_the_drivers_of_the_deployments_stores(
+    store_type: str, runtime: str, extras: str
+) -> None:
+    services = together(store_type, runtime, f"{runtime}.{store_type}.yml")
+    builds = [service["build"] for service in services.values() if "build" in service]
+
+    assert builds
+    assert all(build["args"] == {"WOLKENKIT_EXTRAS": extras} for build in builds)
 
 
 def test_wk_compose_refuses_what_it_cannot_write(tmp_path: Path) -> None:
@@ -298,6 +323,10 @@ def test_the_view_store_lives_where_the_other_stores_live(store_type: str, runti
         settings = RuntimeSettings.from_environment(environment)
         views = settings.view_store_options
         assert isinstance(views, dict), name
+        # In the flows' progress database: a flow's table writes commit with its progress.
+        progress = settings.consumer_progress_store_options
+        assert isinstance(progress, dict), name
+        assert {key: value for key, value in progress.items() if key != "tableNames"} == views
         if store_type == "in-memory":
             assert views == {"type": "InMemory"}, name
         elif store_type == "sqlite":
@@ -327,3 +356,56 @@ def test_the_setup_service_sets_up_the_view_tables(store_type: str) -> None:
     assert "VIEW_STORE_OPTIONS" in setup["environment"]
     # The app's tables are known once the app is loaded; its infrastructure comes last.
     assert script.endswith("wk setup infrastructure")
+
+
+@pytest.mark.parametrize(("store_type", "runtime"), DEPLOYMENTS)
+def test_the_collector_option_adds_a_collector_every_service_reports_to(
+    store_type: str, runtime: str
+) -> None:
+    # With --otel-collector the runtime file holds a collector service (a published image,
+    # its generated configuration), every app service exports its traces to it, and it
+    # scrapes every app service's metrics on the health port. Without it, none of that.
+    plain = files_of(store_type, runtime)
+    files = compose_files(
+        store_type, runtime, image="chat", build_context="../..", otel_collector=True
+    )
+    name = f"{runtime}.{store_type}.yml"
+    document = documents(files)[name]
+    errors = list(jsonschema.Draft201909Validator(SCHEMA).iter_errors(document))
+    assert errors == [], errors[0].message
+    services = together(store_type, runtime, name) | document["services"]
+    collector = services.pop("otel-collector")
+    assert re.fullmatch(r"otel/opentelemetry-collector-contrib:\d+\.\d+\.\d+", collector["image"])
+    (mounted,) = collector["configs"]
+    assert collector["command"] == [f"--config={mounted['target']}"]
+    assert document["configs"][mounted["source"]] == {"file": "./otel-collector.yaml"}
+    app_services = [service_name for service_name, s in services.items() if "build" in s]
+    for service_name in app_services:
+        environment = services[service_name]["environment"]
+        assert environment["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://otel-collector:4318"
+        assert is_tracing_configured(environment), service_name
+    assert "OTEL_EXPORTER_OTLP_ENDPOINT" not in str(documents(plain)[name])
+
+    config = yaml.safe_load(files["otel-collector.yaml"])
+    assert config["receivers"]["otlp"]["protocols"]["http"]["endpoint"] == "0.0.0.0:4318"
+    (scrape,) = config["receivers"]["prometheus"]["config"]["scrape_configs"]
+    assert scrape["metrics_path"] == "/metrics"
+    (discovery,) = scrape["dns_sd_configs"]
+    assert sorted(discovery["names"]) == sorted(app_services)
+    assert discovery["port"] == 3001
+    for pipeline in config["service"]["pipelines"].values():
+        for kind in ("receivers", "processors", "exporters"):
+            assert set(pipeline[kind]) <= set(config[kind]), (kind, pipeline)
+    assert "otel-collector.yaml" not in plain
+
+
+def test_wk_compose_writes_the_collector_configuration(tmp_path: Path) -> None:
+    app = create_project("shop", template="blank", directory=tmp_path / "shop")
+
+    result = wk("compose", "postgres", "--runtime", "microservice", "--otel-collector", cwd=app)
+
+    assert result.returncode == 0, result.stderr
+    output = app / "deployment" / "docker-compose"
+    assert (output / "otel-collector.yaml").is_file()
+    runtime = yaml.safe_load((output / "microservice.postgres.yml").read_text())
+    assert "otel-collector" in runtime["services"]

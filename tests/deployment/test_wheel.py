@@ -26,6 +26,8 @@ def test_the_wheel_holds_the_package_and_its_metadata() -> None:
     assert f"Version: {wolkenkit.__version__}" in metadata.splitlines()
     assert "wk = wolkenkit.cli.entry:run" in entry_points
     assert not [name for name in names if "__pycache__" in name or name.endswith(".pyc")]
+    # The layering's lint rules stay in the repository.
+    assert not [name for name in names if name.endswith("ruff.toml")]
 
 
 def test_its_record_lists_every_file_with_its_hash() -> None:

@@ -25,7 +25,7 @@ from wolkenkit.stores.memory.consumer_progress_store import InMemoryConsumerProg
 from wolkenkit.stores.memory.domain_event_store import InMemoryDomainEventStore
 from wolkenkit.stores.memory.lock_store import InMemoryLockStore
 from wolkenkit.testing.builders import build_command
-from wolkenkit.testing.sandbox import RecordingPublisher
+from wolkenkit.testing.sandbox import RecordingPublisher, in_memory_tables
 
 
 class Recorder:
@@ -89,6 +89,7 @@ class Harness:
             lock_store=InMemoryLockStore(),
             consumer_progress_store=self.progress,
             publisher=RecordingPublisher(),
+            tables=in_memory_tables(application),
             issue_command=self._issue,
             perform_replay=perform_replay,
         )

@@ -140,3 +140,74 @@ def test_malformed_strategies_are_refused() -> None:
     ):
         with pytest.raises(ValidationError):
             parse_snapshot_strategy(value)
+
+
+def _snapshot_of_another_model(identifier: AggregateIdentifier, revision: int) -> Snapshot:
+    """What an older state model left: it would even validate, with the wrong numbers."""
+    return Snapshot(
+        aggregate_identifier=identifier,
+        revision=revision,
+        state={"text": "misread", "likes": 99},
+        state_model="the fingerprint of an older state model",
+    )
+
+
+async def test_a_snapshot_of_another_state_model_is_ignored_and_replaced() -> None:
+    # Once the state model changed, an old snapshot may not mean what the fields now say:
+    # rehydration replays the events instead, and the next snapshot of that revision takes
+    # the old one's place.
+    store = ObservedStore()
+    identifier = message_id()
+    await send_and_like(make_domain(store, {"name": "never"}), identifier, likes=3)
+    await store.store_snapshot(_snapshot_of_another_model(identifier, 4))
+    store.replays_from.clear()
+    reader = make_domain(store, {"name": "revision", "configuration": {"revisionLimit": 3}})
+
+    state = await reader.read_aggregate(identifier)
+
+    assert (state.text, state.likes) == ("Hello", 3)
+    assert store.replays_from == [1]
+    snapshot = await store.get_snapshot(identifier)
+    assert snapshot is not None
+    assert snapshot.state == {"text": "Hello", "likes": 3}
+    assert (
+        snapshot.state_model
+        == reader.catalog.aggregate("communication", "message").codec.fingerprint
+    )
+
+
+async def test_a_command_ignores_a_snapshot_of_another_state_model() -> None:
+    # The command's one read brings the snapshot along; it is of another model, so the
+    # events are read from the start before the command is decided.
+    store = ObservedStore()
+    identifier = message_id()
+    await send_and_like(make_domain(store, {"name": "never"}), identifier, likes=3)
+    await store.store_snapshot(_snapshot_of_another_model(identifier, 4))
+    domain = make_domain(store, {"name": "never"})
+
+    outcome = await domain.handle_command(build_command(identifier, "like"))
+
+    assert [(event.name, event.data) for event in outcome.domain_events] == [
+        ("liked", {"likes": 4})
+    ]
+
+
+def test_the_fingerprint_of_a_state_model_follows_its_schema() -> None:
+    from pydantic import BaseModel
+
+    from wolkenkit.domain.state import StateCodec, fingerprint
+
+    class Before(BaseModel):
+        text: str = ""
+
+    class Renamed(BaseModel):
+        body: str = ""
+
+    class Widened(BaseModel):
+        text: str | None = ""
+
+    fingerprints = {fingerprint(model) for model in (Before, Renamed, Widened)}
+
+    assert len(fingerprints) == 3
+    assert fingerprint(Before) == StateCodec(Before).fingerprint
+    assert StateCodec(dict).fingerprint == ""

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from wolkenkit.runtime.client_json import MAX_DEPTH, JsonRefused, parse_client_json
+from wolkenkit.errors import JsonRefused
+from wolkenkit.runtime.client_json import MAX_DEPTH, parse_client_json
 
 
 def nested(depth: int) -> str:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import httpx
 
+from tests.domain.chat_app import build_application
+from tests.runtime.conftest import StartServer
 from tests.runtime.streams import open_stream
+from wolkenkit import Everyone, Schema, View
 from wolkenkit.runtime.server import Serving
 
 MESSAGE = "/command/v2/communication/message"
@@ -63,3 +68,36 @@ async def test_assets_with_a_digest_in_their_url_keep_their_long_cache(
 
     assert asset.headers["cache-control"] == "public, max-age=31536000, immutable"
     assert "pragma" not in asset.headers
+
+
+class Nothing(Schema):
+    pass
+
+
+broken = View(authorize=Everyone)
+
+
+@broken.value
+def fails() -> Nothing:
+    """A query with a bug."""
+    raise RuntimeError("a bug in the app")
+
+
+async def test_an_unexpected_error_answers_with_the_headers_of_every_answer(
+    start_server: StartServer,
+) -> None:
+    # A bug is answered with 500 UnknownError, and like every other answer it forbids caching
+    # and carries CORS headers, so a browser app can read it.
+    chat = build_application()
+    application = dataclasses.replace(chat, views={**chat.views, "broken": broken})
+    async with (
+        start_server(application) as running,
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{running.port}") as client,
+    ):
+        response = await client.get(
+            "/views/v2/broken/value/fails", headers={"origin": "https://app.example.com"}
+        )
+
+    assert (response.status_code, response.json()["code"]) == (500, "UnknownError")
+    assert caching_headers(response) == NO_CACHE
+    assert response.headers["access-control-allow-origin"] == "*"

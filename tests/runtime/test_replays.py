@@ -6,12 +6,9 @@ from __future__ import annotations
 import pytest
 
 from tests.domain.chat_app import build_application
+from wolkenkit.errors import ReplayConfigurationInvalid
 from wolkenkit.messages import AggregateIdentifier
-from wolkenkit.runtime.replay_configuration import (
-    ReplayConfigurationInvalid,
-    SelectedAggregate,
-    parse_replay_configuration,
-)
+from wolkenkit.runtime.replay_configuration import SelectedAggregate, parse_replay_configuration
 from wolkenkit.runtime.replays import FlowReplay, prepare_replays
 from wolkenkit.stores.consumer_progress_store import ReplayRange
 from wolkenkit.stores.memory.consumer_progress_store import InMemoryConsumerProgressStore

@@ -50,11 +50,17 @@ async def test_a_command_meeting_a_broken_store_is_an_unknown_error(
     ) as client:
         with caplog.at_level(logging.ERROR, logger="wolkenkit.runtime.http"):
             response = await client.post(
-                "/command/v2/communication/message/send", json={"text": "Hi"}
+                "/command/v2/communication/message/send",
+                json={"text": "Hi"},
+                headers={"origin": "https://app.example.com"},
             )
 
     assert response.status_code == 500
     assert response.json() == {"code": "UnknownError", "message": "Unknown error."}
+    # An error answers with the headers every answer has: a browser may read it, and no
+    # cache keeps it.
+    assert response.headers["access-control-allow-origin"] == "*"
+    assert "no-store" in response.headers["cache-control"]
     assert any(_mentions_the_driver(record.getMessage()) for record in caplog.records)
 
 

@@ -6,7 +6,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Protocol, TypeVar
 
+from wolkenkit.stores.consumer_progress_store import ConsumerProgressStore
+from wolkenkit.stores.view_store import ViewStore
 from wolkenkit.testing.contracts.priority_queue_store import MakePriorityQueueStore, Store
+from wolkenkit.testing.contracts.transactions import COUNTERS, MESSAGES, Stores
 from wolkenkit.testing.queue_fuzz import FuzzSettings, fuzz_priority_queue_store
 
 
@@ -27,6 +30,19 @@ async def set_up(store: StoreT) -> AsyncIterator[StoreT]:
         yield store
     finally:
         await store.destroy()
+
+
+@asynccontextmanager
+async def progress_and_views(
+    progress: ConsumerProgressStore, views: ViewStore
+) -> AsyncIterator[Stores]:
+    """The stores of the shared-transaction contract, set up for a test, destroyed after."""
+    async with set_up(progress):
+        try:
+            await views.setup([MESSAGES, COUNTERS])
+            yield progress, views
+        finally:
+            await views.destroy()
 
 
 @asynccontextmanager

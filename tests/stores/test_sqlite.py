@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import closing
@@ -111,6 +112,51 @@ class TestSqliteDomainEventStore(DomainEventStoreContract):
         assert ids(replay) == ids(stored)
         assert [positioned.domain_event.id for positioned in by_position] == ids(stored[:2_100])
         assert ids(everything) == ids(stored)
+
+
+#: The tables as stores made them before events kept versions and snapshots state models.
+_TABLES_BEFORE_VERSIONS = [
+    """CREATE TABLE "domain-events" ("position" INTEGER PRIMARY KEY,
+        "aggregateId" TEXT NOT NULL, "revision" INTEGER NOT NULL,
+        "causationId" TEXT NOT NULL, "correlationId" TEXT NOT NULL,
+        "timestamp" INTEGER NOT NULL, "domainEvent" TEXT NOT NULL)""",
+    """CREATE TABLE "snapshots" ("aggregateId" TEXT NOT NULL, "revision" INTEGER NOT NULL,
+        "state" TEXT NOT NULL, PRIMARY KEY ("aggregateId", "revision")) WITHOUT ROWID""",
+]
+
+
+async def test_tables_from_before_versions_keep_working(options: dict[str, Any]) -> None:
+    # A database of an earlier wolkenkit: setup adds the columns, the old events read as
+    # version 1 and the old snapshot as one of no known state model; new events keep their
+    # version beside JSON that stays as the APIs send it.
+    old = build_domain_event()
+    aggregate_id = old.aggregate_identifier.aggregate.id
+    with closing(sqlite3.connect(options["fileName"])) as connection, connection:
+        for statement in _TABLES_BEFORE_VERSIONS:
+            connection.execute(statement)
+        connection.execute(
+            'INSERT INTO "domain-events" ("aggregateId", "revision", "causationId", '
+            '"correlationId", "timestamp", "domainEvent") VALUES (?, 1, ?, ?, ?, ?)',
+            (aggregate_id, new_id(), new_id(), 1, old.model_dump_json()),
+        )
+        connection.execute(
+            """INSERT INTO "snapshots" VALUES (?, 1, '{"count": 1}')""", (aggregate_id,)
+        )
+    new = build_domain_event(old.aggregate_identifier, 2, version=2)
+
+    async with set_up(await create_domain_event_store(options)) as store:
+        await store.store_domain_events([new])
+        replay = await collect(store.get_replay_for_aggregate(aggregate_id))
+        snapshot = await store.get_snapshot(old.aggregate_identifier)
+
+    assert [(event.id, event.version) for event in replay] == [(old.id, 1), (new.id, 2)]
+    assert snapshot is not None
+    assert (snapshot.state, snapshot.state_model) == ({"count": 1}, "")
+    with closing(sqlite3.connect(options["fileName"])) as connection:
+        [(text, version)] = connection.execute(
+            'SELECT "domainEvent", "version" FROM "domain-events" WHERE "revision" = 2'
+        ).fetchall()
+    assert (json.loads(text), version) == (new.to_json(), 2)
 
 
 class TestSqliteLockStore(LockStoreContract):

@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from wolkenkit.errors import FuzzFailed
 from wolkenkit.stores.memory.priority_queue_store import InMemoryPriorityQueueStore
 from wolkenkit.stores.priority_queue_store import LockedItem, PriorityQueueStore
 from wolkenkit.testing.contracts.priority_queue_store import (
@@ -13,7 +14,7 @@ from wolkenkit.testing.contracts.priority_queue_store import (
     Store,
     does_identifier_match_item,
 )
-from wolkenkit.testing.queue_fuzz import FuzzFailed, FuzzSettings, fuzz_priority_queue_store
+from wolkenkit.testing.queue_fuzz import FuzzSettings, fuzz_priority_queue_store
 
 
 class BrokenStore(PriorityQueueStore[QueueItem, str]):

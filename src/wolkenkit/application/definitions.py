@@ -20,7 +20,7 @@ import inspect
 import typing
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Generic, Literal, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, overload
 
 from pydantic import BaseModel, ConfigDict
 from typing_extensions import TypeVar
@@ -46,6 +46,9 @@ from wolkenkit.messages import (
     ItemIdentifier,
     ReplayPolicy,
 )
+
+if TYPE_CHECKING:
+    from wolkenkit.application.upcasters import FunctionUpcaster
 
 StateT = TypeVar("StateT", default=Any)
 DataT = TypeVar("DataT", default=dict[str, Any])
@@ -99,9 +102,33 @@ def _documentation(cls: type) -> str | None:
 
 class Schema(BaseModel):
     """A pydantic model that accepts exactly the fields it declares, and nothing else: the
-    usual base of commands', events' and notifications' data."""
+    usual base of commands', events' and notifications' data.
+
+    An event's model says which version of its data it is, 1 unless it says otherwise::
+
+        class Sent(Schema, version=2):
+            text: str
+
+    Events are stored with the version they were written with; upcasters
+    (``Aggregate.upcaster``) lift older ones to the current version whenever they are read.
+    """
 
     model_config = ConfigDict(extra="forbid")
+    __wolkenkit_version__: ClassVar[int] = 1
+
+    def __init_subclass__(cls, *, version: int = 1, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+            raise TypeError(
+                f"{cls.__name__}'s version must be a whole number from 1 on, not {version!r}."
+            )
+        cls.__wolkenkit_version__ = version
+
+
+def version_of(model: type[Any] | None) -> int:
+    """The version a data model declares (``class Sent(Schema, version=2)``); 1 for any other
+    model, and for data without one."""
+    return int(getattr(model, "__wolkenkit_version__", 1))
 
 
 class _Handler:
@@ -236,6 +263,8 @@ class Aggregate(Generic[StateT]):
     command_handlers: dict[str, CommandHandler[StateT, Any]] = field(default_factory=dict)
     domain_event_handlers: dict[str, DomainEventHandler[StateT, Any]] = field(default_factory=dict)
     authorize: Policy | None = field(default=None, kw_only=True)
+    #: What lifts old versions of the events' data, in the order they were declared.
+    upcasters: list[FunctionUpcaster] = field(default_factory=list, kw_only=True)
 
     @property
     def state_type(self) -> type[Any] | None:
@@ -314,6 +343,21 @@ class Aggregate(Generic[StateT]):
             return function
 
         return register if function is None else register(function)
+
+    def upcaster(
+        self, model: type[BaseModel], *, from_version: int
+    ) -> Callable[[HandlerT], HandlerT]:
+        """Registers a function that lifts the stored data of ``model``'s event from
+        ``from_version`` to the next version. It asks for the data (``dict[str, Any]``) and,
+        if it needs it, the event's ``DomainEventMetadata``, and returns the next version's
+        data. Every read of an older event runs the chain up to the model's version."""
+        from wolkenkit.application.upcasters import FunctionUpcaster
+
+        def register(function: HandlerT) -> HandlerT:
+            self.upcasters.append(FunctionUpcaster(function, model, from_version))
+            return function
+
+        return register
 
     def event_name_of(self, model: type[Any]) -> str | None:
         """The name of the event whose handler takes ``model`` as its data."""

@@ -16,15 +16,18 @@ from wolkenkit.application.definitions import (
     DomainEventHandler,
     NotificationHandler,
     QueryHandler,
+    version_of,
 )
 from wolkenkit.application.json_schema import JsonSchema, SchemaMode, json_schema
 
 
 class MessageDescription(TypedDict, total=False):
-    """A command or a domain event: its documentation and the schema of its ``data``."""
+    """A command or a domain event: its documentation and the schema of its ``data``; an
+    event whose model is past version 1 also its ``version``."""
 
     documentation: str
     schema: JsonSchema
+    version: int
 
 
 class NotificationDescription(TypedDict, total=False):
@@ -63,7 +66,7 @@ def describe_application(application: Application) -> ApplicationDescription:
         "domainEvents": {
             context_name: {
                 aggregate_name: {
-                    name: _message(handler)
+                    name: _event(handler)
                     for name, handler in aggregate.domain_event_handlers.items()
                 }
                 for aggregate_name, aggregate in aggregates.items()
@@ -88,6 +91,14 @@ def _message(
         description["documentation"] = documentation
     if schema := _schema(handler.data_schema()):
         description["schema"] = schema
+    return description
+
+
+def _event(handler: DomainEventHandler[Any, Any]) -> MessageDescription:
+    description = _message(handler)
+    # Version 1 is every event's until its model says otherwise: left out, like the reference.
+    if (version := version_of(handler.data_schema())) > 1:
+        description["version"] = version
     return description
 
 

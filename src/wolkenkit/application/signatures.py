@@ -23,6 +23,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from wolkenkit._pydantic import generic_arguments, generic_origin
 from wolkenkit.errors import ApplicationError
 from wolkenkit.messages import WireModel
 
@@ -98,9 +99,7 @@ def the_model(annotation: Any) -> type[BaseModel]:
 
 def model_argument(annotation: Any) -> type[BaseModel] | None:
     """``DomainEvent[Sent]`` gives ``Sent``; no model argument gives ``None``."""
-    # A parametrised pydantic model is a class of its own that keeps its arguments here.
-    metadata = getattr(annotation, "__pydantic_generic_metadata__", None)
-    arguments = metadata["args"] if metadata else typing.get_args(annotation)
+    arguments = generic_arguments(annotation) or typing.get_args(annotation)
     for argument in arguments:
         if is_model(argument):
             return typing.cast(type[BaseModel], argument)
@@ -111,10 +110,7 @@ def is_instance_of(*classes: type) -> Callable[[Any], bool]:
     """Matches annotations that are one of ``classes`` (or parametrised forms of them)."""
 
     def matches(annotation: Any) -> bool:
-        found = origin(annotation)
-        metadata = getattr(found, "__pydantic_generic_metadata__", None)
-        if metadata and metadata["origin"] is not None:
-            found = metadata["origin"]
+        found = generic_origin(origin(annotation))
         return isinstance(found, type) and issubclass(found, classes)
 
     return matches

@@ -1,4 +1,5 @@
-"""Resolving what flows and views subscribe to, once the whole app is known.
+"""Resolving what flows and views subscribe to, once the whole app is known (and checking
+each event's chain of upcasters, which needs every event handler bound).
 
 A flow handler may name its event by data model (``@flow.on(Sent)``) and a view's subscriber
 its notification by model; which event or notification that is, and whether it exists at all,
@@ -17,6 +18,7 @@ from wolkenkit.application.functions import (
     FunctionNotificationSubscriber,
     ModelNotification,
 )
+from wolkenkit.application.upcasters import check_upcasters
 
 if TYPE_CHECKING:
     from wolkenkit.application.application import Application
@@ -27,6 +29,9 @@ def resolve_subscriptions(application: Application) -> None:
     subscriber at what it subscribes to; raises the handler's load error for anything wrong
     or undefined. Idempotent: the loader and the catalog both call it."""
     _bind_all(application)
+    for aggregates in application.domain.values():
+        for aggregate in aggregates.values():
+            check_upcasters(aggregate)
     event_names: list[str] = []
     events_by_model: dict[type[BaseModel], list[str]] = {}
     for context_name, aggregates in application.domain.items():

@@ -30,9 +30,9 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from wolkenkit._pydantic import validated_by_name
 from wolkenkit.errors import ParameterInvalid, StoreError, TableDefinitionMalformed
 from wolkenkit.serialization import json_object
-from wolkenkit.stores.memory.view_store import InMemoryViewStore
 from wolkenkit.stores.view_store import (
     Column,
     ColumnKind,
@@ -204,10 +204,7 @@ class Rows(Generic[RowT]):
         try:
             # Rows are stored under field names (the key and indexes are field names too),
             # so a model with aliases reads them by name.
-            model: RowT = self._table.model.__pydantic_validator__.validate_python(
-                row, by_name=True
-            )
-            return model
+            return validated_by_name(self._table.model, row)
         except ValidationError as error:
             key = row.get(self._table.key)
             raise StoreError(
@@ -238,12 +235,6 @@ class Tables:
         self._rows: dict[type[BaseModel], Rows[Any]] = {
             table.model: Rows(store, names.get(name, name), table) for name, table in tables.items()
         }
-
-    @classmethod
-    def in_memory(cls, tables: Mapping[str, Table[Any]]) -> Tables:
-        """The tables in a fresh in-memory store, ready without ``setup``."""
-        definitions = [table.definition(name) for name, table in tables.items()]
-        return cls(InMemoryViewStore(definitions), tables)
 
     async def setup(self) -> None:
         """Create the tables in the store where missing."""

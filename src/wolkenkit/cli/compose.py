@@ -33,9 +33,17 @@ def compose(
     app_dir: Annotated[Path, typer.Option("--app-dir", help="The application's directory.")] = Path(
         "."
     ),
+    otel_collector: Annotated[
+        bool,
+        typer.Option(
+            "--otel-collector",
+            help="Add an OpenTelemetry collector that every service sends its traces to and "
+            "that scrapes their metrics (configured in otel-collector.yaml).",
+        ),
+    ] = False,
 ) -> None:
     """Write compose files for a store type and a runtime. Existing ones are replaced."""
-    written = write_compose_files(app_dir, store_type, runtime, output)
+    written = write_compose_files(app_dir, store_type, runtime, output, otel_collector)
     console = Console(highlight=False, soft_wrap=True, markup=False)
     for path in written:
         console.print(f"Wrote {path}")

@@ -53,7 +53,7 @@ def description_tree(name: str, description: ApplicationDescription) -> Tree:
             aggregate = context.add(Text.assemble((aggregate_name, "bold"), ("  aggregate", "dim")))
             _add_messages(aggregate, "commands", commands)
             events = description["domainEvents"][context_name][aggregate_name]
-            _add_messages(aggregate, "domain events", events)
+            _add_messages(aggregate, "domain events", events, versions=True)
     if description["notifications"]:
         notifications = tree.add(Text("notifications", style="bold"))
         for notification_name, notification in description["notifications"].items():
@@ -67,12 +67,18 @@ def description_tree(name: str, description: ApplicationDescription) -> Tree:
     return tree
 
 
-def _add_messages(parent: Tree, label: str, messages: Mapping[str, MessageDescription]) -> None:
+def _add_messages(
+    parent: Tree, label: str, messages: Mapping[str, MessageDescription], versions: bool = False
+) -> None:
     if not messages:
         return
     branch = parent.add(Text(label, style="dim"))
     for message_name, message in messages.items():
-        branch.add(_line(message_name, message.get("schema"), message.get("documentation")))
+        # Events show their version, which the description leaves out while it is 1.
+        version = message.get("version", 1) if versions else None
+        branch.add(
+            _line(message_name, message.get("schema"), message.get("documentation"), version)
+        )
 
 
 def _notification_line(name: str, notification: NotificationDescription) -> Text:
@@ -86,8 +92,15 @@ def _query_line(name: str, query: QueryDescription) -> Text:
     return line
 
 
-def _line(name: str, schema: Mapping[str, Any] | None, documentation: str | None) -> Text:
+def _line(
+    name: str,
+    schema: Mapping[str, Any] | None,
+    documentation: str | None,
+    version: int | None = None,
+) -> Text:
     line = Text(name, style="green")
+    if version is not None:
+        line.append(f" v{version}", style="dim")
     if schema is not None:
         line.append_text(Text.assemble(" ", (summarize(schema), "cyan")))
     if documentation:

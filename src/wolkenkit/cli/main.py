@@ -72,7 +72,8 @@ def _register_commands(arguments: list[str]) -> None:
         for module in pkgutil.iter_modules(wolkenkit.cli.__path__)
         if module.name not in {"main", "entry"}
     )
-    requested = arguments[0] if arguments else None
+    # A command of two words (``check-events``) lives in a module with an underscore.
+    requested = arguments[0].replace("-", "_") if arguments else None
     for name in [requested] if requested in names else names:
         importlib.import_module(f"wolkenkit.cli.{name}")
 

@@ -28,7 +28,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from wolkenkit.application.loader import load_application
 from wolkenkit.cli.main import app
 from wolkenkit.errors import CliError, RebuildFailed
-from wolkenkit.runtime.development import DATA_DIRECTORY, embedded_store_environment
+from wolkenkit.runtime.development import (
+    DATA_DIRECTORY,
+    embedded_store_environment,
+    move_earlier_view_tables,
+)
 from wolkenkit.runtime.replay_configuration import parse_replay_configuration, select_aggregates
 
 if TYPE_CHECKING:
@@ -182,7 +186,12 @@ def _store_environment(app_dir: Path, named: dict[str, str]) -> dict[str, str]:
             f"No stored events: '{data}' does not exist. Run the app with wk dev first, or "
             "give the stores' options."
         )
-    return embedded_store_environment(data)
+    environment = embedded_store_environment(data)
+    if "VIEW_STORE_OPTIONS" not in given:
+        moved = move_earlier_view_tables(data)
+        if moved is not None:
+            console.print(moved)
+    return environment
 
 
 async def _in_process(request: _Replay) -> None:

@@ -28,10 +28,15 @@ PROJECT_DEPLOYMENTS = (
 
 
 def write_compose_files(
-    application_directory: Path, store_type: str, runtime: str, output: Path | None = None
+    application_directory: Path,
+    store_type: str,
+    runtime: str,
+    output: Path | None = None,
+    otel_collector: bool = False,
 ) -> list[Path]:
     """Write the compose files of ``store_type`` and ``runtime`` into ``output`` (by default
-    the app's ``deployment/docker-compose``); returns the files written."""
+    the app's ``deployment/docker-compose``), with an OpenTelemetry collector if asked;
+    returns the files written."""
     target = output if output is not None else application_directory / COMPOSE_DIRECTORY
     context = os.path.relpath(application_directory.resolve(), target.resolve())
     files = compose_files(
@@ -39,6 +44,7 @@ def write_compose_files(
         runtime,
         image=default_tag(application_directory),
         build_context=Path(context).as_posix(),
+        otel_collector=otel_collector,
     )
     target.mkdir(parents=True, exist_ok=True)
     written = []

@@ -12,6 +12,9 @@ as ``wk compose`` writes them:
   and a Traefik gateway that routes the public paths, health-checking the services on their
   health port. Scale a worker service with ``--scale flow=3``. Only the file service mounts the
   data volume: the view tables, like every other store, live in the database.
+- ``otel-collector.yaml`` (with ``otel_collector``): the configuration of an OpenTelemetry
+  collector service that the runtime file then holds too, and that every service sends its
+  traces to and has its metrics scraped by (see :mod:`~.compose_collector`).
 - ``.env.example``: the passwords the files read from ``.env``, left empty: compose refuses
   to start until each is chosen. ``write_compose_files`` makes it cover every compose file
   in the directory, so files written for another store or runtime keep their passwords.
@@ -28,6 +31,7 @@ from typing import Any
 
 import yaml
 
+from wolkenkit.deployment import compose_collector
 from wolkenkit.deployment.compose_stores import (
     SECRET_REFERENCE,
     STORE_TYPES,
@@ -86,13 +90,19 @@ _RUNTIME_ENVIRONMENT = {
 
 
 def compose_files(
-    store_type: str, runtime: str, *, image: str, build_context: str
+    store_type: str,
+    runtime: str,
+    *,
+    image: str,
+    build_context: str,
+    otel_collector: bool = False,
 ) -> dict[str, str]:
     """The files for ``store_type`` and ``runtime`` by file name, ready to be written.
 
     ``image`` names the app's image and ``build_context`` is the app's directory relative to
-    where the files go. Raises ``CliError`` for an unknown store type or runtime, and for a
-    microservice runtime without a database server to share.
+    where the files go; ``otel_collector`` adds an OpenTelemetry collector. Raises
+    ``CliError`` for an unknown store type or runtime, and for a microservice runtime without
+    a database server to share.
     """
     if store_type not in STORE_TYPES:
         raise CliError(
@@ -106,7 +116,9 @@ def compose_files(
             "The microservice runtime shares its state through a database server: use "
             "postgres or mariadb."
         )
-    app = _AppService(image, build_context, stores)
+    telemetry = compose_collector.ENVIRONMENT if otel_collector else {}
+    extras = _extras(store_type, runtime, otel=otel_collector)
+    app = _AppService(image, build_context, stores, extras=extras)
     files: dict[str, str] = {}
     run = ["docker compose"]
     if stores.services:
@@ -119,10 +131,24 @@ def compose_files(
         _setup(app, stores),
     )
     if runtime == "single-process":
-        document = _single_process(app, stores)
+        document = _single_process(
+            _AppService(image, build_context, stores, telemetry, extras=extras), stores
+        )
+        scraped = ["main"]
     else:
-        pub_sub = {"PUB_SUB_OPTIONS": redis_pub_sub_options()}
-        document = _microservice(_AppService(image, build_context, stores, pub_sub), stores)
+        pub_sub = {"PUB_SUB_OPTIONS": redis_pub_sub_options(), **telemetry}
+        document = _microservice(
+            _AppService(image, build_context, stores, pub_sub, extras=extras), stores
+        )
+        scraped = list(MICROSERVICES)
+    if otel_collector:
+        document["services"][compose_collector.COLLECTOR_SERVICE] = (
+            compose_collector.collector_service()
+        )
+        document["configs"] = compose_collector.collector_configs()
+        files[compose_collector.CONFIG_FILE] = compose_collector.collector_config(
+            scraped, HEALTH_PORT
+        )
     name = f"{runtime}.{store_type}.yml"
     files[name] = _dump(f"Run: {' '.join(run)} -f {name} up -d", document)
     example = env_example(files.values())
@@ -150,6 +176,17 @@ def env_example(compose_files: Iterable[str]) -> str | None:
     return "\n".join(lines) + "\n"
 
 
+def _extras(store_type: str, runtime: str, *, otel: bool) -> str:
+    """wolkenkit's extras that the app's image needs: its database's driver, Redis's for the
+    microservice runtime's publish/subscribe, and the OpenTelemetry SDK for a collector."""
+    extras = [store_type] if store_type in ("postgres", "mariadb") else []
+    if runtime == "microservice":
+        extras.append("redis")
+    if otel:
+        extras.append("otel")
+    return ",".join(extras)
+
+
 class _AppService:
     """The parts every service that runs the app's image shares."""
 
@@ -159,9 +196,12 @@ class _AppService:
         build_context: str,
         stores: StoreDeployment,
         extra_environment: dict[str, str] | None = None,
+        *,
+        extras: str,
     ) -> None:
         self.image = image
         self.build_context = build_context
+        self.extras = extras
         self.stores = stores
         # One object for all services: the YAML names it once and refers to it after.
         self.environment = {
@@ -174,7 +214,8 @@ class _AppService:
         self, command: list[str], *, mounts_data: bool = True, **extra: Any
     ) -> dict[str, Any]:
         service: dict[str, Any] = {
-            "build": self.build_context,
+            # The image installs the drivers of this deployment's stores (wolkenkit's extras).
+            "build": {"context": self.build_context, "args": {"WOLKENKIT_EXTRAS": self.extras}},
             "image": self.image,
             "init": True,
             "restart": "always",

@@ -13,6 +13,7 @@ be built while wolkenkit is on no package index (and holds the wolkenkit it was 
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import tarfile
 from dataclasses import dataclass
@@ -40,8 +41,18 @@ class BuildContext:
     files: list[str]
 
 
+def require_docker_sdk() -> None:
+    """Raise a one-line error naming the extra when the Docker SDK is not installed."""
+    if importlib.util.find_spec("docker") is None:
+        raise CliError(
+            "wk build needs the Docker SDK, which is not installed: install wolkenkit[docker] "
+            "(pip install 'wolkenkit[docker]')."
+        )
+
+
 def context_files(directory: Path) -> list[str]:
     """The files of ``directory`` that belong in the context, as sorted POSIX paths."""
+    require_docker_sdk()
     # Imported here: the SDK pulls in requests, which the other commands do not need.
     from docker.utils.build import exclude_paths
 

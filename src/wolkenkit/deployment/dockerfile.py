@@ -16,6 +16,9 @@ APPLICATION_DIRECTORY = "/app"
 #: A directory the runtime's user may write to: SQLite stores, files, the app's own data.
 DATA_DIRECTORY = "/data"
 USER_ID = 10001
+#: The extras an image gets unless told otherwise: the drivers of the database servers that
+#: `wk compose` deploys with and the OpenTelemetry SDK (S3 and the Docker SDK are left out).
+DEFAULT_EXTRAS = "postgres,mariadb,redis,otel"
 
 # The classic builder (which the Engine API's /build speaks) must understand every line, so
 # no BuildKit-only syntax (RUN --mount, COPY --link) is used.
@@ -25,14 +28,20 @@ DOCKERFILE = f"""\
 # Stage 1: the project's dependencies, as pyproject.toml lists them, in a virtual environment.
 # The wheels in wheels/ are installed by file, so the package index is never asked for what
 # they hold (wolkenkit itself, until it is published).
+# WOLKENKIT_EXTRAS names wolkenkit's extras to install: the drivers of the stores the app is
+# deployed with (the compose files that `wk compose` writes set it; empty for none).
 FROM {PYTHON_IMAGE} AS dependencies
+ARG WOLKENKIT_EXTRAS={DEFAULT_EXTRAS}
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 RUN python -m venv /opt/venv
 COPY pyproject.toml wheel[s] /tmp/project/
-RUN python -c "import pathlib, tomllib; \\
+RUN python -c "import os, pathlib, tomllib; \\
 project = tomllib.load(open('/tmp/project/pyproject.toml', 'rb'))['project']; \\
 wheels = sorted(str(path) for path in pathlib.Path('/tmp/project').glob('*.whl')); \\
-print(chr(10).join(wheels + project.get('dependencies', [])))" > /tmp/requirements.txt \\
+extras = os.environ.get('WOLKENKIT_EXTRAS', '').strip(); \\
+drivers = ['wolkenkit[' + extras + ']'] if extras else []; \\
+print(chr(10).join(wheels + project.get('dependencies', []) + drivers))" \\
+ > /tmp/requirements.txt \\
  && /opt/venv/bin/pip install -r /tmp/requirements.txt
 
 # Stage 2: the environment and the app's files, run by an unprivileged user.

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from wolkenkit.deployment.context import build_context
+from wolkenkit.deployment.context import build_context, require_docker_sdk
 from wolkenkit.errors import CliError
 
 _STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$", re.DOTALL)
@@ -68,6 +68,7 @@ def default_tag(directory: Path) -> str:
 
 def build_image(directory: Path, tag: str, on_event: Callable[[BuildEvent], None]) -> str:
     """Build the image of the app in ``directory`` as ``tag``; returns the image's id."""
+    require_docker_sdk()
     # Imported here: the SDK pulls in requests, which the other commands do not need.
     import docker
     from docker.errors import DockerException

@@ -24,9 +24,10 @@ import wolkenkit
 DISTRIBUTION = "wolkenkit"
 #: Where an app keeps the wheels it installs besides those of the package index.
 WHEELS_DIRECTORY = "wheels"
-#: Never part of the package, whatever lies next to its modules.
+#: Never part of the package, whatever lies next to its modules (the ruff.toml files hold
+#: the layering's lint rules, for the repository only).
 _SKIPPED_NAMES = frozenset(
-    {"__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".DS_Store"}
+    {"__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".DS_Store", "ruff.toml"}
 )
 _SKIPPED_SUFFIXES = (".pyc", ".pyo")
 # Zip entries carry a time; a fixed one keeps the archive reproducible (zip starts in 1980).

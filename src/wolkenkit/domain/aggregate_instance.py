@@ -73,7 +73,7 @@ class AggregateInstance:
         return self._state_json
 
     def apply_stored(self, domain_event: DomainEvent[Any]) -> None:
-        """Replay a stored event (rehydration)."""
+        """Replay a stored event (rehydration), already at its model's current version."""
         entry = self.entry.domain_events.get(domain_event.name)
         if entry is None:
             if domain_event.name in self.entry.system_event_names:
@@ -126,6 +126,7 @@ class AggregateInstance:
             data=typed_data,
             id=event_id,
             metadata=metadata,
+            version=entry.version,
         )
         previous_json = self.state_json()
         result = entry.handler.handle(self.state, typed_event, self.event_services)
@@ -138,6 +139,7 @@ class AggregateInstance:
                 data=data_to_json(typed_data),
                 id=event_id,
                 metadata=metadata,
+                version=entry.version,
                 state=DomainEventState.trusted(previous=previous_json, next=self.state_json()),
             )
         )
@@ -180,5 +182,6 @@ class AggregateInstance:
                 initiator=command.metadata.initiator,
                 tags=[],
             ),
+            version=1,
             state=DomainEventState.trusted(previous=state_json, next=state_json),
         )

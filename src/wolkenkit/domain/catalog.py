@@ -21,8 +21,10 @@ from wolkenkit.application.definitions import (
     DomainEventHandler,
     QueryHandler,
     View,
+    version_of,
 )
 from wolkenkit.application.subscriptions import resolve_subscriptions
+from wolkenkit.application.upcasters import FunctionUpcaster, chain
 from wolkenkit.domain.state import StateCodec
 from wolkenkit.messages import AggregateIdentifier
 from wolkenkit.serialization import json_object, validated
@@ -87,6 +89,10 @@ class DomainEventEntry:
     #: ``filter`` and ``map`` are skipped entirely when the user did not override them.
     has_filter: bool
     has_map: bool
+    #: The version of the data's model, and the upcasters that lead to it from version 1
+    #: (the first lifts 1 to 2).
+    version: int = 1
+    upcasters: tuple[FunctionUpcaster, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +141,8 @@ def _aggregate_entry(
             handler.data_schema(),
             has_filter=handler.has_filter(),
             has_map=handler.has_map(),
+            version=version_of(handler.data_schema()),
+            upcasters=chain(aggregate, handler.data_schema()),
         )
         for name, handler in aggregate.domain_event_handlers.items()
     }

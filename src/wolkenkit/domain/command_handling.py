@@ -11,16 +11,22 @@
    state a few times before it becomes ``<command>Failed``.
 5. A rejection or failure yields only ``<command>Rejected`` / ``<command>Failed``, which is
    never stored and never goes to flows.
+
+With a tracer, loading, deciding and storing are each a span, children of the span current
+when ``handle`` is called (the runtime's span for processing the command).
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
+import contextlib
 import logging
 from collections import deque
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
+
+from opentelemetry.trace import SpanKind, Tracer
 
 from wolkenkit import errors
 from wolkenkit.application.services import (
@@ -32,6 +38,7 @@ from wolkenkit.application.services import (
     LockService,
     NotificationService,
 )
+from wolkenkit.awaiting import settled
 from wolkenkit.domain.aggregate_instance import AggregateInstance
 from wolkenkit.domain.catalog import AggregateEntry, Catalog, CommandEntry
 from wolkenkit.domain.repository import Repository
@@ -42,6 +49,12 @@ from wolkenkit.stores.domain_event_store import DomainEventStore
 DEFAULT_MAX_ATTEMPTS = 4
 
 logger = logging.getLogger("wolkenkit.domain.commands")
+
+#: How handling a command ended; a command that was handled before is ``handled``.
+CommandResult = Literal["handled", "rejected", "failed"]
+
+#: Stands in for a span when there is no tracer: entering and leaving it costs next to nothing.
+_NO_SPAN: AbstractContextManager[Any] = contextlib.nullcontext()
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +68,7 @@ class CommandOutcome:
 
     domain_events: list[DomainEventWithState[Any]]
     stored: bool
+    result: CommandResult = "handled"
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,8 +126,10 @@ class CommandHandling:
         domain_event_store: DomainEventStore,
         shared: SharedServices,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        tracer: Tracer | None = None,
     ) -> None:
         self._catalog = catalog
+        self._tracer = tracer
         self._repository = repository
         self._store = domain_event_store
         self._shared = shared
@@ -153,7 +169,8 @@ class CommandHandling:
         for attempt in range(1, self._max_attempts + 1):
             # One read: a conflict's retry asks again, so a command that another process
             # handled meanwhile is recognised then.
-            instance, handled = await self._repository.load_for_command(identifier, command.id)
+            with self._span("load aggregate"):
+                instance, handled = await self._repository.load_for_command(identifier, command.id)
             if handled:
                 return CommandOutcome([], stored=False)
             if provisional is not None and instance.is_pristine():
@@ -175,11 +192,13 @@ class CommandHandling:
     ) -> CommandOutcome | None:
         """Decide and store; ``None`` for a write conflict that is to be retried."""
         try:
-            await self._decide(instance, entry, command)
+            with self._span("decide"):
+                await self._decide(instance, entry, command)
             if instance.pending:
-                await self._store.store_domain_events(
-                    [event.without_state() for event in instance.pending]
-                )
+                with self._span("store domain events", SpanKind.CLIENT):
+                    await self._store.store_domain_events(
+                        [event.without_state() for event in instance.pending]
+                    )
         except errors.RevisionAlreadyExists as error:
             self._discard(instance)
             if not last:
@@ -214,11 +233,8 @@ class CommandHandling:
                 logger=logger_,
             ),
         )
-        if authorized is not True:
-            if inspect.isawaitable(authorized):
-                authorized = await authorized
-            if authorized is not True:
-                raise errors.CommandNotAuthorized()
+        if await settled(authorized) is not True:
+            raise errors.CommandNotAuthorized()
         result = entry.handler.handle(
             state,
             command,
@@ -233,8 +249,15 @@ class CommandHandling:
                 notification=shared.notification,
             ),
         )
-        if result is not None and inspect.isawaitable(result):
-            await result
+        await settled(result)
+
+    def _span(self, name: str, kind: SpanKind = SpanKind.INTERNAL) -> AbstractContextManager[Any]:
+        tracer = self._tracer
+        if tracer is None:
+            return _NO_SPAN
+        # A rejection is an answer, not an error: the exception is recorded, the status left
+        # to whoever sees the outcome.
+        return tracer.start_as_current_span(name, kind=kind, set_status_on_exception=False)
 
     def _discard(self, instance: AggregateInstance) -> None:
         # An event handler may have changed the state object in place: never trust it again.
@@ -249,4 +272,6 @@ class CommandHandling:
         reason: str,
     ) -> CommandOutcome:
         event = instance.system_event(command, f"{command.name}{suffix}", reason)
-        return CommandOutcome([event], stored=False)
+        return CommandOutcome(
+            [event], stored=False, result="rejected" if suffix == "Rejected" else "failed"
+        )

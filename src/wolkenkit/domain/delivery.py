@@ -10,7 +10,6 @@ them, as the handlers' signatures promise, and do not change them.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,22 +21,17 @@ from wolkenkit.application.services import (
     DomainEventAuthorizationServices,
     Infrastructure,
 )
+from wolkenkit.awaiting import settled
 from wolkenkit.domain.catalog import Catalog, DomainEventEntry
 from wolkenkit.domain.repository import Repository
+from wolkenkit.domain.upcasting import Upcasting
+from wolkenkit.errors import WolkenkitError
 from wolkenkit.messages import ClientMetadata, DomainEvent, DomainEventWithState
 from wolkenkit.serialization import json_object, validated
 
 T = TypeVar("T")
 
 logger = logging.getLogger("wolkenkit.domain.delivery")
-
-
-async def _resolve(value: Any) -> Any:
-    # ``True`` first: it is what nearly every callback returns, and the check for an
-    # awaitable costs more than the call itself, once per client and event.
-    if value is True or value is False or not inspect.isawaitable(value):
-        return value
-    return await value
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,11 +51,22 @@ class DomainEventDelivery:
         repository: Repository,
         aggregates: AggregatesService,
         infrastructure: Infrastructure[Any, Any],
+        upcasting: Upcasting,
     ) -> None:
         self._catalog = catalog
         self._repository = repository
         self._aggregates = aggregates
         self._infrastructure = infrastructure.ask_only()
+        self._upcasting = upcasting
+
+    def current(self, domain_event: DomainEventWithState[Any]) -> DomainEventWithState[Any]:
+        """The event at the current version of its model (a process of an older version of
+        the app may have published it); as it came if it cannot be lifted, which ``load``
+        then reports."""
+        try:
+            return self._upcasting.current(domain_event)
+        except WolkenkitError:
+            return domain_event
 
     def for_clients(self, domain_event: DomainEventWithState[Any]) -> DomainEventForClients:
         """The event on its way to any number of clients; its state starts loading now."""
@@ -76,6 +81,7 @@ class DomainEventDelivery:
     async def load(self, domain_event: DomainEventWithState[Any]) -> Loaded | None:
         """What every client's decision starts from; ``None`` withholds the event from all."""
         try:
+            domain_event = self._upcasting.current(domain_event)
             entry = self._catalog.domain_event(domain_event.aggregate_identifier, domain_event.name)
             instance = await self._repository.load(domain_event.aggregate_identifier)
             # One copy for all clients: whatever they do to it stays out of the cache.
@@ -103,14 +109,14 @@ class DomainEventDelivery:
                 logger=loaded.logger,
             )
             handler = entry.handler
-            if await _resolve(handler.is_authorized(state, typed_event, services)) is not True:
+            if await settled(handler.is_authorized(state, typed_event, services)) is not True:
                 return None
             if entry.has_filter and (
-                await _resolve(handler.filter(state, typed_event, services)) is not True
+                await settled(handler.filter(state, typed_event, services)) is not True
             ):
                 return None
             if entry.has_map:
-                mapped: DomainEventWithState[Any] = await _resolve(
+                mapped: DomainEventWithState[Any] = await settled(
                     handler.map(state, typed_event, services)
                 )
                 return mapped
@@ -131,9 +137,9 @@ class DomainEventForClients:
         self, delivery: DomainEventDelivery, domain_event: DomainEventWithState[Any]
     ) -> None:
         self._delivery = delivery
-        self.domain_event = domain_event
+        self.domain_event = delivery.current(domain_event)
         # Started now, before any stream wakes to the event, so that each finds it loaded.
-        self._loading = asyncio.ensure_future(delivery.load(domain_event))
+        self._loading = asyncio.ensure_future(delivery.load(self.domain_event))
         self._unmapped: DomainEvent[Any] | None = None
         self._renderings: dict[Callable[[DomainEvent[Any]], Any], Any] = {}
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
+from opentelemetry.trace import Tracer
+
 from wolkenkit import errors
 from wolkenkit.application.application import Application
 from wolkenkit.application.services import DomainEventServices, Infrastructure
@@ -17,7 +19,13 @@ from wolkenkit.application.tables import Tables
 from wolkenkit.domain.catalog import AggregateEntry, Catalog
 from wolkenkit.domain.command_handling import CommandHandling, CommandOutcome, SharedServices
 from wolkenkit.domain.delivery import DomainEventDelivery, DomainEventForClients
-from wolkenkit.domain.flows import FlowExecution, FlowResult, FlowSharedServices, PerformReplay
+from wolkenkit.domain.flows import (
+    FlowExecution,
+    FlowResult,
+    FlowSharedServices,
+    PerformReplay,
+    each_write_on_its_own,
+)
 from wolkenkit.domain.notifications import Notifications
 from wolkenkit.domain.repository import DEFAULT_CACHE_SIZE, Repository
 from wolkenkit.domain.services import (
@@ -29,6 +37,8 @@ from wolkenkit.domain.services import (
     publishing_to,
 )
 from wolkenkit.domain.snapshot_strategy import DEFAULT_SNAPSHOT_STRATEGY, SnapshotStrategy
+from wolkenkit.domain.upcasting import Upcasting
+from wolkenkit.domain.upcasting_store import UpcastingDomainEventStore
 from wolkenkit.domain.views import ViewQueries
 from wolkenkit.messages import (
     AggregateIdentifier,
@@ -42,6 +52,7 @@ from wolkenkit.stores.consumer_progress_store import ConsumerProgressStore
 from wolkenkit.stores.domain_event_store import DomainEventStore
 from wolkenkit.stores.lock_store import LockStore
 from wolkenkit.stores.publish_subscribe import Publisher
+from wolkenkit.stores.transactions import SharedDatabase, shared_database
 
 DEFAULT_NOTIFICATION_CHANNEL = "notification"
 
@@ -61,23 +72,31 @@ class Domain:
         lock_store: LockStore,
         consumer_progress_store: ConsumerProgressStore,
         publisher: Publisher,
+        tables: Tables,
         infrastructure: Infrastructure[Any, Any] | None = None,
-        tables: Tables | None = None,
         snapshot_strategy: SnapshotStrategy = DEFAULT_SNAPSHOT_STRATEGY,
         notification_channel: str = DEFAULT_NOTIFICATION_CHANNEL,
         send_notification: SendNotification | None = None,
         issue_command: IssueCommand = _no_command_queue,
         perform_replay: PerformReplay | None = None,
         cache_size: int = DEFAULT_CACHE_SIZE,
+        tracer: Tracer | None = None,
     ) -> None:
         self.application = application
         self.catalog = catalog = Catalog(application)
-        self.domain_event_store = domain_event_store
+        self.upcasting = upcasting = Upcasting(catalog)
+        #: Reads come out at the current version of each event's model; writes pass through.
+        self.domain_event_store = UpcastingDomainEventStore(domain_event_store, upcasting)
         self.infrastructure = infrastructure or Infrastructure(ask={}, tell={})
         #: The app's view tables; whoever passes them has set them up.
-        self.tables = tables or Tables.in_memory(application.tables)
+        self.tables = tables
+        #: The database of both the flows' progress and the tables, if they share one: then a
+        #: flow's table writes commit with its progress (exactly once); else at least once.
+        self.flow_database: SharedDatabase | None = shared_database(
+            consumer_progress_store, self.tables.store
+        )
         self.repository = Repository(
-            catalog, domain_event_store, snapshot_strategy, self._event_services, cache_size
+            catalog, self.domain_event_store, snapshot_strategy, self._event_services, cache_size
         )
         aggregates = RepositoryAggregatesService(self.repository)
         lock = StoreLockService(lock_store)
@@ -89,6 +108,7 @@ class Domain:
             self.repository,
             domain_event_store,
             SharedServices(aggregates, self.infrastructure, lock, notification),
+            tracer=tracer,
         )
         self._flows = FlowExecution(
             catalog,
@@ -102,11 +122,14 @@ class Domain:
                 issue_command=issue_command,
                 perform_replay=perform_replay or self._replay_in_place,
             ),
+            self.flow_database.transaction
+            if self.flow_database is not None
+            else each_write_on_its_own,
         )
         self._views = ViewQueries(catalog, self.infrastructure, self.tables)
         self._notifications = Notifications(catalog, self.infrastructure, self.tables, send)
         self._delivery = DomainEventDelivery(
-            catalog, self.repository, aggregates, self.infrastructure
+            catalog, self.repository, aggregates, self.infrastructure, upcasting
         )
         self._event_services_cache: dict[int, DomainEventServices] = {}
 
@@ -124,8 +147,11 @@ class Domain:
         return await self._commands.handle(command)
 
     async def execute_flow(self, flow_name: str, domain_event: DomainEvent[Any]) -> FlowResult:
-        """Run one flow for one event; ``defer`` means: hand me this event again later."""
-        return await self._flows.execute(flow_name, domain_event)
+        """Run one flow for one event; ``defer`` means: hand me this event again later.
+
+        The event may come from a queue that a process of an older version of the app
+        filled, so its data is lifted to the current version first."""
+        return await self._flows.execute(flow_name, self.upcasting.current(domain_event))
 
     async def _replay_in_place(
         self, flow_name: str, identifier: AggregateIdentifier, from_revision: int, to_revision: int

@@ -4,13 +4,21 @@ Progress is kept per (flow, aggregate). An event at or below the progress was se
 acknowledged. An event beyond the next expected revision reveals a gap, handled by the flow's
 replay policy. ``<command>Rejected`` / ``<command>Failed`` events never reach handlers and never
 move progress, so they cannot hide the next real event.
+
+The handlers and the progress run as one unit of work (``wolkenkit.stores.transactions``)
+when the view store and the progress store share a database: the handlers' table writes
+commit with the progress, or not at all. Moving the progress is conditional (it fails for a
+revision already reached), so an event handled twice at the same time, or again after a crash
+before its acknowledgement, changes the tables once. Without a shared database, writes commit
+one by one, before the progress: at least once. What else a handler does (notifications,
+commands, infrastructure) happens as it is called, at least once either way.
 """
 
 from __future__ import annotations
 
-import inspect
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Literal
 
 from wolkenkit import errors
@@ -23,16 +31,30 @@ from wolkenkit.application.services import (
     NotificationService,
 )
 from wolkenkit.application.tables import Tables
+from wolkenkit.awaiting import settled
 from wolkenkit.domain.catalog import Catalog
 from wolkenkit.domain.services import FlowCommandService, IssueCommand
 from wolkenkit.messages import AggregateIdentifier, DomainEvent
 from wolkenkit.records import frozen_record
-from wolkenkit.stores.consumer_progress_store import ConsumerProgressStore, ReplayRange
+from wolkenkit.stores.consumer_progress_store import ConsumerProgressStore, Progress, ReplayRange
 
 FlowResult = Literal["acknowledge", "defer"]
 
 #: Re-feeds the events ``from_revision``..``to_revision`` of one aggregate to one flow.
 PerformReplay = Callable[[str, AggregateIdentifier, int, int], Awaitable[None]]
+
+#: Runs a block as one transaction of the stores it uses (``SharedDatabase.transaction``).
+UnitOfWork = Callable[[], AbstractAsyncContextManager[None]]
+
+
+@asynccontextmanager
+async def each_write_on_its_own() -> AsyncIterator[None]:
+    """The unit of work of stores that share no database: none."""
+    yield
+
+
+class _SeenMeanwhile(Exception):
+    """Another delivery of the event moved the progress past it while this one ran."""
 
 
 @frozen_record
@@ -52,10 +74,12 @@ class FlowExecution:
         catalog: Catalog,
         consumer_progress_store: ConsumerProgressStore,
         shared: FlowSharedServices,
+        unit_of_work: UnitOfWork = each_write_on_its_own,
     ) -> None:
         self._catalog = catalog
         self._progress = consumer_progress_store
         self._shared = shared
+        self._unit_of_work = unit_of_work
         self._loggers = {
             flow_name: logging.getLogger(f"wolkenkit.app.flows.{flow_name}")
             for flow_name in catalog.application.flows
@@ -85,19 +109,36 @@ class FlowExecution:
             gap = await self._on_gap(flow, flow_name, identifier, progress, revision)
             if gap is not None:
                 return gap
-        await self._run_handlers(flow, flow_name, domain_event)
-        await self._progress.set_progress(flow_name, identifier, revision)
+        try:
+            async with self._unit_of_work():
+                await self._run_handlers(flow, flow_name, domain_event)
+                await self._advance(flow_name, identifier, progress, revision)
+        except _SeenMeanwhile:
+            # Handled meanwhile by another delivery (a lock that expired, a replay): what
+            # the handlers wrote here is undone where the unit of work holds it.
+            self._loggers[flow_name].debug(
+                "Event '%s' was handled meanwhile by another delivery.", domain_event.id
+            )
+        return "acknowledge"
+
+    async def _advance(
+        self, flow_name: str, identifier: AggregateIdentifier, progress: Progress, revision: int
+    ) -> None:
+        """Move the progress to ``revision`` (and end a replay that reached it)."""
+        try:
+            await self._progress.set_progress(flow_name, identifier, revision)
+        except errors.RevisionTooLow:
+            raise _SeenMeanwhile from None
         replaying = progress.is_replaying
         if replaying is not False and replaying.to_revision <= revision:
             await self._progress.set_is_replaying(flow_name, identifier, False)
-        return "acknowledge"
 
     async def _on_gap(
         self,
         flow: Flow,
         flow_name: str,
         identifier: AggregateIdentifier,
-        progress: Any,
+        progress: Progress,
         revision: int,
     ) -> FlowResult | None:
         policy = flow.replay_policy
@@ -135,6 +176,4 @@ class FlowExecution:
                     notification=shared.notification,
                     tables=shared.tables,
                 )
-            result = handler.handle(domain_event, services)
-            if inspect.isawaitable(result):
-                await result
+            await settled(handler.handle(domain_event, services))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -14,6 +13,7 @@ from wolkenkit.application.services import (
     NotificationSubscriberServices,
 )
 from wolkenkit.application.tables import Tables
+from wolkenkit.awaiting import settled
 from wolkenkit.domain.catalog import Catalog
 from wolkenkit.domain.services import (
     CollectingNotificationService,
@@ -62,9 +62,7 @@ class Notifications:
             for subscriber in view.notification_subscribers.values():
                 if not subscriber.is_relevant(notification.name):
                     continue
-                result = subscriber.handle(dict(notification.data), services)
-                if inspect.isawaitable(result):
-                    await result
+                await settled(subscriber.handle(dict(notification.data), services))
         for collected in collector.collected:
             await self._send(collected)
 
@@ -94,9 +92,7 @@ class Notifications:
                 logger=self._notifications_logger,
             ),
         )
-        if inspect.isawaitable(authorized):
-            authorized = await authorized
-        return valid.to_public_json() if authorized is True else None
+        return valid.to_public_json() if await settled(authorized) is True else None
 
 
 def _typed(schema: Any, data: dict[str, Any]) -> Any:

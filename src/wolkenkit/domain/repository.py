@@ -1,5 +1,8 @@
 """Rehydrates aggregates from snapshot plus events, keeps hot ones cached, takes snapshots.
 
+A snapshot taken under another state model (its fingerprint differs) is ignored: the aggregate
+is rehydrated from its events, and a new snapshot replaces the old one when one is due.
+
 The cache is only an optimisation: every load still reads the events stored after the cached
 revision, so several processes writing the same aggregate never see stale state. A load for a
 command reads that, the snapshot of an uncached aggregate and the command's idempotency check
@@ -88,6 +91,9 @@ class Repository:
         replay = await self._store.get_replay_for_command(
             identifier, command_id, None if cached is None else cached.revision + 1
         )
+        if replay.snapshot is not None and not _fits(replay.snapshot, entry):
+            # Taken under another state model: the events from the start tell the truth.
+            replay = await self._store.get_replay_for_command(identifier, command_id, 1)
         if cached is not None:
             instance = self._from_cache(identifier, entry, cached)
         elif replay.snapshot is not None:
@@ -146,7 +152,7 @@ class Repository:
         self, identifier: AggregateIdentifier, entry: AggregateEntry
     ) -> AggregateInstance:
         snapshot = await self._store.get_snapshot(identifier)
-        if snapshot is None:
+        if snapshot is None or not _fits(snapshot, entry):
             return self._pristine(identifier, entry)
         return self._from_state(identifier, entry, snapshot)
 
@@ -194,6 +200,7 @@ class Repository:
                     aggregate_identifier=instance.identifier,
                     revision=instance.revision,
                     state=instance.state_json(),
+                    state_model=instance.entry.codec.fingerprint,
                 )
             )
             instance.snapshot_revision = instance.revision
@@ -210,3 +217,9 @@ class Repository:
         self._cache.move_to_end(key)
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
+
+
+def _fits(snapshot: Snapshot, entry: AggregateEntry) -> bool:
+    """Whether the snapshot was taken under the aggregate's current state model; one of
+    another model is never read, since its state may not mean what the fields now say."""
+    return snapshot.state_model == entry.codec.fingerprint

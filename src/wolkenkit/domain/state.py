@@ -6,12 +6,15 @@ import copy
 import datetime
 import decimal
 import enum
+import hashlib
+import json
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar, cast
 
 from pydantic import BaseModel
 
+from wolkenkit._pydantic import built, merged, parts
 from wolkenkit.serialization import json_object, validated
 
 StateT = TypeVar("StateT")
@@ -28,6 +31,8 @@ class StateCodec(Generic[StateT]):
         self._initial_state = initial_state
         sample = initial_state()
         self.model: type[BaseModel] | None = type(sample) if isinstance(sample, BaseModel) else None
+        #: Names the state's model in snapshots, which are ignored once it changes.
+        self.fingerprint = fingerprint(self.model)
 
     def initial(self) -> StateT:
         return self._initial_state()
@@ -39,7 +44,7 @@ class StateCodec(Generic[StateT]):
             if isinstance(result, model):
                 return cast(StateT, result)
             if isinstance(result, Mapping):
-                return cast(StateT, _merged(cast(BaseModel, state), result))
+                return cast(StateT, merged(cast(BaseModel, state), result))
         elif isinstance(result, Mapping):
             return cast(StateT, {**cast(Mapping[str, Any], state), **result})
         raise TypeError(
@@ -66,17 +71,22 @@ class StateCodec(Generic[StateT]):
         return cast(StateT, dict(data))
 
 
-def _merged(state: BaseModel, changes: Mapping[str, Any]) -> BaseModel:
-    """``state.model_copy(update=changes)`` without its generic copying machinery: this runs
-    for every event an aggregate applies. Like ``model_copy``, it does not validate."""
-    merged = type(state).__new__(type(state))
-    object.__setattr__(merged, "__dict__", {**state.__dict__, **changes})
-    object.__setattr__(
-        merged, "__pydantic_fields_set__", state.__pydantic_fields_set__ | changes.keys()
-    )
-    object.__setattr__(merged, "__pydantic_extra__", state.__pydantic_extra__)
-    object.__setattr__(merged, "__pydantic_private__", state.__pydantic_private__)
-    return merged
+def fingerprint(model: type[BaseModel] | None) -> str:
+    """A short hash of the model's JSON Schema: it changes when a field is added, removed,
+    renamed, retyped or gets another default. Empty for a state without a model, whose shape
+    nothing describes."""
+    if model is None:
+        return ""
+    try:
+        described: Any = model.model_json_schema()
+    except Exception:
+        # A type that JSON Schema cannot express: its fields as Python spells them instead.
+        described = [
+            (name, repr(field.annotation), repr(field.default))
+            for name, field in model.model_fields.items()
+        ]
+    text = json.dumps(described, sort_keys=True, default=repr)
+    return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 
 
 #: Values nobody can change in place: a copy may share them.
@@ -115,24 +125,20 @@ def _private_copy(value: Any) -> Any:
     return copy.deepcopy(value)
 
 
-_new = object.__new__
-_set = object.__setattr__
-
-
 def _copied_model(model: BaseModel) -> BaseModel:
     # Written out rather than ``model_copy(deep=True)``: this runs for every command, and a
     # model of immutable values (the usual state) needs only its dicts copied.
-    copied = _new(type(model))
-    values = model.__dict__
+    values, fields_set, extra, private = parts(model)
     for value in values.values():
         if type(value) not in _IMMUTABLE:
             values = {key: _private_copy(value) for key, value in values.items()}
             break
     else:
         values = values.copy()
-    _set(copied, "__dict__", values)
-    _set(copied, "__pydantic_fields_set__", set(model.__pydantic_fields_set__))
-    extra, private = model.__pydantic_extra__, model.__pydantic_private__
-    _set(copied, "__pydantic_extra__", None if extra is None else _private_copy(extra))
-    _set(copied, "__pydantic_private__", None if private is None else _private_copy(private))
-    return copied
+    return built(
+        type(model),
+        values,
+        set(fields_set),
+        None if extra is None else _private_copy(extra),
+        None if private is None else _private_copy(private),
+    )

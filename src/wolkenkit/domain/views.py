@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import logging
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
 from typing import Any, cast
@@ -18,15 +17,12 @@ from wolkenkit.application.services import (
     QueryServices,
 )
 from wolkenkit.application.tables import Tables
+from wolkenkit.awaiting import settled
 from wolkenkit.domain.catalog import Catalog, QueryEntry, describe_validation_error
 from wolkenkit.messages import ClientMetadata
 from wolkenkit.serialization import json_object, validated
 
 logger = logging.getLogger("wolkenkit.domain.views")
-
-
-async def _resolve(value: Any) -> Any:
-    return await value if inspect.isawaitable(value) else value
 
 
 class ViewQueries:
@@ -86,7 +82,7 @@ class ViewQueries:
             view_name, query_name, options, client, StreamQueryHandler
         )
         handler = cast(StreamQueryHandler[Any, Any], entry.handler)
-        result = await _resolve(handler.handle(typed_options, services))
+        result = await settled(handler.handle(typed_options, services))
         return self._stream_items(entry, result, authorization)
 
     async def _stream_items(
@@ -116,7 +112,7 @@ class ViewQueries:
                 "Dropped an invalid item of '%s.%s': %s", entry.view_name, entry.name, error
             )
             return None
-        authorized = await _resolve(entry.handler.is_authorized(typed_item, authorization))
+        authorized = await settled(entry.handler.is_authorized(typed_item, authorization))
         if authorized is not True:
             return None
         return _to_json(typed_item)
@@ -134,9 +130,9 @@ class ViewQueries:
             view_name, query_name, options, client, ValueQueryHandler
         )
         handler = cast(ValueQueryHandler[Any, Any], entry.handler)
-        item = await _resolve(handler.handle(typed_options, services))
+        item = await settled(handler.handle(typed_options, services))
         typed_item = self._validate_item(entry, item)
-        authorized = await _resolve(entry.handler.is_authorized(typed_item, authorization))
+        authorized = await settled(entry.handler.is_authorized(typed_item, authorization))
         if authorized is not True:
             raise errors.QueryNotAuthorized()
         return _to_json(typed_item)

@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any
 from wolkenkit import errors
 from wolkenkit.application.policies import ANONYMOUS_CLAIM
 from wolkenkit.domain.services import ANONYMOUS_ISSUER, unsigned_token
+from wolkenkit.errors import ConfigurationInvalid
 from wolkenkit.messages import ClientMetadata, User
-from wolkenkit.runtime.settings import ConfigurationInvalid, IdentityProvider
+from wolkenkit.runtime.settings import IdentityProvider
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey

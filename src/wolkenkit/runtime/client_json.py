@@ -15,6 +15,8 @@ import re
 from itertools import accumulate
 from typing import Any
 
+from wolkenkit.errors import JsonRefused
+
 #: Objects and arrays may nest this deep; deeper JSON is refused.
 MAX_DEPTH = 64
 
@@ -25,10 +27,6 @@ _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 _STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 # Only an escape makes a lone surrogate (decoding bytes as UTF-8 refuses encoded ones).
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
-
-
-class JsonRefused(ValueError):
-    """Valid JSON that we do not take: nested too deeply, or with a lone surrogate."""
 
 
 def parse_client_json(text: str | bytes) -> Any:

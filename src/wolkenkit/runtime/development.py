@@ -5,7 +5,8 @@ child is started ahead of time (``wolkenkit.runtime.standby``): it imports the f
 the previous one serves (the first one while ``wk`` parses its command line) and is told what
 to run when its turn comes. A child that cannot start (a load error, a port in use) is
 reported in one line and the watcher waits for the next change instead of giving up; a child
-that ends on its own (it crashed, or was killed) is reported and restarted. Its ports are
+that ends on its own (it crashed, or was killed) is reported and restarted, unless it keeps
+ending soon after it started: then the watcher waits for the next change. Its ports are
 checked before each start: a port in use at the start is an error, as another app may be
 answering there.
 """
@@ -29,11 +30,17 @@ from watchfiles import Change, DefaultFilter, awatch
 
 from wolkenkit import errors
 from wolkenkit.runtime.standby import Standby, take_early
+from wolkenkit.stores.sqlite.moving import move_tables
 
 READY_TIMEOUT_SECONDS = 30.0
 #: Where ``wk dev`` keeps an app's data, inside the app's directory.
 DATA_DIRECTORY = ".wolkenkit"
 STOP_TIMEOUT_SECONDS = 10.0
+#: A child that ends this soon after it was ready crashed "quickly"; after this many quick
+#: crashes in a row, ``wk dev`` stops restarting it until the next change (a crash loop would
+#: only burn CPU and scroll the first report away).
+QUICK_CRASH_SECONDS = 10.0
+QUICK_CRASHES_TOLERATED = 3
 
 
 @dataclass(frozen=True)
@@ -49,12 +56,19 @@ class DevelopmentOptions:
     environment: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
 
 
+#: The SQLite file of ``wk dev``'s stores, in the data directory.
+DATABASE_FILE = "wolkenkit.db"
+#: Where earlier versions kept the view tables, apart from the flows' progress.
+EARLIER_VIEWS_FILE = "views.db"
+
+
 def embedded_store_environment(data_directory: Path) -> dict[str, str]:
     """Store options that keep everything under ``data_directory``: one SQLite file for the
-    events, locks, progress and both queues, one for the view tables (so that reading them
-    never waits on the queues' writes), and a directory for files."""
+    events, locks, progress, both queues and the view tables, and a directory for files.
+    With the tables beside the flows' progress, a flow's table writes commit with its
+    progress (exactly once), and a command's writes take fewer commits."""
     data_directory.mkdir(parents=True, exist_ok=True)
-    database = str(data_directory / "wolkenkit.db")
+    database = str(data_directory / DATABASE_FILE)
 
     def sqlite(**extra: object) -> str:
         return json.dumps({"type": "Sqlite", "fileName": database, **extra})
@@ -71,15 +85,28 @@ def embedded_store_environment(data_directory: Path) -> dict[str, str]:
         "CONSUMER_PROGRESS_STORE_OPTIONS": sqlite(tableNames={"progress": "progress-flow"}),
         "PRIORITY_QUEUE_STORE_FOR_COMMANDS_OPTIONS": queue("command"),
         "PRIORITY_QUEUE_STORE_FOR_DOMAIN_EVENTS_OPTIONS": queue("domain-event"),
-        "VIEW_STORE_OPTIONS": json.dumps(
-            {"type": "Sqlite", "fileName": str(data_directory / "views.db")}
-        ),
+        "VIEW_STORE_OPTIONS": sqlite(),
         "FILE_STORE_OPTIONS": json.dumps(
             {"type": "FileSystem", "directory": str(data_directory / "files")}
         ),
         # For whatever the app's infrastructure keeps on disk itself, beside the stores.
         "WOLKENKIT_DATA_DIRECTORY": str(data_directory),
     }
+
+
+def move_earlier_view_tables(data_directory: Path) -> str | None:
+    """Move the view tables of an earlier version's ``views.db`` into the stores' file (see
+    ``embedded_store_environment``); what was done, in one line, or ``None`` if nothing was
+    there. Their rows were written before that file held the flows' progress too; from now
+    on, flows write them exactly once."""
+    earlier = data_directory / EARLIER_VIEWS_FILE
+    if not earlier.is_file():
+        return None
+    moved = move_tables(earlier, data_directory / DATABASE_FILE)
+    return (
+        f"Moved the view tables of {earlier} ({', '.join(moved) or 'none'}) into "
+        f"{DATABASE_FILE}, beside the flows' progress."
+    )
 
 
 def runtime_environment(options: DevelopmentOptions) -> dict[str, str]:
@@ -96,6 +123,8 @@ def runtime_environment(options: DevelopmentOptions) -> dict[str, str]:
         "GRAPHQL_API": json.dumps({"enableIntegratedClient": True}),
         "HTTP_API": "true",
         "HEARTBEAT_INTERVAL": "90000",
+        # Read by a person in a terminal, not by a log collector.
+        "LOG_FORMAT": "readable",
         "SNAPSHOT_STRATEGY": json.dumps(
             {"name": "revision", "configuration": {"revisionLimit": 100}}
         ),
@@ -139,6 +168,8 @@ class DevelopmentServer:
         self._child: Standby | None = None
         #: The next child, waiting with the framework imported.
         self._standby = take_early()
+        #: When the serving child was last ready (``time.monotonic()``).
+        self._ready_at = 0.0
 
     async def run(self) -> None:
         """Serve, restarting on every change, until cancelled (Ctrl+C).
@@ -166,14 +197,27 @@ class DevelopmentServer:
             problem = ports_problem(self._options)
             if problem is not None:
                 raise errors.CliError(problem)
+            await self._move_earlier_view_tables()
             await self._start()
+            quick_crashes = 0
             while True:
                 batch = await self._next_change_or_exit(changes)
                 if isinstance(batch, int):
+                    quick = time.monotonic() - self._ready_at < QUICK_CRASH_SECONDS
+                    quick_crashes = quick_crashes + 1 if quick else 1
+                    if quick_crashes >= QUICK_CRASHES_TOLERATED:
+                        self._report(
+                            f"The application stopped unexpectedly ({_exit_reason(batch)}), "
+                            f"{quick_crashes} times in a row soon after it started; waiting "
+                            "for the next change."
+                        )
+                        await self._stop()
+                        continue
                     self._report(
                         f"The application stopped unexpectedly ({_exit_reason(batch)}); restarting."
                     )
                 else:
+                    quick_crashes = 0
                     names = {Path(path).name for _, path in batch}
                     # Editors write temporary files beside the one they save; name the sources.
                     changed = sorted(n for n in names if n.endswith(".py")) or sorted(names)
@@ -190,6 +234,17 @@ class DevelopmentServer:
                 await watcher
             await self._stop()
             self._discard_standby()
+
+    async def _move_earlier_view_tables(self) -> None:
+        """Once, before the first start: this version keeps the view tables beside the
+        flows' progress, unless the user placed them elsewhere."""
+        options = self._options
+        if options.in_memory or "VIEW_STORE_OPTIONS" in options.environment:
+            return
+        data_directory = options.application_directory.resolve() / DATA_DIRECTORY
+        moved = await asyncio.to_thread(move_earlier_view_tables, data_directory)
+        if moved is not None:
+            self._report(moved)
 
     async def _next_change_or_exit(
         self, changes: asyncio.Queue[set[tuple[Change, str]]]
@@ -223,6 +278,7 @@ class DevelopmentServer:
         except TimeoutError:
             serving = False
         if serving:
+            self._ready_at = time.monotonic()
             elapsed = time.perf_counter() - started
             host = _browsable_host(self._options.host)
             self._report(

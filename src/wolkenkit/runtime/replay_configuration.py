@@ -25,14 +25,10 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from wolkenkit import errors
 from wolkenkit.application.application import Application
+from wolkenkit.errors import ReplayConfigurationInvalid
 from wolkenkit.messages import AggregateIdentifier
 from wolkenkit.stores.domain_event_store import DomainEventStore
-
-
-class ReplayConfigurationInvalid(errors.WolkenkitError):
-    """The replay configuration is malformed or names what the application does not have."""
 
 
 class _Model(BaseModel):

@@ -15,15 +15,21 @@ import logging
 import os
 import signal
 import sys
+import tomllib
 from collections.abc import AsyncIterator, Callable, Generator
 from dataclasses import dataclass
+from pathlib import Path
 
 import uvicorn
+from opentelemetry import trace
+from opentelemetry.trace import Tracer
 from starlette.types import ASGIApp
 
 from wolkenkit.application.application import Application
 from wolkenkit.application.loader import load_application
 from wolkenkit.errors import WolkenkitError
+from wolkenkit.observability.logs import configure_logging
+from wolkenkit.observability.tracing import TRACER_NAME, tracer_provider_from_environment
 from wolkenkit.runtime.gc_tuning import tune_garbage_collector
 from wolkenkit.runtime.http.app import create_http_app
 from wolkenkit.runtime.http.health import create_health_app
@@ -55,6 +61,8 @@ def _server(app: ASGIApp, port_or_socket: PortOrSocket, settings: RuntimeSetting
         app,
         port=port_or_socket if isinstance(port_or_socket, int) else 0,
         lifespan="off",
+        # Its records go to the process's handlers, in the format the runtime chose.
+        log_config=None,
         log_level="warning" if log_level == "info" else log_level,
         access_log=False,
         timeout_graceful_shutdown=int(GRACEFUL_SHUTDOWN_SECONDS) or 1,
@@ -90,15 +98,17 @@ async def serving(
     application: Application | None = None,
     services: frozenset[Service] = ALL_SERVICES,
     before_listening: Callable[[], None] | None = None,
+    tracer: Tracer | None = None,
 ) -> AsyncIterator[Serving]:
     """Run the given services (all of them: the single-process runtime) until left.
 
     Services without an HTTP API (the workers) serve only the health port; ``port`` is then 0.
-    ``before_listening`` runs once everything is set up, just before the ports open.
+    ``before_listening`` runs once everything is set up, just before the ports open. With a
+    ``tracer``, the runtime's work is traced.
     """
     if application is None:
         application = load_application(settings.application_directory)
-    runtime = await SingleProcessRuntime.create(settings, application, services)
+    runtime = await SingleProcessRuntime.create(settings, application, services, tracer)
     servers: list[_Server] = []
     tasks: list[asyncio.Task[None]] = []
     # From here on, whatever fails (the workers, the GraphQL schema, the hook) stops all that
@@ -107,7 +117,9 @@ async def serving(
         await runtime.start()
         if services & HTTP_SERVICES:
             servers.append(_server(create_http_app(runtime), settings.port_or_socket, settings))
-        health = _server(create_health_app(), settings.health_port_or_socket, settings)
+        health = _server(
+            create_health_app(runtime.metrics_exposition), settings.health_port_or_socket, settings
+        )
         servers.append(health)
         if before_listening is not None:
             before_listening()
@@ -138,10 +150,52 @@ async def run(
     loop = asyncio.get_running_loop()
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signal_number, stop.set)
+    application = load_application(settings.application_directory)
+    provider = tracer_provider_from_environment(
+        os.environ, _service_name(settings.application_directory, application.name, services)
+    )
+    tracer = None
+    if provider is not None:
+        # Global too, so that spans the app's own code starts join the runtime's traces.
+        trace.set_tracer_provider(provider)
+        tracer = provider.get_tracer(TRACER_NAME)
+    try:
+        await _serve(settings, application, services, tracer, on_serving, stop)
+    finally:
+        if provider is not None:
+            # Sends the spans still waiting in the batch.
+            await asyncio.to_thread(provider.shutdown)
+
+
+def _service_name(directory: Path, application_name: str, services: frozenset[Service]) -> str:
+    """The service name traces carry unless ``OTEL_SERVICE_NAME`` says otherwise: the app's
+    name (its project's, as in its image, where its directory is ``/app``), and in the
+    microservice runtime the services this process runs."""
+    name = application_name
+    with contextlib.suppress(OSError, tomllib.TOMLDecodeError):
+        project = tomllib.loads((directory / "pyproject.toml").read_text()).get("project", {})
+        name = str(project.get("name") or name)
+    if services == ALL_SERVICES:
+        return name
+    return f"{name}-{'+'.join(sorted(services))}"
+
+
+async def _serve(
+    settings: RuntimeSettings,
+    application: Application,
+    services: frozenset[Service],
+    tracer: Tracer | None,
+    on_serving: Callable[[], None] | None,
+    stop: asyncio.Event,
+) -> None:
     # The garbage collector is tuned before the ports open, so that its one full collection
     # of what start-up made never holds up the first requests.
     async with serving(
-        settings, services=services, before_listening=tune_garbage_collector
+        settings,
+        application,
+        services=services,
+        before_listening=tune_garbage_collector,
+        tracer=tracer,
     ) as running:
         name = running.runtime.application.name
         what = (
@@ -184,9 +238,7 @@ def main(
         sys.exit(1)
     try:
         settings = RuntimeSettings.from_environment(os.environ)
-        logging.basicConfig(
-            level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
-        )
+        configure_logging(settings.log_level, settings.log_format)
         with asyncio.Runner(loop_factory=_loop_factory()) as runner:
             runner.run(run(settings, services, on_serving))
     except WolkenkitError as error:

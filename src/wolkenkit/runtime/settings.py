@@ -15,8 +15,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from wolkenkit import errors
 from wolkenkit.domain.snapshot_strategy import DEFAULT_SNAPSHOT_STRATEGY, SnapshotStrategy
+from wolkenkit.errors import ConfigurationInvalid
 
 #: 100 MiB: room for photos, documents and short videos, while one client cannot fill a
 #: disk (or, with the in-memory file store, the memory) with one request.
@@ -24,10 +24,6 @@ DEFAULT_FILE_SIZE_LIMIT = 100 * 1024 * 1024
 
 PortOrSocket = Annotated[int, Field(ge=0, le=65535)] | str
 StoreOptions = dict[str, Any] | str
-
-
-class ConfigurationInvalid(errors.WolkenkitError):
-    """An environment variable of the runtime has a value it cannot use."""
 
 
 class IdentityProvider(BaseModel):
@@ -140,6 +136,9 @@ class RuntimeSettings(BaseModel):
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         default="info", alias="LOG_LEVEL"
     )
+    #: How log records are written to stderr (ours): a JSON object per line for log
+    #: collectors, or readable lines (``wk dev`` chooses those).
+    log_format: Literal["json", "readable"] = Field(default="json", alias="LOG_FORMAT")
 
     @field_validator("cors_origin")
     @classmethod

@@ -8,7 +8,6 @@ What a handler does through its infrastructure happens again: a rebuild runs the
 
 from __future__ import annotations
 
-import inspect
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -25,6 +24,7 @@ from wolkenkit.application.services import (
     NotificationService,
 )
 from wolkenkit.application.tables import Tables
+from wolkenkit.awaiting import settled
 from wolkenkit.messages import Command, DomainEvent, Initiator, new_id
 
 
@@ -78,6 +78,4 @@ class ShadowFlows:
         name, item = event.fully_qualified_name, event.get_item_identifier()
         for handler in self._flows[flow_name].domain_event_handlers.values():
             if handler.is_relevant(name, item):
-                result = handler.handle(event, services)
-                if inspect.isawaitable(result):
-                    await result
+                await settled(handler.handle(event, services))

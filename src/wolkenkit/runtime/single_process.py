@@ -16,6 +16,9 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
+from opentelemetry import context as otel_context
+from opentelemetry.trace import Tracer
+
 from wolkenkit import errors
 from wolkenkit.application.application import Application
 from wolkenkit.application.description import ApplicationDescription, describe_application
@@ -32,14 +35,28 @@ from wolkenkit.messages import (
     ItemIdentifier,
     Notification,
 )
+from wolkenkit.observability.logs import COMMAND_ID
+from wolkenkit.observability.metrics import RuntimeMetrics
+from wolkenkit.observability.tracing import context_from
 from wolkenkit.records import frozen_record
 from wolkenkit.runtime.auth import Authenticator
 from wolkenkit.runtime.broadcast import Broadcast
 from wolkenkit.runtime.flow_pause import hold, is_barrier
+from wolkenkit.runtime.gauges import Gauges
+from wolkenkit.runtime.observing import Observing
 from wolkenkit.runtime.pings import Pings, items_of
+from wolkenkit.runtime.queued_messages import (
+    QueuedCommand,
+    QueuedDomainEvent,
+    command_and_carrier,
+    event_and_carrier,
+    event_with_carrier,
+    with_carrier,
+)
 from wolkenkit.runtime.services import ALL_SERVICES, Service, stores_needed
 from wolkenkit.runtime.settings import RuntimeSettings, StoreOptions
 from wolkenkit.runtime.workers import Defer, QueueWorkers, Verdict, Wakeup
+from wolkenkit.serialization import json_object
 from wolkenkit.stores import factory
 from wolkenkit.stores.consumer_progress_store import ConsumerProgressStore
 from wolkenkit.stores.domain_event_store import DomainEventStore
@@ -56,6 +73,9 @@ from wolkenkit.stores.publish_subscribe import (
 )
 
 logger = logging.getLogger("wolkenkit.runtime")
+
+#: The key of the trace context in a notification published to other processes.
+NOTIFICATION_CARRIER_KEY = "traceContext"
 
 StoreT = TypeVar("StoreT")
 PubSubT = TypeVar("PubSubT", bound="Publisher | Subscriber")
@@ -107,9 +127,10 @@ class SingleProcessRuntime:
         publisher: Publisher,
         subscriber: Subscriber,
         infrastructure: Any,
-        tables: Tables | None = None,
+        tables: Tables,
         services: frozenset[Service] = ALL_SERVICES,
         opened_stores: Sequence[Any] | None = None,
+        tracer: Tracer | None = None,
     ) -> None:
         self.settings = settings
         self.services = services
@@ -137,8 +158,18 @@ class SingleProcessRuntime:
                 file_store,
                 command_queue,
                 event_queue,
-                *([tables] if tables is not None else []),
+                tables,
             ]
+        )
+        #: Spans (with a tracer) and metrics (always): see ``observing``.
+        self.observing = Observing(tracer, RuntimeMetrics())
+        self._gauges = Gauges.of_services(
+            self.observing.metrics,
+            services,
+            command_queue=command_queue,
+            event_queue=event_queue,
+            flow_names=list(application.flows),
+            streams={"domain-events": self.domain_events, "notifications": self.notifications},
         )
         self._command_wakeup = Wakeup()
         self._flow_wakeup = Wakeup()
@@ -155,9 +186,14 @@ class SingleProcessRuntime:
             tables=tables,
             snapshot_strategy=settings.snapshot_strategy,
             notification_channel=settings.pub_sub_options.channel_for_notifications,
-            send_notification=self._send_local_notification if self.is_single_process else None,
+            send_notification=(
+                self._send_local_notification
+                if self.is_single_process
+                else self._publish_notification
+            ),
             issue_command=self.submit_command,
             perform_replay=self._replay_for_flow,
+            tracer=tracer,
         )
         self._command_workers = QueueWorkers(
             "commands",
@@ -179,8 +215,11 @@ class SingleProcessRuntime:
         #: Work a request started that outlives it (a rebuild); cancelled by ``stop``.
         self._background: set[asyncio.Task[None]] = set()
         #: In one process, notifications reach their consumers through this, not as JSON
-        #: over publish/subscribe (made in ``start``, as it needs the event loop).
-        self._local_notifications: CallbackQueue[Notification] | None = None
+        #: over publish/subscribe (made in ``start``, as it needs the event loop); each with
+        #: the trace context it was sent in.
+        self._local_notifications: (
+            CallbackQueue[tuple[Notification, otel_context.Context | None]] | None
+        ) = None
 
     @classmethod
     async def create(
@@ -188,6 +227,7 @@ class SingleProcessRuntime:
         settings: RuntimeSettings,
         application: Application,
         services: frozenset[Service] = ALL_SERVICES,
+        tracer: Tracer | None = None,
     ) -> SingleProcessRuntime:
         """Open and set up the stores the services need, and build the infrastructure; fails
         at start-up, with one clear error, for bad options or unreachable servers. Stores a
@@ -237,7 +277,8 @@ class SingleProcessRuntime:
                         options(
                             "command_queue", settings.priority_queue_store_for_commands_options
                         ),
-                        CommandWithMetadata,
+                        # Read with the trace context an item may carry.
+                        QueuedCommand,
                         command_matches,
                     )
                 ),
@@ -246,7 +287,7 @@ class SingleProcessRuntime:
                         options(
                             "event_queue", settings.priority_queue_store_for_domain_events_options
                         ),
-                        DomainEvent,
+                        QueuedDomainEvent,
                         event_matches,
                     )
                 ),
@@ -264,6 +305,7 @@ class SingleProcessRuntime:
                 ),
                 services=services,
                 opened_stores=opened,
+                tracer=tracer,
             )
             for store in opened:
                 await store.setup()
@@ -282,7 +324,7 @@ class SingleProcessRuntime:
         if self.is_single_process:
             # Everything is handed over in memory; other processes publish nothing for us.
             self._local_notifications = CallbackQueue(
-                self._receive_notification, "local notifications"
+                self._receive_local_notification, "local notifications"
             )
         else:
             if services & {Service.VIEW, Service.NOTIFICATION, Service.GRAPHQL}:
@@ -299,7 +341,27 @@ class SingleProcessRuntime:
         if Service.DOMAIN in services:
             self._command_workers.start()
         if Service.FLOW in services:
+            self._say_how_flows_write_tables()
             self._flow_workers.start()
+
+    def _say_how_flows_write_tables(self) -> None:
+        """Once, at the start: whether a flow's table writes are exactly once."""
+        if not (self.application.tables and self.application.flows):
+            return
+        database = self.domain.flow_database
+        if database is not None:
+            logger.info(
+                "Flows write view tables exactly once: a flow's table writes commit together "
+                "with its progress, in %s.",
+                database.description,
+            )
+        else:
+            logger.warning(
+                "The view store and the consumer progress store are different databases, so a "
+                "flow's table writes commit apart from its progress: an event handled again "
+                "after a crash applies its writes again (at least once). Keep both stores in "
+                "one database for exactly once, or write the flows' handlers idempotent."
+            )
 
     async def stop(self) -> None:
         """Finish the commands and flow events in hand, then close everything.
@@ -347,6 +409,9 @@ class SingleProcessRuntime:
 
     async def submit_command(self, command: CommandWithMetadata[Any]) -> None:
         """Queue a command for its aggregate; it is handled in order of receipt."""
+        carrier = self.observing.carrier()
+        if carrier is not None:
+            command = with_carrier(command, carrier)
         await self.command_queue.enqueue(
             command, command.aggregate_identifier.aggregate.id, command.metadata.timestamp
         )
@@ -361,8 +426,23 @@ class SingleProcessRuntime:
         )
 
     async def _handle_command(self, locked: LockedItem[CommandWithMetadata[Any]]) -> Verdict:
-        outcome = await self.domain.handle_command(locked.item)
-        await self._publish_outcome(outcome)
+        command, carrier = command_and_carrier(locked.item)
+        # The command's work, down to the flows' queue, is logged with its id and traced in
+        # its span.
+        command_id = COMMAND_ID.set(command.id)
+        try:
+            with self.observing.processing_command(command, carrier):
+                try:
+                    outcome = await self.domain.handle_command(command)
+                except Exception:
+                    self.observing.command_finished(command, "failed")
+                    raise
+                self.observing.command_finished(command, outcome.result)
+                if outcome.stored:
+                    self.observing.metrics.domain_events_stored(len(outcome.domain_events))
+                await self._publish_outcome(outcome)
+        finally:
+            COMMAND_ID.reset(command_id)
         return None
 
     async def _publish_outcome(self, outcome: CommandOutcome) -> None:
@@ -374,7 +454,9 @@ class SingleProcessRuntime:
         else:
             channel = self.settings.pub_sub_options.channel_for_new_domain_events
             for event in outcome.domain_events:
-                await self.publisher.publish(channel, event.to_json())
+                # With its version, unlike to_json: a process of another version of the app
+                # may receive it, and lifts it by that.
+                await self.publisher.publish(channel, json_object(event))
         if not outcome.stored:
             return
         for event in outcome.domain_events:
@@ -383,6 +465,9 @@ class SingleProcessRuntime:
     # --- flows --------------------------------------------------------------------------------
 
     async def _enqueue_for_flows(self, event: DomainEvent[Any], flow_names: Sequence[str]) -> None:
+        carrier = self.observing.carrier() if flow_names else None
+        if carrier is not None:
+            event = event_with_carrier(event, carrier)
         for flow_name in flow_names:
             await self.event_queue.enqueue(event, flow_name, event.metadata.timestamp)
         if flow_names:
@@ -396,12 +481,19 @@ class SingleProcessRuntime:
 
     async def _handle_flow_item(self, locked: LockedItem[DomainEvent[Any]]) -> Verdict:
         # The flow queue's discriminator is the flow's name.
-        event = locked.item
+        event, carrier = event_and_carrier(locked.item)
         if is_barrier(event):
             # A rebuild pauses the flow here while it swaps in its new tables.
             await hold(event, self.lock_store)
             return None
-        result = await self.domain.execute_flow(locked.metadata.discriminator, event)
+        flow_name = locked.metadata.discriminator
+        # A flow's work is the work of the command that caused the event.
+        command_id = COMMAND_ID.set(event.metadata.causation_id)
+        try:
+            with self.observing.processing_flow_item(flow_name, event, carrier):
+                result = await self.domain.execute_flow(flow_name, event)
+        finally:
+            COMMAND_ID.reset(command_id)
         return Defer(event.metadata.timestamp) if result == "defer" else None
 
     async def _replay_for_flow(
@@ -430,19 +522,46 @@ class SingleProcessRuntime:
     async def _send_local_notification(self, notification: Notification) -> None:
         if self._local_notifications is None:
             raise errors.InvalidOperation("The runtime has not been started.")
-        self._local_notifications.push(notification)
+        self._local_notifications.push((notification, self.observing.current_context()))
+
+    async def _publish_notification(self, notification: Notification) -> None:
+        message = notification.to_json()
+        carrier = self.observing.carrier()
+        if carrier is not None:
+            message[NOTIFICATION_CARRIER_KEY] = carrier
+        await self.publisher.publish(
+            self.settings.pub_sub_options.channel_for_notifications, message
+        )
 
     async def _on_notification(self, message: Message) -> None:
-        await self._receive_notification(Notification.model_validate(message))
+        carrier = message.pop(NOTIFICATION_CARRIER_KEY, None)
+        await self._receive_notification(
+            Notification.model_validate(message),
+            context_from(carrier) if self.observing.tracer is not None else None,
+        )
 
-    async def _receive_notification(self, notification: Notification) -> None:
+    async def _receive_local_notification(
+        self, item: tuple[Notification, otel_context.Context | None]
+    ) -> None:
+        await self._receive_notification(*item)
+
+    async def _receive_notification(
+        self, notification: Notification, parent: otel_context.Context | None
+    ) -> None:
         self.notifications.publish(notification)
         if Service.VIEW not in self.services:
             return
-        try:
-            await self.domain.run_view_subscribers(notification)
-        except Exception:
-            logger.exception("A notification subscriber failed on '%s'.", notification.name)
+        channel = self.settings.pub_sub_options.channel_for_notifications
+        with self.observing.processing_notification(channel, notification, parent):
+            try:
+                await self.domain.run_view_subscribers(notification)
+            except Exception:
+                logger.exception("A notification subscriber failed on '%s'.", notification.name)
+
+    async def metrics_exposition(self) -> bytes:
+        """The metrics in the Prometheus text format, the gauges read afresh."""
+        await self._gauges.refresh()
+        return self.observing.metrics.exposition()
 
     async def _on_new_domain_event(self, message: Message) -> None:
         if self.domain_events.listener_count:

@@ -4,16 +4,24 @@ Revisions count from 1 without gaps per aggregate id; storing a revision that ex
 ``RevisionAlreadyExists`` (optimistic concurrency). Every stored event also gets a position in
 one global, gap-safe order: a reader that follows positions never skips an event that a slower
 concurrent writer commits later.
+
+Each event keeps the version of its data's model it was written with (``DomainEvent.version``),
+and each snapshot the fingerprint of the state model it was taken under; the backends on a
+database keep both in columns of their own beside the JSON, which stays as the APIs send it.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Sequence
+from typing import Any, ClassVar, TypeVar
 
 from wolkenkit.errors import ParameterInvalid
 from wolkenkit.messages import AggregateIdentifier, DomainEvent, Snapshot
 from wolkenkit.records import frozen_record
+from wolkenkit.serialization import json_text
+
+DomainEventT = TypeVar("DomainEventT", bound=DomainEvent[Any])
 
 MAX_REVISION = 2**31 - 1
 
@@ -45,6 +53,24 @@ def check_position_range(after_position: int, limit: int | None) -> None:
         raise ParameterInvalid("Limit must be at least 1.")
 
 
+_VERSION = {"version"}
+
+
+def event_json(domain_event: DomainEvent) -> str:
+    """The event's JSON as a backend stores it: without the version, which it keeps in a
+    column of its own."""
+    return json_text(domain_event, exclude=None if domain_event.version == 1 else _VERSION)
+
+
+def with_version(domain_event: DomainEventT, version: int) -> DomainEventT:
+    """A freshly decoded event, given the version its row keeps beside the JSON."""
+    if version != 1:
+        # Set in place: nobody else holds the event yet, and a copy would cost a third of
+        # its decoding on every read of an evolved app's events.
+        domain_event.__dict__["version"] = version
+    return domain_event
+
+
 @frozen_record
 class PositionedDomainEvent:
     """A stored event with its position in the global order (positions start at 1)."""
@@ -66,6 +92,10 @@ class CommandReplay:
 
 
 class DomainEventStore(ABC):
+    #: Whether every read hands out events decoded for it alone, which the reader may then
+    #: change in place (a store that keeps event objects and hands them out says no).
+    reads_fresh_events: ClassVar[bool] = False
+
     @abstractmethod
     async def setup(self) -> None:
         """Create tables and indexes; idempotent."""
@@ -142,6 +172,14 @@ class DomainEventStore(ABC):
         a reader that continues from the last position it saw never skips an event.
         """
 
+    async def count_domain_events(self) -> int:
+        """How many events are stored (for progress bars). This default reads them all; the
+        backends count without reading."""
+        count = 0
+        async for _ in self.get_replay_by_position():
+            count += 1
+        return count
+
     @abstractmethod
     async def wait_until_readable(self) -> None:
         """Return once ``get_replay_by_position`` returns every event stored before the call:
@@ -159,7 +197,9 @@ class DomainEventStore(ABC):
 
     @abstractmethod
     async def store_snapshot(self, snapshot: Snapshot) -> None:
-        """Store a snapshot; storing one for an existing revision changes nothing."""
+        """Store a snapshot. Storing one for an existing revision changes nothing, unless it
+        was taken under another state model (``state_model``): then it replaces the one
+        there, which readers of the new model ignore."""
 
     @abstractmethod
     def get_aggregate_identifiers(self) -> AsyncIterator[AggregateIdentifier]:

@@ -131,10 +131,26 @@ def _backend(options: dict[str, Any], kind: str, function: str) -> Callable[...,
     return result
 
 
+#: A backend's driver (the top-level module it imports) → the extra that installs it.
+DRIVER_EXTRAS: dict[str, str] = {
+    "asyncpg": "postgres",
+    "asyncmy": "mariadb",
+    "redis": "redis",
+    "aiobotocore": "s3",
+    "botocore": "s3",
+}
+
+
 def _import(package: str, store_type: str, kind: str) -> ModuleType:
     try:
         return importlib.import_module(package)
     except ModuleNotFoundError as error:
+        extra = DRIVER_EXTRAS.get((error.name or "").partition(".")[0])
+        if extra is not None:
+            raise errors.DatabaseTypeInvalid(
+                f"The {kind} type '{store_type}' needs its driver, which is not installed: "
+                f"install wolkenkit[{extra}] (pip install 'wolkenkit[{extra}]')."
+            ) from None
         raise errors.DatabaseTypeInvalid(
             f"The {kind} type '{store_type}' is not available: {error}."
         ) from None

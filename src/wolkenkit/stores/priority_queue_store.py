@@ -8,7 +8,7 @@ A lock expires after ``expiration_time`` ms, after which the item is handed out 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Generic, TypeVar
 
 from pydantic import BaseModel
@@ -34,6 +34,19 @@ class LockMetadata:
 class LockedItem(Generic[ItemT]):
     item: ItemT
     metadata: LockMetadata
+
+
+@frozen_record
+class QueueStatistics:
+    """What waits in a priority queue store, for monitoring: items being processed count."""
+
+    #: Items queued, over all discriminators.
+    size: int
+    #: The lowest priority among the queues' head items (``None`` when nothing is queued).
+    #: The runtime's priorities are times in ms, so this tells how long the oldest waits.
+    lowest_head_priority: int | None
+    #: Items queued per discriminator asked for, 0 for one with none.
+    sizes: Mapping[str, int]
 
 
 class PriorityQueueStore(ABC, Generic[ItemT, IdentifierT]):
@@ -80,3 +93,8 @@ class PriorityQueueStore(ABC, Generic[ItemT, IdentifierT]):
     async def remove(self, discriminator: str, item_identifier: IdentifierT) -> None:
         """Remove the first matching item; ``ItemNotFound`` if there is none or it is the
         locked head (being processed)."""
+
+    async def statistics(self, discriminators: Sequence[str] = ()) -> QueueStatistics:
+        """How much is queued, and how much of it for each of ``discriminators``; for the
+        runtime's metrics. A backend that cannot tell raises ``NotImplementedError``."""
+        raise NotImplementedError(f"{type(self).__name__} reports no statistics.")

@@ -80,8 +80,10 @@ def build_domain_event(
     correlation_id: str | None = None,
     timestamp: int | None = None,
     tags: list[str] | None = None,
+    version: int = 1,
 ) -> DomainEvent:
-    """A stored-looking domain event; by default caused by Jane Doe, with fresh ids."""
+    """A stored-looking domain event; by default caused by Jane Doe, with fresh ids, its data
+    at version 1 of its model."""
     event_id = id or new_id()
     return DomainEvent(
         aggregate_identifier=aggregate_identifier,
@@ -96,4 +98,5 @@ def build_domain_event(
             initiator=initiator or Initiator(user=JANE_DOE),
             tags=tags or [],
         ),
+        version=version,
     )

@@ -33,8 +33,9 @@ from pydantic import BaseModel
 
 from wolkenkit import errors
 from wolkenkit.application.application import Application
-from wolkenkit.application.definitions import Aggregate, name_of
+from wolkenkit.application.definitions import Aggregate, name_of, version_of
 from wolkenkit.application.services import Infrastructure, InfrastructureServices
+from wolkenkit.application.tables import Tables
 from wolkenkit.domain.domain import DEFAULT_NOTIFICATION_CHANNEL, Domain
 from wolkenkit.domain.flows import FlowResult
 from wolkenkit.domain.snapshot_strategy import (
@@ -56,6 +57,7 @@ from wolkenkit.stores.lock_store import LockStore
 from wolkenkit.stores.memory.consumer_progress_store import InMemoryConsumerProgressStore
 from wolkenkit.stores.memory.domain_event_store import InMemoryDomainEventStore
 from wolkenkit.stores.memory.lock_store import InMemoryLockStore
+from wolkenkit.stores.memory.view_store import InMemoryViewStore
 from wolkenkit.stores.publish_subscribe import Message, Publisher
 from wolkenkit.testing.builders import build_client, build_command, build_domain_event
 
@@ -119,9 +121,16 @@ def build_domain(
         lock_store=InMemoryLockStore(),
         consumer_progress_store=InMemoryConsumerProgressStore(),
         publisher=publisher or RecordingPublisher(),
+        tables=in_memory_tables(application),
         infrastructure=infrastructure,
         snapshot_strategy=snapshot_strategy,
     )
+
+
+def in_memory_tables(application: Application) -> Tables:
+    """The app's view tables in a fresh in-memory store, ready without ``setup``."""
+    definitions = [table.definition(name) for name, table in application.tables.items()]
+    return Tables(InMemoryViewStore(definitions), application.tables)
 
 
 @dataclass
@@ -171,6 +180,7 @@ class Sandbox:
                 lock_store=self.lock_store,
                 consumer_progress_store=self.consumer_progress_store,
                 publisher=self.publisher,
+                tables=in_memory_tables(self.application),
                 infrastructure=infrastructure,
                 snapshot_strategy=self.snapshot_strategy,
                 issue_command=self._record_command,
@@ -222,6 +232,7 @@ class _Given:
     name: str
     data: Data
     id: str | None
+    version: int | None
 
 
 @dataclass(frozen=True)
@@ -240,13 +251,21 @@ class AggregateScenario:
     whens: tuple[_When, ...] = ()
 
     def given(
-        self, event: str | BaseModel, data: Data = None, *, id: str | None = None
+        self,
+        event: str | BaseModel,
+        data: Data = None,
+        *,
+        id: str | None = None,
+        version: int | None = None,
     ) -> AggregateScenario:
         """A domain event that happened before: its data model (``Sent(text="Hi")``), or its
-        name and data. Revisions continue after the stored ones."""
+        name and data. Revisions continue after the stored ones. ``version`` stores it as an
+        older version of the app wrote it (its data in that version's shape), so the
+        upcasters lift it when it is read; by default it is at its model's version."""
         if isinstance(event, BaseModel):
             data, event = event, _event_name(self.definition, type(event))
-        return dataclasses.replace(self, givens=(*self.givens, _Given(event, data, id)))
+        given = _Given(event, data, id, version)
+        return dataclasses.replace(self, givens=(*self.givens, given))
 
     def when(
         self,
@@ -283,7 +302,7 @@ class AggregateScenario:
         revision = last.metadata.revision if last else 0
         for given in self.givens:
             revision += 1
-            domain.catalog.domain_event(self.aggregate_identifier, given.name)
+            entry = domain.catalog.domain_event(self.aggregate_identifier, given.name)
             await store.store_domain_events(
                 [
                     build_domain_event(
@@ -292,6 +311,7 @@ class AggregateScenario:
                         given.data,
                         revision=revision,
                         id=given.id,
+                        version=given.version or entry.version,
                     )
                 ]
             )
@@ -355,10 +375,13 @@ class FlowScenario:
         *,
         aggregate_id: str | None = None,
         revision: int = 1,
+        version: int | None = None,
     ) -> FlowScenario:
         """An event for the flow: a ``DomainEvent``; its data model (``Sent(text="Hi")``), if
         one aggregate's event takes it; or its fully qualified name
-        (``"communication.message.sent"``) with data. Give the aggregate id and revision."""
+        (``"communication.message.sent"``) with data. Give the aggregate id and revision, and
+        the ``version`` its data has if an older version of the app wrote it (by default
+        its model's). A ``DomainEvent`` carries its own version."""
         if isinstance(event, BaseModel) and not isinstance(event, DomainEvent):
             data, event = event, self._full_name_of(type(event))
         if isinstance(event, str):
@@ -368,8 +391,21 @@ class FlowScenario:
                     f"'{event}' is not a fully qualified name like 'context.aggregate.event'."
                 )
             identifier = AggregateIdentifier.of(parts[0], parts[1], aggregate_id or new_id())
-            event = build_domain_event(identifier, parts[2], data, revision=revision)
+            event = build_domain_event(
+                identifier,
+                parts[2],
+                data,
+                revision=revision,
+                version=version or self._version_of(identifier, parts[2]),
+            )
         return dataclasses.replace(self, events=(*self.events, event))
+
+    def _version_of(self, identifier: AggregateIdentifier, event_name: str) -> int:
+        aggregate = self.sandbox.application.domain.get(identifier.context.name, {}).get(
+            identifier.aggregate.name
+        )
+        handler = None if aggregate is None else aggregate.domain_event_handlers.get(event_name)
+        return 1 if handler is None else version_of(handler.data_schema())
 
     def _full_name_of(self, model: type[BaseModel]) -> str:
         found = [

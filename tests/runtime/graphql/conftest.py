@@ -18,7 +18,7 @@ from websockets.typing import Subprotocol
 
 from tests.domain.chat_app import MessageState, build_application
 from tests.runtime.conftest import Keys, StartServer
-from tests.runtime.test_cancel_replay_cors_health import slow
+from tests.runtime.test_cancel import slow
 from wolkenkit import Aggregate, Everyone
 from wolkenkit.runtime.server import Serving
 

@@ -14,8 +14,8 @@ from tests.domain.chat_app import MessageState, build_application
 from tests.runtime.conftest import StartServer
 from wolkenkit import Aggregate, BigInt, Everyone
 from wolkenkit.application.json_schema import json_schema
-from wolkenkit.errors import GraphQlError
-from wolkenkit.runtime.graphql.types import SchemaNotExpressible, TypeFactory
+from wolkenkit.errors import GraphQlError, SchemaNotExpressible
+from wolkenkit.runtime.graphql.types import TypeFactory
 
 GRAPHQL_API = {"enableIntegratedClient": False}
 

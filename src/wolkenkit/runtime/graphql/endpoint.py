@@ -22,7 +22,8 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import Message, Receive, Scope, Send
 
 from wolkenkit import errors
-from wolkenkit.runtime.client_json import JsonRefused, parse_client_json
+from wolkenkit.errors import JsonRefused
+from wolkenkit.runtime.client_json import parse_client_json
 from wolkenkit.runtime.graphql import ide
 from wolkenkit.runtime.graphql.context import (
     CLIENT_SCOPE_KEY,
@@ -152,7 +153,7 @@ def _checking_messages(receive: Receive, send: Send) -> Receive:
             if text is None:
                 raise ValueError("graphql-ws messages are text")
             parse_client_json(text)
-        except ValueError:
+        except (ValueError, JsonRefused):
             await send({"type": "websocket.close", "code": INVALID_MESSAGE})
             return {"type": "websocket.disconnect", "code": INVALID_MESSAGE}
         return message
@@ -222,7 +223,8 @@ def graphql_routes(runtime: SingleProcessRuntime, *, integrated_client: bool) ->
     endpoint = GraphqlEndpoint(runtime, integrated_client=integrated_client)
     routes: list[BaseRoute] = []
     for path in ("/graphql/v2", "/graphql/v2/"):
-        routes += [Route(path, endpoint), WebSocketRoute(path, endpoint)]
+        # Other methods are refused by the router, with the JSON body every route's 405 has.
+        routes += [Route(path, endpoint, methods=["GET", "POST"]), WebSocketRoute(path, endpoint)]
     if integrated_client:
         routes += ide.routes
     return routes

@@ -13,13 +13,14 @@ from contextlib import contextmanager
 from graphql import GraphQLField, GraphQLSchema, assert_valid_schema
 
 from wolkenkit import errors
+from wolkenkit.errors import SchemaNotExpressible
 from wolkenkit.runtime.graphql.commands import (
     aggregate_identifier_types,
     command_field,
     mutation_type,
 )
 from wolkenkit.runtime.graphql.subscriptions import subscription_type
-from wolkenkit.runtime.graphql.types import BigInt, SchemaNotExpressible, TypeFactory
+from wolkenkit.runtime.graphql.types import BigInt, TypeFactory
 from wolkenkit.runtime.graphql.views import query_field, query_type
 from wolkenkit.runtime.single_process import SingleProcessRuntime
 

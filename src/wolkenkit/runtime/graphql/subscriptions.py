@@ -18,9 +18,10 @@ from graphql import GraphQLArgument, GraphQLField, GraphQLObjectType, GraphQLStr
 from wolkenkit import errors
 from wolkenkit.application.description import ApplicationDescription
 from wolkenkit.domain.delivery import DomainEventForClients
+from wolkenkit.errors import JsonRefused, StreamClosed
 from wolkenkit.messages import DomainEvent, Notification
-from wolkenkit.runtime.broadcast import Broadcast, Overflowed
-from wolkenkit.runtime.client_json import JsonRefused, parse_client_json
+from wolkenkit.runtime.broadcast import Broadcast
+from wolkenkit.runtime.client_json import parse_client_json
 from wolkenkit.runtime.graphql.commands import NO_DOCUMENTATION
 from wolkenkit.runtime.graphql.context import Info, context_of
 from wolkenkit.runtime.graphql.types import TypeFactory
@@ -93,7 +94,7 @@ async def _listening(broadcast: Broadcast[Any]) -> AsyncGenerator[Any, None]:
             while True:
                 for item in await listener.take():
                     yield item
-        except Overflowed:
+        except StreamClosed:
             return  # the subscription completes
         finally:
             await listening.__aexit__(None, None, None)

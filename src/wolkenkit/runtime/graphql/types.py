@@ -49,6 +49,7 @@ from graphql import (
 )
 
 from wolkenkit.application.graphql_types import GRAPHQL_TYPE_KEYWORD
+from wolkenkit.errors import SchemaNotExpressible
 
 Direction = Literal["input", "output"]
 JsonSchema = Mapping[str, Any]
@@ -60,10 +61,6 @@ _NAME = re.compile(r"^[_A-Za-z][_A-Za-z0-9]*$")
 
 #: The one word get-graphql-from-jsonschema adds to the path of every schema with a type.
 _TYPED = "T0"
-
-
-class SchemaNotExpressible(ValueError):
-    """A JSON Schema has no GraphQL counterpart; the message says where and why."""
 
 
 def _whole_number(value: Any) -> int:

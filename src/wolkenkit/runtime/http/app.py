@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -26,8 +26,14 @@ from wolkenkit.runtime.http import (
     replay,
     views,
 )
-from wolkenkit.runtime.http.errors import error_response, unknown_error_response
+from wolkenkit.runtime.http.errors import (
+    UnexpectedErrorMiddleware,
+    error_response,
+    routing_error_response,
+    unknown_error_response,
+)
 from wolkenkit.runtime.http.no_cache import NoCacheMiddleware
+from wolkenkit.runtime.http.observing import ObservingMiddleware
 from wolkenkit.runtime.services import Service
 from wolkenkit.runtime.single_process import SingleProcessRuntime
 
@@ -41,18 +47,9 @@ async def _on_wolkenkit_error(request: Request, error: Exception) -> Response:
 
 
 async def _on_http_error(request: Request, error: Exception) -> Response:
-    status = error.status_code if isinstance(error, HTTPException) else 500
-    if status == 404:
-        return JSONResponse({"code": "NotFound", "message": "Route not found."}, 404)
-    # Starlette's exception carries the headers its status needs, such as a 405's `Allow`.
-    headers = error.headers if isinstance(error, HTTPException) else None
-    if status == 405:
-        return JSONResponse(
-            {"code": "RequestMalformed", "message": f"Method {request.method} is not allowed."},
-            405,
-            headers,
-        )
-    return JSONResponse({"code": "RequestMalformed", "message": str(error)}, status, headers)
+    if not isinstance(error, HTTPException):  # pragma: no cover - registered for this type
+        raise error
+    return routing_error_response(error, request.method)
 
 
 async def _on_client_gone(request: Request, error: Exception) -> Response:
@@ -130,8 +127,18 @@ def create_http_app(runtime: SingleProcessRuntime) -> Starlette:
     app = Starlette(
         routes=routes,
         # CORS answers preflight requests itself, without the no-cache headers, as the
-        # reference's does.
-        middleware=[cors_middleware(settings.cors_origin), Middleware(NoCacheMiddleware)],
+        # reference's does. Every request counts, preflights too. Unexpected errors are
+        # answered inside CORS and no-cache, with their headers.
+        middleware=[
+            Middleware(
+                ObservingMiddleware,
+                metrics=runtime.observing.metrics,
+                tracer=runtime.observing.tracer,
+            ),
+            cors_middleware(settings.cors_origin),
+            Middleware(NoCacheMiddleware),
+            Middleware(UnexpectedErrorMiddleware),
+        ],
         exception_handlers={
             WolkenkitError: _on_wolkenkit_error,
             HTTPException: _on_http_error,

@@ -12,7 +12,12 @@ from wolkenkit import errors
 from wolkenkit.domain.delivery import DomainEventForClients
 from wolkenkit.messages import DomainEvent
 from wolkenkit.runtime.http.requests import authenticate, query_options
-from wolkenkit.runtime.http.streaming import encode_line, ndjson_response, subscription_lines
+from wolkenkit.runtime.http.streaming import (
+    audience_key,
+    encode_line,
+    ndjson_response,
+    subscription_lines,
+)
 from wolkenkit.runtime.single_process import SingleProcessRuntime
 
 
@@ -53,8 +58,11 @@ async def stream_domain_events(request: Request) -> Response:
         prepared = await event.for_client(client)
         return None if prepared is None else event.rendered(prepared, _line)
 
+    # Streams of equal clients with equal filters see each event alike: it is prepared once
+    # for all of them (``is_authorized``, ``filter`` and ``map`` get the same arguments).
+    audience = audience_key("domain-events", client.to_json(), filter_)
     heartbeat = runtime.settings.heartbeat_interval / 1000
-    return ndjson_response(subscription_lines(runtime.domain_events, prepare, heartbeat))
+    return ndjson_response(subscription_lines(runtime.domain_events, audience, prepare, heartbeat))
 
 
 routes = [

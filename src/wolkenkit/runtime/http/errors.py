@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import logging
 
+from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from wolkenkit import errors
+from wolkenkit.errors import RequestTooLarge, RouteNotFound
 
 logger = logging.getLogger("wolkenkit.runtime.http")
 
@@ -31,14 +34,6 @@ STATUS_BY_ERROR: dict[type[errors.WolkenkitError], int] = {
     # The store errors a client's request can cause; any other store error is an outage.
     errors.ParameterInvalid: 400,
 }
-
-
-class RequestTooLarge(errors.RequestMalformed):
-    """The body is larger than the configured limit (413)."""
-
-
-class RouteNotFound(errors.NotFound):
-    """No route matches (404)."""
 
 
 def status_of(error: errors.WolkenkitError) -> int:
@@ -68,6 +63,47 @@ def error_response(error: errors.WolkenkitError) -> JSONResponse:
         logger.error("Request failed: %s", error.message, exc_info=error)
         return unknown_error_response()
     return JSONResponse({"code": wire_code(error), "message": error.message}, status_code=status)
+
+
+def routing_error_response(error: HTTPException, method: str) -> JSONResponse:
+    """Starlette's own errors (no route matches, the method is not allowed, ...) in our JSON
+    shape, with the headers their status needs (a 405's ``Allow``)."""
+    status = error.status_code
+    if status == 404:
+        code, message = errors.NotFound.code, "Route not found."
+    elif status == 405:
+        code, message = errors.RequestMalformed.code, f"Method {method} is not allowed."
+    else:
+        code, message = errors.RequestMalformed.code, str(error)
+    return JSONResponse({"code": code, "message": message}, status, error.headers)
+
+
+class UnexpectedErrorMiddleware:
+    """Answers what nothing else handled (a bug) with 500 ``UnknownError`` from inside the
+    other middleware, so the answer carries their headers (CORS, no-cache) like every other:
+    Starlette's last-resort handler sits outside all of them."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        started = False
+
+        async def sending(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self._app(scope, receive, sending)
+        except Exception:
+            if started:  # too late for an answer of ours: let the server log and close
+                raise
+            logger.exception("Request failed unexpectedly.")
+            await unknown_error_response()(scope, receive, send)
 
 
 def unknown_error_response() -> JSONResponse:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import logging
 import re
 from collections.abc import AsyncIterator, Mapping
@@ -15,9 +14,10 @@ from starlette.routing import Route
 
 from wolkenkit import errors
 from wolkenkit.application.services import ErrorService, HookServices
+from wolkenkit.awaiting import settled
+from wolkenkit.errors import RequestTooLarge
 from wolkenkit.files import FileAddMetadata
 from wolkenkit.messages import UUID_PATTERN, ClientMetadata, Uuid
-from wolkenkit.runtime.http.errors import RequestTooLarge
 from wolkenkit.runtime.http.file_headers import file_headers
 from wolkenkit.runtime.http.requests import authenticate, parse_model, read_json_object
 from wolkenkit.runtime.single_process import SingleProcessRuntime
@@ -43,8 +43,7 @@ def _services(runtime: SingleProcessRuntime, client: ClientMetadata) -> HookServ
 async def _call_hook(hook: Any, *arguments: Any) -> Any:
     if hook is None:
         return None
-    result = hook(*arguments)
-    return await result if inspect.isawaitable(result) else result
+    return await settled(hook(*arguments))
 
 
 async def _call_after_hook(hook: Any, *arguments: Any) -> None:

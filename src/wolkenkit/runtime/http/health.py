@@ -1,4 +1,5 @@
-"""``GET /health/v2`` on the health port (reference §3.7): is this process alive, and how."""
+"""The health port: ``GET /health/v2`` (reference §3.7), is this process alive, and how; and
+``GET /metrics``, the runtime's metrics in the Prometheus text format."""
 
 from __future__ import annotations
 
@@ -7,13 +8,15 @@ import platform
 import resource
 import sys
 import time
+from collections.abc import Awaitable, Callable
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from wolkenkit.observability.metrics import CONTENT_TYPE
 from wolkenkit.runtime.http.no_cache import NoCacheMiddleware
 
 _STARTED = time.monotonic()
@@ -76,8 +79,16 @@ def health(request: Request) -> JSONResponse:
     )
 
 
-def create_health_app() -> Starlette:
-    return Starlette(
-        routes=[Route("/health/v2", health, methods=["GET"])],
-        middleware=[Middleware(NoCacheMiddleware)],
-    )
+#: Gives the metrics in the Prometheus text format.
+MetricsExposition = Callable[[], Awaitable[bytes]]
+
+
+def create_health_app(metrics: MetricsExposition | None = None) -> Starlette:
+    routes = [Route("/health/v2", health, methods=["GET"])]
+    if metrics is not None:
+
+        async def metrics_endpoint(request: Request) -> Response:
+            return Response(await metrics(), media_type=CONTENT_TYPE)
+
+        routes.append(Route("/metrics", metrics_endpoint, methods=["GET"]))
+    return Starlette(routes=routes, middleware=[Middleware(NoCacheMiddleware)])

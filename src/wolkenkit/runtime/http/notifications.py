@@ -8,7 +8,12 @@ from starlette.routing import Route
 
 from wolkenkit.messages import Notification
 from wolkenkit.runtime.http.requests import authenticate
-from wolkenkit.runtime.http.streaming import encode_line, ndjson_response, subscription_lines
+from wolkenkit.runtime.http.streaming import (
+    audience_key,
+    encode_line,
+    ndjson_response,
+    subscription_lines,
+)
 from wolkenkit.runtime.single_process import SingleProcessRuntime
 
 
@@ -25,8 +30,9 @@ async def stream_notifications(request: Request) -> Response:
         public = await runtime.domain.prepare_notification_for_client(notification, client)
         return None if public is None else encode_line(public)
 
+    audience = audience_key("notifications", client.to_json())
     heartbeat = runtime.settings.heartbeat_interval / 1000
-    return ndjson_response(subscription_lines(runtime.notifications, prepare, heartbeat))
+    return ndjson_response(subscription_lines(runtime.notifications, audience, prepare, heartbeat))
 
 
 routes = [

@@ -10,10 +10,10 @@ from starlette.requests import HTTPConnection, Request
 
 from wolkenkit import errors
 from wolkenkit.domain.catalog import describe_validation_error
+from wolkenkit.errors import JsonRefused, RequestTooLarge
 from wolkenkit.messages import ClientMetadata
 from wolkenkit.runtime.auth import Authenticator
-from wolkenkit.runtime.client_json import JsonRefused, parse_client_json
-from wolkenkit.runtime.http.errors import RequestTooLarge
+from wolkenkit.runtime.client_json import parse_client_json
 
 _HEADERS_KEY = "wolkenkit.headers"
 

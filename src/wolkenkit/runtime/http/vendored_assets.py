@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse
 from starlette.routing import Route
 
-from wolkenkit.runtime.http.errors import RouteNotFound
+from wolkenkit.errors import RouteNotFound
 
 _CACHE_CONTROL = "public, max-age=31536000, immutable"
 

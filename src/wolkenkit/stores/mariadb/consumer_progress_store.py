@@ -21,6 +21,7 @@ from wolkenkit.stores.consumer_progress_store import (
 )
 from wolkenkit.stores.mariadb.database import Database, quote, uuid_bytes
 from wolkenkit.stores.mariadb.options import ProgressTableNames
+from wolkenkit.stores.transactions import SharedDatabase
 
 
 def _key(consumer_id: str, aggregate_identifier: AggregateIdentifier) -> tuple[bytes, bytes]:
@@ -52,6 +53,11 @@ class MariaDbConsumerProgressStore(ConsumerProgressStore):
 
     async def destroy(self) -> None:
         await self._database.close()
+
+    @property
+    def shared_database(self) -> SharedDatabase:
+        """Inside a unit of work of the database, its statements run in the unit."""
+        return self._database
 
     async def get_progress(
         self, consumer_id: str, aggregate_identifier: AggregateIdentifier

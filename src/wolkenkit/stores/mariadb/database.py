@@ -8,6 +8,14 @@ which is how transactions start and end without extra round trips.
 
 Driver errors are translated here, at the boundary: a failed start-up becomes
 ``StoreOptionsInvalid`` in one line, a failure later a ``StoreError`` naming the store.
+
+Units of work (``wolkenkit.stores.transactions``). Stores that reach one database as one user
+share a unit: it borrows a connection and begins a transaction, and the stores' sessions
+inside the unit run on that connection, one at a time, without beginning or ending
+transactions of their own. A statement that fails alone (a duplicate key) leaves the unit
+going, as in any InnoDB transaction; one after which the transaction is gone (a deadlock, a
+lost connection) fails every later statement of the unit and the unit itself, since the
+connection would otherwise go on committing statement by statement.
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ import os
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncmy
@@ -25,7 +34,9 @@ from asyncmy.cursors import Cursor
 from asyncmy.errors import MySQLError
 
 from wolkenkit.errors import ParameterInvalid, StoreError, StoreOptionsInvalid, WolkenkitError
+from wolkenkit.stores import transactions
 from wolkenkit.stores.mariadb.options import MariaDbOptions
+from wolkenkit.stores.transactions import ServerDatabase
 
 Row = tuple[Any, ...]
 Statement = tuple[str, Sequence[Any]]
@@ -38,6 +49,8 @@ PAGE_SIZE = 1000
 #: Server-side error numbers; the 2000s are the client library's (lost connections and such).
 _DUPLICATE_ENTRY = 1062
 _CLIENT_ERRORS = range(2000, 3000)
+#: Server errors after which InnoDB may have rolled back the whole transaction.
+_TRANSACTION_ENDING_ERRORS = frozenset({1205, 1213})  # lock wait timeout, deadlock
 _POOL_SIZE = 10
 _STATEMENT_CACHE_SIZE = 64
 _INIT = "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"
@@ -121,8 +134,11 @@ def _forget(task: asyncio.Future[Sequence[Row]]) -> None:
 class Session:
     """One pooled connection for a few statements; see :meth:`Database.session`."""
 
-    def __init__(self, cursor: Cursor) -> None:
+    def __init__(self, cursor: Cursor, in_unit: bool = False) -> None:
         self.cursor = cursor
+        #: The session runs inside a unit of work's transaction: its statements must neither
+        #: begin nor end one.
+        self.in_unit = in_unit
 
     async def execute(self, sql: str, args: Sequence[Any] = ()) -> int:
         """Run one statement; returns the number of affected rows."""
@@ -155,16 +171,88 @@ class Session:
                 return results
 
 
-class Database:
+@dataclass(eq=False)
+class _Unit:
+    connection: Connection
+    #: One session at a time on the connection, also from tasks the unit's code starts.
+    turn: asyncio.Lock = field(default_factory=asyncio.Lock)
+    #: The error after which the transaction may be gone.
+    lost: BaseException | None = None
+
+
+class Database(ServerDatabase):
     """A pool of connections to one database, for one store."""
 
-    def __init__(self, pool: asyncmy.Pool, store: str) -> None:
+    def __init__(self, pool: asyncmy.Pool, store: str, options: MariaDbOptions) -> None:
+        super().__init__(
+            (
+                "MariaDb",
+                options.host_name,
+                options.port,
+                options.user_name,
+                options.password,
+                options.database,
+            ),
+            f"the {PRODUCT_NAMES[options.type]} database {options.database} at "
+            f"{options.host_name}:{options.port}",
+        )
         self._pool = pool
         self.store = store
 
     async def close(self) -> None:
         self._pool.close()
         await self._pool.wait_closed()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        if transactions.joined(self._key) is not None:
+            yield
+            return
+        try:
+            connection = await self._pool.acquire()
+        except (MySQLError, OSError) as error:
+            raise StoreError(f"The {self.store} failed: {describe(error)}.") from error
+        unit = _Unit(connection)
+        try:
+            await self._call(unit, connection.begin)
+            with transactions.joining(self._key, unit):
+                try:
+                    yield
+                except BaseException:
+                    await self._roll_back(unit)
+                    raise
+            async with unit.turn:
+                if unit.lost is not None:
+                    await self._roll_back(unit)
+                    raise StoreError(
+                        f"The {self.store} rolled back a unit of work, as its transaction "
+                        f"ended early: {describe(unit.lost)}."
+                    ) from unit.lost
+                await self._call(unit, connection.commit)
+        finally:
+            self._pool.release(connection)
+
+    async def _call(self, unit: _Unit, statement: Callable[[], Awaitable[None]]) -> None:
+        """Begin or commit the unit's transaction; a failure leaves it rolled back."""
+        try:
+            await statement()
+        except (MySQLError, OSError) as error:
+            unit.lost = error
+            await self._roll_back(unit)
+            raise StoreError(f"The {self.store} failed: {describe(error)}.") from error
+
+    @staticmethod
+    async def _roll_back(unit: _Unit) -> None:
+        """Roll back; a connection in an unknown state is closed instead, which rolls back on
+        the server (and the pool does not take it back)."""
+        connection = unit.connection
+        if unit.lost is None:
+            try:
+                await connection.rollback()
+                return
+            except (MySQLError, OSError):
+                pass
+        connection.close()
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[Session]:
@@ -174,6 +262,11 @@ class Database:
         unknown (lost, or interrupted mid-statement) is closed instead of being reused.
         Driver errors leave as ``StoreError``.
         """
+        unit: _Unit | None = transactions.joined(self._key)
+        if unit is not None:
+            async with self._in(unit) as session:
+                yield session
+            return
         try:
             async with self._pool.acquire() as connection:
                 try:
@@ -183,6 +276,31 @@ class Database:
                     raise
         except (MySQLError, OSError) as error:
             raise StoreError(f"The {self.store} failed: {describe(error)}.") from error
+
+    @asynccontextmanager
+    async def _in(self, unit: _Unit) -> AsyncIterator[Session]:
+        """A session on the unit's connection; what goes wrong is left to the unit's end."""
+        async with unit.turn:
+            if unit.lost is not None:
+                raise StoreError(
+                    f"The {self.store} cannot go on with a unit of work whose transaction "
+                    f"ended early: {describe(unit.lost)}."
+                )
+            try:
+                yield Session(unit.connection.cursor(), in_unit=True)
+            except (MySQLError, OSError) as error:
+                number = error_number(error) if isinstance(error, MySQLError) else None
+                if (
+                    number is None
+                    or number in _CLIENT_ERRORS
+                    or (number in _TRANSACTION_ENDING_ERRORS)
+                ):
+                    unit.lost = error
+                raise StoreError(f"The {self.store} failed: {describe(error)}.") from error
+            except asyncio.CancelledError as error:
+                # Cut off mid-statement, the connection's state is unknown.
+                unit.lost = error
+                raise
 
     async def _recover(self, connection: Connection, error: BaseException) -> None:
         number = error_number(error) if isinstance(error, MySQLError) else None
@@ -239,4 +357,4 @@ async def connect(options: MariaDbOptions, store: str) -> Database:
         raise StoreOptionsInvalid(
             f"The {store} cannot connect to {options.host_name}:{options.port}: {describe(error)}."
         ) from None
-    return Database(pool, store)
+    return Database(pool, store, options)

@@ -25,6 +25,7 @@ from wolkenkit.stores.domain_event_store import (
     check_from_timestamp,
     check_position_range,
     check_revision_range,
+    with_version,
 )
 from wolkenkit.stores.mariadb.database import (
     PAGE_SIZE,
@@ -41,8 +42,19 @@ from wolkenkit.stores.mariadb.options import POSITIONS_SUFFIX, DomainEventTableN
 _SNAPSHOT, _HANDLED, _EVENT = 0, 1, 2
 
 
-def _decode(text: str) -> DomainEvent:
-    return DomainEvent.model_validate_json(text)
+def _decode(text: str, version: int) -> DomainEvent:
+    return with_version(DomainEvent.model_validate_json(text), version)
+
+
+def _snapshot(
+    aggregate_identifier: AggregateIdentifier, revision: int, state: str, state_model: str
+) -> Snapshot:
+    return Snapshot.trusted(
+        aggregate_identifier=aggregate_identifier,
+        revision=revision,
+        state=from_json(state),
+        state_model=state_model,
+    )
 
 
 def _identifier(text: str) -> AggregateIdentifier:
@@ -51,6 +63,8 @@ def _identifier(text: str) -> AggregateIdentifier:
 
 class MariaDbDomainEventStore(DomainEventStore):
     """Events, snapshots and the position counter in three tables of one database."""
+
+    reads_fresh_events = True
 
     def __init__(self, database: Database, table_names: DomainEventTableNames) -> None:
         self._database = database
@@ -66,6 +80,7 @@ class MariaDbDomainEventStore(DomainEventStore):
                 `timestamp` BIGINT NOT NULL,
                 `position` BIGINT NOT NULL,
                 `domainEvent` JSON NOT NULL,
+                `version` INT UNSIGNED NOT NULL DEFAULT 1,
                 PRIMARY KEY (`aggregateId`, `revision`),
                 UNIQUE KEY `position` (`position`),
                 KEY `causationId` (`causationId`),
@@ -76,6 +91,7 @@ class MariaDbDomainEventStore(DomainEventStore):
                 `aggregateId` BINARY(16) NOT NULL,
                 `revision` INT UNSIGNED NOT NULL,
                 `state` JSON NOT NULL,
+                `stateModel` VARCHAR(64) NOT NULL DEFAULT '',
                 PRIMARY KEY (`aggregateId`, `revision`)
             ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin""",
             f"""CREATE TABLE IF NOT EXISTS {positions} (
@@ -86,21 +102,28 @@ class MariaDbDomainEventStore(DomainEventStore):
             f"""INSERT IGNORE INTO {positions} (`id`, `last`)
                 SELECT 1, GREATEST(COALESCE(MAX(`position`), 0), 0) FROM {events}""",
         ]
+        # Tables from before versions and state models: their events are at version 1, their
+        # snapshots of no known model.
+        self._added_columns = (
+            (table_names.domain_events, "version", "INT UNSIGNED NOT NULL DEFAULT 1"),
+            (table_names.snapshots, "stateModel", "VARCHAR(64) NOT NULL DEFAULT ''"),
+        )
         self._writer = MariaDbEventWriter(database, events, positions)
         # A command's reads in one statement, so they see one snapshot of the tables (READ
         # COMMITTED takes one per statement). The outer ORDER BY is needed: inside a UNION,
         # an ORDER BY without LIMIT is ignored.
+        # Rows of kind, revision, JSON, and the event's version or the snapshot's state model.
         handled = (
-            f"(SELECT {_HANDLED}, NULL, NULL FROM DUAL WHERE EXISTS "
+            f"(SELECT {_HANDLED}, NULL, NULL, NULL, NULL FROM DUAL WHERE EXISTS "
             f"(SELECT 1 FROM {events} WHERE `causationId` = %s))"
         )
         revisions = (
-            f"SELECT {_EVENT}, `revision`, `domainEvent` FROM {events} "
+            f"SELECT {_EVENT}, `revision`, `domainEvent`, `version`, NULL FROM {events} "
             "WHERE `aggregateId` = %s AND `revision`"
         )
         self._replay_for_command = f"{handled} UNION ALL ({revisions} >= %s) ORDER BY 1, 2"
         self._replay_for_command_from_snapshot = (
-            f"(SELECT {_SNAPSHOT}, `revision`, `state` FROM {snapshots} "
+            f"(SELECT {_SNAPSHOT}, `revision`, `state`, NULL, `stateModel` FROM {snapshots} "
             f"WHERE `aggregateId` = %s ORDER BY `revision` DESC LIMIT 1) "
             f"UNION ALL {handled} "
             f"UNION ALL ({revisions} > (SELECT COALESCE(MAX(`revision`), 0) "
@@ -109,6 +132,16 @@ class MariaDbDomainEventStore(DomainEventStore):
 
     async def setup(self) -> None:
         await self._database.create(self._schema)
+        for table, column, definition in self._added_columns:
+            found = await self._database.fetch_one(
+                "SELECT 1 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() "
+                "AND TABLE_NAME = %s AND COLUMN_NAME = %s",
+                (table, column),
+            )
+            if found is None:
+                await self._database.execute(
+                    f"ALTER TABLE {quote(table)} ADD COLUMN `{column}` {definition}"
+                )
 
     async def destroy(self) -> None:
         await self._database.close()
@@ -117,17 +150,17 @@ class MariaDbDomainEventStore(DomainEventStore):
         self, aggregate_identifier: AggregateIdentifier
     ) -> DomainEvent | None:
         row = await self._database.fetch_one(
-            f"SELECT `domainEvent` FROM {self._events} WHERE `aggregateId` = %s "
+            f"SELECT `domainEvent`, `version` FROM {self._events} WHERE `aggregateId` = %s "
             "ORDER BY `revision` DESC LIMIT 1",
             (uuid_bytes(aggregate_identifier.aggregate.id),),
         )
-        return None if row is None else _decode(row[0])
+        return None if row is None else _decode(row[0], row[1])
 
     async def get_domain_events_by_causation_id(
         self, causation_id: str
     ) -> AsyncIterator[DomainEvent]:
         for row in await self._by_id_column("causationId", causation_id):
-            yield _decode(row[0])
+            yield _decode(row[0], row[1])
 
     async def has_domain_events_with_causation_id(self, causation_id: str) -> bool:
         row = await self._database.fetch_one(
@@ -140,11 +173,12 @@ class MariaDbDomainEventStore(DomainEventStore):
         self, correlation_id: str
     ) -> AsyncIterator[DomainEvent]:
         for row in await self._by_id_column("correlationId", correlation_id):
-            yield _decode(row[0])
+            yield _decode(row[0], row[1])
 
     async def _by_id_column(self, column: str, value: str) -> Sequence[Row]:
         return await self._database.fetch_all(
-            f"SELECT `domainEvent` FROM {self._events} WHERE `{column}` = %s ORDER BY `position`",
+            f"SELECT `domainEvent`, `version` FROM {self._events} WHERE `{column}` = %s "
+            "ORDER BY `position`",
             (uuid_bytes(value),),
         )
 
@@ -152,7 +186,7 @@ class MariaDbDomainEventStore(DomainEventStore):
         check_from_timestamp(from_timestamp)
         # Pages continue after the last key seen, so the whole replay reads each row once.
         select = (
-            f"SELECT `aggregateId`, `revision`, `domainEvent` FROM {self._events} "
+            f"SELECT `aggregateId`, `revision`, `domainEvent`, `version` FROM {self._events} "
             "FORCE INDEX (PRIMARY) WHERE `timestamp` >= %s"
         )
         after = " AND `aggregateId` >= %s AND (`aggregateId` > %s OR `revision` > %s)"
@@ -161,7 +195,7 @@ class MariaDbDomainEventStore(DomainEventStore):
         async def fetch(previous: Sequence[Row] | None) -> Sequence[Row]:
             if previous is None:
                 return await self._database.fetch_all(select + order, (from_timestamp, PAGE_SIZE))
-            aggregate_id, revision, _ = previous[-1]
+            aggregate_id, revision = previous[-1][:2]
             return await self._database.fetch_all(
                 select + after + order,
                 (from_timestamp, aggregate_id, aggregate_id, revision, PAGE_SIZE),
@@ -169,7 +203,7 @@ class MariaDbDomainEventStore(DomainEventStore):
 
         async for rows in pages(fetch):
             for row in rows:
-                yield _decode(row[2])
+                yield _decode(row[2], row[3])
 
     async def get_replay_for_aggregate(
         self, aggregate_id: str, from_revision: int = 1, to_revision: int = MAX_REVISION
@@ -177,8 +211,9 @@ class MariaDbDomainEventStore(DomainEventStore):
         check_revision_range(from_revision, to_revision)
         key = uuid_bytes(aggregate_id)
         select = (
-            f"SELECT `revision`, `domainEvent` FROM {self._events} WHERE `aggregateId` = %s "
-            "AND `revision` BETWEEN %s AND %s ORDER BY `revision` LIMIT %s"
+            f"SELECT `revision`, `domainEvent`, `version` FROM {self._events} "
+            "WHERE `aggregateId` = %s AND `revision` BETWEEN %s AND %s ORDER BY `revision` "
+            "LIMIT %s"
         )
 
         async def fetch(previous: Sequence[Row] | None) -> Sequence[Row]:
@@ -187,7 +222,7 @@ class MariaDbDomainEventStore(DomainEventStore):
 
         async for rows in pages(fetch):
             for row in rows:
-                yield _decode(row[1])
+                yield _decode(row[1], row[2])
 
     async def get_replay_for_command(
         self,
@@ -202,17 +237,14 @@ class MariaDbDomainEventStore(DomainEventStore):
             check_revision_range(from_revision, MAX_REVISION)
             sql, arguments = self._replay_for_command, (caused, key, from_revision)
         handled, snapshot, domain_events = False, None, []
-        for kind, revision, text in await self._database.fetch_all(sql, arguments):
+        rows = await self._database.fetch_all(sql, arguments)
+        for kind, revision, text, version, state_model in rows:
             if kind == _EVENT:
-                domain_events.append(_decode(text))
+                domain_events.append(_decode(text, version))
             elif kind == _HANDLED:
                 handled = True
             else:
-                snapshot = Snapshot.trusted(
-                    aggregate_identifier=aggregate_identifier,
-                    revision=revision,
-                    state=from_json(text),
-                )
+                snapshot = _snapshot(aggregate_identifier, revision, text, state_model)
         return CommandReplay(handled, snapshot, domain_events)
 
     async def wait_until_readable(self) -> None:
@@ -226,7 +258,8 @@ class MariaDbDomainEventStore(DomainEventStore):
         # Every committed position is final (see the module docstring), so no check for
         # writers in flight is needed here.
         select = (
-            f"SELECT `position`, `domainEvent` FROM {self._events} FORCE INDEX (`position`) "
+            f"SELECT `position`, `domainEvent`, `version` FROM {self._events} "
+            "FORCE INDEX (`position`) "
             "WHERE `position` > %s ORDER BY `position` LIMIT %s"
         )
         fetched = 0
@@ -241,8 +274,13 @@ class MariaDbDomainEventStore(DomainEventStore):
             return await self._database.fetch_all(select, (after, size))
 
         async for rows in pages(fetch):
-            for position, text in rows:
-                yield PositionedDomainEvent(position=position, domain_event=_decode(text))
+            for position, text, version in rows:
+                yield PositionedDomainEvent(position=position, domain_event=_decode(text, version))
+
+    async def count_domain_events(self) -> int:
+        row = await self._database.fetch_one(f"SELECT COUNT(*) FROM {self._events}")
+        assert row is not None, "a count has a row"
+        return int(row[0])
 
     async def store_domain_events(self, domain_events: Sequence[DomainEvent]) -> None:
         check_domain_events(domain_events)
@@ -250,25 +288,26 @@ class MariaDbDomainEventStore(DomainEventStore):
 
     async def get_snapshot(self, aggregate_identifier: AggregateIdentifier) -> Snapshot | None:
         row = await self._database.fetch_one(
-            f"SELECT `revision`, `state` FROM {self._snapshots} WHERE `aggregateId` = %s "
-            "ORDER BY `revision` DESC LIMIT 1",
+            f"SELECT `revision`, `state`, `stateModel` FROM {self._snapshots} "
+            "WHERE `aggregateId` = %s ORDER BY `revision` DESC LIMIT 1",
             (uuid_bytes(aggregate_identifier.aggregate.id),),
         )
-        if row is None:
-            return None
-        return Snapshot.trusted(
-            aggregate_identifier=aggregate_identifier, revision=row[0], state=from_json(row[1])
-        )
+        return None if row is None else _snapshot(aggregate_identifier, *row)
 
     async def store_snapshot(self, snapshot: Snapshot) -> None:
-        # The first snapshot of a revision stays; a second one of it is no error.
+        # The first snapshot of a revision stays, and a second one of it is no error, unless
+        # it was taken under another state model: then it takes the old one's place. (The
+        # assignments run in order: the first still sees the old state model.)
         await self._database.execute(
-            f"INSERT IGNORE INTO {self._snapshots} (`aggregateId`, `revision`, `state`) "
-            "VALUES (%s, %s, %s)",
+            f"INSERT INTO {self._snapshots} (`aggregateId`, `revision`, `state`, `stateModel`) "
+            "VALUES (%s, %s, %s, %s) ON DUPLICATE KEY UPDATE "
+            "`state` = IF(`stateModel` <> VALUES(`stateModel`), VALUES(`state`), `state`), "
+            "`stateModel` = VALUES(`stateModel`)",
             (
                 uuid_bytes(snapshot.aggregate_identifier.aggregate.id),
                 snapshot.revision,
                 to_json(snapshot.state).decode(),
+                snapshot.state_model,
             ),
         )
 

@@ -45,7 +45,7 @@ from asyncmy.errors import MySQLError
 
 from wolkenkit.errors import RevisionAlreadyExists, StoreError
 from wolkenkit.messages import DomainEvent, DomainEventWithState
-from wolkenkit.serialization import json_text
+from wolkenkit.stores.domain_event_store import event_json
 from wolkenkit.stores.group_commit import GroupCommit
 from wolkenkit.stores.mariadb.database import Database, duplicate_key, error_number, uuid_bytes
 
@@ -58,8 +58,8 @@ _COLUMNS = "`aggregateId`, `revision`, `causationId`, `correlationId`, `timestam
 #: Events that concurrent callers' batches add up to at most in one joint insert.
 _JOINT_BATCH_SIZE = 5_000
 
-#: An event's indexed columns and its JSON.
-Row = tuple[bytes, int, bytes, bytes, int, str]
+#: An event's indexed columns, its JSON and its version.
+Row = tuple[bytes, int, bytes, bytes, int, str, int]
 
 
 class _Collision(StoreError):
@@ -71,7 +71,9 @@ class MariaDbEventWriter:
 
     def __init__(self, database: Database, events: str, positions: str) -> None:
         self._database = database
-        self._insert = f"INSERT INTO {events} ({_COLUMNS}, `position`, `domainEvent`) VALUES "
+        self._insert = (
+            f"INSERT INTO {events} ({_COLUMNS}, `position`, `domainEvent`, `version`) VALUES "
+        )
         self._take_positions = (
             f"UPDATE {positions} SET `last` = LAST_INSERT_ID(`last` + %s) WHERE `id` = 1"
         )
@@ -101,10 +103,10 @@ class MariaDbEventWriter:
     async def _attempt(self, rows: list[Row]) -> None:
         count = len(rows)
         base = secrets.randbelow(_MAX_BASE - count) + 1
-        values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * count)
+        values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * count)
         arguments: list[Any] = []
         for index, row in enumerate(rows, start=1):
-            arguments.extend((*row[:5], -(base + index), row[5]))
+            arguments.extend((*row[:5], -(base + index), *row[5:]))
         temporary = ", ".join(str(-(base + index)) for index in range(1, count + 1))
         async with self._database.session() as session:
             try:
@@ -127,7 +129,8 @@ class MariaDbEventWriter:
 
 
 def _row(domain_event: DomainEvent) -> Row:
-    """The indexed columns and the JSON of one event (without any state it carries)."""
+    """The indexed columns, the JSON and the version of one event (without any state it
+    carries)."""
     if isinstance(domain_event, DomainEventWithState):
         domain_event = domain_event.without_state()
     metadata = domain_event.metadata
@@ -137,5 +140,6 @@ def _row(domain_event: DomainEvent) -> Row:
         uuid_bytes(metadata.causation_id),
         uuid_bytes(metadata.correlation_id),
         metadata.timestamp,
-        json_text(domain_event),
+        event_json(domain_event),
+        domain_event.version,
     )

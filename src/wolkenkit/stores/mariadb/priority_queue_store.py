@@ -45,6 +45,7 @@ from wolkenkit.stores.priority_queue_store import (
     LockedItem,
     LockMetadata,
     PriorityQueueStore,
+    QueueStatistics,
 )
 
 _BEGIN: Statement = ("START TRANSACTION", ())
@@ -275,6 +276,27 @@ class MariaDbPriorityQueueStore(PriorityQueueStore[ItemT, IdentifierT]):
                     self._unlock(discriminator, items[1][1] if len(items) > 1 else None)
                 )
             await session.script(*statements, _COMMIT)
+
+    async def statistics(self, discriminators: Sequence[str] = ()) -> QueueStatistics:
+        size_row = await self._database.fetch_one(f"SELECT count(*) FROM {self._items}")
+        lowest_row = await self._database.fetch_one(
+            f"SELECT min(`headPriority`) FROM {self._queues}"
+        )
+        sizes = dict.fromkeys(discriminators, 0)
+        if discriminators:
+            placeholders = ", ".join(["%s"] * len(discriminators))
+            rows = await self._database.fetch_all(
+                f"SELECT `discriminator`, count(*) FROM {self._items}"
+                f" WHERE `discriminator` IN ({placeholders}) GROUP BY `discriminator`",
+                list(discriminators),
+            )
+            sizes.update((row[0], int(row[1])) for row in rows)
+        lowest = lowest_row[0] if lowest_row is not None else None
+        return QueueStatistics(
+            size=int(size_row[0]) if size_row is not None else 0,
+            lowest_head_priority=None if lowest is None else int(lowest),
+            sizes=sizes,
+        )
 
     def _find(self, items: Sequence[Row], item_identifier: IdentifierT) -> int | None:
         for index, row in enumerate(items):

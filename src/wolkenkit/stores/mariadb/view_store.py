@@ -31,6 +31,7 @@ from wolkenkit.errors import ParameterInvalid, RowAlreadyExists, RowNotFound, St
 from wolkenkit.stores import view_rows, view_sql
 from wolkenkit.stores.mariadb.database import Database, Statement, duplicate_key, quote
 from wolkenkit.stores.mariadb.options import MAX_NAME_LENGTH
+from wolkenkit.stores.transactions import SharedDatabase
 from wolkenkit.stores.view_store import (
     Column,
     ColumnKind,
@@ -192,6 +193,10 @@ class MariaDbViewStore(ViewStore):
     async def destroy(self) -> None:
         await self._database.close()
 
+    @property
+    def shared_database(self) -> SharedDatabase:
+        return self._database
+
     async def create_shadow(self, table: str) -> str:
         check_not_shadow(table)
         physical = self._table(table)
@@ -263,14 +268,16 @@ class MariaDbViewStore(ViewStore):
         physical = self._table(table)
         key_parameter = physical.parameter(physical.definition.key.name, key)
         async with self._database.session() as session:
+            # Inside a unit of work, the unit's transaction holds the lock until it commits.
+            begin, commit = ((), ()) if session.in_unit else ((_BEGIN,), (_COMMIT,))
             results = await session.script(
-                _BEGIN, (f"{physical.select_row} FOR UPDATE", (key_parameter,))
+                *begin, (f"{physical.select_row} FOR UPDATE", (key_parameter,))
             )
-            if not results[1]:
+            if not results[-1]:
                 raise RowNotFound(f"Table '{table}' holds no row with key {key!r}.")
-            row = view_rows.merge(physical.definition, _row(results[1][0][0]), changes)
+            row = view_rows.merge(physical.definition, _row(results[-1][0][0]), changes)
             values = physical.values(row)
-            await session.script((physical.update, [*values[1:], key_parameter]), _COMMIT)
+            await session.script((physical.update, [*values[1:], key_parameter]), *commit)
         return row
 
     async def delete(self, table: str, key: Any) -> bool:

@@ -1,4 +1,7 @@
-"""A consumer progress store that keeps each flow's progress in the process's memory."""
+"""A consumer progress store that keeps each flow's progress in the process's memory.
+
+Inside a unit of work (``wolkenkit.stores.transactions``) every change can be taken back.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,8 @@ from wolkenkit.stores.consumer_progress_store import (
     check_replay_range,
     check_revision,
 )
+from wolkenkit.stores.memory.transactions import PROCESS_MEMORY, put
+from wolkenkit.stores.transactions import SharedDatabase
 
 _UNKNOWN = Progress(revision=0, is_replaying=False)
 
@@ -26,6 +31,10 @@ class InMemoryConsumerProgressStore(ConsumerProgressStore):
 
     async def destroy(self) -> None:
         self._progress.clear()
+
+    @property
+    def shared_database(self) -> SharedDatabase:
+        return PROCESS_MEMORY
 
     async def get_progress(
         self, consumer_id: str, aggregate_identifier: AggregateIdentifier
@@ -62,7 +71,7 @@ class InMemoryConsumerProgressStore(ConsumerProgressStore):
         self._put(consumer_id, aggregate_identifier, Progress(revision, is_replaying))
 
     async def reset_progress(self, consumer_id: str) -> None:
-        self._progress.pop(consumer_id, None)
+        put(self._progress, consumer_id, None)
 
     async def reset_progress_to_revision(
         self, consumer_id: str, aggregate_identifier: AggregateIdentifier, revision: int
@@ -85,4 +94,4 @@ class InMemoryConsumerProgressStore(ConsumerProgressStore):
         self, consumer_id: str, aggregate_identifier: AggregateIdentifier, progress: Progress
     ) -> None:
         by_aggregate = self._progress.setdefault(consumer_id, {})
-        by_aggregate[aggregate_identifier.aggregate.id] = progress
+        put(by_aggregate, aggregate_identifier.aggregate.id, progress)

@@ -113,6 +113,9 @@ class InMemoryDomainEventStore(DomainEventStore):
         for index in range(after_position, min(end, len(self._events))):
             yield PositionedDomainEvent(position=index + 1, domain_event=self._events[index])
 
+    async def count_domain_events(self) -> int:
+        return len(self._events)
+
     async def store_domain_events(self, domain_events: Sequence[DomainEvent]) -> None:
         check_domain_events(domain_events)
         # Check the whole batch before writing anything, so a conflict stores none of it.
@@ -147,10 +150,18 @@ class InMemoryDomainEventStore(DomainEventStore):
         return self._snapshots.get(aggregate_identifier.aggregate.id)
 
     async def store_snapshot(self, snapshot: Snapshot) -> None:
-        # Only the highest snapshot is ever read, so lower or equal ones need not be kept.
+        # Only the highest snapshot is ever read, so lower or equal ones need not be kept,
+        # but one of the same revision under another state model takes the old one's place.
         aggregate_id = snapshot.aggregate_identifier.aggregate.id
         current = self._snapshots.get(aggregate_id)
-        if current is None or snapshot.revision > current.revision:
+        if (
+            current is None
+            or snapshot.revision > current.revision
+            or (
+                snapshot.revision == current.revision
+                and snapshot.state_model != current.state_model
+            )
+        ):
             self._snapshots[aggregate_id] = snapshot
 
     async def get_aggregate_identifiers(self) -> AsyncIterator[AggregateIdentifier]:

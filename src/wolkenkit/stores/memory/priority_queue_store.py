@@ -16,6 +16,7 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Generic
 
@@ -29,6 +30,7 @@ from wolkenkit.stores.priority_queue_store import (
     LockedItem,
     LockMetadata,
     PriorityQueueStore,
+    QueueStatistics,
 )
 
 #: The ticket of a queue that has no valid entry in the ready heap, because it is locked.
@@ -141,6 +143,19 @@ class InMemoryPriorityQueueStore(PriorityQueueStore[ItemT, IdentifierT]):
         queue.items.popleft()
         # The expired lock goes with the head, so its holder cannot acknowledge the next item.
         self._unlock(queue)
+
+    async def statistics(self, discriminators: Sequence[str] = ()) -> QueueStatistics:
+        queues = self._queues
+        return QueueStatistics(
+            size=sum(len(queue.items) for queue in queues.values()),
+            lowest_head_priority=min(
+                (queue.items[0][1] for queue in queues.values()), default=None
+            ),
+            sizes={
+                name: len(queue.items) if (queue := queues.get(name)) else 0
+                for name in discriminators
+            },
+        )
 
     def _get_locked(self, discriminator: str, token: str) -> _Queue[ItemT]:
         queue = self._queues.get(discriminator)

@@ -2,6 +2,7 @@
 
 Rows are kept as JSON text, so that neither what a caller inserted nor what it got back can
 change a stored row later, and a row that is no JSON fails here as it would in a database.
+Inside a unit of work (``wolkenkit.stores.transactions``) every change can be taken back.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ from typing import Any
 
 from wolkenkit import errors
 from wolkenkit.stores import view_rows
+from wolkenkit.stores.memory import transactions
+from wolkenkit.stores.memory.transactions import PROCESS_MEMORY
+from wolkenkit.stores.transactions import SharedDatabase
 from wolkenkit.stores.view_store import (
     Page,
     Query,
@@ -33,6 +37,10 @@ class _Table:
 
     def load(self) -> list[Row]:
         return [json.loads(text) for text in self.rows.values()]
+
+    def put(self, key: Any, text: str | None) -> None:
+        """Store ``text`` as the row of ``key`` (``None``: remove it), undoably."""
+        transactions.put(self.rows, key, text)
 
 
 class InMemoryViewStore(ViewStore):
@@ -57,18 +65,22 @@ class InMemoryViewStore(ViewStore):
     async def destroy(self) -> None:
         self._tables.clear()
 
+    @property
+    def shared_database(self) -> SharedDatabase:
+        return PROCESS_MEMORY
+
     async def insert(self, table: str, row: Row) -> None:
         stored = self._table(table)
         text = view_rows.encode_row(stored.definition, row)
         key = row[stored.definition.key.name]
         if key in stored.rows:
             raise errors.RowAlreadyExists(f"Table '{table}' already holds a row with key {key!r}.")
-        stored.rows[key] = text
+        stored.put(key, text)
 
     async def upsert(self, table: str, row: Row) -> None:
         stored = self._table(table)
         text = view_rows.encode_row(stored.definition, row)
-        stored.rows[row[stored.definition.key.name]] = text
+        stored.put(row[stored.definition.key.name], text)
 
     async def update(self, table: str, key: Any, changes: Mapping[str, Any]) -> Row:
         stored = self._table(table)
@@ -77,13 +89,15 @@ class InMemoryViewStore(ViewStore):
         if text is None:
             raise errors.RowNotFound(f"Table '{table}' holds no row with key {key!r}.")
         merged = view_rows.merge(stored.definition, json.loads(text), changes)
-        stored.rows[key] = view_rows.encode_row(stored.definition, merged)
+        stored.put(key, view_rows.encode_row(stored.definition, merged))
         return merged
 
     async def delete(self, table: str, key: Any) -> bool:
         stored = self._table(table)
         view_rows.check_key(stored.definition, key)
-        return stored.rows.pop(key, None) is not None
+        found = key in stored.rows
+        stored.put(key, None)
+        return found
 
     async def delete_where(self, table: str, where: Mapping[str, Any]) -> int:
         stored = self._table(table)
@@ -91,7 +105,7 @@ class InMemoryViewStore(ViewStore):
         key = stored.definition.key.name
         doomed = [row[key] for row in stored.load() if view_rows.matches(row, checked)]
         for each in doomed:
-            del stored.rows[each]
+            stored.put(each, None)
         return len(doomed)
 
     async def get(self, table: str, key: Any) -> Row | None:

@@ -1,7 +1,8 @@
 """The PostgreSQL consumer progress store: one row per consumer and aggregate.
 
 Consumer ids are stored as SHA-256 hashes, as in the reference. Every change is one conditional
-statement, so concurrent writers cannot both move progress past the same revision.
+statement, so concurrent writers cannot both move progress past the same revision. Inside a
+unit of work of its database (``transactions``), its statements run in the unit.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from wolkenkit.stores.postgres.connection import (
     set_up,
 )
 from wolkenkit.stores.postgres.pool import ConnectionPool
+from wolkenkit.stores.postgres.transactions import PostgresDatabase
+from wolkenkit.stores.transactions import SharedDatabase
 
 STORE = "PostgreSQL consumer progress store"
 
@@ -49,6 +52,7 @@ class PostgresConsumerProgressStore(ConsumerProgressStore):
 
     def __init__(self, pool: ConnectionPool, options: ConsumerProgressStoreOptions) -> None:
         self._pool = pool
+        self._database = PostgresDatabase(pool, options, STORE)
         self._errors = DriverErrors(STORE)
         self._names = Names(options.schema_name)
         progress = self._progress = self._names.table(options.table_names.progress)
@@ -99,11 +103,15 @@ class PostgresConsumerProgressStore(ConsumerProgressStore):
     async def destroy(self) -> None:
         await self._pool.close()
 
+    @property
+    def shared_database(self) -> SharedDatabase:
+        return self._database
+
     async def get_progress(
         self, consumer_id: str, aggregate_identifier: AggregateIdentifier
     ) -> Progress:
         with self._errors:
-            row = await self._pool.fetchrow(
+            row = await self._database.fetchrow(
                 self._get, _hash(consumer_id), aggregate_identifier.aggregate.id
             )
         if row is None:
@@ -119,7 +127,7 @@ class PostgresConsumerProgressStore(ConsumerProgressStore):
     ) -> None:
         check_revision(revision)
         with self._errors:
-            stored = await self._pool.fetchval(
+            stored = await self._database.fetchval(
                 self._set, _hash(consumer_id), aggregate_identifier.aggregate.id, revision
             )
         if not stored:
@@ -135,11 +143,11 @@ class PostgresConsumerProgressStore(ConsumerProgressStore):
         if is_replaying is False:
             # Clearing always succeeds, known or not, and may be repeated.
             with self._errors:
-                await self._pool.execute(self._clear_replay, *key)
+                await self._database.execute(self._clear_replay, *key)
             return
         check_replay_range(is_replaying)
         with self._errors:
-            started = await self._pool.fetchval(
+            started = await self._database.fetchval(
                 self._start_replay, *key, is_replaying.from_revision, is_replaying.to_revision
             )
         if not started:
@@ -147,7 +155,7 @@ class PostgresConsumerProgressStore(ConsumerProgressStore):
 
     async def reset_progress(self, consumer_id: str) -> None:
         with self._errors:
-            await self._pool.execute(self._reset, _hash(consumer_id))
+            await self._database.execute(self._reset, _hash(consumer_id))
 
     async def reset_progress_to_revision(
         self, consumer_id: str, aggregate_identifier: AggregateIdentifier, revision: int
@@ -155,7 +163,7 @@ class PostgresConsumerProgressStore(ConsumerProgressStore):
         check_revision(revision)
         key = (_hash(consumer_id), aggregate_identifier.aggregate.id)
         with self._errors:
-            moved = await self._pool.fetchval(self._reset_to_revision, *key, revision)
+            moved = await self._database.fetchval(self._reset_to_revision, *key, revision)
             # Not moved: either nothing is known, which is fine, or the revision is too high.
-            if not moved and await self._pool.fetchval(self._exists, *key):
+            if not moved and await self._database.fetchval(self._exists, *key):
                 raise ParameterInvalid("Revision must not be higher than the current one.")

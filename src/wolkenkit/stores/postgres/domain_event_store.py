@@ -46,9 +46,9 @@ import asyncpg
 from pydantic import Field
 from pydantic_core import to_json
 
+from wolkenkit._pydantic import validated_json
 from wolkenkit.errors import ParameterInvalid, RevisionAlreadyExists, StoreError
 from wolkenkit.messages import AggregateIdentifier, DomainEvent, Snapshot
-from wolkenkit.serialization import json_text
 from wolkenkit.stores.domain_event_store import (
     MAX_REVISION,
     CommandReplay,
@@ -58,6 +58,8 @@ from wolkenkit.stores.domain_event_store import (
     check_from_timestamp,
     check_position_range,
     check_revision_range,
+    event_json,
+    with_version,
 )
 from wolkenkit.stores.group_commit import GroupCommit
 from wolkenkit.stores.options import OptionsModel
@@ -86,7 +88,7 @@ _NIL_UUID = "00000000-0000-0000-0000-000000000000"
 JOINT_BATCH_SIZE = 5_000
 
 #: An event's columns as the insert takes them.
-Row = tuple[str, int, str, str, int, str]
+Row = tuple[str, int, str, str, int, str, int]
 #: A chunk of rows on its way from the server.
 Fetch = Awaitable[list[asyncpg.Record]]
 
@@ -100,12 +102,11 @@ class DomainEventStoreOptions(PostgresOptions):
     table_names: DomainEventTableNames = Field(default_factory=DomainEventTableNames)
 
 
-def _decode(text: str) -> DomainEvent:
+def _decode(text: str, version: int) -> DomainEvent:
     # pydantic-core parses and builds in one pass, faster than json.loads plus trusted models.
     # Its validator is called directly: ``model_validate_json`` merely forwards to it, which
     # adds a sixth to the cost. (Skipping the checks of ids and names would save nothing.)
-    domain_event: DomainEvent = DomainEvent.__pydantic_validator__.validate_json(text)
-    return domain_event
+    return with_version(validated_json(DomainEvent, text), version)
 
 
 async def _prefetched(
@@ -141,6 +142,8 @@ async def _prefetched(
 class PostgresDomainEventStore(DomainEventStore):
     """Events as JSON beside indexed columns, with positions from transaction ids."""
 
+    reads_fresh_events = True
+
     def __init__(self, pool: ConnectionPool, options: DomainEventStoreOptions) -> None:
         self._pool = pool
         self._errors = DriverErrors(STORE)
@@ -153,72 +156,89 @@ class PostgresDomainEventStore(DomainEventStore):
         snapshots = self._snapshots = names.table(table_names.snapshots)
         self._insert = (
             f"INSERT INTO {events} (position, aggregate_id, revision, causation_id,"
-            " correlation_id, timestamp, domain_event)"
+            " correlation_id, timestamp, domain_event, version)"
             f" SELECT (transaction.id << {BATCH_BITS}) + batch.index - 1, batch.aggregate_id,"
             " batch.revision, batch.causation_id, batch.correlation_id, batch.timestamp,"
-            " batch.domain_event"
+            " batch.domain_event, batch.version"
             " FROM (SELECT pg_current_xact_id()::text::bigint AS id) AS transaction,"
             " unnest($1::uuid[], $2::integer[], $3::uuid[], $4::uuid[], $5::bigint[],"
-            " $6::json[]) WITH ORDINALITY AS batch(aggregate_id, revision, causation_id,"
-            " correlation_id, timestamp, domain_event, index)"
+            " $6::json[], $7::integer[]) WITH ORDINALITY AS batch(aggregate_id, revision,"
+            " causation_id, correlation_id, timestamp, domain_event, version, index)"
         )
         # The same for a single event, whose scalar parameters cost the driver less to encode
         # than one-element arrays: a lone command's write.
         self._insert_one = (
             f"INSERT INTO {events} (position, aggregate_id, revision, causation_id,"
-            " correlation_id, timestamp, domain_event)"
+            " correlation_id, timestamp, domain_event, version)"
             f" VALUES (pg_current_xact_id()::text::bigint << {BATCH_BITS}, $1, $2, $3, $4, $5,"
-            " $6)"
+            " $6, $7)"
         )
         self._last = (
-            f"SELECT domain_event FROM {events} WHERE aggregate_id = $1"
+            f"SELECT domain_event, version FROM {events} WHERE aggregate_id = $1"
             " ORDER BY revision DESC LIMIT 1"
         )
         self._by_causation_id = (
-            f"SELECT domain_event FROM {events} WHERE causation_id = $1 ORDER BY position"
+            f"SELECT domain_event, version FROM {events} WHERE causation_id = $1 ORDER BY position"
         )
         self._has_causation_id = f"SELECT EXISTS (SELECT FROM {events} WHERE causation_id = $1)"
         self._by_correlation_id = (
-            f"SELECT domain_event FROM {events} WHERE correlation_id = $1 ORDER BY position"
+            f"SELECT domain_event, version FROM {events} WHERE correlation_id = $1"
+            " ORDER BY position"
         )
         # The streamed reads go in keyset pages (see ``_pages``): each takes the key of the
         # last row seen and a page size as its last parameters.
         self._replay = (
-            f"SELECT aggregate_id, revision, domain_event FROM {events} WHERE timestamp >= $1"
+            f"SELECT aggregate_id, revision, domain_event, version FROM {events}"
+            " WHERE timestamp >= $1"
             " AND (aggregate_id, revision) > ($2, $3) ORDER BY aggregate_id, revision LIMIT $4"
         )
         self._replay_for_aggregate = (
-            f"SELECT domain_event FROM {events} WHERE aggregate_id = $1"
+            f"SELECT domain_event, version FROM {events} WHERE aggregate_id = $1"
             " AND revision BETWEEN $2 AND $3 ORDER BY revision"
         )
         # A command's reads in one statement, so they see one snapshot of the tables. Without
-        # a revision to start from, the latest snapshot is read and the events after it.
+        # a revision to start from, the latest snapshot is read and the events after it. The
+        # events come as two arrays from one scan: their JSON and their versions.
         handled = f"EXISTS (SELECT FROM {events} WHERE causation_id = $2)"
+
+        def history(after: str) -> str:
+            return (
+                " FROM (SELECT array_agg(domain_event ORDER BY revision) AS texts,"
+                " array_agg(version ORDER BY revision) AS versions"
+                f" FROM {events} WHERE aggregate_id = $1 AND revision {after}) AS history"
+            )
+
         self._replay_for_command = (
-            f"SELECT {handled}, NULL::integer, NULL::json, ARRAY(SELECT domain_event"
-            f" FROM {events} WHERE aggregate_id = $1 AND revision >= $3 ORDER BY revision)"
+            f"SELECT {handled}, NULL::integer, NULL::json, NULL::text, history.texts,"
+            f" history.versions{history('>= $3')}"
         )
         self._replay_for_command_from_snapshot = (
-            f"WITH snapshot AS (SELECT revision, state FROM {snapshots} WHERE aggregate_id = $1"
-            f" ORDER BY revision DESC LIMIT 1) SELECT {handled},"
+            f"WITH snapshot AS (SELECT revision, state, state_model FROM {snapshots}"
+            f" WHERE aggregate_id = $1 ORDER BY revision DESC LIMIT 1) SELECT {handled},"
             " (SELECT revision FROM snapshot), (SELECT state FROM snapshot),"
-            f" ARRAY(SELECT domain_event FROM {events} WHERE aggregate_id = $1 AND revision >"
-            " coalesce((SELECT revision FROM snapshot), 0) ORDER BY revision)"
+            " (SELECT state_model FROM snapshot), history.texts, history.versions"
+            + history("> coalesce((SELECT revision FROM snapshot), 0)")
         )
         # The horizon is evaluated once, against the snapshot the rows are read with.
         self._by_position = (
-            f"SELECT position, domain_event FROM {events} WHERE position > $1 AND position <"
+            f"SELECT position, domain_event, version FROM {events} WHERE position > $1 AND"
+            " position <"
             f" ((SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint) << {BATCH_BITS})"
             " ORDER BY position LIMIT $2"
         )
         self._get_snapshot = (
-            f"SELECT revision, state FROM {snapshots} WHERE aggregate_id = $1"
+            f"SELECT revision, state, state_model FROM {snapshots} WHERE aggregate_id = $1"
             " ORDER BY revision DESC LIMIT 1"
         )
+        # A snapshot of a revision that has one stays out, unless it was taken under
+        # another state model: then it takes the old one's place.
         self._store_snapshot = (
-            f"INSERT INTO {snapshots} (aggregate_id, revision, state) VALUES ($1, $2, $3)"
-            " ON CONFLICT DO NOTHING"
+            f"INSERT INTO {snapshots} AS kept (aggregate_id, revision, state, state_model)"
+            " VALUES ($1, $2, $3, $4) ON CONFLICT (aggregate_id, revision) DO UPDATE"
+            " SET state = excluded.state, state_model = excluded.state_model"
+            " WHERE kept.state_model <> excluded.state_model"
         )
+        self._count = f"SELECT count(*) FROM {events}"
         self._identifiers = (
             f"SELECT position, domain_event -> 'aggregateIdentifier' FROM {events}"
             " WHERE revision = 1 AND position > $1 ORDER BY position LIMIT $2"
@@ -249,6 +269,7 @@ class PostgresDomainEventStore(DomainEventStore):
                 " correlation_id uuid NOT NULL,"
                 " timestamp bigint NOT NULL,"
                 " domain_event json NOT NULL,"
+                " version integer NOT NULL DEFAULT 1,"
                 " PRIMARY KEY (aggregate_id, revision))",
                 f"CREATE UNIQUE INDEX IF NOT EXISTS {index(self._events_name, 'position')}"
                 f" ON {events} (position)",
@@ -264,11 +285,30 @@ class PostgresDomainEventStore(DomainEventStore):
                 " aggregate_id uuid NOT NULL,"
                 " revision integer NOT NULL,"
                 " state json NOT NULL,"
+                " state_model text NOT NULL DEFAULT '',"
                 " PRIMARY KEY (aggregate_id, revision))",
             ],
             STORE,
+            self._add_missing_columns,
         )
         await self._check_positions()
+
+    async def _add_missing_columns(self, connection: asyncpg.Connection) -> None:
+        """Tables from before versions and state models get their columns: their events are
+        at version 1, their snapshots of no known model. Looked up first, since even an
+        ``ADD COLUMN IF NOT EXISTS`` that changes nothing locks out every reader meanwhile."""
+        for table, column, definition in (
+            (self._events, "version", "integer NOT NULL DEFAULT 1"),
+            (self._snapshots, "state_model", "text NOT NULL DEFAULT ''"),
+        ):
+            exists = await connection.fetchval(
+                "SELECT EXISTS (SELECT FROM pg_attribute WHERE attrelid = $1::regclass"
+                " AND attname = $2 AND NOT attisdropped)",
+                table,
+                column,
+            )
+            if not exists:
+                await connection.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
 
     async def _check_positions(self) -> None:
         with self._errors:
@@ -291,8 +331,8 @@ class PostgresDomainEventStore(DomainEventStore):
         self, aggregate_identifier: AggregateIdentifier
     ) -> DomainEvent | None:
         with self._errors:
-            text = await self._pool.fetchval(self._last, aggregate_identifier.aggregate.id)
-        return None if text is None else _decode(text)
+            row = await self._pool.fetchrow(self._last, aggregate_identifier.aggregate.id)
+        return None if row is None else _decode(row[0], row[1])
 
     async def get_domain_events_by_causation_id(
         self, causation_id: str
@@ -316,7 +356,7 @@ class PostgresDomainEventStore(DomainEventStore):
         pages = self._pages(self._replay, (from_timestamp,), (_NIL_UUID, 0), _aggregate_key)
         async for rows in pages:
             for row in rows:
-                yield _decode(row[2])
+                yield _decode(row[2], row[3])
 
     async def get_replay_for_aggregate(
         self, aggregate_id: str, from_revision: int = 1, to_revision: int = MAX_REVISION
@@ -347,16 +387,22 @@ class PostgresDomainEventStore(DomainEventStore):
                 rows = await self._pool.fetch(
                     self._replay_for_command, aggregate_id, causation_id, from_revision
                 )
-        # A SELECT without FROM returns exactly one row.
-        handled, snapshot_revision, state, texts = rows[0]
+        # An aggregate without GROUP BY gives exactly one row; its arrays are NULL for none.
+        handled, snapshot_revision, state, state_model, texts, versions = rows[0]
         snapshot = None
         if snapshot_revision is not None:
             snapshot = Snapshot.trusted(
                 aggregate_identifier=aggregate_identifier,
                 revision=snapshot_revision,
                 state=json.loads(state),
+                state_model=state_model,
             )
-        return CommandReplay(handled, snapshot, [_decode(text) for text in texts])
+        domain_events = (
+            []
+            if texts is None
+            else [_decode(*event) for event in zip(texts, versions, strict=True)]
+        )
+        return CommandReplay(handled, snapshot, domain_events)
 
     async def get_replay_by_position(
         self, after_position: int = 0, limit: int | None = None
@@ -368,7 +414,12 @@ class PostgresDomainEventStore(DomainEventStore):
             # collector busy, at half the speed. Positional arguments: keywords make the frozen
             # dataclass's __init__ half as dear again.
             for row in rows:
-                yield PositionedDomainEvent(row[0], _decode(row[1]))
+                yield PositionedDomainEvent(row[0], _decode(row[1], row[2]))
+
+    async def count_domain_events(self) -> int:
+        with self._errors:
+            count: int = await self._pool.fetchval(self._count)
+        return count
 
     async def wait_until_readable(self) -> None:
         # Every transaction that has committed has an id below the current snapshot's xmax;
@@ -392,7 +443,8 @@ class PostgresDomainEventStore(DomainEventStore):
                 domain_event.metadata.causation_id,
                 domain_event.metadata.correlation_id,
                 domain_event.metadata.timestamp,
-                json_text(domain_event),
+                event_json(domain_event),
+                domain_event.version,
             )
             for domain_event in domain_events
         ]
@@ -416,7 +468,10 @@ class PostgresDomainEventStore(DomainEventStore):
         if row is None:
             return None
         return Snapshot(
-            aggregate_identifier=aggregate_identifier, revision=row[0], state=json.loads(row[1])
+            aggregate_identifier=aggregate_identifier,
+            revision=row[0],
+            state=json.loads(row[1]),
+            state_model=row[2],
         )
 
     async def store_snapshot(self, snapshot: Snapshot) -> None:
@@ -426,6 +481,7 @@ class PostgresDomainEventStore(DomainEventStore):
                 snapshot.aggregate_identifier.aggregate.id,
                 snapshot.revision,
                 to_json(snapshot.state).decode(),
+                snapshot.state_model,
             )
 
     async def get_aggregate_identifiers(self) -> AsyncIterator[AggregateIdentifier]:
@@ -444,7 +500,7 @@ class PostgresDomainEventStore(DomainEventStore):
     async def _fetch_events(self, query: str, *arguments: Any) -> list[DomainEvent]:
         with self._errors:
             rows = await self._pool.fetch(query, *arguments)
-        return [_decode(row[0]) for row in rows]
+        return [_decode(row[0], row[1]) for row in rows]
 
     async def _pages(
         self,

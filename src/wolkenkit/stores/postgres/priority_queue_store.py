@@ -30,6 +30,7 @@ Lock expiry uses the database server's clock, so workers on machines with skewed
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 import asyncpg
@@ -54,6 +55,7 @@ from wolkenkit.stores.priority_queue_store import (
     LockedItem,
     LockMetadata,
     PriorityQueueStore,
+    QueueStatistics,
 )
 
 STORE = "PostgreSQL priority queue store"
@@ -166,6 +168,11 @@ class PostgresPriorityQueueStore(PriorityQueueStore[ItemT, IdentifierT]):
             " head_item = COALESCE((SELECT item FROM next), head_item),"
             " ready_since = clock_timestamp(), lock_until = NULL, lock_token = NULL"
             " WHERE discriminator = $1"
+        )
+        # A queue's row counts its items, the head included: no item needs reading.
+        self._totals = f"SELECT coalesce(sum(size), 0), min(head_priority) FROM {queues}"
+        self._sizes = (
+            f"SELECT discriminator, size FROM {queues} WHERE discriminator = ANY($1::text[])"
         )
         self._tail = f"SELECT id, item FROM {items} WHERE discriminator = $1 ORDER BY id"
         self._remove_from_tail = (
@@ -304,6 +311,18 @@ class PostgresPriorityQueueStore(PriorityQueueStore[ItemT, IdentifierT]):
                         await connection.execute(self._remove_from_tail, discriminator, item_row[0])
                         return
         raise ItemNotFound(f"Item for discriminator '{discriminator}' not found.")
+
+    async def statistics(self, discriminators: Sequence[str] = ()) -> QueueStatistics:
+        with self._errors:
+            totals = await self._pool.fetchrow(self._totals)
+            rows = (
+                await self._pool.fetch(self._sizes, list(discriminators)) if discriminators else []
+            )
+        sizes = dict.fromkeys(discriminators, 0)
+        sizes.update((row["discriminator"], row["size"]) for row in rows)
+        # An aggregate query always returns its one row.
+        size, lowest = totals if totals is not None else (0, None)
+        return QueueStatistics(size=int(size), lowest_head_priority=lowest, sizes=sizes)
 
     def _matches(self, item_json: str, item_identifier: IdentifierT) -> bool:
         item = self._item_model.model_validate_json(item_json)

@@ -25,7 +25,9 @@ from wolkenkit.stores.postgres.connection import (
     set_up,
 )
 from wolkenkit.stores.postgres.pool import ConnectionPool
+from wolkenkit.stores.postgres.transactions import PostgresDatabase
 from wolkenkit.stores.postgres.view_table import MAXIMUM_IDENTIFIER_LENGTH, PhysicalTable
+from wolkenkit.stores.transactions import SharedDatabase
 from wolkenkit.stores.view_store import (
     Page,
     Query,
@@ -52,6 +54,7 @@ class PostgresViewStore(ViewStore):
 
     def __init__(self, pool: ConnectionPool, options: ViewStoreOptions) -> None:
         self._pool = pool
+        self._database = PostgresDatabase(pool, options, STORE)
         self._errors = DriverErrors(STORE)
         self._names = Names(options.schema_name)
         self._prefix = options.table_prefix
@@ -92,6 +95,10 @@ class PostgresViewStore(ViewStore):
 
     async def destroy(self) -> None:
         await self._pool.close()
+
+    @property
+    def shared_database(self) -> SharedDatabase:
+        return self._database
 
     async def create_shadow(self, table: str) -> str:
         check_not_shadow(table)
@@ -152,28 +159,26 @@ class PostgresViewStore(ViewStore):
     async def insert(self, table: str, row: Row) -> None:
         physical = self._table(table)
         arguments = _arguments(physical.definition, row)
-        try:
-            with self._driver_errors():
-                await self._pool.execute(physical.insert, *arguments)
-        except StoreError as error:
-            if isinstance(error.__cause__, asyncpg.UniqueViolationError):
-                raise RowAlreadyExists(
-                    f"Table '{table}' already holds a row with key {arguments[1]!r}."
-                ) from None
-            raise
+        # A taken key is no error to PostgreSQL, which would abort a unit of work with it.
+        with self._driver_errors():
+            status = await self._database.execute(physical.insert_new, *arguments)
+        if _affected(status) == 0:
+            raise RowAlreadyExists(
+                f"Table '{table}' already holds a row with key {arguments[1]!r}."
+            )
 
     async def upsert(self, table: str, row: Row) -> None:
         physical = self._table(table)
         arguments = _arguments(physical.definition, row)
         with self._driver_errors():
-            await self._pool.execute(physical.upsert, *arguments)
+            await self._database.execute(physical.upsert, *arguments)
 
     async def update(self, table: str, key: Any, changes: Mapping[str, Any]) -> Row:
         physical = self._table(table)
         definition = physical.definition
         view_rows.check_key(definition, key)
         with self._driver_errors():
-            async with self._pool.acquire() as connection, connection.transaction():
+            async with self._database.connection() as connection:
                 # The row stays locked until the merged one replaces it, so concurrent
                 # updates of different fields both count.
                 text = await connection.fetchval(physical.lock, key)
@@ -187,7 +192,7 @@ class PostgresViewStore(ViewStore):
         physical = self._table(table)
         view_rows.check_key(physical.definition, key)
         with self._driver_errors():
-            status = await self._pool.execute(physical.delete, key)
+            status = await self._database.execute(physical.delete, key)
         return _affected(status) > 0
 
     async def delete_where(self, table: str, where: Mapping[str, Any]) -> int:
@@ -196,14 +201,14 @@ class PostgresViewStore(ViewStore):
             view_rows.check_where(physical.definition, where)
         )
         with self._driver_errors():
-            status = await self._pool.execute(statement, *arguments)
+            status = await self._database.execute(statement, *arguments)
         return _affected(status)
 
     async def get(self, table: str, key: Any) -> Row | None:
         physical = self._table(table)
         view_rows.check_key(physical.definition, key)
         with self._driver_errors():
-            text = await self._pool.fetchval(physical.get, key)
+            text = await self._database.fetchval(physical.get, key)
         return None if text is None else _row(text)
 
     async def find(self, table: str, query: Query | None = None) -> Page:
@@ -220,7 +225,7 @@ class PostgresViewStore(ViewStore):
         limit = None if query.limit is None else query.limit + 1
         statement, arguments = physical.find(where, order, after, limit)
         with self._driver_errors():
-            records = await self._pool.fetch(statement, *arguments)
+            records = await self._database.fetch(statement, *arguments)
         rows = [_row(record[0]) for record in records]
         return view_rows.page(definition, order, rows, query.limit)
 
@@ -228,7 +233,7 @@ class PostgresViewStore(ViewStore):
         physical = self._table(table)
         statement, arguments = physical.count(view_rows.check_where(physical.definition, where))
         with self._driver_errors():
-            counted: int = await self._pool.fetchval(statement, *arguments)
+            counted: int = await self._database.fetchval(statement, *arguments)
         return counted
 
     @contextmanager

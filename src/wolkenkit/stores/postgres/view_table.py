@@ -69,6 +69,7 @@ class PhysicalTable:
         placeholders = ", ".join(f"${number}" for number in range(1, len(columns) + 2))
         self.insert = f"INSERT INTO {table} ({listed}) VALUES ({placeholders})"
         replaced = ", ".join(f"{name} = excluded.{name}" for name in [quote(ROW), *columns[1:]])
+        self.insert_new = f"{self.insert} ON CONFLICT ({key}) DO NOTHING"
         self.upsert = f"{self.insert} ON CONFLICT ({key}) DO UPDATE SET {replaced}"
         self.lock = f"SELECT {quote(ROW)} FROM {table} WHERE {key} = $1 FOR UPDATE"
         # Arguments as the insert takes them: the JSON, the key, the indexed fields.

@@ -6,7 +6,9 @@ processes may open the same file.
 
 How the driver is called. The stdlib ``sqlite3`` module is synchronous, and we call it
 directly on the event loop: an operation is one short transaction that never awaits inside,
-so it is atomic within the process and holds no lock across an ``await``. Measured through
+so it is atomic within the process and holds no lock across an ``await``. The exception is a
+unit of work (a flow's table writes with its progress, ``database``), which holds the write
+lock from its first write until its end. Measured through
 these stores (2-core VM): a read ~6-8 µs, appending one event with its commit ~40 µs. The hop
 to a thread and back that aiosqlite or an executor thread adds to every call measured
 85-130 µs alone, several times the statements themselves, on a path every command takes.

@@ -14,6 +14,18 @@ they are called but at the end of the event loop's turn, all that were called me
 one transaction, each in a savepoint of its own: a page that several of them change is
 written once. Each caller still gets its own outcome, a work that raises is rolled back
 alone, and every caller returns only after the COMMIT that holds its work.
+
+Units of work (``transaction``, see ``wolkenkit.stores.transactions``). A unit's writes must
+answer at once (a handler reads what it just wrote, an update returns the row), and all of
+them commit together with the flow's progress. So from its first write on, a unit holds the
+connection's transaction: its own reads and writes run in it right away (each write in a
+savepoint, so one that fails is undone alone), while everybody else's wait until it ends. Its
+commit is a group commit like any other, at the end of the event loop's turn, with the writes
+that waited. Usually the unit ends in the same turn it began, and nobody notices; a unit that
+awaits something slow holds the write lock meanwhile, as a long transaction does anywhere.
+Units take turns: the next one begins once the one before has committed, so flows that run
+side by side (``CONCURRENT_FLOWS`` above 1) commit a transaction each, where their writes
+outside units would have shared one.
 """
 
 from __future__ import annotations
@@ -24,12 +36,15 @@ import random
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Hashable, Sequence
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 from wolkenkit.errors import StoreError, StoreOptionsInvalid
+from wolkenkit.stores import transactions
+from wolkenkit.stores.transactions import SharedDatabase
 
 T = TypeVar("T")
 
@@ -71,6 +86,29 @@ class _Writes:
     delay: float = _FIRST_RETRY_DELAY
 
 
+@dataclass(eq=False)
+class _Unit:
+    """A unit of work on the database, from its block's start to its commit or rollback."""
+
+    loop: asyncio.AbstractEventLoop
+    ended: asyncio.Event = field(default_factory=asyncio.Event)
+    #: It holds the connection's transaction (from its first write on).
+    begun: bool = False
+    #: Its block is over: it commits at the end of the turn, with the writes that wait.
+    closing: bool = False
+    #: What its block's end awaits: the outcome of its commit.
+    committed: asyncio.Future[None] | None = None
+    #: An error that ended its transaction early (SQLite rolls back on some I/O errors).
+    lost: Exception | None = None
+
+    def is_open(self) -> bool:
+        return not self.closing and not self.ended.is_set()
+
+
+class _Held(Exception):
+    """A unit of work holds the connection's transaction, and the caller is not in it."""
+
+
 class _TransactionLost(Exception):
     """A work's error ended the whole transaction (SQLite rolls back on some I/O errors):
     the works before it were undone too."""
@@ -81,7 +119,7 @@ class _TransactionLost(Exception):
         self.error = error
 
 
-class SqliteDatabase:
+class SqliteDatabase(SharedDatabase):
     """A connection to one database file (or to a private in-memory database).
 
     ``write`` runs its work inside ``BEGIN IMMEDIATE``: the write lock is taken before the
@@ -99,6 +137,32 @@ class SqliteDatabase:
         self._lock = threading.Lock()
         self._connection: sqlite3.Connection | None = _connect(file_name, description)
         self._writes: dict[asyncio.AbstractEventLoop, _Writes] = {}
+        #: The unit of work that holds the connection's transaction, if one does.
+        self._unit: _Unit | None = None
+
+    @property
+    def key(self) -> Hashable:
+        # One connection, one transaction: stores share a unit of work only through the very
+        # same database object (``open_shared`` gives one per file and process).
+        return self
+
+    @property
+    def description(self) -> str:
+        return f"the SQLite file {self.file_name}"
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        if transactions.joined(self) is not None:
+            yield
+            return
+        unit = _Unit(asyncio.get_running_loop())
+        with transactions.joining(self, unit):
+            try:
+                yield
+            except BaseException:
+                self._roll_back(unit)
+                raise
+            await self._commit(unit)
 
     def close(self) -> None:
         with self._lock:
@@ -110,8 +174,16 @@ class SqliteDatabase:
         """Run ``work`` in a write transaction: committed if it returns, rolled back if it
         raises; returns (or raises) once that is done. The transaction may hold other
         callers' works too (see the module's description). ``work`` may run more than once,
-        so it must change nothing but the database."""
+        so it must change nothing but the database.
+
+        Inside a unit of work, the work runs in the unit's transaction at once, and is
+        committed with the unit."""
         loop = asyncio.get_running_loop()
+        unit: _Unit | None = transactions.joined(self)
+        if unit is not None and unit.loop is loop and unit.is_open():
+            if not unit.begun:
+                await self._begin(unit)
+            return self._write_in(unit, work)
         writes = self._writes.get(loop)
         if writes is None:
             writes = self._writes[loop] = _Writes()
@@ -125,7 +197,14 @@ class SqliteDatabase:
         return await answer
 
     async def read(self, work: Work[T]) -> T:
-        """Run ``work`` in a read transaction, which sees one consistent snapshot."""
+        """Run ``work`` in a read transaction, which sees one consistent snapshot: never what
+        a unit of work has written but not yet committed, unless the caller is in it."""
+        loop = asyncio.get_running_loop()
+        joined: _Unit | None = transactions.joined(self)
+        while (holder := self._unit) is not None and holder.loop is loop:
+            if holder is joined and holder.is_open():
+                return self._read_in(holder, work)
+            await holder.ended.wait()
         return await self._run(work, "BEGIN")
 
     async def fetch_all(self, sql: str, parameters: tuple[Any, ...] = ()) -> list[Any]:
@@ -134,33 +213,64 @@ class SqliteDatabase:
 
     def _commit_waiting(self, loop: asyncio.AbstractEventLoop, writes: _Writes) -> None:
         writes.scheduled = False
+        unit = self._unit
+        # A unit whose block is over commits now, with what waited for it.
+        closing = unit if unit is not None and unit.loop is loop and unit.closing else None
         group = [write for write in writes.waiting if not write.answer.done()]
         writes.waiting.clear()
+        if not group and closing is None:
+            self._forget(loop, writes)
+            return
+        failure: Exception | None = None
         try:
-            outcomes = self._commit_group([write.work for write in group])
+            outcomes = self._commit_group([write.work for write in group], closing)
         except _TransactionLost as lost:
             # Only its own caller gets the error; the others go again, in a new transaction.
+            # A unit's writes were in the lost transaction: they are gone, and it fails.
             self._answer(group.pop(lost.index), _Failed(lost.error))
+            if closing is not None:
+                self._end(closing, lost.error)
             self._retry(loop, writes, group, 0.0)
             return
+        except _Held:
+            self._wait_for_lock(loop, writes, group)
+            return
         except sqlite3.Error as error:
-            if _is_busy(error):
+            if _is_busy(error) and closing is None:
                 self._wait_for_lock(loop, writes, group)
                 return
+            failure = error
             outcomes = [_Failed(error)] * len(group)
         except Exception as error:
+            failure = error
             outcomes = [_Failed(error)] * len(group)
         except BaseException:
             for write in group:
                 write.answer.cancel()
+            if closing is not None:
+                self._end(closing, StoreError("The commit was interrupted."))
             raise
         else:
             writes.deadline = None
             writes.delay = _FIRST_RETRY_DELAY
+        if closing is not None:
+            self._end(closing, failure)
         for write, outcome in zip(group, outcomes, strict=True):
             self._answer(write, outcome)
         if not writes.waiting and not writes.scheduled:
+            self._forget(loop, writes)
+
+    def _forget(self, loop: asyncio.AbstractEventLoop, writes: _Writes) -> None:
+        if self._writes.get(loop) is writes:
             del self._writes[loop]
+
+    def _kick(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Commit what waits (and a closing unit) soon, whatever retry may be scheduled."""
+        writes = self._writes.get(loop)
+        if writes is None:
+            writes = self._writes[loop] = _Writes()
+        writes.scheduled = True
+        loop.call_soon(self._commit_waiting, loop, writes)
 
     def _answer(self, write: _Write, outcome: Any) -> None:
         if write.answer.done():
@@ -183,12 +293,12 @@ class SqliteDatabase:
             writes.delay = _FIRST_RETRY_DELAY
             failure = StoreError(
                 f"The SQLite database '{self.file_name}' stayed locked by another "
-                f"connection for {BUSY_TIMEOUT:g} s."
+                f"connection (or a unit of work) for {BUSY_TIMEOUT:g} s."
             )
             for write in (*group, *writes.waiting):
                 self._answer(write, _Failed(failure))
             writes.waiting.clear()
-            del self._writes[loop]
+            self._forget(loop, writes)
             return
         # Jitter keeps competing processes from retrying in lockstep.
         delay = writes.delay * random.uniform(0.5, 1.5)
@@ -207,20 +317,25 @@ class SqliteDatabase:
             writes.scheduled = True
             loop.call_later(delay, self._commit_waiting, loop, writes)
 
-    def _commit_group(self, works: list[Work[Any]]) -> list[Any]:
-        """Run the works in one transaction; each one's result, or the exception it raised
-        (and the changes it made undone). Raises only what fails the whole transaction."""
-        alone = len(works) == 1
+    def _commit_group(self, works: list[Work[Any]], unit: _Unit | None) -> list[Any]:
+        """Run the works in one transaction (the closing ``unit``'s, if given, which commits
+        with them); each one's result, or the exception it raised (and the changes it made
+        undone). Raises only what fails the whole transaction, and ``_Held`` while a unit
+        other than ``unit`` holds it."""
+        alone = len(works) == 1 and unit is None
         with self._lock:
             connection = self._connection
             if connection is None:
                 raise StoreError(f"The SQLite database '{self.file_name}' is closed.")
-            connection.execute("BEGIN IMMEDIATE")
+            if self._unit is not unit:
+                raise _Held()
+            if unit is None:
+                connection.execute("BEGIN IMMEDIATE")
             try:
                 outcomes = [
                     _run_work(connection, work, index, alone) for index, work in enumerate(works)
                 ]
-                if all(isinstance(outcome, _Failed) for outcome in outcomes):
+                if unit is None and all(isinstance(outcome, _Failed) for outcome in outcomes):
                     connection.execute("ROLLBACK")
                 else:
                     connection.execute("COMMIT")
@@ -230,6 +345,121 @@ class SqliteDatabase:
                 raise
         return outcomes
 
+    # --- units of work ----------------------------------------------------------------------
+
+    async def _begin(self, unit: _Unit) -> None:
+        """Take the connection's transaction for ``unit`` (and SQLite's write lock with it),
+        once no other unit holds it; waits as ``_run`` waits for a lock."""
+        waiting = _LockWait(self.file_name)
+        while True:
+            holder = self._unit
+            if holder is not None and holder.loop is unit.loop:
+                await holder.ended.wait()
+                continue
+            if holder is None:
+                try:
+                    if self._take(unit):
+                        return
+                except sqlite3.Error as error:
+                    if not _is_busy(error):
+                        raise self._failure(error) from error
+            await waiting.sleep()
+
+    def _take(self, unit: _Unit) -> bool:
+        with self._lock:
+            connection = self._connection
+            if connection is None:
+                raise StoreError(f"The SQLite database '{self.file_name}' is closed.")
+            if self._unit is not None:
+                return False
+            connection.execute("BEGIN IMMEDIATE")
+            self._unit = unit
+            unit.begun = True
+            return True
+
+    def _write_in(self, unit: _Unit, work: Work[T]) -> T:
+        """Run ``work`` in the unit's transaction, in a savepoint of its own."""
+        with self._lock:
+            connection = self._in(unit)
+            connection.execute(_SAVEPOINT)
+            try:
+                result = work(connection)
+            except sqlite3.Error as error:
+                self._undo(unit, connection, error)
+                raise self._failure(error) from error
+            except Exception as error:
+                self._undo(unit, connection, error)
+                raise
+            connection.execute(_RELEASE)
+            return result
+
+    @staticmethod
+    def _undo(unit: _Unit, connection: sqlite3.Connection, error: Exception) -> None:
+        """Undo a failed work of the unit: back to its savepoint, or, if its error ended the
+        whole transaction, note that the unit is lost."""
+        if connection.in_transaction:
+            connection.execute(_ROLLBACK_TO)
+            connection.execute(_RELEASE)
+        else:
+            unit.lost = error
+
+    def _read_in(self, unit: _Unit, work: Work[T]) -> T:
+        with self._lock:
+            connection = self._in(unit)
+            try:
+                return work(connection)
+            except sqlite3.Error as error:
+                raise self._failure(error) from error
+
+    def _in(self, unit: _Unit) -> sqlite3.Connection:
+        connection = self._connection
+        if connection is None:
+            raise StoreError(f"The SQLite database '{self.file_name}' is closed.")
+        if unit.lost is not None:
+            raise StoreError(
+                f"The SQLite database '{self.file_name}' lost the unit of work's transaction: "
+                f"{unit.lost}."
+            )
+        return connection
+
+    async def _commit(self, unit: _Unit) -> None:
+        """End the unit's block: commit it at the end of this turn, with the writes that wait
+        meanwhile, and return once that is done."""
+        if not unit.begun:
+            unit.ended.set()
+            return
+        if unit.lost is not None:
+            self._roll_back(unit)
+            raise self._failure(unit.lost)
+        unit.closing = True
+        committed = unit.committed = unit.loop.create_future()
+        self._kick(unit.loop)
+        # Cancelling the caller does not stop the commit: it is under way with other writes.
+        await asyncio.shield(committed)
+
+    def _roll_back(self, unit: _Unit) -> None:
+        """Undo what the unit wrote; the writes that waited for it go on."""
+        if unit.begun and not unit.ended.is_set():
+            with self._lock:
+                connection = self._connection
+                if connection is not None and connection.in_transaction:
+                    # Failing here leaves nothing to undo: the transaction is gone already.
+                    with suppress(sqlite3.Error):
+                        connection.execute("ROLLBACK")
+            self._kick(unit.loop)
+        self._end(unit, None)
+
+    def _end(self, unit: _Unit, failure: Exception | None) -> None:
+        if self._unit is unit:
+            self._unit = None
+        unit.ended.set()
+        committed = unit.committed
+        if committed is not None and not committed.done():
+            if failure is None:
+                committed.set_result(None)
+            else:
+                committed.set_exception(self._failure(failure))
+
     def _failure(self, error: Exception) -> Exception:
         if isinstance(error, sqlite3.Error):
             failure = StoreError(f"The SQLite database '{self.file_name}' failed: {error}.")
@@ -238,33 +468,26 @@ class SqliteDatabase:
         return error
 
     async def _run(self, work: Work[T], begin: str) -> T:
-        deadline: float | None = None
-        delay = _FIRST_RETRY_DELAY
+        waiting = _LockWait(self.file_name)
         while True:
             try:
                 return self._attempt(work, begin)
+            except _Held:
+                pass  # by a unit of work of another event loop: wait as for a lock
             except sqlite3.Error as error:
                 if not _is_busy(error):
                     raise StoreError(
                         f"The SQLite database '{self.file_name}' failed: {error}."
                     ) from error
-            now = time.monotonic()
-            if deadline is None:
-                deadline = now + BUSY_TIMEOUT
-            elif now >= deadline:
-                raise StoreError(
-                    f"The SQLite database '{self.file_name}' stayed locked by another "
-                    f"connection for {BUSY_TIMEOUT:g} s."
-                )
-            # Jitter keeps competing processes from retrying in lockstep.
-            await asyncio.sleep(delay * random.uniform(0.5, 1.5))
-            delay = min(delay * 2, _LONGEST_RETRY_DELAY)
+            await waiting.sleep()
 
     def _attempt(self, work: Work[T], begin: str) -> T:
         with self._lock:
             connection = self._connection
             if connection is None:
                 raise StoreError(f"The SQLite database '{self.file_name}' is closed.")
+            if self._unit is not None:
+                raise _Held()
             connection.execute(begin)
             try:
                 result = work(connection)
@@ -274,6 +497,29 @@ class SqliteDatabase:
                     connection.execute("ROLLBACK")
                 raise
             return result
+
+
+class _LockWait:
+    """Sleeps between attempts to get another connection's write lock: longer each time,
+    for ``BUSY_TIMEOUT`` in all, then ``StoreError``."""
+
+    def __init__(self, file_name: str) -> None:
+        self._file_name = file_name
+        self._deadline: float | None = None
+        self._delay = _FIRST_RETRY_DELAY
+
+    async def sleep(self) -> None:
+        now = time.monotonic()
+        if self._deadline is None:
+            self._deadline = now + BUSY_TIMEOUT
+        elif now >= self._deadline:
+            raise StoreError(
+                f"The SQLite database '{self._file_name}' stayed locked by another "
+                f"connection for {BUSY_TIMEOUT:g} s."
+            )
+        # Jitter keeps competing processes from retrying in lockstep.
+        await asyncio.sleep(self._delay * random.uniform(0.5, 1.5))
+        self._delay = min(self._delay * 2, _LONGEST_RETRY_DELAY)
 
 
 @dataclass(slots=True)
@@ -381,20 +627,42 @@ def release(database: SqliteDatabase) -> None:
     database.close()
 
 
-class SqliteTables:
-    """What every SQLite store shares: its database and the schema that ``setup`` creates."""
+def add_column(table: str, column: str, definition: str) -> Work[None]:
+    """A step of a schema that adds a column to a table created before the column existed
+    (SQLite has no ``ADD COLUMN IF NOT EXISTS``); ``table`` is quoted already."""
 
-    def __init__(self, database: SqliteDatabase, schema: list[str]) -> None:
+    def add(connection: sqlite3.Connection) -> None:
+        columns = {row[1] for row in connection.execute(f"PRAGMA table_info({table})")}
+        if column not in columns:
+            connection.execute(f"ALTER TABLE {table} ADD COLUMN {quote(column)} {definition}")
+
+    return add
+
+
+class SqliteTables:
+    """What every SQLite store shares: its database and the schema that ``setup`` creates:
+    statements, or steps that look before they change (``add_column``)."""
+
+    def __init__(self, database: SqliteDatabase, schema: Sequence[str | Work[None]]) -> None:
         self._db = database
         self._schema = schema
         self._destroyed = False
+
+    @property
+    def shared_database(self) -> SharedDatabase:
+        """The file: stores of one file take part in one unit of work (they share its
+        connection, so all of them do, also those that are no party to it)."""
+        return self._db
 
     async def setup(self) -> None:
         """Create the tables and indexes; idempotent."""
 
         def create(connection: sqlite3.Connection) -> None:
-            for statement in self._schema:
-                connection.execute(statement)
+            for step in self._schema:
+                if isinstance(step, str):
+                    connection.execute(step)
+                else:
+                    step(connection)
 
         await self._db.write(create)
 

@@ -21,7 +21,6 @@ from typing import Any
 
 from wolkenkit.errors import RevisionAlreadyExists
 from wolkenkit.messages import AggregateIdentifier, DomainEvent, Snapshot
-from wolkenkit.serialization import json_text
 from wolkenkit.stores.domain_event_store import (
     MAX_REVISION,
     CommandReplay,
@@ -31,8 +30,16 @@ from wolkenkit.stores.domain_event_store import (
     check_from_timestamp,
     check_position_range,
     check_revision_range,
+    event_json,
+    with_version,
 )
-from wolkenkit.stores.sqlite.database import SqliteDatabase, SqliteTables, quote
+from wolkenkit.stores.sqlite.database import (
+    SqliteDatabase,
+    SqliteTables,
+    Work,
+    add_column,
+    quote,
+)
 from wolkenkit.stores.sqlite.options import DomainEventTableNames
 
 #: Rows per query when streaming; between pages other tasks get their turn.
@@ -43,13 +50,30 @@ PAGE_SIZE = 1000
 _decode = DomainEvent.model_validate_json
 
 
+def _read(text: str, version: int) -> DomainEvent:
+    return with_version(_decode(text), version)
+
+
+def _snapshot(
+    aggregate_identifier: AggregateIdentifier, revision: int, state: str, state_model: str
+) -> Snapshot:
+    return Snapshot.trusted(
+        aggregate_identifier=aggregate_identifier,
+        revision=revision,
+        state=json.loads(state),
+        state_model=state_model,
+    )
+
+
 class SqliteDomainEventStore(SqliteTables, DomainEventStore):
     """Events and snapshots in two tables of one database, which the store owns."""
+
+    reads_fresh_events = True
 
     def __init__(self, database: SqliteDatabase, table_names: DomainEventTableNames) -> None:
         events = quote(table_names.domain_events)
         snapshots = quote(table_names.snapshots)
-        schema = [
+        schema: list[str | Work[None]] = [
             f"""CREATE TABLE IF NOT EXISTS {events} (
                 "position" INTEGER PRIMARY KEY,
                 "aggregateId" TEXT NOT NULL,
@@ -57,8 +81,11 @@ class SqliteDomainEventStore(SqliteTables, DomainEventStore):
                 "causationId" TEXT NOT NULL,
                 "correlationId" TEXT NOT NULL,
                 "timestamp" INTEGER NOT NULL,
-                "domainEvent" TEXT NOT NULL
+                "domainEvent" TEXT NOT NULL,
+                "version" INTEGER NOT NULL DEFAULT 1
             )""",
+            # Tables from before versions: their events are all at version 1.
+            add_column(events, "version", "INTEGER NOT NULL DEFAULT 1"),
             # The optimistic-concurrency key, and the order of replays.
             f"""CREATE UNIQUE INDEX IF NOT EXISTS {quote(table_names.domain_events + "_aggregate")}
                 ON {events} ("aggregateId", "revision")""",
@@ -78,73 +105,80 @@ class SqliteDomainEventStore(SqliteTables, DomainEventStore):
                 "aggregateId" TEXT NOT NULL,
                 "revision" INTEGER NOT NULL,
                 "state" TEXT NOT NULL,
+                "stateModel" TEXT NOT NULL DEFAULT '',
                 PRIMARY KEY ("aggregateId", "revision")
             ) WITHOUT ROWID""",
+            add_column(snapshots, "stateModel", "TEXT NOT NULL DEFAULT ''"),
         ]
         super().__init__(database, schema)
         self._insert = (
             f'INSERT INTO {events} ("aggregateId", "revision", "causationId", "correlationId", '
-            f'"timestamp", "domainEvent") VALUES (?, ?, ?, ?, ?, ?)'
+            f'"timestamp", "domainEvent", "version") VALUES (?, ?, ?, ?, ?, ?, ?)'
         )
         self._select_last = (
-            f'SELECT "domainEvent" FROM {events} WHERE "aggregateId" = ? '
+            f'SELECT "domainEvent", "version" FROM {events} WHERE "aggregateId" = ? '
             f'ORDER BY "revision" DESC LIMIT 1'
         )
         self._select_caused = (
-            f'SELECT "position", "domainEvent" FROM {events} WHERE "causationId" = ? '
+            f'SELECT "position", "domainEvent", "version" FROM {events} WHERE "causationId" = ? '
             f'AND "position" > ? ORDER BY "position" LIMIT ?'
         )
         self._select_any_caused = f'SELECT 1 FROM {events} WHERE "causationId" = ? LIMIT 1'
         # The two halves that the two indexes serve (see the schema).
         self._select_correlated = (
-            f'SELECT "position", "domainEvent" FROM {events} WHERE "causationId" = ?1 '
+            f'SELECT "position", "domainEvent", "version" FROM {events} WHERE "causationId" = ?1 '
             f'AND "correlationId" = ?1 AND "position" > ?2 '
             f"UNION ALL "
-            f'SELECT "position", "domainEvent" FROM {events} WHERE "correlationId" = ?1 '
+            f'SELECT "position", "domainEvent", "version" FROM {events} WHERE "correlationId" = ?1 '
             f'AND "correlationId" != "causationId" AND "position" > ?2 '
             f'ORDER BY "position" LIMIT ?3'
         )
         self._select_replay = (
-            f'SELECT "aggregateId", "revision", "domainEvent" FROM {events} '
+            f'SELECT "aggregateId", "revision", "domainEvent", "version" FROM {events} '
             f'WHERE "timestamp" >= ? AND ("aggregateId", "revision") > (?, ?) '
             f'ORDER BY "aggregateId", "revision" LIMIT ?'
         )
         self._select_aggregate = (
-            f'SELECT "revision", "domainEvent" FROM {events} WHERE "aggregateId" = ? '
+            f'SELECT "revision", "domainEvent", "version" FROM {events} WHERE "aggregateId" = ? '
             f'AND "revision" <= ? AND "revision" > ? ORDER BY "revision" LIMIT ?'
         )
         self._select_aggregate_from = (
-            f'SELECT "domainEvent" FROM {events} WHERE "aggregateId" = ? '
+            f'SELECT "domainEvent", "version" FROM {events} WHERE "aggregateId" = ? '
             f'AND "revision" >= ? ORDER BY "revision"'
         )
         self._select_by_position = (
-            f'SELECT "position", "domainEvent" FROM {events} WHERE "position" > ? '
+            f'SELECT "position", "domainEvent", "version" FROM {events} WHERE "position" > ? '
             f'ORDER BY "position" LIMIT ?'
         )
         self._select_first = (
             f'SELECT "position", "domainEvent" FROM {events} WHERE "revision" = 1 '
             f'AND "position" > ? ORDER BY "position" LIMIT ?'
         )
+        # A snapshot of a revision that has one stays out, unless it was taken under
+        # another state model: then it takes the old one's place.
         self._insert_snapshot = (
-            f'INSERT OR IGNORE INTO {snapshots} ("aggregateId", "revision", "state") '
-            f"VALUES (?, ?, ?)"
+            f'INSERT INTO {snapshots} ("aggregateId", "revision", "state", "stateModel") '
+            f'VALUES (?, ?, ?, ?) ON CONFLICT ("aggregateId", "revision") DO UPDATE SET '
+            f'"state" = excluded."state", "stateModel" = excluded."stateModel" '
+            f'WHERE "stateModel" != excluded."stateModel"'
         )
         self._select_snapshot = (
-            f'SELECT "revision", "state" FROM {snapshots} WHERE "aggregateId" = ? '
+            f'SELECT "revision", "state", "stateModel" FROM {snapshots} WHERE "aggregateId" = ? '
             f'ORDER BY "revision" DESC LIMIT 1'
         )
+        self._count = f"SELECT count(*) FROM {events}"
 
     async def get_last_domain_event(
         self, aggregate_identifier: AggregateIdentifier
     ) -> DomainEvent | None:
         rows = await self._db.fetch_all(self._select_last, (aggregate_identifier.aggregate.id,))
-        return _decode(rows[0][0]) if rows else None
+        return _read(*rows[0]) if rows else None
 
     async def get_domain_events_by_causation_id(
         self, causation_id: str
     ) -> AsyncIterator[DomainEvent]:
         async for row in self._pages(self._select_caused, (causation_id,), (0,)):
-            yield _decode(row[1])
+            yield _read(row[1], row[2])
 
     async def has_domain_events_with_causation_id(self, causation_id: str) -> bool:
         return bool(await self._db.fetch_all(self._select_any_caused, (causation_id,)))
@@ -153,12 +187,12 @@ class SqliteDomainEventStore(SqliteTables, DomainEventStore):
         self, correlation_id: str
     ) -> AsyncIterator[DomainEvent]:
         async for row in self._pages(self._select_correlated, (correlation_id,), (0,)):
-            yield _decode(row[1])
+            yield _read(row[1], row[2])
 
     async def get_replay(self, from_timestamp: int = 0) -> AsyncIterator[DomainEvent]:
         check_from_timestamp(from_timestamp)
         async for row in self._pages(self._select_replay, (from_timestamp,), ("", 0)):
-            yield _decode(row[2])
+            yield _read(row[2], row[3])
 
     async def get_replay_for_aggregate(
         self, aggregate_id: str, from_revision: int = 1, to_revision: int = MAX_REVISION
@@ -166,7 +200,7 @@ class SqliteDomainEventStore(SqliteTables, DomainEventStore):
         check_revision_range(from_revision, to_revision)
         fixed = (aggregate_id, to_revision)
         async for row in self._pages(self._select_aggregate, fixed, (from_revision - 1,)):
-            yield _decode(row[1])
+            yield _read(row[1], row[2])
 
     async def get_replay_for_command(
         self,
@@ -186,17 +220,10 @@ class SqliteDomainEventStore(SqliteTables, DomainEventStore):
             if start is None:
                 rows = connection.execute(self._select_snapshot, (aggregate_id,)).fetchall()
                 if rows:
-                    revision, state = rows[0]
-                    snapshot = Snapshot.trusted(
-                        aggregate_identifier=aggregate_identifier,
-                        revision=revision,
-                        state=json.loads(state),
-                    )
+                    snapshot = _snapshot(aggregate_identifier, *rows[0])
                 start = 1 if snapshot is None else snapshot.revision + 1
-            texts = connection.execute(
-                self._select_aggregate_from, (aggregate_id, start)
-            ).fetchall()
-            return CommandReplay(handled, snapshot, [_decode(text) for (text,) in texts])
+            rows = connection.execute(self._select_aggregate_from, (aggregate_id, start)).fetchall()
+            return CommandReplay(handled, snapshot, [_read(*row) for row in rows])
 
         return await self._db.read(read)
 
@@ -211,7 +238,12 @@ class SqliteDomainEventStore(SqliteTables, DomainEventStore):
         # Every committed event is final here (see the module docstring), so any page of
         # committed rows is safe to hand out.
         async for row in self._pages(self._select_by_position, (), (after_position,), limit):
-            yield PositionedDomainEvent(position=row[0], domain_event=_decode(row[1]))
+            yield PositionedDomainEvent(position=row[0], domain_event=_read(row[1], row[2]))
+
+    async def count_domain_events(self) -> int:
+        rows = await self._db.fetch_all(self._count)
+        count: int = rows[0][0]
+        return count
 
     async def store_domain_events(self, domain_events: Sequence[DomainEvent]) -> None:
         check_domain_events(domain_events)
@@ -222,7 +254,8 @@ class SqliteDomainEventStore(SqliteTables, DomainEventStore):
                 domain_event.metadata.causation_id,
                 domain_event.metadata.correlation_id,
                 domain_event.metadata.timestamp,
-                json_text(domain_event),
+                event_json(domain_event),
+                domain_event.version,
             )
             for domain_event in domain_events
         ]
@@ -238,18 +271,14 @@ class SqliteDomainEventStore(SqliteTables, DomainEventStore):
 
     async def get_snapshot(self, aggregate_identifier: AggregateIdentifier) -> Snapshot | None:
         rows = await self._db.fetch_all(self._select_snapshot, (aggregate_identifier.aggregate.id,))
-        if not rows:
-            return None
-        revision, state = rows[0]
-        return Snapshot.trusted(
-            aggregate_identifier=aggregate_identifier, revision=revision, state=json.loads(state)
-        )
+        return _snapshot(aggregate_identifier, *rows[0]) if rows else None
 
     async def store_snapshot(self, snapshot: Snapshot) -> None:
         row = (
             snapshot.aggregate_identifier.aggregate.id,
             snapshot.revision,
             json.dumps(snapshot.state, separators=(",", ":")),
+            snapshot.state_model,
         )
         await self._db.write(lambda connection: connection.execute(self._insert_snapshot, row))
 

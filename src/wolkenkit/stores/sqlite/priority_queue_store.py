@@ -15,6 +15,7 @@ never lock the same queue, and no read-modify-write sees a half-done one.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from typing import Any
 
 from wolkenkit.errors import ItemNotFound, ItemNotLocked, TokenMismatch
@@ -28,6 +29,7 @@ from wolkenkit.stores.priority_queue_store import (
     LockedItem,
     LockMetadata,
     PriorityQueueStore,
+    QueueStatistics,
 )
 from wolkenkit.stores.sqlite.database import SqliteDatabase, SqliteTables, quote
 from wolkenkit.stores.sqlite.options import PriorityQueueTableNames
@@ -108,6 +110,9 @@ class SqlitePriorityQueueStore(SqliteTables, PriorityQueueStore[ItemT, Identifie
             f'INSERT INTO {items} ("discriminator", "priority", "item") '
             f'SELECT "discriminator", ?, "item" FROM {items} WHERE "sequence" = ?'
         )
+        self._count_items = f"SELECT count(*) FROM {items}"
+        self._count_items_of = f'SELECT count(*) FROM {items} WHERE "discriminator" = ?'
+        self._lowest_head_priority = f'SELECT min("headPriority") FROM {queues}'
         self._delete_item = f'DELETE FROM {items} WHERE "sequence" = ?'
         self._delete_queue = f'DELETE FROM {queues} WHERE "discriminator" = ?'
         self._set_head = (
@@ -208,6 +213,18 @@ class SqlitePriorityQueueStore(SqliteTables, PriorityQueueStore[ItemT, Identifie
                 self._advance(connection, discriminator)
 
         await self._db.write(remove)
+
+    async def statistics(self, discriminators: Sequence[str] = ()) -> QueueStatistics:
+        def read(connection: sqlite3.Connection) -> QueueStatistics:
+            (size,) = connection.execute(self._count_items).fetchone()
+            (lowest,) = connection.execute(self._lowest_head_priority).fetchone()
+            sizes = {
+                name: connection.execute(self._count_items_of, (name,)).fetchone()[0]
+                for name in discriminators
+            }
+            return QueueStatistics(size=size, lowest_head_priority=lowest, sizes=sizes)
+
+        return await self._db.read(read)
 
     def _find(
         self, connection: sqlite3.Connection, discriminator: str, item_identifier: IdentifierT

@@ -23,6 +23,7 @@ from typing import Any
 from wolkenkit import errors
 from wolkenkit.stores import view_rows, view_sql
 from wolkenkit.stores.sqlite.database import SqliteDatabase, quote, release
+from wolkenkit.stores.transactions import SharedDatabase
 from wolkenkit.stores.view_store import (
     Page,
     Query,
@@ -186,6 +187,10 @@ class SqliteViewStore(ViewStore):
 
         await self._db.write(create)
         self._tables.update((table.definition.name, table) for table in declared)
+
+    @property
+    def shared_database(self) -> SharedDatabase:
+        return self._db
 
     async def destroy(self) -> None:
         if not self._destroyed:

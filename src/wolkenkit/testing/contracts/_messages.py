@@ -33,6 +33,7 @@ def build_domain_event(
     causation_id: str | None = None,
     correlation_id: str | None = None,
     timestamp: int | None = None,
+    version: int = 1,
 ) -> DomainEvent:
     """A domain event with a fresh id; unset ids are fresh too, the timestamp is now."""
     return builders.build_domain_event(
@@ -44,6 +45,7 @@ def build_domain_event(
         correlation_id=correlation_id,
         timestamp=timestamp,
         tags=["contract"],
+        version=version,
     )
 
 
@@ -58,9 +60,17 @@ def build_domain_events(
 
 
 def build_snapshot(
-    aggregate_identifier: AggregateIdentifier, revision: int, state: dict[str, Any]
+    aggregate_identifier: AggregateIdentifier,
+    revision: int,
+    state: dict[str, Any],
+    state_model: str = "",
 ) -> Snapshot:
-    return Snapshot(aggregate_identifier=aggregate_identifier, revision=revision, state=state)
+    return Snapshot(
+        aggregate_identifier=aggregate_identifier,
+        revision=revision,
+        state=state,
+        state_model=state_model,
+    )
 
 
 async def collect(iterable: AsyncIterable[T]) -> list[T]:

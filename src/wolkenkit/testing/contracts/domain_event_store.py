@@ -1,8 +1,9 @@
 """The contract every domain event store keeps: writing, reading and replaying events.
 
 Snapshots and aggregate identifiers are in ``domain_event_store_queries``, the reads and
-concurrent writes of command handling in ``domain_event_store_commands``; the
-``DomainEventStoreContract`` at the end of this module runs all three.
+concurrent writes of command handling in ``domain_event_store_commands``, versions and state
+models in ``domain_event_store_versions``; the ``DomainEventStoreContract`` at the end of this
+module runs all four.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ from wolkenkit.testing.contracts.domain_event_store_commands import (
     DomainEventStoreCommandsContract,
 )
 from wolkenkit.testing.contracts.domain_event_store_queries import DomainEventStoreQueriesContract
+from wolkenkit.testing.contracts.domain_event_store_versions import (
+    DomainEventStoreVersionsContract,
+)
 
 
 class DomainEventStoreWritingContract:
@@ -259,6 +263,7 @@ class DomainEventStoreContract(
     DomainEventStoreWritingContract,
     DomainEventStoreQueriesContract,
     DomainEventStoreCommandsContract,
+    DomainEventStoreVersionsContract,
 ):
     """Everything a domain event store must do. Provide an async ``store`` fixture that
     yields a fresh store that has been set up."""

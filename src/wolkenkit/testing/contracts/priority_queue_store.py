@@ -276,6 +276,30 @@ class PriorityQueueStoreContract:
         assert await store.lock_next() is None
         await store.acknowledge("first", locked.metadata.token)
 
+    async def test_statistics_count_what_waits_and_name_the_lowest_head_priority(
+        self, store: Store
+    ) -> None:
+        # Every queued item counts, the locked one too, until it is acknowledged; the lowest
+        # priority is that of the head served next, whatever the items behind it carry.
+        empty = await store.statistics(["first", "nothing"])
+        assert (empty.size, empty.lowest_head_priority) == (0, None)
+        assert empty.sizes == {"first": 0, "nothing": 0}
+        await store.enqueue(_item(), "first", 20)
+        await store.enqueue(_item(), "first", 5)
+        await store.enqueue(_item(), "second", 30)
+        locked = await _lock(store)
+
+        queued = await store.statistics(["first", "second", "nothing"])
+
+        assert (queued.size, queued.lowest_head_priority) == (3, 20)
+        assert queued.sizes == {"first": 2, "second": 1, "nothing": 0}
+        await store.acknowledge(locked.metadata.discriminator, locked.metadata.token)
+        after = await store.statistics(["first"])
+        assert (after.size, after.lowest_head_priority, after.sizes) == (2, 5, {"first": 1})
+        await _drain(store)
+        drained = await store.statistics()
+        assert (drained.size, drained.lowest_head_priority, drained.sizes) == (0, None, {})
+
     async def test_deferring_moves_the_item_to_the_tail(self, store: Store) -> None:
         # A deferred item waits behind the items that were queued after it.
         first, second = _item(), _item()

@@ -35,6 +35,7 @@ from collections.abc import Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from wolkenkit.errors import FuzzFailed
 from wolkenkit.messages import new_id
 from wolkenkit.testing.contracts.priority_queue_store import (
     MakePriorityQueueStore,
@@ -102,16 +103,6 @@ class FuzzReport:
         return [exercise for exercise in EXERCISES if not self.counts.get(exercise)]
 
 
-class FuzzFailed(AssertionError):
-    """The store broke a promise; the message lists how (the first few ways), and the seed
-    of the run."""
-
-    def __init__(self, settings: FuzzSettings, failures: list[str]) -> None:
-        super().__init__(_describe(settings, failures))
-        #: Every way the store broke its promises, also those the message leaves out.
-        self.failures = failures
-
-
 async def fuzz_priority_queue_store(
     make_store: MakePriorityQueueStore, settings: FuzzSettings
 ) -> FuzzReport:
@@ -129,13 +120,14 @@ async def fuzz_priority_queue_store(
         failures.append("The queue did not drain; some items never came back.")
     except ExceptionGroup as group:
         error = group.exceptions[0]
-        raise FuzzFailed(settings, [f"A call failed unexpectedly: {error!r}"]) from error
+        failures = [f"A call failed unexpectedly: {error!r}"]
+        raise FuzzFailed(_describe(settings, failures), failures) from error
     left = await stores[0].lock_next()
     if left is not None:
         failures.append(f"{left.item.id} was still queued after everything was acknowledged.")
     failures += journal.check()
     if failures:
-        raise FuzzFailed(settings, failures)
+        raise FuzzFailed(_describe(settings, failures), failures)
     return FuzzReport(seed=settings.seed, counts=dict(journal.counts))
 
 

@@ -1,7 +1,7 @@
 """Everything the app talks to that is not a view table: other databases, queues, services.
 
 The messages live in a view table (``server/tables.py``), which the view store keeps: under
-``wk dev`` in ``.wolkenkit/views.db``, in tests in memory. ``get_infrastructure`` runs once
+``wk dev`` in ``.wolkenkit/wolkenkit.db``, in tests in memory. ``get_infrastructure`` runs once
 when the app starts; a handler gets what it returns through a parameter annotated
 ``Infrastructure[...]``, reading through ``ask`` and writing through ``tell``.
 ``setup_infrastructure`` runs once per deployment (``wk setup infrastructure``).

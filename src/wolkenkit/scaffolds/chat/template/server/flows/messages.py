@@ -17,10 +17,9 @@ async def add_message(
 ) -> None:
     """Adds a sent message to the table, with no likes yet."""
     message_id, timestamp = event.aggregate_identifier.aggregate.id, event.metadata.timestamp
-    if await messages.get(message_id) is None:  # A replayed event adds nothing twice.
-        await messages.insert(
-            Message(id=message_id, timestamp=timestamp, text=event.data.text, likes=0)
-        )
+    await messages.insert(
+        Message(id=message_id, timestamp=timestamp, text=event.data.text, likes=0)
+    )
     await notification.publish(FlowMessagesUpdated())
 
 
