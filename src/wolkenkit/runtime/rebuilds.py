@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -42,6 +43,8 @@ from wolkenkit.runtime.shadow_flows import ShadowFlows
 if TYPE_CHECKING:
     from wolkenkit.runtime.single_process import SingleProcessRuntime
 
+logger = logging.getLogger("wolkenkit.runtime.rebuilds")
+
 #: How long the flows may take to pause (to finish the events queued before the barrier).
 PAUSE_TIMEOUT_SECONDS = 120.0
 #: How many flows' progress values a rebuild remembers before it starts over reading them.
@@ -51,7 +54,8 @@ _REMEMBERED_PROGRESS = 100_000
 @dataclass(frozen=True)
 class RebuildReport:
     group: RebuildGroup
-    #: Events replayed (each once, whatever the number of flows).
+    #: Events of the app's aggregates read and replayed (each once, whatever the number of
+    #: flows; an event a flow has no handler for counts too).
     events: int
     #: Rows of each table once swapped in.
     rows: dict[str, int]
@@ -99,6 +103,49 @@ async def rebuild(
     started = Rebuild(runtime, group)
     await started.acquire()
     return await started.run(on_events=on_events, on_phase=on_phase, pause_timeout=pause_timeout)
+
+
+async def start_in_background(
+    runtime: SingleProcessRuntime, groups: Sequence[RebuildGroup]
+) -> None:
+    """Take every group's locks now (``RebuildFailed`` if another rebuild holds one, and
+    then none is taken), then rebuild the groups one after the other in the runtime's
+    background, logging how each went."""
+    started: list[Rebuild] = []
+    try:
+        for group in groups:
+            prepared = Rebuild(runtime, group)
+            await prepared.acquire()
+            started.append(prepared)
+    except BaseException:
+        for prepared in started:
+            await prepared.release()
+        raise
+    runtime.run_in_background(_rebuild_all(started), "rebuilding tables")
+
+
+async def _rebuild_all(rebuilds: list[Rebuild]) -> None:
+    for index, prepared in enumerate(rebuilds):
+        tables = named("table", prepared.group.tables)
+
+        def phase(name: str, tables: str = tables) -> None:
+            logger.info("Rebuilding %s: %s.", tables, name.lower())
+
+        try:
+            report = await prepared.run(on_phase=phase)
+        except errors.RebuildFailed as error:
+            logger.error(
+                "Rebuilding %s failed: %s The old ones keep serving.", tables, error.message
+            )
+        except Exception:
+            logger.exception("Rebuilding %s failed; the old ones keep serving.", tables)
+        except BaseException:
+            # Stopped: the rebuilds not begun give their locks back.
+            for waiting in rebuilds[index + 1 :]:
+                await waiting.release()
+            raise
+        else:
+            logger.info("%s", describe(report))
 
 
 class Rebuild:
@@ -204,9 +251,10 @@ class _ShadowReplay:
         async for positioned in self._events.get_replay_by_position(self._position):
             self._position = positioned.position
             event = positioned.domain_event
-            if self._is_known(event):
-                for flow_name in self._flow_names:
-                    await self._feed(flow_name, event)
+            if not self._is_known(event):
+                continue
+            for flow_name in self._flow_names:
+                await self._feed(flow_name, event)
             self.events += 1
             self._on_events(1)
 

@@ -11,7 +11,6 @@ rebuild runs on in the runtime, and its log tells how it ended.
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -24,10 +23,8 @@ from wolkenkit.application.policies import is_anonymous
 from wolkenkit.application.table_owners import rebuild_groups
 from wolkenkit.messages import AggregateIdentifier
 from wolkenkit.runtime.http.requests import authenticate, parse_model, read_json_object
-from wolkenkit.runtime.rebuilds import Rebuild, describe, named
+from wolkenkit.runtime.rebuilds import start_in_background
 from wolkenkit.runtime.single_process import ReplayRequest, SingleProcessRuntime, check_flow_names
-
-logger = logging.getLogger("wolkenkit.runtime.rebuilds")
 
 
 class _AggregateRange(BaseModel):
@@ -78,46 +75,16 @@ async def _start_rebuilds(
     groups = rebuild_groups(runtime.application, flow_names)
     owners = {flow for group in groups for flow in group.flows}
     without = [flow for flow in flow_names if flow not in owners]
-    if not groups or (without and not every_flow):
+    if without and not every_flow:
         raise errors.RequestMalformed(
-            f"Flow '{(without or flow_names)[0]}' owns no view tables to rebuild; name the "
-            "aggregates to replay to it."
+            f"Flow '{without[0]}' owns no view tables to rebuild; name the aggregates to "
+            "replay to it."
         )
-    started: list[Rebuild] = []
-    try:
-        for group in groups:
-            rebuild = Rebuild(runtime, group)
-            await rebuild.acquire()
-            started.append(rebuild)
-    except BaseException:
-        for rebuild in started:
-            await rebuild.release()
-        raise
-    runtime.run_in_background(_rebuild_all(started), "rebuilding tables")
-
-
-async def _rebuild_all(rebuilds: list[Rebuild]) -> None:
-    for index, rebuild in enumerate(rebuilds):
-        tables = named("table", rebuild.group.tables)
-
-        def phase(name: str, tables: str = tables) -> None:
-            logger.info("Rebuilding %s: %s.", tables, name.lower())
-
-        try:
-            report = await rebuild.run(on_phase=phase)
-        except errors.RebuildFailed as error:
-            logger.error(
-                "Rebuilding %s failed: %s The old ones keep serving.", tables, error.message
-            )
-        except Exception:
-            logger.exception("Rebuilding %s failed; the old ones keep serving.", tables)
-        except BaseException:
-            # Stopped: the rebuilds not begun give their locks back.
-            for waiting in rebuilds[index + 1 :]:
-                await waiting.release()
-            raise
-        else:
-            logger.info("%s", describe(report))
+    if not groups:
+        raise errors.RequestMalformed(
+            "No flow owns view tables to rebuild; name the aggregates to replay."
+        )
+    await start_in_background(runtime, groups)
 
 
 routes = [Route("/perform-replay/v2", perform_replay, methods=["POST"])]
