@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 from wolkenkit.errors import CliError
 from wolkenkit.messages import AggregateIdentifier, DomainEvent
 from wolkenkit.runtime.flow_pause import hold, is_barrier
+from wolkenkit.runtime.queued_messages import event_and_carrier
 from wolkenkit.runtime.replay_configuration import SelectedAggregate
 from wolkenkit.runtime.single_process import ReplayRequest, SingleProcessRuntime
 from wolkenkit.stores.consumer_progress_store import ConsumerProgressStore, ReplayRange
@@ -185,11 +186,13 @@ async def _execute(runtime: SingleProcessRuntime, locked: LockedItem[DomainEvent
     """Run the flow for the item (or hold a rebuild's barrier), keeping it locked meanwhile;
     a failing flow drops the event (logged), as the runtime's workers do."""
     renewal = asyncio.create_task(_keep_locked(runtime.event_queue, locked, runtime))
+    # Flows get the event as it was stored, without the trace context it was queued with.
+    event, _ = event_and_carrier(locked.item)
     try:
-        if is_barrier(locked.item):
-            await hold(locked.item, runtime.lock_store)
+        if is_barrier(event):
+            await hold(event, runtime.lock_store)
             return "acknowledge"
-        return await runtime.domain.execute_flow(locked.metadata.discriminator, locked.item)
+        return await runtime.domain.execute_flow(locked.metadata.discriminator, event)
     except Exception:
         logger.exception(
             "Flow '%s' failed on an event; it is dropped.", locked.metadata.discriminator
