@@ -10,9 +10,10 @@ need, and what it would hand over in memory goes through publish/subscribe inste
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
 from opentelemetry import context as otel_context
@@ -40,6 +41,7 @@ from wolkenkit.observability.tracing import context_from
 from wolkenkit.records import frozen_record
 from wolkenkit.runtime.auth import Authenticator
 from wolkenkit.runtime.broadcast import Broadcast
+from wolkenkit.runtime.flow_pause import hold, is_barrier
 from wolkenkit.runtime.gauges import Gauges
 from wolkenkit.runtime.observing import Observing
 from wolkenkit.runtime.pings import Pings, items_of
@@ -140,6 +142,7 @@ class SingleProcessRuntime:
         self.authenticator = Authenticator(settings.identity_providers)
         self.file_store = file_store
         self.consumer_progress_store = consumer_progress_store
+        self.lock_store = lock_store
         self.command_queue = command_queue
         self.event_queue = event_queue
         self.publisher = publisher
@@ -210,6 +213,8 @@ class SingleProcessRuntime:
             self._flow_wakeup,
         )
         self._subscriptions: list[Subscription] = []
+        #: Work a request started that outlives it (a rebuild); cancelled by ``stop``.
+        self._background: set[asyncio.Task[None]] = set()
         #: In one process, notifications reach their consumers through this, not as JSON
         #: over publish/subscribe (made in ``start``, as it needs the event loop); each with
         #: the trace context it was sent in.
@@ -365,6 +370,7 @@ class SingleProcessRuntime:
         Also undoes a ``start`` that failed half-way: each step is safe to take for what was
         never started, and one that fails does not keep the others from closing theirs."""
         steps: list[tuple[str, Callable[[], Awaitable[None]]]] = [
+            ("Stopping the work in the background", self._stop_background),
             ("Stopping the command workers", self._command_workers.stop),
             ("Stopping the flow workers", self._flow_workers.stop),
             ("Sending the last wake-up calls", self._command_pings.flush),
@@ -379,6 +385,18 @@ class SingleProcessRuntime:
                 await step()
             except Exception:
                 logger.exception("%s failed.", what)
+
+    def run_in_background(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        """Run ``work`` beside everything else until it is done or the runtime stops."""
+        task = asyncio.create_task(work, name=name)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _stop_background(self) -> None:
+        tasks, self._background = list(self._background), set()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _unsubscribe(self) -> None:
         subscriptions, self._subscriptions = self._subscriptions, []
@@ -458,9 +476,17 @@ class SingleProcessRuntime:
             if not self.is_single_process:
                 await self._flow_pings.notify()
 
+    async def enqueue_for_flow(self, event: DomainEvent[Any], flow_name: str) -> None:
+        """Queue ``event`` for one flow, and wake its workers."""
+        await self._enqueue_for_flows(event, [flow_name])
+
     async def _handle_flow_item(self, locked: LockedItem[DomainEvent[Any]]) -> Verdict:
         # The flow queue's discriminator is the flow's name.
         event, carrier = event_and_carrier(locked.item)
+        if is_barrier(event):
+            # A rebuild pauses the flow here while it swaps in its new tables.
+            await hold(event, self.lock_store)
+            return None
         flow_name = locked.metadata.discriminator
         # A flow's work is the work of the command that caused the event.
         command_id = COMMAND_ID.set(event.metadata.causation_id)

@@ -74,6 +74,9 @@ from wolkenkit.stores.postgres.pool import ConnectionPool
 STORE = "PostgreSQL domain event store"
 #: Bits of a position that number the events of one batch.
 BATCH_BITS = 20
+_XMAX = "SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint"
+_XMIN = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
+_READABLE_POLL_SECONDS = 0.01
 MAX_BATCH_SIZE = 2**BATCH_BITS
 #: Rows a streaming read fetches per round trip.
 PREFETCH = 1_000
@@ -417,6 +420,17 @@ class PostgresDomainEventStore(DomainEventStore):
         with self._errors:
             count: int = await self._pool.fetchval(self._count)
         return count
+
+    async def wait_until_readable(self) -> None:
+        # Every transaction that has committed has an id below the current snapshot's xmax;
+        # once the oldest one still running is at or past it, all of them are below the
+        # horizon that readers follow.
+        with self._errors:
+            horizon = await self._pool.fetchval(_XMAX)
+            while True:
+                if await self._pool.fetchval(_XMIN) >= horizon:
+                    return
+                await asyncio.sleep(_READABLE_POLL_SECONDS)
 
     async def store_domain_events(self, domain_events: Sequence[DomainEvent]) -> None:
         check_domain_events(domain_events)
