@@ -26,16 +26,19 @@ import urllib.error
 import urllib.request
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from wolkenkit.errors import CliError
 from wolkenkit.messages import AggregateIdentifier, DomainEvent
 from wolkenkit.runtime.flow_pause import hold, is_barrier
+from wolkenkit.runtime.gateway import ReplayRequest
 from wolkenkit.runtime.queued_messages import event_and_carrier
 from wolkenkit.runtime.replay_configuration import SelectedAggregate
-from wolkenkit.runtime.single_process import ReplayRequest, SingleProcessRuntime
 from wolkenkit.stores.consumer_progress_store import ConsumerProgressStore, ReplayRange
 from wolkenkit.stores.priority_queue_store import LockedItem, PriorityQueueStore
+
+if TYPE_CHECKING:
+    from wolkenkit.runtime.single_process import SingleProcessRuntime
 
 logger = logging.getLogger("wolkenkit.runtime.replays")
 
