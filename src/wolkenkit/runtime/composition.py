@@ -1,11 +1,12 @@
-"""The runtime: the composition root that wires one application to its stores.
+"""The runtime: the composition root that wires one application to its stores and services.
 
-In the single-process runtime one process holds everything (reference §6.1): the command
-queue with its workers, the flow queue with its workers, live domain events and
-notifications, the views' notification subscribers, the file store, and the HTTP API served
-by uvicorn. The same class runs any subset of these as one service of the microservice
-runtime (see :mod:`wolkenkit.runtime.services`): it then opens only the stores its services
-need, and what it would hand over in memory goes through publish/subscribe instead.
+``Runtime`` composes what one process runs. In the single-process runtime that is everything
+(reference §6.1): the command queue with its workers, the flow queue with its workers, live
+domain events and notifications, the views' notification subscribers, the file store, and
+the HTTP API served by uvicorn. The same class runs any subset of these as one service of the
+microservice runtime (see :mod:`wolkenkit.runtime.services`): it then opens only the stores
+its services need, and what it would hand over in memory goes through publish/subscribe
+instead. The HTTP and GraphQL APIs see it only as a :class:`~wolkenkit.runtime.gateway.Gateway`.
 """
 
 from __future__ import annotations
@@ -113,7 +114,7 @@ def event_matches(event: DomainEvent[Any], identifier: ItemIdentifier) -> bool:
     return event.id == identifier.id
 
 
-class SingleProcessRuntime:
+class Runtime:
     """Everything one process runs; the HTTP and GraphQL APIs drive it as a ``Gateway``."""
 
     def __init__(
@@ -237,7 +238,7 @@ class SingleProcessRuntime:
         application: Application,
         services: frozenset[Service] = ALL_SERVICES,
         tracer: Tracer | None = None,
-    ) -> SingleProcessRuntime:
+    ) -> Runtime:
         """Open and set up the stores the services need, and build the infrastructure; fails
         at start-up, with one clear error, for bad options or unreachable servers. Stores a
         service does not need are left in memory and never touched."""
