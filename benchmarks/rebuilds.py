@@ -31,6 +31,7 @@ from wolkenkit import load_application
 from wolkenkit.application.table_owners import rebuild_groups
 from wolkenkit.domain.services import RepositoryAggregatesService, StoreLockService
 from wolkenkit.messages import AggregateIdentifier, new_id
+from wolkenkit.runtime.composition import Runtime
 from wolkenkit.runtime.development import embedded_store_environment
 from wolkenkit.runtime.rebuilds import rebuild
 from wolkenkit.runtime.replay_configuration import SelectedAggregate
@@ -38,14 +39,13 @@ from wolkenkit.runtime.replays import prepare_replays, replay_in_process
 from wolkenkit.runtime.services import Service
 from wolkenkit.runtime.settings import RuntimeSettings
 from wolkenkit.runtime.shadow_flows import ShadowFlows
-from wolkenkit.runtime.single_process import SingleProcessRuntime
 from wolkenkit.scaffolds import create_project
 from wolkenkit.testing.builders import build_domain_event
 
 BATCH = 500
 
 
-async def store_history(runtime: SingleProcessRuntime, count: int) -> list[AggregateIdentifier]:
+async def store_history(runtime: Runtime, count: int) -> list[AggregateIdentifier]:
     """``count`` messages, each sent and liked, handled by the flow as far as its progress
     says (the table itself stays empty: every way below builds it)."""
     identifiers = [
@@ -82,7 +82,7 @@ async def measure(directory: Path, count: int) -> list[tuple[str, float]]:
     settings = RuntimeSettings.from_environment(
         embedded_store_environment(directory / "chat" / ".wolkenkit")
     )
-    runtime = await SingleProcessRuntime.create(settings, application, frozenset({Service.FLOW}))
+    runtime = await Runtime.create(settings, application, frozenset({Service.FLOW}))
     store = runtime.domain.tables.store
     try:
         identifiers = await store_history(runtime, count)

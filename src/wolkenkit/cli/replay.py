@@ -40,10 +40,10 @@ if TYPE_CHECKING:
 
     from wolkenkit.application.application import Application
     from wolkenkit.application.table_owners import RebuildGroup
+    from wolkenkit.runtime.composition import Runtime
     from wolkenkit.runtime.replay_configuration import ReplayConfiguration, SelectedAggregate
     from wolkenkit.runtime.replays import FlowReplay
     from wolkenkit.runtime.settings import RuntimeSettings
-    from wolkenkit.runtime.single_process import SingleProcessRuntime
     from wolkenkit.stores.consumer_progress_store import ConsumerProgressStore
 
 console = Console(highlight=False)
@@ -195,15 +195,13 @@ def _store_environment(app_dir: Path, named: dict[str, str]) -> dict[str, str]:
 
 
 async def _in_process(request: _Replay) -> None:
+    from wolkenkit.runtime.composition import Runtime
     from wolkenkit.runtime.replays import replay_in_process
     from wolkenkit.runtime.services import Service
-    from wolkenkit.runtime.single_process import SingleProcessRuntime
 
     # The flow service's stores: events, progress, locks, both queues (flows issue
     # commands) and the view tables, nothing else.
-    runtime = await SingleProcessRuntime.create(
-        request.settings, request.application, frozenset({Service.FLOW})
-    )
+    runtime = await Runtime.create(request.settings, request.application, frozenset({Service.FLOW}))
     try:
         events = runtime.domain.domain_event_store
         selected = await select_aggregates(request.configuration, request.application, events)
@@ -237,7 +235,7 @@ def _rebuild_groups(request: _Replay) -> list[RebuildGroup]:
     return rebuild_groups(request.application, request.flows)
 
 
-async def _rebuild(runtime: SingleProcessRuntime, group: RebuildGroup, total: int) -> None:
+async def _rebuild(runtime: Runtime, group: RebuildGroup, total: int) -> None:
     from wolkenkit.runtime.rebuilds import describe, named, rebuild
 
     tables = named("table", group.tables)

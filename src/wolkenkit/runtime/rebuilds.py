@@ -41,7 +41,7 @@ from wolkenkit.runtime.replays import FlowQueueHand
 from wolkenkit.runtime.shadow_flows import ShadowFlows
 
 if TYPE_CHECKING:
-    from wolkenkit.runtime.single_process import SingleProcessRuntime
+    from wolkenkit.runtime.composition import Runtime
 
 logger = logging.getLogger("wolkenkit.runtime.rebuilds")
 
@@ -89,7 +89,7 @@ def _ignore(value: Any) -> None:
 
 
 async def rebuild(
-    runtime: SingleProcessRuntime,
+    runtime: Runtime,
     group: RebuildGroup,
     *,
     on_events: Callable[[int], None] = _ignore,
@@ -105,9 +105,7 @@ async def rebuild(
     return await started.run(on_events=on_events, on_phase=on_phase, pause_timeout=pause_timeout)
 
 
-async def start_in_background(
-    runtime: SingleProcessRuntime, groups: Sequence[RebuildGroup]
-) -> None:
+async def start_in_background(runtime: Runtime, groups: Sequence[RebuildGroup]) -> None:
     """Take every group's locks now (``RebuildFailed`` if another rebuild holds one, and
     then none is taken), then rebuild the groups one after the other in the runtime's
     background, logging how each went."""
@@ -152,7 +150,7 @@ class Rebuild:
     """One rebuild, in two steps: ``acquire`` (fails at once if the group's flows are being
     rebuilt already), then ``run``."""
 
-    def __init__(self, runtime: SingleProcessRuntime, group: RebuildGroup) -> None:
+    def __init__(self, runtime: Runtime, group: RebuildGroup) -> None:
         self.group = group
         self._runtime = runtime
         self._pause = FlowPause(runtime.lock_store, group.flows)
@@ -218,7 +216,7 @@ class _ShadowReplay:
 
     def __init__(
         self,
-        runtime: SingleProcessRuntime,
+        runtime: Runtime,
         group: RebuildGroup,
         shadows: dict[str, str],
         on_events: Callable[[int], None],

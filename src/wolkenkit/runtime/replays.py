@@ -26,16 +26,19 @@ import urllib.error
 import urllib.request
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from wolkenkit.errors import CliError
 from wolkenkit.messages import AggregateIdentifier, DomainEvent
 from wolkenkit.runtime.flow_pause import hold, is_barrier
+from wolkenkit.runtime.gateway import ReplayRequest
 from wolkenkit.runtime.queued_messages import event_and_carrier
 from wolkenkit.runtime.replay_configuration import SelectedAggregate
-from wolkenkit.runtime.single_process import ReplayRequest, SingleProcessRuntime
 from wolkenkit.stores.consumer_progress_store import ConsumerProgressStore, ReplayRange
 from wolkenkit.stores.priority_queue_store import LockedItem, PriorityQueueStore
+
+if TYPE_CHECKING:
+    from wolkenkit.runtime.composition import Runtime
 
 logger = logging.getLogger("wolkenkit.runtime.replays")
 
@@ -97,7 +100,7 @@ async def prepare_replays(
 
 
 async def replay_in_process(
-    runtime: SingleProcessRuntime,
+    runtime: Runtime,
     replays: Sequence[FlowReplay],
     on_processed: Callable[[int], None] = lambda count: None,
 ) -> InProcessOutcome:
@@ -140,7 +143,7 @@ class FlowQueueHand:
     #: How long to wait before looking again when the queue has nothing for it.
     IDLE_SECONDS = 0.02
 
-    def __init__(self, runtime: SingleProcessRuntime) -> None:
+    def __init__(self, runtime: Runtime) -> None:
         self._runtime = runtime
         self._holds: list[asyncio.Task[str]] = []
 
@@ -170,7 +173,7 @@ class FlowQueueHand:
         await asyncio.gather(*holds, return_exceptions=True)
 
 
-async def _settle(runtime: SingleProcessRuntime, locked: LockedItem[DomainEvent[Any]]) -> str:
+async def _settle(runtime: Runtime, locked: LockedItem[DomainEvent[Any]]) -> str:
     """Process the item and acknowledge or defer it, as the runtime's workers do; what
     became of it."""
     flow_name, event = locked.metadata.discriminator, locked.item
@@ -182,7 +185,7 @@ async def _settle(runtime: SingleProcessRuntime, locked: LockedItem[DomainEvent[
     return result
 
 
-async def _execute(runtime: SingleProcessRuntime, locked: LockedItem[DomainEvent[Any]]) -> str:
+async def _execute(runtime: Runtime, locked: LockedItem[DomainEvent[Any]]) -> str:
     """Run the flow for the item (or hold a rebuild's barrier), keeping it locked meanwhile;
     a failing flow drops the event (logged), as the runtime's workers do."""
     renewal = asyncio.create_task(_keep_locked(runtime.event_queue, locked, runtime))
@@ -207,7 +210,7 @@ async def _execute(runtime: SingleProcessRuntime, locked: LockedItem[DomainEvent
 async def _keep_locked(
     queue: PriorityQueueStore[DomainEvent[Any], Any],
     locked: LockedItem[DomainEvent[Any]],
-    runtime: SingleProcessRuntime,
+    runtime: Runtime,
 ) -> None:
     interval = runtime.settings.command_queue_renew_interval / 1000
     while True:

@@ -22,9 +22,8 @@ from wolkenkit import errors
 from wolkenkit.application.policies import is_anonymous
 from wolkenkit.application.table_owners import rebuild_groups
 from wolkenkit.messages import AggregateIdentifier
+from wolkenkit.runtime.gateway import Gateway, ReplayRequest
 from wolkenkit.runtime.http.requests import authenticate, parse_model, read_json_object
-from wolkenkit.runtime.rebuilds import start_in_background
-from wolkenkit.runtime.single_process import ReplayRequest, SingleProcessRuntime, check_flow_names
 
 
 class _AggregateRange(BaseModel):
@@ -44,20 +43,19 @@ class _ReplayBody(BaseModel):
 
 
 async def perform_replay(request: Request) -> JSONResponse:
-    runtime: SingleProcessRuntime = request.app.state.runtime
+    runtime: Gateway = request.app.state.runtime
     client = authenticate(request, runtime.authenticator)
     if is_anonymous(client):
         raise errors.NotAuthenticated("Replays need an authenticated caller.")
     body = await read_json_object(request, runtime.settings.request_body_limit)
     replay: _ReplayBody = parse_model(_ReplayBody, body, errors.RequestMalformed)
-    flow_names = replay.flow_names or runtime.domain.catalog.flow_names()
-    check_flow_names(runtime.application, flow_names)
+    flow_names = runtime.flows_to_replay(replay.flow_names)
     if replay.aggregates is None:
         await _start_rebuilds(runtime, flow_names, every_flow=replay.flow_names is None)
         return JSONResponse({})
     requests = []
     for aggregate in replay.aggregates:
-        runtime.domain.catalog.aggregate_of(aggregate.aggregate_identifier)
+        runtime.check_aggregate(aggregate.aggregate_identifier)
         if aggregate.from_revision > aggregate.to_revision:
             raise errors.RequestMalformed("A replay's 'from' must not be greater than its 'to'.")
         requests.append(
@@ -69,9 +67,7 @@ async def perform_replay(request: Request) -> JSONResponse:
     return JSONResponse({})
 
 
-async def _start_rebuilds(
-    runtime: SingleProcessRuntime, flow_names: list[str], *, every_flow: bool
-) -> None:
+async def _start_rebuilds(runtime: Gateway, flow_names: list[str], *, every_flow: bool) -> None:
     groups = rebuild_groups(runtime.application, flow_names)
     owners = {flow for group in groups for flow in group.flows}
     without = [flow for flow in flow_names if flow not in owners]
@@ -84,7 +80,7 @@ async def _start_rebuilds(
         raise errors.RequestMalformed(
             "No flow owns view tables to rebuild; name the aggregates to replay."
         )
-    await start_in_background(runtime, groups)
+    await runtime.start_rebuilds(groups)
 
 
 routes = [Route("/perform-replay/v2", perform_replay, methods=["POST"])]
