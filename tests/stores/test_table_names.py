@@ -6,12 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from pydantic import BaseModel
 
 from wolkenkit.errors import StoreOptionsInvalid
 from wolkenkit.stores import table_names
 from wolkenkit.stores.mariadb import options as mariadb
-from wolkenkit.stores.options import parse_options
+from wolkenkit.stores.options import OptionsModel, parse_options
 from wolkenkit.stores.postgres import consumer_progress_store as postgres_progress
 from wolkenkit.stores.postgres import domain_event_store as postgres_events
 from wolkenkit.stores.postgres import lock_store as postgres_locks
@@ -26,7 +25,7 @@ CONNECTIONS: dict[str, dict[str, Any]] = {
 }
 
 #: Each backend's options of each store kind, and the shared shape of its table names.
-STORES: dict[str, dict[str, type[BaseModel]]] = {
+STORES: dict[str, dict[str, type[OptionsModel]]] = {
     "sqlite": {
         "domain events": sqlite.DomainEventStoreOptions,
         "locks": sqlite.LockStoreOptions,
@@ -46,7 +45,7 @@ STORES: dict[str, dict[str, type[BaseModel]]] = {
         "queue": mariadb.PriorityQueueStoreOptions,
     },
 }
-VIEWS: dict[str, type[BaseModel]] = {
+VIEWS: dict[str, type[OptionsModel]] = {
     "sqlite": sqlite.ViewStoreOptions,
     "postgres": postgres_views.ViewStoreOptions,
     "mariadb": mariadb.ViewStoreOptions,
@@ -68,11 +67,11 @@ SHAPES = {
 CASES = [(backend, kind) for backend in STORES for kind in DEFAULTS]
 
 
-def _parse(model: type[BaseModel], backend: str, **options: Any) -> Any:
+def _parse(model: type[OptionsModel], backend: str, **options: Any) -> Any:
     return parse_options(model, {**CONNECTIONS[backend], **options}, f"{backend} store")
 
 
-def _problem(model: type[BaseModel], backend: str, **options: Any) -> str:
+def _problem(model: type[OptionsModel], backend: str, **options: Any) -> str:
     with pytest.raises(StoreOptionsInvalid) as raised:
         _parse(model, backend, **options)
     return raised.value.message

@@ -67,4 +67,4 @@ class PriorityQueueStoreOptions(MariaDbOptions):
 
 
 class ViewStoreOptions(MariaDbOptions, table_names.ViewTablePrefix[TablePrefix]):
-    pass
+    """The connection, and ``tablePrefix`` before every view table's name."""

@@ -40,7 +40,7 @@ import asyncio
 import json
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import aclosing
-from typing import Any
+from typing import Any, TypeAlias
 
 import asyncpg
 from pydantic import Field
@@ -49,6 +49,7 @@ from pydantic_core import to_json
 from wolkenkit._pydantic import validated_json
 from wolkenkit.errors import ParameterInvalid, RevisionAlreadyExists, StoreError
 from wolkenkit.messages import AggregateIdentifier, DomainEvent, Snapshot
+from wolkenkit.stores import table_names
 from wolkenkit.stores.domain_event_store import (
     MAX_REVISION,
     CommandReplay,
@@ -62,7 +63,6 @@ from wolkenkit.stores.domain_event_store import (
     with_version,
 )
 from wolkenkit.stores.group_commit import GroupCommit
-from wolkenkit.stores.options import OptionsModel
 from wolkenkit.stores.postgres.connection import (
     DriverErrors,
     Names,
@@ -70,6 +70,7 @@ from wolkenkit.stores.postgres.connection import (
     set_up,
 )
 from wolkenkit.stores.postgres.pool import ConnectionPool
+from wolkenkit.stores.table_names import NonEmptyName
 
 STORE = "PostgreSQL domain event store"
 #: Bits of a position that number the events of one batch.
@@ -93,9 +94,7 @@ Row = tuple[str, int, str, str, int, str, int]
 Fetch = Awaitable[list[asyncpg.Record]]
 
 
-class DomainEventTableNames(OptionsModel):
-    domain_events: str = Field(default="domain-events", min_length=1)
-    snapshots: str = Field(default="snapshots", min_length=1)
+DomainEventTableNames: TypeAlias = table_names.DomainEventTableNames[NonEmptyName, NonEmptyName]
 
 
 class DomainEventStoreOptions(PostgresOptions):

@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Annotated, Any
 
 import asyncpg
 from pydantic import Field
 
 from wolkenkit.errors import ParameterInvalid, RowAlreadyExists, RowNotFound, StoreError
-from wolkenkit.stores import view_rows
+from wolkenkit.stores import table_names, view_rows
 from wolkenkit.stores.postgres.connection import (
     DriverErrors,
     Names,
@@ -43,10 +43,13 @@ from wolkenkit.stores.view_store import (
 STORE = "PostgreSQL view store"
 
 
-class ViewStoreOptions(PostgresOptions):
-    # Letters, digits and _ only, and short enough that prefix and the longest table name
-    # (48 characters) stay within PostgreSQL's 63 bytes.
-    table_prefix: str = Field(default="view_", pattern=r"^[A-Za-z0-9_]{0,15}$")
+#: Letters, digits and _ only, and short enough that prefix and the longest table name
+#: (48 characters) stay within PostgreSQL's 63 bytes.
+TablePrefix = Annotated[str, Field(pattern=r"^[A-Za-z0-9_]{0,15}$")]
+
+
+class ViewStoreOptions(PostgresOptions, table_names.ViewTablePrefix[TablePrefix]):
+    """The connection, and ``tablePrefix`` before every view table's name."""
 
 
 class PostgresViewStore(ViewStore):
