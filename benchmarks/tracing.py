@@ -19,7 +19,7 @@ sample on in-memory stores, after the runtime's garbage-collector tuning:
   ``benchmarks/commands.py`` measures it: with tracing, its one span (storing the events).
 - ``runtime``: the single-process runtime's ``submit_command`` for every ``send``, until the
   view has passed the news of each on (the command queue, the aggregate, the flow's queue and
-  the flow, both notifications), and the metrics: with tracing, five spans per command
+  the flow, both notifications), and the metrics: with tracing, four spans per command
   (processing the command, storing its event, the flow, the flow's notification; the view's
   notification, which no subscriber processes, is none) and the event ``aggregate loaded``.
 
