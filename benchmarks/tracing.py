@@ -1,22 +1,29 @@
 """What observability costs in-process `send`: tracing off, tracing on (sampling every trace),
 and, as the baseline, the same workloads on wolkenkit before it was instrumented.
 
-    .venv/bin/python benchmarks/tracing.py [--commands 5000] [--rounds 3] [--before DIR]
+    .venv/bin/python benchmarks/tracing.py [--commands 5000] [--rounds 9] [--before DIR]
 
-``DIR`` is a checkout of wolkenkit from before the instrumentation, for example
-``git worktree add /tmp/wk-before 417737e``; without it the baseline row is left out.
+``DIR`` holds the ``src`` of wolkenkit from before the instrumentation, for example
+``git archive 417737e src | tar -x -C DIR``; without it the baseline row is left out.
 Each configuration runs in a process of its own (``before`` imports ``DIR/src``), the three
-taking turns for ``--rounds`` rounds; the table shows each one's median round. Rates are
+taking turns for ``--rounds`` rounds (in the opposite order every other round). Rates are
 commands per second of the process's CPU time (its threads', the span exporter's included):
 on a machine that other work keeps busy, wall-clock rates swing by half from one run to the
-next, CPU time much less. Wall-clock rates are shown beside them. Workloads, the
-chat sample on in-memory stores, after the runtime's garbage-collector tuning:
+next, CPU time much less, but still by a tenth or more. So a share is the median of the
+rounds' shares, each configuration against the baseline run right before or after it, and
+the quartiles of those shares show how far one round can be trusted; beside them, the share
+of the fastest rounds (other work only ever slows a round down, so each configuration's
+fastest round is the one least disturbed). The rates are each configuration's median round;
+wall-clock rates are shown beside them. Workloads, the chat sample on in-memory stores, after
+the runtime's garbage-collector tuning:
 
-- ``domain``: ``Domain.handle_command`` for ``send`` on new aggregates, as
-  ``benchmarks/commands.py`` measures it: with tracing, its decide and store spans.
+- ``domain``: ``Domain.handle_command`` for ``send`` on aggregates without history, as
+  ``benchmarks/commands.py`` measures it: with tracing, its one span (storing the events).
 - ``runtime``: the single-process runtime's ``submit_command`` for every ``send``, until the
   view has passed the news of each on (the command queue, the aggregate, the flow's queue and
-  the flow, both notifications): with tracing, seven spans per command, and the metrics.
+  the flow, both notifications), and the metrics: with tracing, four spans per command
+  (processing the command, storing its event, the flow, the flow's notification; the view's
+  notification, which no subscriber processes, is none) and the event ``aggregate loaded``.
 
 Tracing on exports OTLP over HTTP to a receiver in another process that reads and drops each
 request; the batch queue is large enough that no span is dropped, and the spans still queued
@@ -220,7 +227,7 @@ def run_mode(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--commands", type=int, default=5_000)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--before", type=Path, default=None)
     parser.add_argument("--worker", choices=MODES, help=argparse.SUPPRESS)
     parser.add_argument("--app", type=Path, help=argparse.SUPPRESS)
@@ -239,8 +246,9 @@ def main() -> None:
         endpoint = f"http://127.0.0.1:{receiver.stdout.readline().strip()}"
         with tempfile.TemporaryDirectory() as directory:
             app = create_project("chat", template="chat", directory=Path(directory) / "chat")
-            for _ in range(arguments.rounds):
-                for mode in modes:
+            for round_number in range(arguments.rounds):
+                # Every other round backwards: no configuration always runs first.
+                for mode in modes if round_number % 2 == 0 else modes[::-1]:
                     rates = run_mode(mode, arguments.commands, app, arguments.before, endpoint)
                     for workload, rate in rates.items():
                         rounds[mode].setdefault(workload, []).append(rate)
@@ -248,21 +256,18 @@ def main() -> None:
         receiver.terminate()
         receiver.wait()
 
-    # The median round by CPU rate: one lucky quiet moment does not make the row.
-    best = {
-        mode: {workload: statistics.median_low(rates) for workload, rates in workloads.items()}
-        for mode, workloads in rounds.items()
-    }
-    baseline = "before" if "before" in best else "off"
+    baseline = "before" if "before" in rounds else "off"
     table = Table(
         title=f"In-process send, chat sample, {arguments.commands:,} commands, "
-        f"median of {arguments.rounds} rounds"
+        f"{arguments.rounds} rounds"
     )
     columns = (
         "configuration",
         "workload",
         "commands per CPU s",
         f"share of {baseline}",
+        "quartiles",
+        "fastest rounds",
         "target",
         "commands/s (wall)",
     )
@@ -277,24 +282,34 @@ def main() -> None:
     }
     for mode in modes:
         for workload in ("domain", "runtime"):
-            cpu_rate, wall_rate = best[mode][workload]
-            share = cpu_rate / best[baseline][workload][0]
+            # The median round: one lucky quiet moment does not make the row.
+            cpu_rate, wall_rate = statistics.median_low(rounds[mode][workload])
+            shares = _shares(rounds[mode][workload], rounds[baseline][workload])
             target = TARGETS.get(mode) if baseline == "before" or mode == "on" else None
             if mode == "on" and baseline == "before":
                 # The issue's measure: tracing on against tracing off.
-                share_off = cpu_rate / best["off"][workload][0]
-                target_text = f"≥ {TARGETS['on']} of off: {share_off:.2f}"
+                of_off = _shares(rounds[mode][workload], rounds["off"][workload])
+                target_text = f"≥ {TARGETS['on']} of off: {statistics.median(of_off):.2f}"
             else:
                 target_text = f"≥ {target}" if target is not None else ""
+            low, _, high = statistics.quantiles(shares, n=4) if len(shares) > 1 else shares * 3
+            fastest = max(rounds[mode][workload])[0] / max(rounds[baseline][workload])[0]
             table.add_row(
                 names[mode],
                 workload,
                 f"{cpu_rate:,.0f}",
-                f"{share:.2f}",
+                f"{statistics.median(shares):.3f}",
+                f"{low:.3f} to {high:.3f}",
+                f"{fastest:.3f}",
                 target_text,
                 f"{wall_rate:,.0f}",
             )
     Console().print(table)
+
+
+def _shares(rates: list[Rates], baseline: list[Rates]) -> list[float]:
+    """Each round's CPU rate against the baseline's in the same round."""
+    return [rate[0] / base[0] for rate, base in zip(rates, baseline, strict=True)]
 
 
 if __name__ == "__main__":

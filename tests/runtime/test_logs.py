@@ -102,7 +102,7 @@ def test_production_logs_are_json_lines_that_name_the_command_and_its_span(
     spans = {span["context"]["span_id"].removeprefix("0x"): span for span in console_spans(stdout)}
     by_message = {record["message"]: record for record in records}
     for message, command_id, span_name in [
-        ("Sending 'Hello'.", sent, "decide"),
+        ("Sending 'Hello'.", sent, "process commands"),
         ("Audited 'Hello'.", sent, "process domain-events"),
         (f"Command 'fail' ({failed}) failed.", failed, "process commands"),
     ]:

@@ -14,6 +14,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import Tracer
 
 from tests.runtime.conftest import make_settings
+from tests.runtime.streams import open_stream
 from tests.runtime.traces import SpanRecord, ancestry, from_sdk, one
 from wolkenkit.application.application import Application
 from wolkenkit.errors import TracingConfigurationInvalid
@@ -57,13 +58,17 @@ async def test_one_send_is_one_trace_through_queue_aggregate_flow_and_notificati
     async with (
         serving(make_settings(), chat_application, tracer=tracer) as running,
         httpx.AsyncClient(base_url=f"http://127.0.0.1:{running.port}") as client,
+        open_stream(client, "/notifications/v2") as (_, notifications),
     ):
         response = await client.post(SEND, json={"text": "Hello"})
         assert response.status_code == 200
         command_id = response.json()["id"]
-        # The request, the command, its decision and its storing, the flow, the flow's
-        # notification and the view's.
-        spans = await spans_until(exporter, 7)
+        # Both notifications went out: the flow's, which the view processes, and the view's,
+        # which nobody processes (so it is no span).
+        names = {(await notifications.next_document())["name"] for _ in range(2)}
+        assert names == {"flowMessagesUpdated", "viewMessagesUpdated"}
+        # The request, the command, its storing, the flow and the flow's notification.
+        spans = await spans_until(exporter, 5)
 
     assert len({span.trace_id for span in spans}) == 1
     request = one(spans, f"POST {SEND_ROUTE}")
@@ -74,24 +79,27 @@ async def test_one_send_is_one_trace_through_queue_aggregate_flow_and_notificati
     assert command.attributes["messaging.message.id"] == command_id
     assert command.attributes["wolkenkit.command"] == "communication.message.send"
     assert command.attributes["wolkenkit.command.outcome"] == "handled"
-    assert ancestry(spans, one(spans, "decide")) == [request.name, "process commands", "decide"]
-    assert ancestry(spans, one(spans, "store domain events")) == [
-        request.name,
-        "process commands",
-        "store domain events",
-    ]
+    store = one(spans, "store domain events")
+    assert store.kind == "CLIENT"
+    assert ancestry(spans, store) == [request.name, "process commands", "store domain events"]
     flow = one(spans, "process domain-events", **{"wolkenkit.flow": "messages"})
     assert ancestry(spans, flow) == [request.name, "process commands", "process domain-events"]
-    view_news = one(
-        spans, "process notification", **{"wolkenkit.notification": "viewMessagesUpdated"}
+    flow_news = one(
+        spans, "process notification", **{"wolkenkit.notification": "flowMessagesUpdated"}
     )
-    assert ancestry(spans, view_news) == [
+    assert ancestry(spans, flow_news) == [
         request.name,
         "process commands",
         "process domain-events",
         "process notification",
-        "process notification",
     ]
+    # (The stream's request is a trace of its own.)
+    trace = [
+        span
+        for span in from_sdk(exporter.get_finished_spans())
+        if span.trace_id == request.trace_id
+    ]
+    assert len(trace) == 5
 
 
 async def test_a_rejected_command_says_so_on_its_span_and_a_client_trace_is_continued(
@@ -105,13 +113,43 @@ async def test_a_rejected_command_says_so_on_its_span_and_a_client_trace_is_cont
     ):
         response = await client.post(SEND, json={"text": ""}, headers={"traceparent": traceparent})
         assert response.status_code == 200
-        spans = await spans_until(exporter, 3)
+        spans = await spans_until(exporter, 2)
 
     request = one(spans, f"POST {SEND_ROUTE}")
     assert (request.trace_id, request.parent_id) == (client_trace, "b7ad6b7169203331")
     command = one(spans, "process commands")
     assert command.trace_id == client_trace
     assert command.attributes["wolkenkit.command.outcome"] == "rejected"
+
+
+async def test_a_command_for_an_aggregate_with_history_marks_when_it_was_loaded(
+    chat_application: Application, tracer: Tracer, exporter: InMemorySpanExporter
+) -> None:
+    async with (
+        serving(make_settings(), chat_application, tracer=tracer) as running,
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{running.port}") as client,
+    ):
+        sent = (await client.post(SEND, json={"text": "Hello"})).json()
+        aggregate_id = sent["aggregateIdentifier"]["aggregate"]["id"]
+        liked = await client.post(f"/command/v2/communication/message/{aggregate_id}/like", json={})
+        assert liked.status_code == 200
+        spans = await spans_until(exporter, 10)
+
+    commands = {
+        span.attributes["wolkenkit.command"]: span
+        for span in spans
+        if span.name == "process commands"
+    }
+    # A new aggregate is not read; one with history is, before it decides and stores.
+    assert commands["communication.message.send"].events == ()
+    assert commands["communication.message.like"].events == ("aggregate loaded",)
+    store = next(
+        span
+        for span in spans
+        if span.name == "store domain events"
+        and span.parent_id == commands["communication.message.like"].span_id
+    )
+    assert store.kind == "CLIENT"
 
 
 @pytest.mark.parametrize(

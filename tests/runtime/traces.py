@@ -21,6 +21,8 @@ class SpanRecord:
     kind: str
     attributes: dict[str, Any] = field(default_factory=dict)
     service: str = ""
+    #: The names of the span's events, in order.
+    events: tuple[str, ...] = ()
 
 
 def from_sdk(spans: Iterable[ReadableSpan]) -> list[SpanRecord]:
@@ -37,6 +39,7 @@ def from_sdk(spans: Iterable[ReadableSpan]) -> list[SpanRecord]:
                 kind=span.kind.name,
                 attributes=dict(span.attributes or {}),
                 service=str(span.resource.attributes.get("service.name", "")),
+                events=tuple(event.name for event in span.events),
             )
         )
     return records
@@ -75,6 +78,7 @@ def from_otlp(body: bytes) -> list[SpanRecord]:
                         kind=_KINDS.get(span.kind, str(span.kind)),
                         attributes={a.key: _value(a.value) for a in span.attributes},
                         service=service,
+                        events=tuple(event.name for event in span.events),
                     )
                 )
     return records

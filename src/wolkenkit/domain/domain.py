@@ -180,6 +180,9 @@ class Domain:
     ) -> dict[str, Any]:
         return await self._views.query_value(view_name, query_name, options, client)
 
+    def has_view_subscribers(self, notification_name: str) -> bool:
+        return self._notifications.has_view_subscribers(notification_name)
+
     async def run_view_subscribers(self, notification: Notification) -> None:
         await self._notifications.run_view_subscribers(notification)
 

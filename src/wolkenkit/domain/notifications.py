@@ -48,6 +48,14 @@ class Notifications:
         }
         self._notifications_logger = logging.getLogger("wolkenkit.app.notifications")
 
+    def has_view_subscribers(self, name: str) -> bool:
+        """Whether any view's subscriber is relevant for notifications named ``name``."""
+        return any(
+            subscriber.is_relevant(name)
+            for view in self._application.views.values()
+            for subscriber in view.notification_subscribers.values()
+        )
+
     async def run_view_subscribers(self, notification: Notification) -> None:
         """Run every view's relevant notification subscribers, then publish what they
         published, so that one subscriber's notifications never reach its siblings first."""

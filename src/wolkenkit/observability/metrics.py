@@ -41,22 +41,21 @@ DURATION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 
-class _Durations:
-    """One histogram series: observations per bucket (the last one past every bound)."""
+class _CommandSeries:
+    """What one kind of command (context, aggregate, command) did: how many ended in each
+    outcome, and the histogram of their durations (a count per bucket, the last one past
+    every bound, and the sum)."""
 
-    __slots__ = ("counts", "total")
+    __slots__ = ("buckets", "outcomes", "total")
 
     def __init__(self) -> None:
-        self.counts = [0] * (len(DURATION_BUCKETS) + 1)
+        self.outcomes: dict[str, int] = {"handled": 0, "rejected": 0, "failed": 0}
+        self.buckets = [0] * (len(DURATION_BUCKETS) + 1)
         self.total = 0.0
-
-    def observe(self, seconds: float) -> None:
-        self.counts[bisect.bisect_left(DURATION_BUCKETS, seconds)] += 1
-        self.total += seconds
 
     def cumulative(self) -> list[tuple[str, float]]:
         buckets, running = [], 0
-        for bound, count in zip([*map(str, DURATION_BUCKETS), "+Inf"], self.counts, strict=True):
+        for bound, count in zip([*map(str, DURATION_BUCKETS), "+Inf"], self.buckets, strict=True):
             running += count
             buckets.append((bound, float(running)))
         return buckets
@@ -66,8 +65,7 @@ class _Tallies(Collector):
     """The counters and the histogram, kept as plain numbers until a scrape asks for them."""
 
     def __init__(self) -> None:
-        self.commands: dict[tuple[str, str, str, str], int] = {}
-        self.durations: dict[tuple[str, str, str], _Durations] = {}
+        self.commands: dict[tuple[str, str, str], _CommandSeries] = {}
         self.stored = 0
         self.http_requests: dict[tuple[str, str], int] = {}
 
@@ -77,17 +75,19 @@ class _Tallies(Collector):
             "Commands handled, by how they ended (handled, rejected, failed).",
             labels=["context", "aggregate", "command", "outcome"],
         )
-        for labels, count in self.commands.items():
-            commands.add_metric(labels, count)
-        yield commands
         durations = HistogramMetricFamily(
             "wolkenkit_command_duration_seconds",
             "Seconds from a command's receipt until its events were stored (or it was "
             "rejected or failed).",
             labels=["context", "aggregate", "command"],
         )
-        for series_labels, series in self.durations.items():
-            durations.add_metric(series_labels, series.cumulative(), series.total)
+        for labels, series in self.commands.items():
+            for outcome, count in series.outcomes.items():
+                # An outcome that never happened is no series (as a labelled counter's).
+                if count:
+                    commands.add_metric([*labels, outcome], count)
+            durations.add_metric(labels, series.cumulative(), series.total)
+        yield commands
         yield durations
         yield CounterMetricFamily(
             "wolkenkit_domain_events_stored", "Domain events stored.", value=self.stored
@@ -144,18 +144,22 @@ class RuntimeMetrics:
         command: str,
         outcome: CommandResult,
         seconds: float,
+        events_stored: int = 0,
     ) -> None:
+        """Count a command that ended, ``seconds`` after its receipt, having stored
+        ``events_stored`` domain events. Runs for every command: one dict look-up and a few
+        increments."""
         tallies = self._tallies
-        key = (context, aggregate, command, outcome)
-        tallies.commands[key] = tallies.commands.get(key, 0) + 1
-        series_key = (context, aggregate, command)
-        series = tallies.durations.get(series_key)
+        series = tallies.commands.get((context, aggregate, command))
         if series is None:
-            series = tallies.durations[series_key] = _Durations()
-        series.observe(seconds if seconds > 0 else 0.0)
-
-    def domain_events_stored(self, count: int) -> None:
-        self._tallies.stored += count
+            series = tallies.commands[context, aggregate, command] = _CommandSeries()
+        series.outcomes[outcome] += 1
+        if seconds < 0:
+            # The receipt time came from another machine's clock.
+            seconds = 0.0
+        series.buckets[bisect.bisect_left(DURATION_BUCKETS, seconds)] += 1
+        series.total += seconds
+        tallies.stored += events_stored
 
     def http_request_answered(self, route: str, status: int) -> None:
         requests = self._tallies.http_requests

@@ -45,7 +45,7 @@ from wolkenkit.messages import (
 )
 from wolkenkit.observability.logs import COMMAND_ID
 from wolkenkit.observability.metrics import RuntimeMetrics
-from wolkenkit.observability.tracing import context_from
+from wolkenkit.observability.tracing import carrier_of_current_span, context_from
 from wolkenkit.records import frozen_record
 from wolkenkit.runtime.auth import Authenticator
 from wolkenkit.runtime.broadcast import Broadcast
@@ -208,7 +208,7 @@ class Runtime:
         self._command_workers = QueueWorkers(
             "commands",
             command_queue,
-            self._handle_command,
+            self.observing.traced_commands(self._handle_command),
             settings.concurrent_commands,
             settings.command_queue_renew_interval,
             self._command_wakeup,
@@ -216,7 +216,7 @@ class Runtime:
         self._flow_workers = QueueWorkers(
             "flows",
             event_queue,
-            self._handle_flow_item,
+            self.observing.traced_flow_items(self._handle_flow_item),
             settings.concurrent_flows,
             settings.command_queue_renew_interval,
             self._flow_wakeup,
@@ -334,7 +334,7 @@ class Runtime:
         if self.is_single_process:
             # Everything is handed over in memory; other processes publish nothing for us.
             self._local_notifications = CallbackQueue(
-                self._receive_local_notification, "local notifications"
+                self._receive_notification, "local notifications"
             )
         else:
             if services & {Service.VIEW, Service.NOTIFICATION, Service.GRAPHQL}:
@@ -454,9 +454,8 @@ class Runtime:
 
     async def submit_command(self, command: CommandWithMetadata[Any]) -> None:
         """Queue a command for its aggregate; it is handled in order of receipt."""
-        carrier = self.observing.carrier()
-        if carrier is not None:
-            command = with_carrier(command, carrier)
+        if self.observing.tracing:
+            command = with_carrier(command, carrier_of_current_span())
         await self.command_queue.enqueue(
             command, command.aggregate_identifier.aggregate.id, command.metadata.timestamp
         )
@@ -474,21 +473,21 @@ class Runtime:
         )
 
     async def _handle_command(self, locked: LockedItem[CommandWithMetadata[Any]]) -> Verdict:
-        command, carrier = command_and_carrier(locked.item)
-        # The command's work, down to the flows' queue, is logged with its id and traced in
-        # its span.
+        # Traced, the command comes in its span, its carrier taken off (``traced_commands``);
+        # untraced, it may still carry the context of a process that traces.
+        command, _ = command_and_carrier(locked.item)
+        # The command's work, down to the flows' queue, is logged with its id.
         command_id = COMMAND_ID.set(command.id)
         try:
-            with self.observing.processing_command(command, carrier):
-                try:
-                    outcome = await self.domain.handle_command(command)
-                except Exception:
-                    self.observing.command_finished(command, "failed")
-                    raise
-                self.observing.command_finished(command, outcome.result)
-                if outcome.stored:
-                    self.observing.metrics.domain_events_stored(len(outcome.domain_events))
-                await self._publish_outcome(outcome)
+            try:
+                outcome = await self.domain.handle_command(command)
+            except Exception:
+                self.observing.command_finished(command, "failed", 0)
+                raise
+            self.observing.command_finished(
+                command, outcome.result, len(outcome.domain_events) if outcome.stored else 0
+            )
+            await self._publish_outcome(outcome)
         finally:
             COMMAND_ID.reset(command_id)
         return None
@@ -513,9 +512,8 @@ class Runtime:
     # --- flows --------------------------------------------------------------------------------
 
     async def _enqueue_for_flows(self, event: DomainEvent[Any], flow_names: Sequence[str]) -> None:
-        carrier = self.observing.carrier() if flow_names else None
-        if carrier is not None:
-            event = event_with_carrier(event, carrier)
+        if self.observing.tracing and flow_names:
+            event = event_with_carrier(event, carrier_of_current_span())
         for flow_name in flow_names:
             await self.event_queue.enqueue(event, flow_name, event.metadata.timestamp)
         if flow_names:
@@ -528,18 +526,16 @@ class Runtime:
         await self._enqueue_for_flows(event, [flow_name])
 
     async def _handle_flow_item(self, locked: LockedItem[DomainEvent[Any]]) -> Verdict:
-        # The flow queue's discriminator is the flow's name.
-        event, carrier = event_and_carrier(locked.item)
+        # As for commands (see ``_handle_command``), and the queue's discriminator is the flow.
+        event, _ = event_and_carrier(locked.item)
         if is_barrier(event):
             # A rebuild pauses the flow here while it swaps in its new tables.
             await hold(event, self.lock_store)
             return None
-        flow_name = locked.metadata.discriminator
         # A flow's work is the work of the command that caused the event.
         command_id = COMMAND_ID.set(event.metadata.causation_id)
         try:
-            with self.observing.processing_flow_item(flow_name, event, carrier):
-                result = await self.domain.execute_flow(flow_name, event)
+            result = await self.domain.execute_flow(locked.metadata.discriminator, event)
         finally:
             COMMAND_ID.reset(command_id)
         return Defer(event.metadata.timestamp) if result == "defer" else None
@@ -590,13 +586,14 @@ class Runtime:
     async def _send_local_notification(self, notification: Notification) -> None:
         if self._local_notifications is None:
             raise errors.InvalidOperation("The runtime has not been started.")
-        self._local_notifications.push((notification, self.observing.current_context()))
+        self._local_notifications.push(
+            (notification, otel_context.get_current() if self.observing.tracing else None)
+        )
 
     async def _publish_notification(self, notification: Notification) -> None:
         message = notification.to_json()
-        carrier = self.observing.carrier()
-        if carrier is not None:
-            message[NOTIFICATION_CARRIER_KEY] = carrier
+        if self.observing.tracing:
+            message[NOTIFICATION_CARRIER_KEY] = carrier_of_current_span()
         await self.publisher.publish(
             self.settings.pub_sub_options.channel_for_notifications, message
         )
@@ -604,27 +601,31 @@ class Runtime:
     async def _on_notification(self, message: Message) -> None:
         carrier = message.pop(NOTIFICATION_CARRIER_KEY, None)
         await self._receive_notification(
-            Notification.model_validate(message),
-            context_from(carrier) if self.observing.tracer is not None else None,
+            (
+                Notification.model_validate(message),
+                context_from(carrier) if self.observing.tracing else None,
+            )
         )
 
-    async def _receive_local_notification(
+    async def _receive_notification(
         self, item: tuple[Notification, otel_context.Context | None]
     ) -> None:
-        await self._receive_notification(*item)
-
-    async def _receive_notification(
-        self, notification: Notification, parent: otel_context.Context | None
-    ) -> None:
+        """Hand a notification to the live streams and the views' subscribers; ``item`` has
+        the trace context it was sent in (``None`` untraced)."""
+        notification, parent = item
         self.notifications.publish(notification)
         if Service.VIEW not in self.services:
             return
-        channel = self.settings.pub_sub_options.channel_for_notifications
-        with self.observing.processing_notification(channel, notification, parent):
-            try:
+        try:
+            # A notification that no subscriber processes is no span.
+            if self.observing.tracing and self.domain.has_view_subscribers(notification.name):
+                channel = self.settings.pub_sub_options.channel_for_notifications
+                with self.observing.processing_notification(channel, notification, parent):
+                    await self.domain.run_view_subscribers(notification)
+            else:
                 await self.domain.run_view_subscribers(notification)
-            except Exception:
-                logger.exception("A notification subscriber failed on '%s'.", notification.name)
+        except Exception:
+            logger.exception("A notification subscriber failed on '%s'.", notification.name)
 
     async def metrics_exposition(self) -> bytes:
         """The metrics in the Prometheus text format, the gauges read afresh."""

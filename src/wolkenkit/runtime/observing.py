@@ -3,11 +3,14 @@ event, processing a notification.
 
 Spans follow OpenTelemetry's semantic conventions for messaging: a queued message is
 processed in a ``CONSUMER`` span named ``process <queue>``, whose parent is the span that
-queued the message (its context came along as the message's carrier). The aggregate's
-stages (load, decide, store) are spans of the domain, children of ``process commands``.
+queued the message (its context came along as the message's carrier). Storing the events a
+command published is a ``CLIENT`` span of the domain, a child of ``process commands`` (see
+:mod:`wolkenkit.domain.command_handling`).
 
-Without a tracer every span is a shared do-nothing context manager, so tracing that is off
-costs a comparison per seam.
+Every command passes each seam, so tracing that is not configured must cost nothing there.
+Without a tracer, ``traced_commands`` and ``traced_flow_items`` hand the runtime's handlers
+back unwrapped, and the runtime asks ``tracing`` before it builds a span, a carrier or a
+context; what each command still costs is its tally in the metrics.
 """
 
 from __future__ import annotations
@@ -24,7 +27,10 @@ from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 from wolkenkit.domain.command_handling import CommandResult
 from wolkenkit.messages import CommandWithMetadata, DomainEvent, Notification
 from wolkenkit.observability.metrics import RuntimeMetrics
-from wolkenkit.observability.tracing import Carrier, carrier_of_current_span, context_from
+from wolkenkit.observability.tracing import context_from
+from wolkenkit.runtime.queued_messages import command_and_carrier, event_and_carrier
+from wolkenkit.runtime.workers import Process, Verdict
+from wolkenkit.stores.priority_queue_store import LockedItem
 
 _NO_SPAN: AbstractContextManager[Any] = contextlib.nullcontext()
 #: ``messaging.system``: no registered value names our queues.
@@ -38,64 +44,81 @@ class Observing:
 
     def __init__(self, tracer: Tracer | None, metrics: RuntimeMetrics) -> None:
         self.tracer = tracer
+        #: Whether there are spans to make: asked on the hot paths before anything else.
+        self.tracing = tracer is not None
         self.metrics = metrics
 
-    def carrier(self) -> Carrier | None:
-        """The current span's context to send along with a message; ``None`` untraced."""
-        return None if self.tracer is None else carrier_of_current_span()
+    def traced_commands(
+        self, process: Process[CommandWithMetadata[Any]]
+    ) -> Process[CommandWithMetadata[Any]]:
+        """``process`` as the command workers call it: with a tracer, each command in a span
+        ``process commands`` that continues the trace it was queued in, and handed to
+        ``process`` without its carrier. Without a tracer, ``process`` itself."""
+        tracer = self.tracer
+        if tracer is None:
+            return process
 
-    def current_context(self) -> otel_context.Context | None:
-        """The current trace context, to hand to work in this process; ``None`` untraced."""
-        return None if self.tracer is None else otel_context.get_current()
+        async def traced(locked: LockedItem[CommandWithMetadata[Any]]) -> Verdict:
+            command, carrier = command_and_carrier(locked.item)
+            identifier = command.aggregate_identifier
+            with _processing(
+                tracer,
+                COMMAND_QUEUE,
+                context_from(carrier),
+                {
+                    "messaging.message.id": command.id,
+                    "messaging.message.conversation_id": command.metadata.correlation_id,
+                    "wolkenkit.command": f"{identifier.context.name}.{identifier.aggregate.name}"
+                    f".{command.name}",
+                    "wolkenkit.aggregate.id": identifier.aggregate.id,
+                },
+            ):
+                return await process(LockedItem(command, locked.metadata))
 
-    def processing_command(
-        self, command: CommandWithMetadata[Any], carrier: Carrier | None
-    ) -> AbstractContextManager[Any]:
-        if self.tracer is None:
-            return _NO_SPAN
-        identifier = command.aggregate_identifier
-        return _processing(
-            self.tracer,
-            COMMAND_QUEUE,
-            context_from(carrier),
-            {
-                "messaging.message.id": command.id,
-                "messaging.message.conversation_id": command.metadata.correlation_id,
-                "wolkenkit.command": f"{identifier.context.name}.{identifier.aggregate.name}"
-                f".{command.name}",
-                "wolkenkit.aggregate.id": identifier.aggregate.id,
-            },
-        )
+        return traced
 
-    def processing_flow_item(
-        self, flow_name: str, event: DomainEvent[Any], carrier: Carrier | None
-    ) -> AbstractContextManager[Any]:
-        if self.tracer is None:
-            return _NO_SPAN
-        return _processing(
-            self.tracer,
-            FLOW_QUEUE,
-            context_from(carrier),
-            {
-                "messaging.consumer.group.name": flow_name,
-                "messaging.message.id": event.id,
-                "messaging.message.conversation_id": event.metadata.correlation_id,
-                "wolkenkit.flow": flow_name,
-                "wolkenkit.domain_event": event.fully_qualified_name,
-            },
-        )
+    def traced_flow_items(self, process: Process[DomainEvent[Any]]) -> Process[DomainEvent[Any]]:
+        """``process`` as the flow workers call it: with a tracer, each event in a span
+        ``process domain-events`` of its flow (the queue's discriminator), handed on without
+        its carrier. Without a tracer, ``process`` itself."""
+        tracer = self.tracer
+        if tracer is None:
+            return process
+
+        async def traced(locked: LockedItem[DomainEvent[Any]]) -> Verdict:
+            event, carrier = event_and_carrier(locked.item)
+            flow_name = locked.metadata.discriminator
+            with _processing(
+                tracer,
+                FLOW_QUEUE,
+                context_from(carrier),
+                {
+                    "messaging.consumer.group.name": flow_name,
+                    "messaging.message.id": event.id,
+                    "messaging.message.conversation_id": event.metadata.correlation_id,
+                    "wolkenkit.flow": flow_name,
+                    "wolkenkit.domain_event": event.fully_qualified_name,
+                },
+            ):
+                return await process(LockedItem(event, locked.metadata))
+
+        return traced
 
     def processing_notification(
         self, channel: str, notification: Notification, parent: otel_context.Context | None
     ) -> AbstractContextManager[Any]:
+        """The span of the views' subscribers processing a notification."""
         if self.tracer is None:
             return _NO_SPAN
         return _processing(
             self.tracer, channel, parent, {"wolkenkit.notification": notification.name}
         )
 
-    def command_finished(self, command: CommandWithMetadata[Any], result: CommandResult) -> None:
-        """Count the command, time it from its receipt, and tell its span how it ended."""
+    def command_finished(
+        self, command: CommandWithMetadata[Any], result: CommandResult, events_stored: int
+    ) -> None:
+        """Count the command and the events it stored, time it from its receipt, and tell its
+        span how it ended."""
         identifier = command.aggregate_identifier
         self.metrics.command_finished(
             identifier.context.name,
@@ -103,8 +126,9 @@ class Observing:
             command.name,
             result,
             time.time() - command.metadata.timestamp / 1000,
+            events_stored,
         )
-        if self.tracer is not None:
+        if self.tracing:
             span = trace.get_current_span()
             span.set_attribute("wolkenkit.command.outcome", result)
             if result == "failed":
