@@ -70,3 +70,32 @@ async def test_a_sqlite_unit_that_only_reads_takes_no_write_lock(tmp_path: Path)
             await progress.get_progress("flow", build_aggregate_identifier())
 
         assert "BEGIN IMMEDIATE" not in begun
+
+
+async def test_a_sqlite_unit_inside_a_unit_is_undone_alone_when_it_raises(tmp_path: Path) -> None:
+    # A worker handles several items in one unit: an item that fails loses its own writes,
+    # the others' commit.
+    options = _sqlite(tmp_path / "one.db")
+    progress_store = await sqlite.create_consumer_progress_store(options)
+    view_store = await sqlite.create_view_store(options)
+    async with progress_and_views(progress_store, view_store) as (progress, views):
+        database = shared_database(progress, views)
+        assert database is not None
+        assert database.nested_units_undo_alone
+        consumer, aggregate = "flow", build_aggregate_identifier()
+
+        async def fail_after_writing() -> None:
+            async with database.transaction():
+                await views.insert("messages", {"id": "failed", "text": "Failed"})
+                await progress.set_progress(consumer, aggregate, 1)
+                raise ValueError("the item's handler failed")
+
+        async with database.transaction():
+            await views.insert("messages", {"id": "before", "text": "Before"})
+            with pytest.raises(ValueError, match="handler failed"):
+                await fail_after_writing()
+            async with database.transaction():
+                await views.insert("messages", {"id": "after", "text": "After"})
+
+        assert [row["id"] for row in (await views.find("messages")).rows] == ["after", "before"]
+        assert (await progress.get_progress(consumer, aggregate)).revision == 0

@@ -53,7 +53,7 @@ from wolkenkit.runtime.queued_messages import (
 )
 from wolkenkit.runtime.services import ALL_SERVICES, Service, stores_needed
 from wolkenkit.runtime.settings import RuntimeSettings, StoreOptions
-from wolkenkit.runtime.workers import Defer, QueueWorkers, Verdict, Wakeup
+from wolkenkit.runtime.workers import Defer, QueueWorkers, UnitOfWork, Verdict, Wakeup
 from wolkenkit.serialization import json_object
 from wolkenkit.stores import factory
 from wolkenkit.stores.consumer_progress_store import ConsumerProgressStore
@@ -69,6 +69,7 @@ from wolkenkit.stores.publish_subscribe import (
     Subscriber,
     Subscription,
 )
+from wolkenkit.stores.transactions import shared_database
 
 logger = logging.getLogger("wolkenkit.runtime")
 
@@ -207,6 +208,7 @@ class SingleProcessRuntime:
             settings.concurrent_flows,
             settings.command_queue_renew_interval,
             self._flow_wakeup,
+            unit_of_work=_runs_of_items(event_queue, consumer_progress_store, tables.store),
         )
         self._subscriptions: list[Subscription] = []
         #: In one process, notifications reach their consumers through this, not as JSON
@@ -551,6 +553,15 @@ class SingleProcessRuntime:
 
     async def _on_new_flow_item(self, message: Message) -> None:
         self._flow_wakeup.notify(items_of(message))
+
+
+def _runs_of_items(*stores: object) -> UnitOfWork | None:
+    """Where the flow queue, the progress and the tables share a database whose inner units
+    are undone alone: its unit of work, in which flow workers handle runs of items."""
+    database = shared_database(*stores)
+    if database is None or not database.nested_units_undo_alone:
+        return None
+    return database.transaction
 
 
 def check_flow_names(application: Application, flow_names: Sequence[str]) -> None:

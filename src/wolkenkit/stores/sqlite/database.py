@@ -25,7 +25,9 @@ that waited. Usually the unit ends in the same turn it began, and nobody notices
 awaits something slow holds the write lock meanwhile, as a long transaction does anywhere.
 Units take turns: the next one begins once the one before has committed, so flows that run
 side by side (``CONCURRENT_FLOWS`` above 1) commit a transaction each, where their writes
-outside units would have shared one.
+outside units would have shared one. A unit opened inside another one is a savepoint of it:
+when its block raises, what it did is undone, and the outer unit goes on (a worker that
+handles several items in one transaction drops a failing item's writes, not the others').
 """
 
 from __future__ import annotations
@@ -100,6 +102,8 @@ class _Unit:
     committed: asyncio.Future[None] | None = None
     #: An error that ended its transaction early (SQLite rolls back on some I/O errors).
     lost: Exception | None = None
+    #: How many units were opened inside it: each one's savepoint has a name of its own.
+    nested: int = 0
 
     def is_open(self) -> bool:
         return not self.closing and not self.ended.is_set()
@@ -140,6 +144,8 @@ class SqliteDatabase(SharedDatabase):
         #: The unit of work that holds the connection's transaction, if one does.
         self._unit: _Unit | None = None
 
+    nested_units_undo_alone = True
+
     @property
     def key(self) -> Hashable:
         # One connection, one transaction: stores share a unit of work only through the very
@@ -152,8 +158,13 @@ class SqliteDatabase(SharedDatabase):
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
-        if transactions.joined(self) is not None:
-            yield
+        outer: _Unit | None = transactions.joined(self)
+        if outer is not None:
+            if outer.loop is asyncio.get_running_loop() and outer.is_open():
+                async with self._savepoint(outer):
+                    yield
+            else:
+                yield
             return
         unit = _Unit(asyncio.get_running_loop())
         with transactions.joining(self, unit):
@@ -364,6 +375,44 @@ class SqliteDatabase(SharedDatabase):
                     if not _is_busy(error):
                         raise self._failure(error) from error
             await waiting.sleep()
+
+    @asynccontextmanager
+    async def _savepoint(self, unit: _Unit) -> AsyncIterator[None]:
+        """A unit inside ``unit``: the block's writes are undone alone when it raises. It
+        takes the outer unit's transaction at once (a savepoint needs one)."""
+        if not unit.begun:
+            await self._begin(unit)
+        unit.nested += 1
+        name = f"unit{unit.nested}"
+        with self._lock:
+            self._in(unit).execute(f"SAVEPOINT {name}")
+        try:
+            yield
+        except BaseException:
+            self._undo_savepoint(unit, name)
+            raise
+        with self._lock:
+            connection = self._in(unit)
+            try:
+                connection.execute(f"RELEASE {name}")
+            except sqlite3.Error as error:
+                # Gone with an inner unit of a task that outlived it: nothing is certain now.
+                unit.lost = error
+                raise self._failure(error) from error
+
+    def _undo_savepoint(self, unit: _Unit, name: str) -> None:
+        with self._lock:
+            connection = self._connection
+            if connection is None or unit.lost is not None:
+                return
+            if not connection.in_transaction:
+                unit.lost = StoreError("The transaction ended inside a unit of work.")
+                return
+            try:
+                connection.execute(f"ROLLBACK TO {name}")
+                connection.execute(f"RELEASE {name}")
+            except sqlite3.Error as error:
+                unit.lost = error
 
     def _take(self, unit: _Unit) -> bool:
         with self._lock:
