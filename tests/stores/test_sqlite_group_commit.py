@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import closing
 from pathlib import Path
@@ -150,3 +151,46 @@ async def test_writes_wait_for_another_connection_s_write_lock_and_then_commit(
 
     assert [await first, await second] == ["first", "second"]
     assert committed(other_connection) == {"first", "second"}
+
+
+async def test_a_commit_runs_off_the_loop_and_what_comes_meanwhile_commits_next_together(
+    database: SqliteDatabase, other_connection: sqlite3.Connection
+) -> None:
+    # A file's COMMIT (with the checkpoints it may run, which fsync) is done in a thread:
+    # the loop goes on meanwhile, and the writes that come then wait and form the next
+    # group. Busy, the database batches more; idle, it commits at once.
+    loop = asyncio.get_running_loop()
+    under_way = asyncio.Event()
+    release = threading.Event()
+    commits: list[str] = []
+
+    def trace(statement: str) -> None:
+        if statement == "COMMIT":
+            commits.append(threading.current_thread().name)
+            loop.call_soon_threadsafe(under_way.set)
+            # The first commit stays under way until the test lets it go.
+            release.wait(timeout=30)
+        elif statement == "BEGIN IMMEDIATE":
+            commits.append("begin")
+
+    connection = database._connection  # the real connection, to watch it
+    assert connection is not None
+    connection.set_trace_callback(trace)
+    first = asyncio.ensure_future(insert(database, "first"))
+    # The loop runs while the first commit is under way.
+    await asyncio.wait_for(under_way.wait(), timeout=30)
+    others = [asyncio.ensure_future(insert(database, f"row {index}")) for index in range(5)]
+    read = asyncio.ensure_future(database.fetch_all('SELECT count(*) FROM "rows"'))
+    await asyncio.sleep(0.01)
+    assert not first.done()
+    assert not read.done()
+    release.set()
+
+    assert await first == "first"
+    assert await asyncio.gather(*others) == [f"row {index}" for index in range(5)]
+    # The read waited for the commit under way, and saw it.
+    assert (await read)[0][0] >= 1
+    assert commits.count("begin") == 2
+    # (The read's own COMMIT ends a read transaction, on the loop.)
+    assert commits[1].startswith("wolkenkit-sqlite-commit")
+    assert committed(other_connection) == {"first", *(f"row {index}" for index in range(5))}

@@ -1,7 +1,8 @@
 """One SQLite database file as the stores use it: a connection, transactions, and lock waits.
 
 Every operation is a synchronous function of the connection that runs to completion on the
-event loop in one go, so a transaction never stays open across an ``await``. SQLite's own
+event loop in one go, so a transaction never stays open across an ``await`` (but for its
+COMMIT, see below, and units of work). SQLite's own
 busy handler is off (``busy_timeout = 0``) while serving: when another connection holds the
 write lock, the attempt fails at once, is rolled back, and is retried after an asynchronous
 sleep, so waiting for a lock never blocks the event loop. Only opening a file waits
@@ -14,6 +15,15 @@ they are called but at the end of the event loop's turn, all that were called me
 one transaction, each in a savepoint of its own: a page that several of them change is
 written once. Each caller still gets its own outcome, a work that raises is rolled back
 alone, and every caller returns only after the COMMIT that holds its work.
+
+The COMMIT itself runs in a thread of the database's own (SQLite lets go of the GIL while it
+writes): appending the pages to the WAL, and every ~4 MB the checkpoint that copies them into
+the database file and fsyncs both, is the one part of a write that may take long, and it no
+longer holds up the loop. Meanwhile the connection is the thread's: writes that come wait
+and form the next group, reads and units wait for the commit to end. So the database
+batches by itself as much as it is busy: idle, a write commits at the end of its turn; busy,
+each commit holds whatever arrived while the one before was under way, with no fixed
+window to wait. (An in-memory database commits on the loop: there is nothing to write.)
 
 Units of work (``transaction``, see ``wolkenkit.stores.transactions``). A unit's writes must
 answer at once (a handler reads what it just wrote, an update returns the row), and all of
@@ -33,12 +43,14 @@ handles several items in one transaction drops a failing item's writes, not the 
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import random
 import sqlite3
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Hashable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -143,6 +155,11 @@ class SqliteDatabase(SharedDatabase):
         self._writes: dict[asyncio.AbstractEventLoop, _Writes] = {}
         #: The unit of work that holds the connection's transaction, if one does.
         self._unit: _Unit | None = None
+        #: A file's commits run in a thread of their own (an in-memory one's on the loop).
+        self._commits_in_thread = file_name != MEMORY
+        self._committer = ThreadPoolExecutor(1, thread_name_prefix="wolkenkit-sqlite-commit")
+        #: The commit under way in that thread, with the loop whose writes it holds.
+        self._committing: tuple[asyncio.AbstractEventLoop, asyncio.Future[None]] | None = None
 
     nested_units_undo_alone = True
 
@@ -176,10 +193,12 @@ class SqliteDatabase(SharedDatabase):
             await self._commit(unit)
 
     def close(self) -> None:
+        # (Waits for a commit under way: it holds the lock.)
         with self._lock:
             if self._connection is not None:
                 self._connection.close()
                 self._connection = None
+        self._committer.shutdown(wait=False)
 
     async def write(self, work: Work[T]) -> T:
         """Run ``work`` in a write transaction: committed if it returns, rolled back if it
@@ -224,6 +243,9 @@ class SqliteDatabase(SharedDatabase):
 
     def _commit_waiting(self, loop: asyncio.AbstractEventLoop, writes: _Writes) -> None:
         writes.scheduled = False
+        if self._committing_on(loop) is not None:
+            # The writes join the next group, once the commit under way is done.
+            return
         unit = self._unit
         # A unit whose block is over commits now, with what waited for it.
         closing = unit if unit is not None and unit.loop is loop and unit.closing else None
@@ -233,8 +255,9 @@ class SqliteDatabase(SharedDatabase):
             self._forget(loop, writes)
             return
         failure: Exception | None = None
+        to_commit = False
         try:
-            outcomes = self._commit_group([write.work for write in group], closing)
+            outcomes, to_commit = self._run_group([write.work for write in group], closing)
         except _TransactionLost as lost:
             # Only its own caller gets the error; the others go again, in a new transaction.
             # A unit's writes were in the lost transaction: they are gone, and it fails.
@@ -264,11 +287,93 @@ class SqliteDatabase(SharedDatabase):
         else:
             writes.deadline = None
             writes.delay = _FIRST_RETRY_DELAY
+        if not to_commit:
+            self._settle(loop, group, outcomes, closing, failure)
+            return
+        if self._commits_in_thread:
+            committing = loop.run_in_executor(self._committer, self._commit_now)
+            self._committing = (loop, committing)
+            committing.add_done_callback(
+                functools.partial(self._on_commit, loop, group, outcomes, closing)
+            )
+            return
+        try:
+            self._commit_now()
+        except Exception as error:
+            failure = error
+            outcomes = [_Failed(error)] * len(group)
+        except BaseException:
+            for write in group:
+                write.answer.cancel()
+            if closing is not None:
+                self._end(closing, StoreError("The commit was interrupted."))
+            raise
+        self._settle(loop, group, outcomes, closing, failure)
+
+    def _committing_on(self, loop: asyncio.AbstractEventLoop) -> asyncio.Future[None] | None:
+        """The commit under way for ``loop``'s writes, if one is."""
+        committing = self._committing
+        return committing[1] if committing is not None and committing[0] is loop else None
+
+    async def _after_commit(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Once no commit of this loop's writes is under way (the connection is busy then)."""
+        while (committing := self._committing_on(loop)) is not None:
+            await asyncio.wait([committing])
+
+    def _commit_now(self) -> None:
+        """COMMIT what the connection's transaction holds (in the committing thread, or on
+        the loop for an in-memory database); roll back if that fails."""
+        with self._lock:
+            connection = self._connection
+            if connection is None:
+                raise StoreError(f"The SQLite database '{self.file_name}' is closed.")
+            try:
+                connection.execute("COMMIT")
+            except BaseException:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                raise
+
+    def _on_commit(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        group: list[_Write],
+        outcomes: list[Any],
+        closing: _Unit | None,
+        committing: asyncio.Future[None],
+    ) -> None:
+        """The commit in the thread is done: answer its writes, and commit the writes that
+        came meanwhile."""
+        self._committing = None
+        failure: Exception | None = None
+        if committing.cancelled():
+            failure = StoreError("The commit was interrupted.")
+        else:
+            error = committing.exception()
+            if error is not None:
+                failure = error if isinstance(error, Exception) else StoreError(str(error))
+        if failure is not None:
+            outcomes = [_Failed(failure)] * len(group)
+        self._settle(loop, group, outcomes, closing, failure)
+        writes = self._writes.get(loop)
+        if writes is not None and writes.waiting and not writes.scheduled:
+            writes.scheduled = True
+            loop.call_soon(self._commit_waiting, loop, writes)
+
+    def _settle(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        group: list[_Write],
+        outcomes: list[Any],
+        closing: _Unit | None,
+        failure: Exception | None,
+    ) -> None:
         if closing is not None:
             self._end(closing, failure)
         for write, outcome in zip(group, outcomes, strict=True):
             self._answer(write, outcome)
-        if not writes.waiting and not writes.scheduled:
+        writes = self._writes.get(loop)
+        if writes is not None and not writes.waiting and not writes.scheduled:
             self._forget(loop, writes)
 
     def _forget(self, loop: asyncio.AbstractEventLoop, writes: _Writes) -> None:
@@ -328,11 +433,12 @@ class SqliteDatabase(SharedDatabase):
             writes.scheduled = True
             loop.call_later(delay, self._commit_waiting, loop, writes)
 
-    def _commit_group(self, works: list[Work[Any]], unit: _Unit | None) -> list[Any]:
+    def _run_group(self, works: list[Work[Any]], unit: _Unit | None) -> tuple[list[Any], bool]:
         """Run the works in one transaction (the closing ``unit``'s, if given, which commits
-        with them); each one's result, or the exception it raised (and the changes it made
-        undone). Raises only what fails the whole transaction, and ``_Held`` while a unit
-        other than ``unit`` holds it."""
+        with them): each one's result, or the exception it raised (and the changes it made
+        undone), and whether the transaction is left open to be committed (it is rolled back
+        if there is nothing to commit). Raises only what fails the whole transaction, and
+        ``_Held`` while a unit other than ``unit`` holds it."""
         alone = len(works) == 1 and unit is None
         with self._lock:
             connection = self._connection
@@ -348,13 +454,12 @@ class SqliteDatabase(SharedDatabase):
                 ]
                 if unit is None and all(isinstance(outcome, _Failed) for outcome in outcomes):
                     connection.execute("ROLLBACK")
-                else:
-                    connection.execute("COMMIT")
+                    return outcomes, False
             except BaseException:
                 if connection.in_transaction:
                     connection.execute("ROLLBACK")
                 raise
-        return outcomes
+        return outcomes, True
 
     # --- units of work ----------------------------------------------------------------------
 
@@ -366,6 +471,9 @@ class SqliteDatabase(SharedDatabase):
             holder = self._unit
             if holder is not None and holder.loop is unit.loop:
                 await holder.ended.wait()
+                continue
+            if self._committing_on(unit.loop) is not None:
+                await self._after_commit(unit.loop)
                 continue
             if holder is None:
                 try:
@@ -517,8 +625,11 @@ class SqliteDatabase(SharedDatabase):
         return error
 
     async def _run(self, work: Work[T], begin: str) -> T:
+        loop = asyncio.get_running_loop()
         waiting = _LockWait(self.file_name)
         while True:
+            # The committing thread holds the connection meanwhile.
+            await self._after_commit(loop)
             try:
                 return self._attempt(work, begin)
             except _Held:
