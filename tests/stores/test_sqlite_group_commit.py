@@ -37,14 +37,19 @@ def other_connection(database: SqliteDatabase) -> Iterator[sqlite3.Connection]:
 
 @pytest.fixture
 def transactions(database: SqliteDatabase) -> list[str]:
-    """The write transactions that ``database`` begins from now on."""
-    begun: list[str] = []
+    """The write transactions that ``database`` begins from now on, and how each ends."""
+    statements: list[str] = []
     connection = database._connection  # the real connection, to watch it
     assert connection is not None
+    ends = {"BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"}
     connection.set_trace_callback(
-        lambda statement: begun.append(statement) if statement == "BEGIN IMMEDIATE" else None
+        lambda statement: statements.append(statement) if statement in ends else None
     )
-    return begun
+    return statements
+
+
+def begun(transactions: list[str]) -> int:
+    return transactions.count("BEGIN IMMEDIATE")
 
 
 def committed(connection: sqlite3.Connection) -> set[str]:
@@ -67,7 +72,7 @@ async def test_concurrent_writes_share_one_transaction(
     results = await asyncio.gather(*(insert(database, name) for name in names))
 
     assert results == names
-    assert len(transactions) == 1
+    assert begun(transactions) == 1
     assert committed(other_connection) == set(names)
 
 
@@ -103,8 +108,23 @@ async def test_a_failing_work_is_rolled_back_alone(
     assert outcomes[0] == "first"
     assert isinstance(outcomes[1], ValueError)
     assert outcomes[2] == "last"
-    assert len(transactions) == 1
+    # Rolled back when the work failed, and begun again without it: one commit.
+    assert transactions == ["BEGIN IMMEDIATE", "ROLLBACK", "BEGIN IMMEDIATE", "COMMIT"]
     assert committed(other_connection) == {"first", "last"}
+
+
+async def test_a_group_runs_its_works_without_a_savepoint_each(database: SqliteDatabase) -> None:
+    # Two statements per work saved: a failing work is undone by beginning again without it.
+    statements: list[str] = []
+    connection = database._connection  # the real connection, to watch it
+    assert connection is not None
+    connection.set_trace_callback(statements.append)
+
+    await asyncio.gather(*(insert(database, f"row {index}") for index in range(5)))
+
+    assert statements[0] == "BEGIN IMMEDIATE"
+    assert statements[-1] == "COMMIT"
+    assert not [s for s in statements if s.startswith(("SAVEPOINT", "RELEASE", "ROLLBACK"))]
 
 
 async def test_a_work_that_sqlite_refuses_fails_alone_as_a_store_error(

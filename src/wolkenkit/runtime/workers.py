@@ -36,7 +36,7 @@ ItemT = TypeVar("ItemT", bound=BaseModel)
 MIN_IDLE_SECONDS = 0.01
 MAX_IDLE_SECONDS = 0.5
 #: How long a worker goes on with items in one transaction before it commits them.
-RUN_SECONDS = 0.005
+RUN_SECONDS = 0.01
 
 logger = logging.getLogger("wolkenkit.runtime.workers")
 

@@ -12,9 +12,10 @@ Group commit. A commit appends every page it changed to the WAL, whole, however 
 changed: a command's handful of one-row writes (queue, events, progress) rewrote the same
 few table and index pages again and again, ~120 KB per command. So writes are not run when
 they are called but at the end of the event loop's turn, all that were called meanwhile in
-one transaction, each in a savepoint of its own: a page that several of them change is
-written once. Each caller still gets its own outcome, a work that raises is rolled back
-alone, and every caller returns only after the COMMIT that holds its work.
+one transaction: a page that several of them change is written once. Each caller still gets
+its own outcome, and every caller returns only after the COMMIT that holds its work. A work
+that raises is rolled back alone: the transaction is begun again without it (rather than
+wrapping every work in a savepoint, two statements more each time, for the rare failure).
 
 The COMMIT itself runs in a thread of the database's own (SQLite lets go of the GIL while it
 writes): appending the pages to the WAL, and every ~4 MB the checkpoint that copies them into
@@ -439,27 +440,24 @@ class SqliteDatabase(SharedDatabase):
         undone), and whether the transaction is left open to be committed (it is rolled back
         if there is nothing to commit). Raises only what fails the whole transaction, and
         ``_Held`` while a unit other than ``unit`` holds it."""
-        alone = len(works) == 1 and unit is None
         with self._lock:
             connection = self._connection
             if connection is None:
                 raise StoreError(f"The SQLite database '{self.file_name}' is closed.")
             if self._unit is not unit:
                 raise _Held()
-            if unit is None:
-                connection.execute("BEGIN IMMEDIATE")
             try:
-                outcomes = [
-                    _run_work(connection, work, index, alone) for index, work in enumerate(works)
-                ]
-                if unit is None and all(isinstance(outcome, _Failed) for outcome in outcomes):
-                    connection.execute("ROLLBACK")
-                    return outcomes, False
+                if unit is None:
+                    return _run_again_without_failures(connection, works)
+                # The unit's writes are in the transaction already: each work keeps to a
+                # savepoint, so one that fails is undone alone.
+                return [
+                    _run_in_savepoint(connection, work, index) for index, work in enumerate(works)
+                ], True
             except BaseException:
-                if connection.in_transaction:
+                if unit is None and connection.in_transaction:
                     connection.execute("ROLLBACK")
                 raise
-        return outcomes, True
 
     # --- units of work ----------------------------------------------------------------------
 
@@ -692,25 +690,52 @@ _RELEASE = "RELEASE work"
 _ROLLBACK_TO = "ROLLBACK TO work"
 
 
-def _run_work(connection: sqlite3.Connection, work: Work[Any], index: int, alone: bool) -> Any:
-    """The work's result, or ``_Failed`` with what it raised and its changes undone. A lone
-    work needs no savepoint: the transaction is rolled back when it fails."""
-    if not alone:
-        connection.execute(_SAVEPOINT)
+def _run_in_savepoint(connection: sqlite3.Connection, work: Work[Any], index: int) -> Any:
+    """The work's result, or ``_Failed`` with what it raised and its changes undone."""
+    connection.execute(_SAVEPOINT)
     try:
         result = work(connection)
     except Exception as error:
-        if isinstance(error, sqlite3.Error) and _is_busy(error):
-            raise
-        if not connection.in_transaction:
-            raise _TransactionLost(index, error) from error
-        if not alone:
-            connection.execute(_ROLLBACK_TO)
-            connection.execute(_RELEASE)
-        return _Failed(error)
-    if not alone:
+        _check_failure(connection, error, index)
+        connection.execute(_ROLLBACK_TO)
         connection.execute(_RELEASE)
+        return _Failed(error)
+    connection.execute(_RELEASE)
     return result
+
+
+def _run_again_without_failures(
+    connection: sqlite3.Connection, works: list[Work[Any]]
+) -> tuple[list[Any], bool]:
+    """Each work's result, all in one new transaction, left open to commit (the second value
+    says whether one is). When a work raises, the transaction is rolled back and begun again
+    without it: failing is rare, and a savepoint around every work costs two statements each
+    time (works may run more than once; only the last run's results count)."""
+    outcomes: list[Any] = [None] * len(works)
+    remaining = list(range(len(works)))
+    while remaining:
+        connection.execute("BEGIN IMMEDIATE")
+        for position, index in enumerate(remaining):
+            try:
+                outcomes[index] = works[index](connection)
+            except Exception as error:
+                _check_failure(connection, error, index)
+                connection.execute("ROLLBACK")
+                outcomes[index] = _Failed(error)
+                del remaining[position]
+                break
+        else:
+            return outcomes, True
+    return outcomes, False
+
+
+def _check_failure(connection: sqlite3.Connection, error: Exception, index: int) -> None:
+    """Raise what fails more than the work ``index``: a busy database (the whole group waits
+    and goes again), or an error that ended the transaction."""
+    if isinstance(error, sqlite3.Error) and _is_busy(error):
+        raise error
+    if not connection.in_transaction:
+        raise _TransactionLost(index, error) from error
 
 
 def _connect(file_name: str, description: str) -> sqlite3.Connection:

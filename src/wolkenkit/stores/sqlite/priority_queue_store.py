@@ -7,6 +7,11 @@ lock is missing or expired; the rows skipped on the way are the locked ones, at 
 worker. Unlocked queues have ``lockUntil = 0`` and no token; an expired lock keeps its token
 until someone locks the queue anew, so a slow holder can still finish.
 
+An item this store enqueued is handed out as the very object it was given (the in-memory
+store does the same), when the stored JSON is still what it wrote: decoding it again costs
+more than the statements that lock it. Other items (of another process, or from before a
+restart) are decoded.
+
 Every operation is one ``BEGIN IMMEDIATE`` transaction. It holds SQLite's single write lock
 from its first read to its commit, across connections and processes, so two workers can
 never lock the same queue, and no read-modify-write sees a half-done one.
@@ -36,6 +41,8 @@ from wolkenkit.stores.sqlite.options import PriorityQueueTableNames
 
 #: A locked item as the database hands it out: discriminator, token, item JSON.
 _Locked = tuple[str, str, str]
+#: How many enqueued items are kept to be handed out undecoded (most are locked soon after).
+_KEPT_ITEMS = 4096
 
 
 def _not_found(discriminator: str) -> ItemNotFound:
@@ -78,6 +85,8 @@ class SqlitePriorityQueueStore(SqliteTables, PriorityQueueStore[ItemT, Identifie
             ],
         )
         self._item_model = item_model
+        #: Items enqueued here and not yet handed out, by the JSON they were stored as.
+        self._enqueued: dict[str, ItemT] = {}
         self._does_identifier_match_item = does_identifier_match_item
         self._expiration_time = expiration_time
         self._insert_item = (
@@ -131,6 +140,10 @@ class SqlitePriorityQueueStore(SqliteTables, PriorityQueueStore[ItemT, Identifie
             connection.execute(self._insert_queue, (discriminator, sequence, priority))
 
         await self._db.write(enqueue)
+        enqueued = self._enqueued
+        if len(enqueued) >= _KEPT_ITEMS:
+            del enqueued[next(iter(enqueued))]
+        enqueued[text] = item
 
     async def lock_next(self) -> LockedItem[ItemT] | None:
         return self._decode(await self._db.write(self._lock_next))
@@ -161,8 +174,9 @@ class SqlitePriorityQueueStore(SqliteTables, PriorityQueueStore[ItemT, Identifie
         if locked is None:
             return None
         discriminator, token, text = locked
+        item = self._enqueued.pop(text, None)
         return LockedItem(
-            item=self._item_model.model_validate_json(text),
+            item=self._item_model.model_validate_json(text) if item is None else item,
             metadata=LockMetadata(discriminator=discriminator, token=token),
         )
 
