@@ -214,3 +214,11 @@ async def test_a_commit_runs_off_the_loop_and_what_comes_meanwhile_commits_next_
     # (The read's own COMMIT ends a read transaction, on the loop.)
     assert commits[1].startswith("wolkenkit-sqlite-commit")
     assert committed(other_connection) == {"first", *(f"row {index}" for index in range(5))}
+
+
+async def test_the_wal_is_checkpointed_every_16_mb(database: SqliteDatabase) -> None:
+    # Each checkpoint copies every page the WAL holds into the file: a four times longer
+    # WAL than SQLite's default copies the chat's hot pages a quarter as often.
+    rows = await database.fetch_all("PRAGMA wal_autocheckpoint")
+
+    assert rows == [(4000,)]

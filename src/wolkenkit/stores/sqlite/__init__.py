@@ -15,7 +15,7 @@ to a thread and back that aiosqlite or an executor thread adds to every call mea
 What may take long is kept off the loop: waiting for another process's write lock is not
 left to SQLite's busy handler but retried after an asynchronous sleep (``database``), streams
 read in pages, yielding to other tasks between them, and a group's COMMIT (with the
-checkpoint that fsyncs every ~4 MB written) runs in a thread: one hop per commit, not per
+checkpoint that fsyncs every ~16 MB written) runs in a thread: one hop per commit, not per
 call.
 
 Durability. WAL mode with ``synchronous=NORMAL``: a commit reaches the WAL file before it is

@@ -18,7 +18,7 @@ that raises is rolled back alone: the transaction is begun again without it (rat
 wrapping every work in a savepoint, two statements more each time, for the rare failure).
 
 The COMMIT itself runs in a thread of the database's own (SQLite lets go of the GIL while it
-writes): appending the pages to the WAL, and every ~4 MB the checkpoint that copies them into
+writes): appending the pages to the WAL, and every ~16 MB the checkpoint that copies them into
 the database file and fsyncs both, is the one part of a write that may take long, and it no
 longer holds up the loop. Meanwhile the connection is the thread's: writes that come wait
 and form the next group, reads and units wait for the commit to end. So the database
@@ -66,6 +66,8 @@ T = TypeVar("T")
 MEMORY = ":memory:"
 #: How long (seconds) an operation waits for another connection's write lock before failing.
 BUSY_TIMEOUT = 10.0
+#: Pages (4 KiB) the WAL grows by before a commit checkpoints it.
+CHECKPOINT_PAGES = 4000
 _FIRST_RETRY_DELAY = 0.0005
 _LONGEST_RETRY_DELAY = 0.01
 
@@ -759,6 +761,11 @@ def _connect(file_name: str, description: str) -> sqlite3.Connection:
         # milliseconds per command on real disks.
         connection.execute("PRAGMA journal_mode = WAL").fetchall()
         connection.execute("PRAGMA synchronous = NORMAL")
+        # A checkpoint copies each page the WAL holds into the file once, however often it
+        # was committed since the last one: every 16 MB of WAL (SQLite's default is 4 MB)
+        # rewrites the same hot pages a quarter as often (~10 % of the chat's bytes per
+        # command). It runs in the committing thread, off the loop.
+        connection.execute(f"PRAGMA wal_autocheckpoint = {CHECKPOINT_PAGES}")
         # After a checkpoint, shrink a WAL that a burst of writes made large.
         connection.execute("PRAGMA journal_size_limit = 67108864")
         connection.execute("PRAGMA busy_timeout = 0")
