@@ -29,8 +29,10 @@ window to wait. (An in-memory database commits on the loop: there is nothing to 
 Units of work (``transaction``, see ``wolkenkit.stores.transactions``). A unit's writes must
 answer at once (a handler reads what it just wrote, an update returns the row), and all of
 them commit together with the flow's progress. So from its first write on, a unit holds the
-connection's transaction: its own reads and writes run in it right away (each write in a
-savepoint, so one that fails is undone alone), while everybody else's wait until it ends. Its
+connection's transaction: its own reads and writes run in it right away (a write that fails
+has changed nothing, as every write checks before it changes and a failing statement undoes
+itself, so it fails alone; one that changed rows and then failed takes the unit down), while
+everybody else's wait until it ends. Its
 commit is a group commit like any other, at the end of the event loop's turn, with the writes
 that waited. Usually the unit ends in the same turn it began, and nobody notices; a unit that
 awaits something slow holds the write lock meanwhile, as a long transaction does anywhere.
@@ -535,29 +537,27 @@ class SqliteDatabase(SharedDatabase):
             return True
 
     def _write_in(self, unit: _Unit, work: Work[T]) -> T:
-        """Run ``work`` in the unit's transaction, in a savepoint of its own."""
+        """Run ``work`` in the unit's transaction. A work that fails has changed nothing as a
+        rule (it checks before it writes, and a failing statement undoes itself), so it
+        fails alone without the savepoint that would cost two statements each time; one that
+        did change rows before it failed cannot be undone alone, and takes the unit down."""
         with self._lock:
             connection = self._in(unit)
-            connection.execute(_SAVEPOINT)
+            changes = connection.total_changes
             try:
-                result = work(connection)
+                return work(connection)
             except sqlite3.Error as error:
-                self._undo(unit, connection, error)
+                self._undo(unit, connection, changes, error)
                 raise self._failure(error) from error
             except Exception as error:
-                self._undo(unit, connection, error)
+                self._undo(unit, connection, changes, error)
                 raise
-            connection.execute(_RELEASE)
-            return result
 
     @staticmethod
-    def _undo(unit: _Unit, connection: sqlite3.Connection, error: Exception) -> None:
-        """Undo a failed work of the unit: back to its savepoint, or, if its error ended the
-        whole transaction, note that the unit is lost."""
-        if connection.in_transaction:
-            connection.execute(_ROLLBACK_TO)
-            connection.execute(_RELEASE)
-        else:
+    def _undo(unit: _Unit, connection: sqlite3.Connection, changes: int, error: Exception) -> None:
+        """After a failed work of the unit: if its error ended the whole transaction, or it
+        had changed rows, the unit is lost (it rolls back at its end and raises)."""
+        if not connection.in_transaction or connection.total_changes != changes:
             unit.lost = error
 
     def _read_in(self, unit: _Unit, work: Work[T]) -> T:

@@ -96,9 +96,11 @@ class SqlitePriorityQueueStore(SqliteTables, PriorityQueueStore[ItemT, Identifie
             f'INSERT INTO {queues} ("discriminator", "headSequence", "headPriority") '
             f'VALUES (?, ?, ?) ON CONFLICT ("discriminator") DO NOTHING'
         )
+        # The next queue with its head item, in one statement.
         self._select_next = (
-            f'SELECT "discriminator", "headSequence" FROM {queues} WHERE "lockUntil" <= ? '
-            f'ORDER BY "headPriority", "headSequence" LIMIT 1'
+            f'SELECT q."discriminator", i."item" FROM {queues} AS q '
+            f'JOIN {items} AS i ON i."sequence" = q."headSequence" WHERE q."lockUntil" <= ? '
+            f'ORDER BY q."headPriority", q."headSequence" LIMIT 1'
         )
         self._select_queue = (
             f'SELECT "headSequence", "lockUntil", "lockToken" FROM {queues} '
@@ -107,7 +109,6 @@ class SqlitePriorityQueueStore(SqliteTables, PriorityQueueStore[ItemT, Identifie
         self._lock = (
             f'UPDATE {queues} SET "lockUntil" = ?, "lockToken" = ? WHERE "discriminator" = ?'
         )
-        self._select_item = f'SELECT "item" FROM {items} WHERE "sequence" = ?'
         self._select_items = (
             f'SELECT "sequence", "item" FROM {items} WHERE "discriminator" = ? ORDER BY "sequence"'
         )
@@ -123,6 +124,12 @@ class SqlitePriorityQueueStore(SqliteTables, PriorityQueueStore[ItemT, Identifie
         self._count_items_of = f'SELECT count(*) FROM {items} WHERE "discriminator" = ?'
         self._lowest_head_priority = f'SELECT min("headPriority") FROM {queues}'
         self._delete_item = f'DELETE FROM {items} WHERE "sequence" = ?'
+        # Acknowledging: the head goes if the token holds the lock (else nothing changes,
+        # and the lock is looked at to say why).
+        self._delete_locked_head = (
+            f'DELETE FROM {items} WHERE "sequence" = (SELECT "headSequence" FROM {queues} '
+            f'WHERE "discriminator" = ? AND "lockToken" = ?)'
+        )
         self._delete_queue = f'DELETE FROM {queues} WHERE "discriminator" = ?'
         self._set_head = (
             f'UPDATE {queues} SET "headSequence" = ?, "headPriority" = ?, "lockUntil" = 0, '
@@ -163,11 +170,10 @@ class SqlitePriorityQueueStore(SqliteTables, PriorityQueueStore[ItemT, Identifie
         queue = connection.execute(self._select_next, (now,)).fetchone()
         if queue is None:
             return None
-        discriminator, head_sequence = queue
+        discriminator, text = queue
         # Whoever held an expired lock loses it here: their token no longer matches.
         token = new_id()
         connection.execute(self._lock, (now + self._expiration_time, token, discriminator))
-        text = connection.execute(self._select_item, (head_sequence,)).fetchone()[0]
         return discriminator, token, text
 
     def _decode(self, locked: _Locked | None) -> LockedItem[ItemT] | None:
@@ -193,8 +199,9 @@ class SqlitePriorityQueueStore(SqliteTables, PriorityQueueStore[ItemT, Identifie
         await self._db.write(lambda connection: self._acknowledge(connection, discriminator, token))
 
     def _acknowledge(self, connection: sqlite3.Connection, discriminator: str, token: str) -> None:
-        head_sequence = self._check_lock(connection, discriminator, token)
-        connection.execute(self._delete_item, (head_sequence,))
+        if connection.execute(self._delete_locked_head, (discriminator, token)).rowcount == 0:
+            self._check_lock(connection, discriminator, token)
+            raise _not_found(discriminator)
         self._advance(connection, discriminator)
 
     async def defer(self, discriminator: str, token: str, priority: int) -> None:
