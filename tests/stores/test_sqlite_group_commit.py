@@ -7,11 +7,13 @@ callback), and what is committed is read through a second connection to the same
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -222,3 +224,42 @@ async def test_the_wal_is_checkpointed_every_16_mb(database: SqliteDatabase) -> 
     rows = await database.fetch_all("PRAGMA wal_autocheckpoint")
 
     assert rows == [(4000,)]
+
+
+async def test_writes_that_waited_for_a_unit_commit_with_it_each_failing_alone(
+    database: SqliteDatabase, other_connection: sqlite3.Connection
+) -> None:
+    # One savepoint for the whole group after the unit's own writes: a work that fails
+    # having changed nothing (a taken key) fails alone, one that changed a row is undone by
+    # going back to it and running the others again.
+    await insert(database, "taken")
+    statements: list[str] = []
+    connection = database._connection  # the real connection, to watch it
+    assert connection is not None
+    connection.set_trace_callback(statements.append)
+
+    def insert_then_fail(connection: sqlite3.Connection) -> None:
+        connection.execute('INSERT INTO "rows" VALUES (?)', ("half",))
+        raise ValueError("the work changed its mind")
+
+    def outside(coroutine: Any) -> asyncio.Task[Any]:
+        return asyncio.get_running_loop().create_task(coroutine, context=contextvars.Context())
+
+    async with database.transaction():
+        await insert(database, "unit")
+        waiting = [
+            outside(insert(database, "before")),
+            outside(database.write(insert_then_fail)),
+            outside(insert(database, "taken")),
+            outside(insert(database, "after")),
+        ]
+        await asyncio.sleep(0.01)  # they wait for the unit
+    outcomes = await asyncio.gather(*waiting, return_exceptions=True)
+
+    assert outcomes[0] == "before"
+    assert isinstance(outcomes[1], ValueError)
+    assert isinstance(outcomes[2], StoreError)
+    assert outcomes[3] == "after"
+    assert committed(other_connection) == {"taken", "unit", "before", "after"}
+    assert statements.count("SAVEPOINT work") == 1
+    assert statements.count("ROLLBACK TO work") == 1

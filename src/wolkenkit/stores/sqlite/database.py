@@ -14,8 +14,9 @@ few table and index pages again and again, ~120 KB per command. So writes are no
 they are called but at the end of the event loop's turn, all that were called meanwhile in
 one transaction: a page that several of them change is written once. Each caller still gets
 its own outcome, and every caller returns only after the COMMIT that holds its work. A work
-that raises is rolled back alone: the transaction is begun again without it (rather than
-wrapping every work in a savepoint, two statements more each time, for the rare failure).
+that raises fails alone: it has changed nothing as a rule, and one that has is undone by
+beginning again without it (rather than wrapping every work in a savepoint, two statements
+more each time, for the rare failure).
 
 The COMMIT itself runs in a thread of the database's own (SQLite lets go of the GIL while it
 writes): appending the pages to the WAL, and every ~16 MB the checkpoint that copies them into
@@ -452,12 +453,20 @@ class SqliteDatabase(SharedDatabase):
                 raise _Held()
             try:
                 if unit is None:
-                    return _run_again_without_failures(connection, works)
-                # The unit's writes are in the transaction already: each work keeps to a
-                # savepoint, so one that fails is undone alone.
-                return [
-                    _run_in_savepoint(connection, work, index) for index, work in enumerate(works)
-                ], True
+                    connection.execute("BEGIN IMMEDIATE")
+                    outcomes = _run_works(connection, works, _BEGIN_AGAIN)
+                    if all(isinstance(outcome, _Failed) for outcome in outcomes):
+                        connection.execute("ROLLBACK")
+                        return outcomes, False
+                    return outcomes, True
+                if not works:
+                    return [], True
+                # The unit's writes are in the transaction already: going back to before the
+                # group must leave them.
+                connection.execute(_SAVEPOINT)
+                outcomes = _run_works(connection, works, (_ROLLBACK_TO,))
+                connection.execute(_RELEASE)
+                return outcomes, True
             except BaseException:
                 if unit is None and connection.in_transaction:
                     connection.execute("ROLLBACK")
@@ -690,45 +699,38 @@ class _Failed:
 _SAVEPOINT = "SAVEPOINT work"
 _RELEASE = "RELEASE work"
 _ROLLBACK_TO = "ROLLBACK TO work"
+_BEGIN_AGAIN = ("ROLLBACK", "BEGIN IMMEDIATE")
 
 
-def _run_in_savepoint(connection: sqlite3.Connection, work: Work[Any], index: int) -> Any:
-    """The work's result, or ``_Failed`` with what it raised and its changes undone."""
-    connection.execute(_SAVEPOINT)
-    try:
-        result = work(connection)
-    except Exception as error:
-        _check_failure(connection, error, index)
-        connection.execute(_ROLLBACK_TO)
-        connection.execute(_RELEASE)
-        return _Failed(error)
-    connection.execute(_RELEASE)
-    return result
+def _run_works(
+    connection: sqlite3.Connection, works: list[Work[Any]], back: tuple[str, ...]
+) -> list[Any]:
+    """Each work's result, or ``_Failed`` with what it raised, all run in the transaction as
+    it is; ``back`` are the statements that go back to how it was before the first work.
 
-
-def _run_again_without_failures(
-    connection: sqlite3.Connection, works: list[Work[Any]]
-) -> tuple[list[Any], bool]:
-    """Each work's result, all in one new transaction, left open to commit (the second value
-    says whether one is). When a work raises, the transaction is rolled back and begun again
-    without it: failing is rare, and a savepoint around every work costs two statements each
-    time (works may run more than once; only the last run's results count)."""
+    A work that fails has changed nothing as a rule (it checks before it writes, and a failing
+    statement undoes itself): it fails alone, and the others go on. One that did change rows
+    is undone by going back and running the others again without it: failing is rare, and a
+    savepoint around every work would cost two statements each time (works may run more
+    than once; only the last run's results count)."""
     outcomes: list[Any] = [None] * len(works)
     remaining = list(range(len(works)))
-    while remaining:
-        connection.execute("BEGIN IMMEDIATE")
+    while True:
         for position, index in enumerate(remaining):
+            changes = connection.total_changes
             try:
                 outcomes[index] = works[index](connection)
             except Exception as error:
                 _check_failure(connection, error, index)
-                connection.execute("ROLLBACK")
                 outcomes[index] = _Failed(error)
+                if connection.total_changes == changes:
+                    continue
+                for statement in back:
+                    connection.execute(statement)
                 del remaining[position]
                 break
         else:
-            return outcomes, True
-    return outcomes, False
+            return outcomes
 
 
 def _check_failure(connection: sqlite3.Connection, error: Exception, index: int) -> None:
