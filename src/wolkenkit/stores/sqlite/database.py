@@ -350,7 +350,9 @@ class SqliteDatabase(SharedDatabase):
     ) -> None:
         """The commit in the thread is done: answer its writes, and commit the writes that
         came meanwhile."""
-        self._committing = None
+        if self._committing is not None and self._committing[1] is committing:
+            # (Another loop's commit may have followed it already: that one stays.)
+            self._committing = None
         failure: Exception | None = None
         if committing.cancelled():
             failure = StoreError("The commit was interrupted.")
