@@ -2,6 +2,7 @@
 SQLite's write-ahead log, by table and index.
 
     .venv/bin/python benchmarks/wal_frames.py [--commands N] [--connections C]
+        [--baseline-source DIR]
 
 Runs the runtime as ``benchmarks/disk_writes.py`` does (``wk dev``'s stores, one SQLite file),
 warms up, and then holds a read transaction on the file from a connection of its own while N
@@ -16,7 +17,9 @@ commit ends with a frame that says so. Read afterwards, the frames tell:
   end (every page once, however often it was committed).
 
 It measures what is written, not how fast: the checkpoints that the reader holds back would
-otherwise copy pages into the database file (``disk_writes.py`` counts those bytes too).
+otherwise copy pages into the database file (``disk_writes.py`` counts those bytes too). With
+``--baseline-source DIR`` (see ``disk_writes.py``) the same is measured with that code first,
+side by side.
 """
 
 from __future__ import annotations
@@ -102,71 +105,103 @@ async def drive(port: int, database: Path, commands: int, connections: int) -> l
         return found
 
 
+@dataclass(frozen=True)
+class Analysis:
+    """What one run's frames say, per command."""
+
+    commands: int
+    found: list[Frame]
+    owned: dict[int, str]
+
+    def owner(self, page: int) -> str:
+        return self.owned.get(page, "(beyond the file)")
+
+    def by_owner(self) -> Counter[str]:
+        return Counter(self.owner(frame.page) for frame in self.found)
+
+    def touching(self) -> Counter[str]:
+        """How many commits wrote a page of each table or index."""
+        touching: Counter[str] = Counter()
+        in_commit: set[str] = set()
+        for frame in self.found:
+            in_commit.add(self.owner(frame.page))
+            if frame.commits:
+                touching.update(in_commit)
+                in_commit = set()
+        return touching
+
+
+def analyse(directory: Path, source: Path | None, commands: int, connections: int) -> Analysis:
+    app, environment = prepare(directory, in_memory=False, source=source)
+    database = app / ".wolkenkit" / "wolkenkit.db"
+    port, health_port = free_port(), free_port()
+    environment = {
+        **environment,
+        "PORT_OR_SOCKET": str(port),
+        "HEALTH_PORT_OR_SOCKET": str(health_port),
+        "BIND_HOST": "127.0.0.1",
+        "LOG_LEVEL": "error",
+    }
+    child = subprocess.Popen(
+        [sys.executable, "-m", "wolkenkit.runtime.server"],
+        env=environment,
+        cwd=app,
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        wait_healthy(f"http://127.0.0.1:{health_port}/health/v2")
+        found = asyncio.run(drive(port, database, commands, connections))
+    finally:
+        child.terminate()
+        child.wait(timeout=30)
+    return Analysis(commands, found, owners(database))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--commands", type=int, default=1_000)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--baseline-source", type=Path, default=None)
     arguments = parser.parse_args()
     commands = arguments.commands
+    sources: list[tuple[str, Path | None]] = [("this checkout", None)]
+    if arguments.baseline_source is not None:
+        sources.insert(0, ("baseline", arguments.baseline_source.resolve()))
+    analyses: dict[str, Analysis] = {}
     with tempfile.TemporaryDirectory() as directory:
-        app, environment = prepare(Path(directory) / "app", in_memory=False, source=None)
-        database = app / ".wolkenkit" / "wolkenkit.db"
-        port, health_port = free_port(), free_port()
-        environment = {
-            **environment,
-            "PORT_OR_SOCKET": str(port),
-            "HEALTH_PORT_OR_SOCKET": str(health_port),
-            "BIND_HOST": "127.0.0.1",
-            "LOG_LEVEL": "error",
-        }
-        child = subprocess.Popen(
-            [sys.executable, "-m", "wolkenkit.runtime.server"],
-            env=environment,
-            cwd=app,
-            stdout=subprocess.DEVNULL,
-        )
-        try:
-            wait_healthy(f"http://127.0.0.1:{health_port}/health/v2")
-            found = asyncio.run(drive(port, database, commands, arguments.connections))
-        finally:
-            child.terminate()
-            child.wait(timeout=30)
-        owned = owners(database)
-    commits = sum(frame.commits for frame in found)
-    by_owner = Counter(owned.get(frame.page, "(beyond the file)") for frame in found)
-    touching: Counter[str] = Counter()
-    in_commit: set[str] = set()
-    for frame in found:
-        in_commit.add(owned.get(frame.page, "(beyond the file)"))
-        if frame.commits:
-            touching.update(in_commit)
-            in_commit = set()
-    distinct = Counter(owned.get(page, "(beyond the file)") for page in {f.page for f in found})
-    summary = Table(title=f"WAL frames of {commands:,} 'send' commands")
-    for column in ("commits", "frames", "frames per commit", "distinct pages"):
-        summary.add_column(column, justify="right")
-    summary.add_row(
-        f"{commits / commands:.2f} per command",
-        f"{len(found) / commands:.2f} per command ({len(found) * 4120 / commands:,.0f} bytes)",
-        f"{len(found) / max(commits, 1):.2f}",
-        f"{len({frame.page for frame in found}) / commands:.3f} per command",
-    )
-    owners_table = Table(title="Frames by table or index")
-    for column in (
-        "table or index",
-        "frames per command",
-        "share",
-        "commits touching it, per command",
-        "distinct pages",
-    ):
-        owners_table.add_column(column, justify="left" if column == "table or index" else "right")
-    for name, count in by_owner.most_common():
-        owners_table.add_row(
+        for name, source in sources:
+            place = Path(directory) / f"{len(analyses)}"
+            analyses[name] = analyse(place, source, commands, arguments.connections)
+    summary = Table(title=f"WAL frames of {commands:,} 'send' commands, per command")
+    for column in ("code", "commits", "frames", "bytes", "frames per commit", "distinct pages"):
+        summary.add_column(column, justify="left" if column == "code" else "right")
+    for name, analysis in analyses.items():
+        found = analysis.found
+        commits = sum(frame.commits for frame in found)
+        summary.add_row(
             name,
-            f"{count / commands:.2f}",
-            f"{count / len(found):.0%}",
-            f"{touching[name] / commands:.2f}",
-            str(distinct[name]),
+            f"{commits / commands:.2f}",
+            f"{len(found) / commands:.2f}",
+            f"{len(found) * (4096 + FRAME_HEADER) / commands:,.0f}",
+            f"{len(found) / max(commits, 1):.2f}",
+            f"{len({frame.page for frame in found}) / commands:.3f}",
+        )
+    owners_table = Table(
+        title="Frames per command by table or index (commits writing to it, per command)"
+    )
+    owners_table.add_column("table or index")
+    for name in analyses:
+        owners_table.add_column(name, justify="right")
+    counted = {name: analysis.by_owner() for name, analysis in analyses.items()}
+    touching = {name: analysis.touching() for name, analysis in analyses.items()}
+    total: Counter[str] = sum(counted.values(), Counter())
+    for owner, _ in total.most_common():
+        owners_table.add_row(
+            owner,
+            *(
+                f"{counted[name][owner] / commands:.2f} ({touching[name][owner] / commands:.2f})"
+                for name in analyses
+            ),
         )
     console = Console(width=160)
     console.print(summary)
