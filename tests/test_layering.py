@@ -1,5 +1,6 @@
 """The layering of the codebase is lint: ruff refuses an import that breaks it (see the
-banned imports in pyproject.toml and the ruff.toml of application/, domain/ and stores/)."""
+banned imports in pyproject.toml and the ruff.toml of application/, domain/, stores/ and
+runtime/http/ and runtime/graphql/)."""
 
 from __future__ import annotations
 
@@ -36,6 +37,18 @@ def lint(path: str, source: str) -> subprocess.CompletedProcess[str]:
         ("src/wolkenkit/stores/sqlite/example.py", "from wolkenkit.domain import x\n", "TID251"),
         # Nothing imports the CLI.
         ("src/wolkenkit/runtime/example.py", "from wolkenkit.cli import main\n", "TID251"),
+        ("src/wolkenkit/runtime/http/example.py", "from wolkenkit.cli import main\n", "TID251"),
+        # The HTTP and GraphQL APIs see the runtime as a Gateway, not its composition root.
+        (
+            "src/wolkenkit/runtime/http/example.py",
+            "from wolkenkit.runtime.composition import Runtime\n\nprint(Runtime)\n",
+            "TID251",
+        ),
+        (
+            "src/wolkenkit/runtime/graphql/example.py",
+            "from wolkenkit.runtime import composition\n\nprint(composition)\n",
+            "TID251",
+        ),
         # A driver is imported at module level by its backend only.
         ("src/wolkenkit/runtime/example.py", "import asyncpg\n", "TID253"),
         ("src/wolkenkit/stores/mariadb/example.py", "import asyncpg\n", "TID253"),
@@ -46,6 +59,15 @@ def test_an_import_across_the_layers_is_refused(path: str, source: str, rule: st
 
     assert result.returncode == 1
     assert rule in result.stdout, result.stdout
+
+
+def test_a_transport_imports_the_gateway() -> None:
+    result = lint(
+        "src/wolkenkit/runtime/graphql/example.py",
+        "from wolkenkit.runtime.gateway import Gateway\n\nprint(Gateway)\n",
+    )
+
+    assert result.returncode == 0, result.stdout
 
 
 def test_a_backend_imports_its_own_driver() -> None:

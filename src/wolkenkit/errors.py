@@ -36,6 +36,7 @@ decided in one place, ``runtime/http/errors.py``.
     │   │   DomainEventNotAuthorized, DomainEventRejected, IdentifierMismatch,
     │   │   InvalidOperation, QueryNotAuthorized, QueryResultInvalid, UnknownError,
     │   │   DomainEventVersionUnknown, UpcasterFailed
+    │   ├── RebuildFailed            rebuilding view tables; the old ones keep serving
     │   └── NotFound
     │       └── RouteNotFound        (answers as NotFound)
     ├── StoreError                  raised by the stores, whatever the backend
@@ -365,6 +366,10 @@ class QueryResultInvalid(DomainError):
 
 class UnknownError(DomainError):
     pass
+
+
+class RebuildFailed(DomainError):
+    """Rebuilding view tables failed, or could not start; the tables in use keep serving."""
 
 
 # --- Stores --------------------------------------------------------------------------------------

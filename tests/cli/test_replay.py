@@ -1,11 +1,13 @@
-"""``wk replay`` on the chat app with the SQLite default of ``wk dev``: it re-feeds the
-``messages`` flow and so rebuilds the view from the stored events."""
+"""``wk replay`` on the chat app with the SQLite default of ``wk dev``: it rebuilds the table
+the ``messages`` flow owns from the stored events, or, for chosen aggregates, re-feeds them to
+the flow."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import json
+import re
 import sqlite3
 import time
 from pathlib import Path
@@ -50,24 +52,29 @@ def delete_view_rows(chat: Path) -> None:
 def test_a_deleted_view_is_rebuilt_from_the_stored_events(chat: Path) -> None:
     delete_view_rows(chat)
 
-    result = wk("replay", "--dangerously-reevaluate", cwd=chat)
+    result = wk("replay", cwd=chat)
 
     assert result.returncode == 0, result.stderr
-    assert "Replayed 3 events of 2 aggregates to flow messages; 3 events processed." in (
-        result.stdout
-    )
+    assert re.search(
+        r"^Rebuilt table messages: 2 rows from 3 events of flow messages in \d+\.\d\d s\.$",
+        result.stdout,
+        re.MULTILINE,
+    ), result.stdout
     with dev(chat) as port:
         assert sorted((m["text"], m["likes"]) for m in messages(port)) == EXPECTED
 
 
-def test_without_re_evaluation_a_replay_only_fills_gaps(chat: Path) -> None:
-    # The flow has seen every event, so there is nothing to fill in.
-    result = wk("replay", str(chat), cwd=chat.parent)
+def test_a_replay_of_chosen_aggregates_only_fills_gaps(chat: Path) -> None:
+    # The flow has seen every event, so there is nothing to fill in; with contexts named,
+    # nothing is rebuilt either.
+    everything = json.dumps({"contexts": [{"contextName": "communication"}]})
+    result = wk("replay", str(chat), "--replay-configuration", everything, cwd=chat.parent)
 
     assert result.returncode == 0, result.stderr
     assert "The flows have seen every selected event already; nothing to replay" in " ".join(
         result.stdout.split()
     )
+    assert "Rebuilt" not in result.stdout
 
 
 def test_a_replay_of_one_instance_rebuilds_only_that_one(chat: Path) -> None:
@@ -118,9 +125,38 @@ def test_a_running_runtime_takes_the_replay_through_its_api(chat: Path, tmp_path
     )
     flags = ["--identity-provider-issuer", keys.issuer, "--identity-provider-certificate"]
     with dev(chat, *flags, str(keys.directory)) as port:
+        delete_view_rows(chat)
+        assert messages(port) == []
         url = f"http://127.0.0.1:{port}/perform-replay/v2"
-        anonymous = wk("replay", "--replay-api-url", url, "--dangerously-reevaluate", cwd=chat)
-        # Re-evaluated, the flow inserts its rows anew: it gets an empty table, as a rebuild.
+        anonymous = wk("replay", "--replay-api-url", url, cwd=chat)
+        handed = wk("replay", "--replay-api-url", url, "--token", token, cwd=chat)
+        # The runtime rebuilds the table, and swaps it in.
+        wait_until(lambda: sorted((m["text"], m["likes"]) for m in messages(port)) == EXPECTED)
+
+    assert anonymous.returncode == 1
+    assert anonymous.stderr.splitlines() == [
+        f"Error: The runtime at {url} refused the replay: NotAuthenticated: Replays need an "
+        "authenticated caller."
+    ]
+    assert handed.returncode == 0, handed.stderr
+    assert (
+        f"The runtime at {url} rebuilds table messages of flow messages; its log tells when "
+        "they are swapped in." in " ".join(handed.stdout.split())
+    )
+
+
+def test_chosen_aggregates_are_re_fed_through_the_api(chat: Path, tmp_path: Path) -> None:
+    keys = Keys(tmp_path / "keys")
+    token = jwt.encode(
+        {"iss": keys.issuer, "sub": "operator", "exp": int(time.time()) + 600},
+        keys.private_pem,
+        algorithm="RS256",
+    )
+    flags = ["--identity-provider-issuer", keys.issuer, "--identity-provider-certificate"]
+    everything = json.dumps({"contexts": [{"contextName": "communication"}]})
+    with dev(chat, *flags, str(keys.directory)) as port:
+        url = f"http://127.0.0.1:{port}/perform-replay/v2"
+        # Re-evaluated, the flow inserts its rows anew: it needs an empty table.
         delete_view_rows(chat)
         handed = wk(
             "replay",
@@ -128,6 +164,8 @@ def test_a_running_runtime_takes_the_replay_through_its_api(chat: Path, tmp_path
             url,
             "--token",
             token,
+            "--replay-configuration",
+            everything,
             "--dangerously-reevaluate",
             cwd=chat,
         )
@@ -135,11 +173,6 @@ def test_a_running_runtime_takes_the_replay_through_its_api(chat: Path, tmp_path
         wait_until(lambda: asyncio.run(_replaying(chat)) == [False, False])
         assert sorted((m["text"], m["likes"]) for m in messages(port)) == EXPECTED
 
-    assert anonymous.returncode == 1
-    assert anonymous.stderr.splitlines() == [
-        f"Error: The runtime at {url} refused the replay: NotAuthenticated: Replays need an "
-        "authenticated caller."
-    ]
     assert handed.returncode == 0, handed.stderr
     assert f"to the runtime at {url}" in " ".join(handed.stdout.split())
 
@@ -180,20 +213,38 @@ def test_the_stores_given_as_flags_are_used_without_a_wolkenkit_directory(
     # A deployed app has no .wolkenkit/: the flags say where its stores are.
     app = create_project("shop", template="chat", directory=tmp_path / "shop")
     database = tmp_path / "stores.db"
-
-    result = wk(
+    stores = json.dumps({"type": "Sqlite", "fileName": str(database)})
+    replay = [
         "replay",
         "--domain-event-store-options",
         f"sqlite:///{database}",
         "--consumer-progress-store-options",
-        json.dumps({"type": "Sqlite", "fileName": str(database)}),
+        stores,
+    ]
+
+    result = wk(
+        *replay,
+        "--view-store-options",
+        stores,
+        "--lock-store-options",
+        stores,
+        "--priority-queue-store-for-domain-events-options",
+        stores,
         cwd=app,
     )
+    # Without the stores it shares with the runtime, a rebuild could not pause its flows.
+    partly = wk(*replay, "--view-store-options", stores, cwd=app)
 
     assert result.returncode == 0, result.stderr
-    assert "No stored aggregates match; there is nothing to replay." in result.stdout
+    assert "Rebuilt table messages: 0 rows from 0 events of flow messages" in result.stdout
     assert database.is_file()
     assert not (app / ".wolkenkit").exists()
+    assert partly.returncode == 1
+    assert partly.stderr.splitlines() == [
+        "Error: Rebuilding tables needs the stores the runtime uses: give LOCK_STORE_OPTIONS, "
+        "PRIORITY_QUEUE_STORE_FOR_DOMAIN_EVENTS_OPTIONS (--lock-store-options, "
+        "--priority-queue-store-for-domain-events-options)."
+    ]
 
 
 def test_the_event_store_alone_is_not_enough(tmp_path: Path) -> None:

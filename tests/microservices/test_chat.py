@@ -11,12 +11,20 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
+from tests.runtime.conftest import Keys
 from tests.runtime.streams import open_stream
+from tests.runtime.test_bad_input import token
 from wolkenkit.scaffolds import create_project
-from wolkenkit.testing.cluster import PATIENCE_SECONDS, Cluster, running_cluster
+from wolkenkit.testing.cluster import (
+    LOCAL_POSTGRES,
+    PATIENCE_SECONDS,
+    Cluster,
+    running_cluster,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
@@ -158,3 +166,56 @@ async def test_two_domain_workers_handle_every_command_exactly_once_even_if_one_
         by_aggregate.setdefault(aggregate_id, []).append(event["metadata"]["revision"])
     assert sorted(by_aggregate) == sorted(aggregates)
     assert all(sorted(revisions) == list(range(1, 21)) for revisions in by_aggregate.values())
+
+
+async def test_the_replay_service_rebuilds_the_table_the_flow_service_writes(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    # Across processes on PostgreSQL: the replay service rebuilds, the flow service's worker
+    # holds the barrier, the view service keeps reading the table by its name.
+    keys = Keys(tmp_path / "keys")
+    providers = json.dumps([{"issuer": keys.issuer, "certificate": str(keys.directory)}])
+    for name in WORKERS:
+        cluster.start(name)
+    command, view = cluster.start("command"), cluster.start("view")
+    replay = cluster.start("replay", IDENTITY_PROVIDERS=providers)
+    send = f"{command.url}/command/v2/communication/message/send"
+    async with httpx.AsyncClient(timeout=10) as client:
+        for text in ["one", "two", "three"]:
+            assert (await client.post(send, json={"text": text})).status_code == 200
+
+        async def listed(*texts: str) -> bool:
+            return sorted(item["text"] for item in await view_items(client, view.url)) == sorted(
+                texts
+            )
+
+        await wait_for(lambda: listed("one", "two", "three"))
+        await _forget(cluster.schema, "two")
+        await wait_for(lambda: listed("one", "three"))
+
+        started = await client.post(
+            f"{replay.url}/perform-replay/v2",
+            json={"flowNames": ["messages"]},
+            headers={"authorization": f"Bearer {token(keys)}"},
+        )
+        assert (started.status_code, started.json()) == (200, {})
+        await wait_for(lambda: listed("one", "two", "three"))
+        # The flow writes the new table from here on.
+        assert (await client.post(send, json={"text": "four"})).status_code == 200
+        await wait_for(lambda: listed("one", "two", "three", "four"))
+
+
+async def _forget(schema: str, text: str) -> None:
+    """Delete a message's row behind the services' backs."""
+    connection = await asyncpg.connect(
+        host=str(LOCAL_POSTGRES["hostName"]),
+        port=int(str(LOCAL_POSTGRES["port"])),
+        user=str(LOCAL_POSTGRES["userName"]),
+        database=str(LOCAL_POSTGRES["database"]),
+    )
+    try:
+        await connection.execute(
+            f"DELETE FROM \"{schema}\".view_messages WHERE _row::jsonb ->> 'text' = $1", text
+        )
+    finally:
+        await connection.close()

@@ -12,6 +12,7 @@ import pytest
 from pydantic import BaseModel
 
 from wolkenkit.runtime.workers import QueueWorkers, Verdict, Wakeup
+from wolkenkit.stores import transactions
 from wolkenkit.stores.memory.priority_queue_store import InMemoryPriorityQueueStore
 from wolkenkit.stores.priority_queue_store import LockedItem
 from wolkenkit.stores.sqlite import SqlitePriorityQueueStore
@@ -190,3 +191,48 @@ async def test_with_a_unit_of_work_a_worker_commits_a_run_of_items_and_drops_a_f
     assert remaining is None
     # The first lock, then the run (a machine that stalls may split it, never per item).
     assert len(begun) < len(jobs) // 2
+
+
+async def test_an_item_that_must_be_alone_is_handled_outside_any_run(tmp_path: Path) -> None:
+    # An item that waits for others (a rebuild's barrier waits for the rebuild, whose writes
+    # would wait for the run's transaction) ends the run before it and has none around it.
+    database = SqliteDatabase(str(tmp_path / "queue.db"))
+    queue: SqlitePriorityQueueStore[Job, str] = SqlitePriorityQueueStore(
+        database,
+        PriorityQueueTableNames(items="items", priority_queue="queue"),
+        Job,
+        lambda job, name: job.name == name,
+        EXPIRATION,
+    )
+    await queue.setup()
+    jobs = [Job(name=name, seconds=0) for name in ("first", "second", "barrier", "last")]
+    for job in jobs:
+        await queue.enqueue(job, "one queue", 0)
+    in_a_run: dict[str, bool] = {}
+    finished = asyncio.Event()
+
+    async def process(locked: LockedItem[Job]) -> Verdict:
+        in_a_run[locked.item.name] = transactions.joined(database) is not None
+        if len(in_a_run) == len(jobs):
+            finished.set()
+        return None
+
+    wakeup = Wakeup()
+    workers = QueueWorkers(
+        "jobs",
+        queue,
+        process,
+        1,
+        RENEW_INTERVAL,
+        wakeup,
+        unit_of_work=database.transaction,
+        alone=lambda locked: locked.item.name == "barrier",
+    )
+    workers.start()
+    try:
+        await asyncio.wait_for(finished.wait(), timeout=10)
+    finally:
+        await workers.stop()
+        await queue.destroy()
+
+    assert in_a_run == {"first": True, "second": True, "barrier": False, "last": True}

@@ -35,7 +35,7 @@ from wolkenkit.testing.contracts.priority_queue_store import (
     does_identifier_match_item,
 )
 from wolkenkit.testing.contracts.publish_subscribe import PublishSubscribeContract
-from wolkenkit.testing.contracts.view_store import ViewStoreContract
+from wolkenkit.testing.contracts.view_store import Reopen, ViewStoreContract
 
 
 class TestInMemoryDomainEventStore(DomainEventStoreContract):
@@ -122,3 +122,10 @@ class TestInMemoryViewStore(ViewStoreContract):
         await store.setup(ViewStoreContract.tables)
         yield store
         await store.destroy()
+
+    @pytest.fixture
+    def reopen(self, store: InMemoryViewStore) -> Reopen:
+        async def same() -> InMemoryViewStore:
+            return store
+
+        return same

@@ -27,6 +27,7 @@ from wolkenkit.stores.sqlite import (
     create_priority_queue_store,
     create_view_store,
 )
+from wolkenkit.stores.view_store import ViewStore
 from wolkenkit.testing.contracts._messages import (
     build_aggregate_identifier,
     build_domain_event,
@@ -45,7 +46,7 @@ from wolkenkit.testing.contracts.priority_queue_store import (
     Store,
     does_identifier_match_item,
 )
-from wolkenkit.testing.contracts.view_store import MESSAGES, ViewStoreContract
+from wolkenkit.testing.contracts.view_store import MESSAGES, Reopen, ViewStoreContract
 
 
 @pytest.fixture
@@ -307,6 +308,20 @@ class TestSqliteViewStore(ViewStoreContract):
         finally:
             await store.destroy()
 
+    @pytest.fixture
+    async def reopen(self, options: dict[str, Any]) -> AsyncIterator[Reopen]:
+        opened: list[ViewStore] = []
+
+        async def another() -> ViewStore:
+            other = await create_view_store(options)
+            opened.append(other)
+            await other.setup(ViewStoreContract.tables)
+            return other
+
+        yield another
+        for other in opened:
+            await other.destroy()
+
 
 async def test_view_tables_are_named_by_their_prefix_and_kept_in_the_file(
     options: dict[str, Any],
@@ -364,3 +379,33 @@ async def test_a_queue_hands_out_what_it_enqueued_without_decoding_it_again(
     assert locked.item is item
     assert found is not None
     assert found.item.text == "Elsewhere"
+
+
+async def test_a_rebuilt_table_has_its_indexes_once_and_no_shadow_left(
+    options: dict[str, Any],
+) -> None:
+    # SQLite cannot rename an index, so a shadow's indexes come along under names of their
+    # own; setting up again must not add the table's usual ones beside them.
+    store = await create_view_store(options)
+    try:
+        await store.setup([MESSAGES])
+        for _ in range(3):
+            await store.create_shadow("messages")
+            await store.swap_shadows(["messages"])
+            await store.setup([MESSAGES])
+        await store.create_shadow("messages")
+        await store.drop_shadow("messages")
+    finally:
+        await store.destroy()
+    with closing(sqlite3.connect(options["fileName"])) as connection:
+        tables = {
+            name
+            for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
+        indexes = connection.execute(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'view_messages'"
+        ).fetchone()
+
+    assert tables == {"view_messages"}
+    # Besides the key's own (an automatic index), one per indexed field.
+    assert indexes == (1 + len(MESSAGES.indexes),)

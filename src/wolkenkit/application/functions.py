@@ -237,6 +237,13 @@ class _BoundFunction:
         self.bind()
         _check_rows(self.function, self._call, models, self._error)
 
+    def table_models(self) -> frozenset[type[BaseModel]]:
+        """The models of the tables the function asks for with ``Rows[...]``."""
+        self.bind()
+        annotations = self._call.annotations if self._call is not None else ()
+        models = (rows_model(annotation) for annotation in annotations if _is_rows(annotation))
+        return frozenset(model for model in models if model is not None)
+
     def documentation(self) -> str | None:
         return documentation(self.function)
 

@@ -220,11 +220,20 @@ class Tables:
     by the table's model (an app declares at most one table per model).
     """
 
-    def __init__(self, store: ViewStore, tables: Mapping[str, Table[Any]]) -> None:
+    def __init__(
+        self,
+        store: ViewStore,
+        tables: Mapping[str, Table[Any]],
+        stored_as: Mapping[str, str] | None = None,
+    ) -> None:
+        """``stored_as`` names, for some tables, the store's name to read and write instead
+        of the table's own (a shadow's)."""
         self.store = store
         self.definitions = tuple(table.definition(name) for name, table in tables.items())
+        self._tables = dict(tables)
+        names = stored_as or {}
         self._rows: dict[type[BaseModel], Rows[Any]] = {
-            table.model: Rows(store, name, table) for name, table in tables.items()
+            table.model: Rows(store, names.get(name, name), table) for name, table in tables.items()
         }
 
     async def setup(self) -> None:
@@ -234,6 +243,11 @@ class Tables:
     async def destroy(self) -> None:
         """Close the store, as the runtime closes its other stores."""
         await self.store.destroy()
+
+    def in_shadows(self, shadows: Mapping[str, str]) -> Tables:
+        """The tables of ``shadows`` alone, as a rebuild writes them: each in its shadow
+        (``shadows`` maps a table's name to the store's name of its shadow)."""
+        return Tables(self.store, {name: self._tables[name] for name in shadows}, stored_as=shadows)
 
     def rows(self, model: type[RowT]) -> Rows[RowT]:
         """The rows of the table of ``model``; raises ``KeyError`` for a model without one

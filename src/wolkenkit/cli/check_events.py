@@ -28,7 +28,7 @@ from wolkenkit.runtime.development import DATA_DIRECTORY, embedded_store_environ
 if TYPE_CHECKING:
     from wolkenkit.application.application import Application
     from wolkenkit.domain.event_check import EventProblem
-    from wolkenkit.stores.factory import StoreOptions
+    from wolkenkit.stores.options import StoreOptions
 
 # Lines as long as they are: a failing event is one line, whatever the terminal's width.
 console = Console(highlight=False, soft_wrap=True)

@@ -70,6 +70,9 @@ class UpcastingDomainEventStore(DomainEventStore):
     def get_replay(self, from_timestamp: int = 0) -> AsyncIterator[DomainEvent]:
         return self._lifted(self.store.get_replay(from_timestamp))
 
+    async def wait_until_readable(self) -> None:
+        await self.store.wait_until_readable()
+
     def get_replay_for_aggregate(
         self, aggregate_id: str, from_revision: int = 1, to_revision: int = MAX_REVISION
     ) -> AsyncIterator[DomainEvent]:

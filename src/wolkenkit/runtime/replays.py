@@ -24,18 +24,25 @@ import json
 import logging
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from wolkenkit.errors import CliError
 from wolkenkit.messages import AggregateIdentifier, DomainEvent
+from wolkenkit.runtime.flow_pause import hold, is_barrier
+from wolkenkit.runtime.gateway import ReplayRequest
+from wolkenkit.runtime.queued_messages import event_and_carrier
 from wolkenkit.runtime.replay_configuration import SelectedAggregate
-from wolkenkit.runtime.single_process import ReplayRequest, SingleProcessRuntime
 from wolkenkit.stores.consumer_progress_store import ConsumerProgressStore, ReplayRange
 from wolkenkit.stores.priority_queue_store import LockedItem, PriorityQueueStore
 
+if TYPE_CHECKING:
+    from wolkenkit.runtime.composition import Runtime
+
 logger = logging.getLogger("wolkenkit.runtime.replays")
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +100,7 @@ async def prepare_replays(
 
 
 async def replay_in_process(
-    runtime: SingleProcessRuntime,
+    runtime: Runtime,
     replays: Sequence[FlowReplay],
     on_processed: Callable[[int], None] = lambda count: None,
 ) -> InProcessOutcome:
@@ -113,28 +120,82 @@ async def replay_in_process(
     deferred_since_progress: set[tuple[str, str]] = set()
     while (locked := await queue.lock_next()) is not None:
         flow_name, event = locked.metadata.discriminator, locked.item
-        result = await _execute(runtime, locked)
-        if result == "defer":
-            await queue.defer(flow_name, locked.metadata.token, event.metadata.timestamp)
+        if await _settle(runtime, locked) == "defer":
             key = (flow_name, event.id)
             if key in deferred_since_progress:
                 return InProcessOutcome(processed, left_in_queue=True)
             deferred_since_progress.add(key)
             continue
-        await queue.acknowledge(flow_name, locked.metadata.token)
         deferred_since_progress.clear()
-        if flow_name in flows:
+        if flow_name in flows and not is_barrier(event):
             processed += 1
             on_processed(1)
     return InProcessOutcome(processed, left_in_queue=False)
 
 
-async def _execute(runtime: SingleProcessRuntime, locked: LockedItem[DomainEvent[Any]]) -> str:
-    """Run the flow for the item, keeping it locked meanwhile; a failing flow drops the
-    event (logged), as the runtime's workers do."""
+class FlowQueueHand:
+    """Works the flow queue as a flow worker would, for a process that has none (``wk
+    replay``), while it waits for something that needs the queue to move: a rebuild waiting
+    for its flows to pause, whose barriers only come up once the items before them are
+    done. Barriers it locks, its own or another rebuild's, it holds in tasks of their own,
+    which end when their rebuilds are done; ``finish`` waits for them."""
+
+    #: How long to wait before looking again when the queue has nothing for it.
+    IDLE_SECONDS = 0.02
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+        self._holds: list[asyncio.Task[str]] = []
+
+    async def work_while(self, awaitable: Awaitable[T]) -> T:
+        """Await ``awaitable``, working the queue until it is done."""
+        waited = asyncio.ensure_future(awaitable)
+        queue = self._runtime.event_queue
+        try:
+            while not waited.done():
+                locked = await queue.lock_next()
+                if locked is None:
+                    await asyncio.wait({waited}, timeout=self.IDLE_SECONDS)
+                elif is_barrier(locked.item):
+                    self._holds.append(asyncio.create_task(_settle(self._runtime, locked)))
+                else:
+                    await _settle(self._runtime, locked)
+        finally:
+            if not waited.done():
+                waited.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await waited
+        return waited.result()
+
+    async def finish(self) -> None:
+        """Wait until every barrier held is let through."""
+        holds, self._holds = self._holds, []
+        await asyncio.gather(*holds, return_exceptions=True)
+
+
+async def _settle(runtime: Runtime, locked: LockedItem[DomainEvent[Any]]) -> str:
+    """Process the item and acknowledge or defer it, as the runtime's workers do; what
+    became of it."""
+    flow_name, event = locked.metadata.discriminator, locked.item
+    result = await _execute(runtime, locked)
+    if result == "defer":
+        await runtime.event_queue.defer(flow_name, locked.metadata.token, event.metadata.timestamp)
+    else:
+        await runtime.event_queue.acknowledge(flow_name, locked.metadata.token)
+    return result
+
+
+async def _execute(runtime: Runtime, locked: LockedItem[DomainEvent[Any]]) -> str:
+    """Run the flow for the item (or hold a rebuild's barrier), keeping it locked meanwhile;
+    a failing flow drops the event (logged), as the runtime's workers do."""
     renewal = asyncio.create_task(_keep_locked(runtime.event_queue, locked, runtime))
+    # Flows get the event as it was stored, without the trace context it was queued with.
+    event, _ = event_and_carrier(locked.item)
     try:
-        return await runtime.domain.execute_flow(locked.metadata.discriminator, locked.item)
+        if is_barrier(event):
+            await hold(event, runtime.lock_store)
+            return "acknowledge"
+        return await runtime.domain.execute_flow(locked.metadata.discriminator, event)
     except Exception:
         logger.exception(
             "Flow '%s' failed on an event; it is dropped.", locked.metadata.discriminator
@@ -149,7 +210,7 @@ async def _execute(runtime: SingleProcessRuntime, locked: LockedItem[DomainEvent
 async def _keep_locked(
     queue: PriorityQueueStore[DomainEvent[Any], Any],
     locked: LockedItem[DomainEvent[Any]],
-    runtime: SingleProcessRuntime,
+    runtime: Runtime,
 ) -> None:
     interval = runtime.settings.command_queue_renew_interval / 1000
     while True:
@@ -168,19 +229,30 @@ def replay_through_api(url: str, token: str | None, replays: Sequence[FlowReplay
                 "to": replay.to_revision,
             }
         )
+    for flow_name, aggregates in by_flow.items():
+        _post(url, token, {"flowNames": [flow_name], "aggregates": aggregates})
+
+
+def rebuild_through_api(url: str, token: str | None, flow_names: Sequence[str]) -> None:
+    """Ask a running runtime to rebuild the tables of the flows: ``/perform-replay/v2``
+    without aggregates replays all events, which for flows with tables is a rebuild."""
+    _post(url, token, {"flowNames": list(flow_names)})
+
+
+def _post(url: str, token: str | None, body: dict[str, Any]) -> None:
     headers = {"content-type": "application/json"}
     if token:
         headers["authorization"] = f"Bearer {token}"
-    for flow_name, aggregates in by_flow.items():
-        body = json.dumps({"flowNames": [flow_name], "aggregates": aggregates}).encode()
-        request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-        try:
-            with urllib.request.urlopen(request, timeout=30):
-                pass
-        except urllib.error.HTTPError as error:
-            raise CliError(f"The runtime at {url} refused the replay: {_reason(error)}") from None
-        except OSError as error:
-            raise CliError(f"The runtime at {url} cannot be reached: {error}.") from None
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers=headers, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30):
+            pass
+    except urllib.error.HTTPError as error:
+        raise CliError(f"The runtime at {url} refused the replay: {_reason(error)}") from None
+    except OSError as error:
+        raise CliError(f"The runtime at {url} cannot be reached: {error}.") from None
 
 
 def _reason(error: urllib.error.HTTPError) -> str:

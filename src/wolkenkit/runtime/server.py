@@ -30,13 +30,13 @@ from wolkenkit.application.loader import load_application
 from wolkenkit.errors import WolkenkitError
 from wolkenkit.observability.logs import configure_logging
 from wolkenkit.observability.tracing import TRACER_NAME, tracer_provider_from_environment
+from wolkenkit.runtime.composition import Runtime
 from wolkenkit.runtime.gc_tuning import tune_garbage_collector
 from wolkenkit.runtime.http.app import create_http_app
 from wolkenkit.runtime.http.health import create_health_app
 from wolkenkit.runtime.http_connections import limited_http_protocol
 from wolkenkit.runtime.services import ALL_SERVICES, HTTP_SERVICES, Service, parse_services
 from wolkenkit.runtime.settings import PortOrSocket, RuntimeSettings
-from wolkenkit.runtime.single_process import SingleProcessRuntime
 
 logger = logging.getLogger("wolkenkit.runtime")
 
@@ -87,7 +87,7 @@ def _bound_port(server: uvicorn.Server) -> int:
 
 @dataclass(frozen=True)
 class Serving:
-    runtime: SingleProcessRuntime
+    runtime: Runtime
     port: int
     health_port: int
 
@@ -108,7 +108,7 @@ async def serving(
     """
     if application is None:
         application = load_application(settings.application_directory)
-    runtime = await SingleProcessRuntime.create(settings, application, services, tracer)
+    runtime = await Runtime.create(settings, application, services, tracer)
     servers: list[_Server] = []
     tasks: list[asyncio.Task[None]] = []
     # From here on, whatever fails (the workers, the GraphQL schema, the hook) stops all that

@@ -23,7 +23,7 @@ class Service(StrEnum):
     FLOW = "flow"
     """Flow workers: run flows for queued events, issue commands, trigger replays."""
     REPLAY = "replay"
-    """The replay API: re-feeds stored events to flows."""
+    """The replay API: re-feeds stored events to flows, rebuilds the tables of flows."""
     VIEW = "view"
     """The public view API and the views' notification subscribers."""
     NOTIFICATION = "notification"
@@ -47,7 +47,10 @@ STORES_NEEDED: dict[Service, frozenset[str]] = {
     Service.FLOW: frozenset(
         {"domain_events", "locks", "consumer_progress", "command_queue", "event_queue", "views"}
     ),
-    Service.REPLAY: frozenset({"domain_events", "event_queue"}),
+    # Replaying all events to flows with tables rebuilds the tables, running the flows.
+    Service.REPLAY: frozenset(
+        {"domain_events", "locks", "consumer_progress", "command_queue", "event_queue", "views"}
+    ),
     # Queries and the views' notification subscribers read and write tables.
     Service.VIEW: frozenset({"views"}),
     Service.NOTIFICATION: frozenset(),

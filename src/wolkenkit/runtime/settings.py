@@ -17,13 +17,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from wolkenkit.domain.snapshot_strategy import DEFAULT_SNAPSHOT_STRATEGY, SnapshotStrategy
 from wolkenkit.errors import ConfigurationInvalid
+from wolkenkit.stores.options import StoreOptions
 
 #: 100 MiB: room for photos, documents and short videos, while one client cannot fill a
 #: disk (or, with the in-memory file store, the memory) with one request.
 DEFAULT_FILE_SIZE_LIMIT = 100 * 1024 * 1024
 
 PortOrSocket = Annotated[int, Field(ge=0, le=65535)] | str
-StoreOptions = dict[str, Any] | str
 
 
 class IdentityProvider(BaseModel):

@@ -109,11 +109,15 @@ class QueueWorkers(Generic[ItemT]):
         renew_interval_ms: int,
         wakeup: Wakeup,
         unit_of_work: UnitOfWork | None = None,
+        alone: Callable[[LockedItem[ItemT]], bool] = lambda locked: False,
     ) -> None:
         """``unit_of_work``, if given, is of the queue's database, and a unit inside it is
-        undone alone when its block raises (``SharedDatabase.nested_units_undo_alone``)."""
+        undone alone when its block raises (``SharedDatabase.nested_units_undo_alone``).
+        Items for which ``alone`` is true are handled outside any run (a run ends before
+        them): those that wait for others, who would wait for the run's transaction."""
         self._name = name
         self._unit_of_work = unit_of_work
+        self._alone = alone
         self._queue = queue
         self._process = process
         self._concurrency = concurrency
@@ -160,7 +164,7 @@ class QueueWorkers(Generic[ItemT]):
                     idle = min(idle * 2, MAX_IDLE_SECONDS)
                     continue
             idle = MIN_IDLE_SECONDS
-            if self._unit_of_work is None:
+            if self._unit_of_work is None or self._alone(locked):
                 locked = await self._handle(locked)
             else:
                 locked = await self._handle_run(locked, self._unit_of_work)
@@ -177,7 +181,11 @@ class QueueWorkers(Generic[ItemT]):
             async with unit_of_work():
                 while next_item is not None:
                     next_item = await self._handle(next_item)
-                    if self._stopping or loop.time() >= ends:
+                    if (
+                        self._stopping
+                        or loop.time() >= ends
+                        or (next_item is not None and self._alone(next_item))
+                    ):
                         break
         except Exception:
             # The locks taken in the run went with it; the items come back when they expire.

@@ -181,6 +181,12 @@ class DomainEventStore(ABC):
         return count
 
     @abstractmethod
+    async def wait_until_readable(self) -> None:
+        """Return once ``get_replay_by_position`` returns every event stored before the call:
+        at once where readers see every committed event (positions follow commits), later
+        where they hold committed events back (PostgreSQL, while older transactions run)."""
+
+    @abstractmethod
     async def store_domain_events(self, domain_events: Sequence[DomainEvent]) -> None:
         """Store all or none of the events. An empty list raises ``ParameterInvalid``; an
         existing (aggregate id, revision) raises ``RevisionAlreadyExists``."""

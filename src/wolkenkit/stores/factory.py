@@ -23,9 +23,9 @@ start-up. Backends are imported only when asked for, so their drivers are option
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from types import ModuleType
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel
@@ -35,6 +35,7 @@ from wolkenkit.stores.consumer_progress_store import ConsumerProgressStore
 from wolkenkit.stores.domain_event_store import DomainEventStore
 from wolkenkit.stores.file_store import FileStore
 from wolkenkit.stores.lock_store import LockStore
+from wolkenkit.stores.options import StoreOptions
 from wolkenkit.stores.priority_queue_store import (
     DEFAULT_EXPIRATION_TIME,
     DoesIdentifierMatchItem,
@@ -45,7 +46,6 @@ from wolkenkit.stores.view_store import ViewStore
 
 ItemT = TypeVar("ItemT", bound=BaseModel)
 IdentifierT = TypeVar("IdentifierT")
-StoreOptions = Mapping[str, Any] | str
 
 #: Store type (as in the options' ``type``) → the package that implements it.
 BACKENDS: dict[str, str] = {
@@ -156,26 +156,23 @@ def _import(package: str, store_type: str, kind: str) -> ModuleType:
         ) from None
 
 
-async def create_domain_event_store(options: StoreOptions) -> DomainEventStore:
+async def _created(kind: str, options: StoreOptions, *arguments: Any) -> Any:
+    """The store of ``kind`` (``"lock store"``) that the backend the options name makes."""
     normalized = _normalize(options)
-    store: DomainEventStore = await _backend(
-        normalized, "domain event store", "create_domain_event_store"
-    )(normalized)
-    return store
+    function = f"create_{kind.replace(' ', '_')}"
+    return await _backend(normalized, kind, function)(normalized, *arguments)
+
+
+async def create_domain_event_store(options: StoreOptions) -> DomainEventStore:
+    return cast(DomainEventStore, await _created("domain event store", options))
 
 
 async def create_lock_store(options: StoreOptions) -> LockStore:
-    normalized = _normalize(options)
-    store: LockStore = await _backend(normalized, "lock store", "create_lock_store")(normalized)
-    return store
+    return cast(LockStore, await _created("lock store", options))
 
 
 async def create_consumer_progress_store(options: StoreOptions) -> ConsumerProgressStore:
-    normalized = _normalize(options)
-    store: ConsumerProgressStore = await _backend(
-        normalized, "consumer progress store", "create_consumer_progress_store"
-    )(normalized)
-    return store
+    return cast(ConsumerProgressStore, await _created("consumer progress store", options))
 
 
 async def create_priority_queue_store(
@@ -185,38 +182,29 @@ async def create_priority_queue_store(
     expiration_time: int | None = None,
 ) -> PriorityQueueStore[ItemT, IdentifierT]:
     normalized = _normalize(options)
-    if expiration_time is None:
-        expiration_time = int(normalized.pop("expirationTime", DEFAULT_EXPIRATION_TIME))
-    else:
-        normalized.pop("expirationTime", None)
-    store: PriorityQueueStore[ItemT, IdentifierT] = await _backend(
-        normalized, "priority queue store", "create_priority_queue_store"
-    )(normalized, item_model, does_identifier_match_item, expiration_time)
-    return store
+    # The options may carry it (the reference's shape); an explicit argument wins.
+    from_options = normalized.pop("expirationTime", DEFAULT_EXPIRATION_TIME)
+    expiration = int(from_options) if expiration_time is None else expiration_time
+    return cast(
+        PriorityQueueStore[ItemT, IdentifierT],
+        await _created(
+            "priority queue store", normalized, item_model, does_identifier_match_item, expiration
+        ),
+    )
 
 
 async def create_file_store(options: StoreOptions) -> FileStore:
-    normalized = _normalize(options)
-    store: FileStore = await _backend(normalized, "file store", "create_file_store")(normalized)
-    return store
+    return cast(FileStore, await _created("file store", options))
 
 
 async def create_publisher(options: StoreOptions) -> Publisher:
-    normalized = _normalize(options)
-    publisher: Publisher = await _backend(normalized, "publisher", "create_publisher")(normalized)
-    return publisher
+    return cast(Publisher, await _created("publisher", options))
 
 
 async def create_subscriber(options: StoreOptions) -> Subscriber:
-    normalized = _normalize(options)
-    subscriber: Subscriber = await _backend(normalized, "subscriber", "create_subscriber")(
-        normalized
-    )
-    return subscriber
+    return cast(Subscriber, await _created("subscriber", options))
 
 
 async def create_view_store(options: StoreOptions) -> ViewStore:
     """The view store; its tables are set up by whoever declares them (``setup(tables)``)."""
-    normalized = _normalize(options)
-    store: ViewStore = await _backend(normalized, "view store", "create_view_store")(normalized)
-    return store
+    return cast(ViewStore, await _created("view store", options))

@@ -18,6 +18,10 @@ from wolkenkit.errors import StoreOptionsInvalid
 
 OptionsT = TypeVar("OptionsT", bound="OptionsModel")
 
+#: A store's options as users give them, everywhere: the reference's JSON object
+#: (``{"type": "Postgres", "hostName": ...}``) or a URL (``postgresql://user@host/db``).
+StoreOptions = Mapping[str, Any] | str
+
 
 class OptionsModel(BaseModel):
     """Base of a backend's options: camelCase aliases, and unknown keys are mistakes."""

@@ -8,13 +8,19 @@ the JSON only. Backends keep one physical table per declared table.
 Ordering is the same on every backend: integers and reals by value, booleans false first, text
 by its UTF-8 bytes (binary collation: ``"B" < "a"``), and the key always comes last, so an
 order is total and a cursor names one place in it.
+
+A table can be rebuilt without taking it away from its readers: ``create_shadow`` makes an
+empty copy that the usual operations write under ``shadow_name(table)`` while the table itself
+keeps serving, and ``swap_shadows`` puts the copies in the tables' places all at once, under
+the tables' own names, so readers in other processes need to know nothing of it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -27,6 +33,40 @@ Row = dict[str, Any]
 ColumnKind = Literal["text", "integer", "real", "boolean"]
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,47}$")
+
+
+def shadow_name(table: str) -> str:
+    """The name under which the operations read and write the shadow of ``table``
+    (``messages~shadow``); no declared table is called that, since names hold no ``~``."""
+    return f"{table}~shadow"
+
+
+def check_swappable(tables: Sequence[str], has_shadow: Callable[[str], bool]) -> None:
+    """Raise ``ParameterInvalid`` unless ``tables`` names each table once and each has a
+    shadow: what every backend checks before ``swap_shadows`` changes anything."""
+    if len(set(tables)) != len(tables):
+        raise errors.ParameterInvalid("A swap names a table twice.")
+    for table in tables:
+        if not has_shadow(table):
+            raise errors.ParameterInvalid(f"Table '{table}' has no shadow to swap in.")
+
+
+def check_not_shadow(table: str) -> None:
+    """Raise ``ParameterInvalid`` if ``table`` names a shadow, which has no shadow of its own."""
+    if "~" in table:
+        raise errors.ParameterInvalid(f"'{table}' is a shadow; it cannot have a shadow itself.")
+
+
+def derived_table_name(physical: str, role: str, limit: int | None = None) -> str:
+    """The physical name of a copy of the physical table ``physical``: its shadow (``role``
+    ``shadow``) or the old table on its way out (``old``), ``<physical>~<role>``. The ``~``
+    keeps it apart from every declared table's name. Where that is longer than ``limit``
+    characters, part of ``physical`` gives way to a digest of all of it."""
+    name = f"{physical}~{role}"
+    if limit is None or len(name) <= limit:
+        return name
+    suffix = f"~{hashlib.sha256(physical.encode()).hexdigest()[:12]}~{role}"
+    return physical[: limit - len(suffix)] + suffix
 
 
 @dataclass(frozen=True)
@@ -153,3 +193,25 @@ class ViewStore(ABC):
     @abstractmethod
     async def count(self, table: str, where: Mapping[str, Any] | None = None) -> int:
         """How many rows' fields equal ``where`` (all rows without it)."""
+
+    # Rebuilding a table beside it.
+
+    @abstractmethod
+    async def create_shadow(self, table: str) -> str:
+        """Create an empty shadow of the set-up table ``table``, with its columns and indexes,
+        and return the name under which the operations above read and write it
+        (``shadow_name(table)``); ``table`` itself keeps serving as before. A shadow left
+        from earlier (a rebuild that died) is dropped first. ``ParameterInvalid`` for a table
+        that is not set up, or that is a shadow itself."""
+
+    @abstractmethod
+    async def swap_shadows(self, tables: Sequence[str]) -> None:
+        """Put the shadow of each of ``tables`` in the table's place, all in one step: a
+        reader, in this process or another, sees every table old or every table new, never a
+        mix and never a table missing. The old tables are dropped and the shadows' names are
+        free again. ``ParameterInvalid``, with nothing swapped, if one of them has no shadow
+        that this store created."""
+
+    @abstractmethod
+    async def drop_shadow(self, table: str) -> None:
+        """Drop the shadow of ``table`` if it has one; ``table`` is left as it is."""

@@ -14,8 +14,8 @@ from wolkenkit import errors
 from wolkenkit.stores import factory
 from wolkenkit.stores.mariadb import MariaDbViewStore, create_view_store
 from wolkenkit.stores.mariadb.view_store import MAX_FIELD_BYTES, MAX_KEY_BYTES
-from wolkenkit.stores.view_store import Column, Order, Query, TableDefinition
-from wolkenkit.testing.contracts.view_store import ViewStoreContract
+from wolkenkit.stores.view_store import Column, Order, Query, TableDefinition, ViewStore
+from wolkenkit.testing.contracts.view_store import Reopen, ViewStoreContract
 
 pytestmark = pytest.mark.mariadb
 
@@ -31,6 +31,20 @@ class TestMariaDbViewStore(ViewStoreContract):
             yield store
         finally:
             await store.destroy()
+
+    @pytest.fixture
+    async def reopen(self, options: dict[str, Any]) -> AsyncIterator[Reopen]:
+        opened: list[ViewStore] = []
+
+        async def another() -> ViewStore:
+            other = await create_view_store(options)
+            opened.append(other)
+            await other.setup(ViewStoreContract.tables)
+            return other
+
+        yield another
+        for other in opened:
+            await other.destroy()
 
 
 @pytest.fixture
@@ -114,3 +128,25 @@ async def test_the_factory_makes_it_and_checks_the_prefix(server: dict[str, Any]
         await factory.create_view_store({**options, "tablePrefix": "x" * 17})
     with pytest.raises(errors.StoreOptionsInvalid, match=r"MySQL view store.*tablePrefix"):
         await factory.create_view_store({**options, "type": "MySql", "tablePrefix": "a`b"})
+
+
+async def test_a_rebuilt_table_leaves_no_shadow_or_old_table(
+    options: dict[str, Any], connection: asyncmy.Connection
+) -> None:
+    # The longest names: the shadow's and the old table's are cut to fit.
+    long = TableDefinition("t" * 48, key=Column("id", "text"), indexes=(Column("title", "text"),))
+    store = await create_view_store({**options, "tablePrefix": "p" * 16})
+    try:
+        await store.setup([long])
+        for round_number in range(2):
+            shadow = await store.create_shadow(long.name)
+            await store.insert(shadow, {"id": f"r{round_number}", "title": "x"})
+            await store.swap_shadows([long.name])
+        await store.create_shadow(long.name)
+        await store.drop_shadow(long.name)
+        found = await store.find(long.name, Query(where={"title": "x"}))
+    finally:
+        await store.destroy()
+
+    assert [row["id"] for row in found.rows] == ["r1"]
+    assert await _tables(connection) == ["p" * 16 + "t" * 48]

@@ -140,6 +140,27 @@ async def test_events_wait_for_older_transactions_to_end(
     assert [positioned.domain_event.id for positioned in after_end] == [first.id, second.id]
 
 
+async def test_waiting_until_readable_waits_for_older_transactions_to_end(
+    store: PostgresDomainEventStore, connection: asyncpg.Connection
+) -> None:
+    # A rebuild waits so until it can read everything stored before it paused its flows.
+    transaction = connection.transaction()
+    await transaction.start()
+    await connection.execute("SELECT pg_current_xact_id()")
+    stored = build_domain_event()
+    await store.store_domain_events([stored])
+
+    waiting = asyncio.create_task(store.wait_until_readable())
+    await asyncio.sleep(0.2)
+    waited_while_open = not waiting.done()
+    await transaction.rollback()
+    await asyncio.wait_for(waiting, timeout=30)
+
+    assert waited_while_open
+    replay = await collect(store.get_replay_by_position())
+    assert [positioned.domain_event.id for positioned in replay] == [stored.id]
+
+
 async def test_positions_of_a_batch_are_consecutive(store: PostgresDomainEventStore) -> None:
     # One batch is one transaction: its events sit next to each other in the order given.
     await store.store_domain_events(build_domain_events(build_aggregate_identifier(), 4))

@@ -13,7 +13,7 @@ import pytest
 from wolkenkit.errors import ParameterInvalid, StoreOptionsInvalid
 from wolkenkit.stores import factory, postgres, view_rows
 from wolkenkit.stores.view_store import Column, Order, Query, Row, TableDefinition, ViewStore
-from wolkenkit.testing.contracts.view_store import ViewStoreContract
+from wolkenkit.testing.contracts.view_store import Reopen, ViewStoreContract
 
 pytestmark = pytest.mark.postgres
 
@@ -38,6 +38,20 @@ class TestPostgresViewStore(ViewStoreContract):
             yield store
         finally:
             await store.destroy()
+
+    @pytest.fixture
+    async def reopen(self, options: dict[str, Any]) -> AsyncIterator[Reopen]:
+        opened: list[ViewStore] = []
+
+        async def another() -> ViewStore:
+            other = await postgres.create_view_store(options)
+            opened.append(other)
+            await other.setup(ViewStoreContract.tables)
+            return other
+
+        yield another
+        for other in opened:
+            await other.destroy()
 
 
 async def test_a_table_has_typed_columns_and_an_index_per_indexed_field(
@@ -202,3 +216,35 @@ async def test_text_postgresql_cannot_hold_is_refused(options: dict[str, Any]) -
         assert await store.get("items", "a") == {"id": "a", "note": "\x00"}
     finally:
         await store.destroy()
+
+
+async def test_a_rebuilt_table_keeps_its_indexes_and_leaves_no_shadow(
+    options: dict[str, Any], connection: asyncpg.Connection
+) -> None:
+    # With the longest names, the shadow's name is cut to fit; its key and indexes take the
+    # table's names when it takes the table's place, so the next shadow and setup find
+    # theirs free and nothing doubles.
+    long = TableDefinition("t" * 48, key=Column("id", "text"), indexes=(Column("rank", "integer"),))
+    store = await postgres.create_view_store({**options, "tablePrefix": "p" * 15})
+    try:
+        await store.setup([long])
+        for round_number in range(3):
+            shadow = await store.create_shadow(long.name)
+            await store.insert(shadow, {"id": f"r{round_number}", "rank": round_number})
+            await store.swap_shadows([long.name])
+            await store.setup([long])
+        await store.create_shadow(long.name)
+        await store.drop_shadow(long.name)
+        found = await store.find(long.name, Query(where={"rank": 2}))
+    finally:
+        await store.destroy()
+
+    assert [row["id"] for row in found.rows] == ["r2"]
+    tables = await connection.fetch(
+        "SELECT tablename FROM pg_tables WHERE schemaname = $1", options["schema"]
+    )
+    assert [table[0] for table in tables] == ["p" * 15 + "t" * 48]
+    indexed = await connection.fetchval(
+        "SELECT count(*) FROM pg_indexes WHERE schemaname = $1", options["schema"]
+    )
+    assert indexed == 2

@@ -31,11 +31,10 @@ from wolkenkit.messages import (
     ItemIdentifier,
     new_command_ids,
 )
+from wolkenkit.runtime.gateway import Gateway
 from wolkenkit.runtime.graphql.context import Info, context_of
 from wolkenkit.runtime.graphql.types import JSON, JsonSchema, TypeFactory
 from wolkenkit.runtime.http.requests import parse_model
-from wolkenkit.runtime.receiving import receive_command
-from wolkenkit.runtime.single_process import CancelRequest, SingleProcessRuntime
 
 _UUID = re.compile(UUID_PATTERN)
 NO_DOCUMENTATION = "No documentation available."
@@ -60,7 +59,7 @@ def _has_no_properties(schema: JsonSchema) -> bool:
 
 
 def command_field(
-    runtime: SingleProcessRuntime,
+    runtime: Gateway,
     factory: TypeFactory,
     identifier_types: tuple[Any, Any],
     names: tuple[str, str, str],
@@ -93,8 +92,8 @@ def command_field(
             )
         identifier = AggregateIdentifier.of(context_name, aggregate_name, aggregate_id)
         data = given.get("data")
-        await receive_command(
-            runtime, identifier, command_id, command_name, {} if data is None else data, client
+        await runtime.receive_command(
+            identifier, command_id, command_name, {} if data is None else data, client
         )
         return {"id": command_id, "aggregateIdentifier": {"id": aggregate_id}}
 
@@ -106,7 +105,7 @@ def command_field(
     )
 
 
-def cancel_field(runtime: SingleProcessRuntime, factory: TypeFactory) -> GraphQLField:
+def cancel_field(runtime: Gateway, factory: TypeFactory) -> GraphQLField:
     """``cancel(commandIdentifier)``: ``success`` is whether a waiting command was removed."""
     identifier_type = factory.input(json_schema(ItemIdentifier), "CommandIdentifier")
     result_type = GraphQLObjectType(
@@ -120,9 +119,9 @@ def cancel_field(runtime: SingleProcessRuntime, factory: TypeFactory) -> GraphQL
         identifier: ItemIdentifier = parse_model(
             ItemIdentifier, commandIdentifier, errors.ItemIdentifierMalformed
         )
-        runtime.domain.catalog.command(identifier.aggregate_identifier, identifier.name)
         try:
-            await runtime.cancel_command(CancelRequest(identifier, client.user.id))
+            # The not-found errors for a command the app lacks are raised, not answered.
+            await runtime.cancel_command(identifier, client.user.id)
         except errors.ItemNotFound:
             return {"success": False}
         return {"success": True}
@@ -136,7 +135,7 @@ def cancel_field(runtime: SingleProcessRuntime, factory: TypeFactory) -> GraphQL
 
 
 def mutation_type(
-    runtime: SingleProcessRuntime, factory: TypeFactory, command_fields: dict[str, GraphQLField]
+    runtime: Gateway, factory: TypeFactory, command_fields: dict[str, GraphQLField]
 ) -> GraphQLObjectType:
     fields: dict[str, GraphQLField] = {}
     if command_fields:

@@ -19,8 +19,8 @@ from starlette.requests import HTTPConnection
 
 from wolkenkit import errors
 from wolkenkit.messages import ClientMetadata
+from wolkenkit.runtime.gateway import Gateway
 from wolkenkit.runtime.http.requests import client_ip
-from wolkenkit.runtime.single_process import SingleProcessRuntime
 
 #: Where a connection's authentication outcome is kept between its upgrade and its operations.
 CLIENT_SCOPE_KEY = "wolkenkit.graphql.client"
@@ -30,7 +30,7 @@ CLIENT_SCOPE_KEY = "wolkenkit.graphql.client"
 class GraphqlContext:
     """What every resolver gets as ``info.context``."""
 
-    runtime: SingleProcessRuntime
+    runtime: Gateway
     connection: HTTPConnection
     authentication: ClientMetadata | errors.WolkenkitError
 
@@ -49,7 +49,7 @@ def context_of(info: Info) -> GraphqlContext:
     return info.context
 
 
-def make_context(runtime: SingleProcessRuntime, connection: HTTPConnection) -> GraphqlContext:
+def make_context(runtime: Gateway, connection: HTTPConnection) -> GraphqlContext:
     """The context of an operation, from what the connection's authentication found."""
     outcome = connection.scope.get(CLIENT_SCOPE_KEY)
     if outcome is None:
@@ -87,7 +87,7 @@ def websocket_token(connection: HTTPConnection, parameters: Mapping[str, Any]) -
 
 
 def authenticate_websocket(
-    runtime: SingleProcessRuntime, connection: HTTPConnection, connection_params: Any
+    runtime: Gateway, connection: HTTPConnection, connection_params: Any
 ) -> None:
     """Authenticates a WebSocket's ``connection_init``; keeps the client, or why there is
     none, for the connection's operations, which fail with that error."""

@@ -24,6 +24,7 @@ from starlette.types import Message, Receive, Scope, Send
 from wolkenkit import errors
 from wolkenkit.errors import JsonRefused
 from wolkenkit.runtime.client_json import parse_client_json
+from wolkenkit.runtime.gateway import Gateway
 from wolkenkit.runtime.graphql import ide
 from wolkenkit.runtime.graphql.context import (
     CLIENT_SCOPE_KEY,
@@ -42,7 +43,6 @@ from wolkenkit.runtime.graphql.schema import build_schema
 from wolkenkit.runtime.graphql.ws_handlers import LegacyWsHandler, TransportWsHandler
 from wolkenkit.runtime.http.errors import status_of
 from wolkenkit.runtime.http.requests import authenticate, read_json
-from wolkenkit.runtime.single_process import SingleProcessRuntime
 
 TRANSPORT_WS = "graphql-transport-ws"
 LEGACY_WS = "graphql-ws"
@@ -58,7 +58,7 @@ class _HttpHandler(GraphQLHTTPHandler):
     HTTP API does too: a JSON body within the body limit, JSON within the limits of
     ``client_json``; anything else is a ``RequestMalformed`` (415 for another content type)."""
 
-    def __init__(self, runtime: SingleProcessRuntime) -> None:
+    def __init__(self, runtime: Gateway) -> None:
         super().__init__()
         self._runtime = runtime
 
@@ -164,7 +164,7 @@ def _checking_messages(receive: Receive, send: Send) -> Receive:
 class GraphqlEndpoint:
     """The ASGI app of ``/graphql/v2``."""
 
-    def __init__(self, runtime: SingleProcessRuntime, *, integrated_client: bool) -> None:
+    def __init__(self, runtime: Gateway, *, integrated_client: bool) -> None:
         schema = build_schema(runtime)
 
         def context(connection: HTTPConnection, _data: Any) -> GraphqlContext:
@@ -217,7 +217,7 @@ class GraphqlEndpoint:
             await send({"type": "websocket.close", "code": SUBPROTOCOL_NOT_ACCEPTABLE})
 
 
-def graphql_routes(runtime: SingleProcessRuntime, *, integrated_client: bool) -> list[BaseRoute]:
+def graphql_routes(runtime: Gateway, *, integrated_client: bool) -> list[BaseRoute]:
     """The routes of ``/graphql/v2`` (with or without the trailing slash the reference uses);
     raises ``GraphQlError`` when the app's schema cannot be expressed."""
     endpoint = GraphqlEndpoint(runtime, integrated_client=integrated_client)

@@ -14,6 +14,7 @@ from graphql import GraphQLField, GraphQLSchema, assert_valid_schema
 
 from wolkenkit import errors
 from wolkenkit.errors import SchemaNotExpressible
+from wolkenkit.runtime.gateway import Gateway
 from wolkenkit.runtime.graphql.commands import (
     aggregate_identifier_types,
     command_field,
@@ -22,7 +23,6 @@ from wolkenkit.runtime.graphql.commands import (
 from wolkenkit.runtime.graphql.subscriptions import subscription_type
 from wolkenkit.runtime.graphql.types import BigInt, TypeFactory
 from wolkenkit.runtime.graphql.views import query_field, query_type
-from wolkenkit.runtime.single_process import SingleProcessRuntime
 
 #: Names the schema gives to types of its own; an app's types never take them.
 RESERVED_TYPE_NAMES = (
@@ -39,7 +39,7 @@ RESERVED_TYPE_NAMES = (
 )
 
 
-def build_schema(runtime: SingleProcessRuntime) -> GraphQLSchema:
+def build_schema(runtime: Gateway) -> GraphQLSchema:
     """Raises ``GraphQlError`` for what GraphQL cannot express."""
     factory = TypeFactory(RESERVED_TYPE_NAMES)
     description = runtime.description

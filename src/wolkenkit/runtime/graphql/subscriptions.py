@@ -22,11 +22,11 @@ from wolkenkit.errors import JsonRefused, StreamClosed
 from wolkenkit.messages import DomainEvent, Notification
 from wolkenkit.runtime.broadcast import Broadcast
 from wolkenkit.runtime.client_json import parse_client_json
+from wolkenkit.runtime.gateway import Gateway
 from wolkenkit.runtime.graphql.commands import NO_DOCUMENTATION
 from wolkenkit.runtime.graphql.context import Info, context_of
 from wolkenkit.runtime.graphql.types import TypeFactory
 from wolkenkit.runtime.http.domain_events import is_partial_match
-from wolkenkit.runtime.single_process import SingleProcessRuntime
 
 
 def _object(properties: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -116,7 +116,7 @@ def _filter_of(text: Any) -> dict[str, Any]:
     return value
 
 
-def domain_events_field(runtime: SingleProcessRuntime, factory: TypeFactory) -> GraphQLField:
+def domain_events_field(runtime: Gateway, factory: TypeFactory) -> GraphQLField:
     async def subscribe(
         _root: Any, info: Info, filter: Any = None
     ) -> AsyncIterator[dict[str, Any]]:
@@ -149,7 +149,7 @@ def domain_events_field(runtime: SingleProcessRuntime, factory: TypeFactory) -> 
     )
 
 
-def notifications_field(runtime: SingleProcessRuntime, factory: TypeFactory) -> GraphQLField:
+def notifications_field(runtime: Gateway, factory: TypeFactory) -> GraphQLField:
     async def subscribe(_root: Any, info: Info) -> AsyncIterator[dict[str, Any]]:
         client = context_of(info).client()
         notifications = await _listening(runtime.notifications)
@@ -158,9 +158,7 @@ def notifications_field(runtime: SingleProcessRuntime, factory: TypeFactory) -> 
             notification: Notification
             async with aclosing(notifications):
                 async for notification in notifications:
-                    ready = await runtime.domain.prepare_notification_for_client(
-                        notification, client
-                    )
+                    ready = await runtime.prepare_notification_for_client(notification, client)
                     if ready is not None:
                         yield {"name": ready["name"], "data": json.dumps(ready["data"])}
 
@@ -175,7 +173,7 @@ def notifications_field(runtime: SingleProcessRuntime, factory: TypeFactory) -> 
     )
 
 
-def subscription_type(runtime: SingleProcessRuntime, factory: TypeFactory) -> GraphQLObjectType:
+def subscription_type(runtime: Gateway, factory: TypeFactory) -> GraphQLObjectType:
     return GraphQLObjectType(
         "Subscription",
         {

@@ -21,24 +21,22 @@ from graphql import (
 )
 
 from wolkenkit import errors
-from wolkenkit.application.definitions import StreamQueryHandler
 from wolkenkit.application.description import QueryDescription
+from wolkenkit.runtime.gateway import Gateway
 from wolkenkit.runtime.graphql.commands import NO_DOCUMENTATION
 from wolkenkit.runtime.graphql.context import Info, context_of
 from wolkenkit.runtime.graphql.types import JSON, TypeFactory
-from wolkenkit.runtime.single_process import SingleProcessRuntime
 
 
 def query_field(
-    runtime: SingleProcessRuntime,
+    runtime: Gateway,
     factory: TypeFactory,
     view_name: str,
     query_name: str,
     description: QueryDescription,
 ) -> GraphQLField:
     """The field ``<query>`` of the view's type."""
-    entry = runtime.domain.catalog.query(view_name, query_name)
-    is_stream = isinstance(entry.handler, StreamQueryHandler)
+    is_stream = runtime.is_stream_query(view_name, query_name)
     item_schema = description.get("itemSchema")
     item_type: GraphQLOutputType = (
         JSON
@@ -55,12 +53,11 @@ def query_field(
     async def resolve(_source: Any, info: Info, options: Any = None) -> Any:
         client = context_of(info).client()
         given = {} if options is None else options
-        domain = runtime.domain
         if is_stream:
-            items = await domain.query_stream(view_name, query_name, given, client)
+            items = await runtime.query_stream(view_name, query_name, given, client)
             return [item async for item in items]
         try:
-            return await domain.query_value(view_name, query_name, given, client)
+            return await runtime.query_value(view_name, query_name, given, client)
         except (errors.QueryResultInvalid, errors.QueryNotAuthorized, errors.NotFound):
             # What HTTP folds into a 404 (reference §3.4).
             raise errors.NotFound("Not found.") from None

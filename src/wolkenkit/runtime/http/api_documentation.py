@@ -17,9 +17,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Route
 
+from wolkenkit.runtime.gateway import Gateway
 from wolkenkit.runtime.http.openapi import open_api_document
 from wolkenkit.runtime.http.vendored_assets import VendoredAssets
-from wolkenkit.runtime.single_process import SingleProcessRuntime
 
 SWAGGER_UI_DIRECTORY = Path(__file__).parent / "third_party" / "swagger-ui"
 
@@ -66,7 +66,7 @@ window.ui = SwaggerUIBundle({{
 
 
 async def documentation_page(request: Request) -> HTMLResponse:
-    runtime: SingleProcessRuntime = request.app.state.runtime
+    runtime: Gateway = request.app.state.runtime
     # The first page reads the assets for their digest; not on the event loop.
     await run_in_threadpool(getattr, ASSETS, "digest")
 
@@ -87,7 +87,7 @@ async def documentation_page(request: Request) -> HTMLResponse:
 
 
 async def document(request: Request) -> JSONResponse:
-    runtime: SingleProcessRuntime = request.app.state.runtime
+    runtime: Gateway = request.app.state.runtime
     return JSONResponse(open_api_document(runtime))
 
 

@@ -16,6 +16,7 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from wolkenkit.errors import WolkenkitError
+from wolkenkit.runtime.gateway import Gateway
 from wolkenkit.runtime.http import (
     api_documentation,
     commands,
@@ -35,7 +36,6 @@ from wolkenkit.runtime.http.errors import (
 from wolkenkit.runtime.http.no_cache import NoCacheMiddleware
 from wolkenkit.runtime.http.observing import ObservingMiddleware
 from wolkenkit.runtime.services import Service
-from wolkenkit.runtime.single_process import SingleProcessRuntime
 
 EXPOSED_HEADERS = ["content-length", "content-type", "content-disposition", "x-id", "x-name"]
 
@@ -99,7 +99,7 @@ def _is_pattern(entry: str) -> bool:
     return len(entry) >= 2 and entry.startswith("/") and entry.endswith("/")
 
 
-def create_http_app(runtime: SingleProcessRuntime) -> Starlette:
+def create_http_app(runtime: Gateway) -> Starlette:
     settings = runtime.settings
     services = runtime.services
     routes: list[BaseRoute] = [*landing.routes, *landing.client_routes(runtime.application)]
@@ -132,8 +132,8 @@ def create_http_app(runtime: SingleProcessRuntime) -> Starlette:
         middleware=[
             Middleware(
                 ObservingMiddleware,
-                metrics=runtime.observing.metrics,
-                tracer=runtime.observing.tracer,
+                metrics=runtime.metrics,
+                tracer=runtime.tracer,
             ),
             cors_middleware(settings.cors_origin),
             Middleware(NoCacheMiddleware),

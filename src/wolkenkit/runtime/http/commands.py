@@ -18,16 +18,15 @@ from wolkenkit.messages import (
     ItemIdentifier,
     new_command_ids,
 )
+from wolkenkit.runtime.gateway import Gateway
 from wolkenkit.runtime.http.requests import authenticate, parse_model, read_json_object
-from wolkenkit.runtime.receiving import receive_command
-from wolkenkit.runtime.single_process import CancelRequest, SingleProcessRuntime
 
 _UUID = re.compile(UUID_PATTERN)
 _NAME = re.compile(NAME_PATTERN)
 
 
-def _runtime(request: Request) -> SingleProcessRuntime:
-    runtime: SingleProcessRuntime = request.app.state.runtime
+def _runtime(request: Request) -> Gateway:
+    runtime: Gateway = request.app.state.runtime
     return runtime
 
 
@@ -66,7 +65,7 @@ async def post_command(request: Request) -> Response:
     if not _NAME.fullmatch(command_name):
         raise errors.RequestMalformed("Value does not satisfy format: name (at command.name).")
     data = await read_json_object(request, runtime.settings.request_body_limit)
-    await receive_command(runtime, identifier, command_id, command_name, data, client)
+    await runtime.receive_command(identifier, command_id, command_name, data, client)
     # Both ids are uuids, which need no escaping: formatted instead of encoded.
     return Response(
         f'{{"id":"{command_id}","aggregateIdentifier":{{"aggregate":{{"id":"{aggregate_id}"}}}}}}',
@@ -79,8 +78,7 @@ async def cancel_command(request: Request) -> JSONResponse:
     client = authenticate(request, runtime.authenticator)
     body = await read_json_object(request, runtime.settings.request_body_limit)
     identifier: ItemIdentifier = parse_model(ItemIdentifier, body, errors.RequestMalformed)
-    runtime.domain.catalog.command(identifier.aggregate_identifier, identifier.name)
-    await runtime.cancel_command(CancelRequest(identifier, client.user.id))
+    await runtime.cancel_command(identifier, client.user.id)
     return JSONResponse({})
 
 

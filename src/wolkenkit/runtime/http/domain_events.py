@@ -11,6 +11,7 @@ from starlette.routing import Route
 from wolkenkit import errors
 from wolkenkit.domain.delivery import DomainEventForClients
 from wolkenkit.messages import DomainEvent
+from wolkenkit.runtime.gateway import Gateway
 from wolkenkit.runtime.http.requests import authenticate, query_options
 from wolkenkit.runtime.http.streaming import (
     audience_key,
@@ -18,7 +19,6 @@ from wolkenkit.runtime.http.streaming import (
     ndjson_response,
     subscription_lines,
 )
-from wolkenkit.runtime.single_process import SingleProcessRuntime
 
 
 def is_partial_match(filter_: Any, value: Any) -> bool:
@@ -37,12 +37,12 @@ def _line(event: DomainEvent[Any]) -> bytes:
 
 
 async def describe_domain_events(request: Request) -> JSONResponse:
-    runtime: SingleProcessRuntime = request.app.state.runtime
+    runtime: Gateway = request.app.state.runtime
     return JSONResponse(runtime.description["domainEvents"])
 
 
 async def stream_domain_events(request: Request) -> Response:
-    runtime: SingleProcessRuntime = request.app.state.runtime
+    runtime: Gateway = request.app.state.runtime
     client = authenticate(request, runtime.authenticator)
     options = query_options(request)
     unknown = sorted(set(options) - {"filter"})

@@ -29,6 +29,8 @@ STATUS_BY_ERROR: dict[type[errors.WolkenkitError], int] = {
     errors.FileNotFound: 404,
     errors.NotFound: 404,
     errors.FileAlreadyExists: 409,
+    # Only ever raised to a request when the tables are being rebuilt already.
+    errors.RebuildFailed: 409,
     # The store errors a client's request can cause; any other store error is an outage.
     errors.ParameterInvalid: 400,
 }

@@ -18,9 +18,9 @@ from wolkenkit.awaiting import settled
 from wolkenkit.errors import RequestTooLarge
 from wolkenkit.files import FileAddMetadata
 from wolkenkit.messages import UUID_PATTERN, ClientMetadata, Uuid
+from wolkenkit.runtime.gateway import Gateway
 from wolkenkit.runtime.http.file_headers import file_headers
 from wolkenkit.runtime.http.requests import authenticate, parse_model, read_json_object
-from wolkenkit.runtime.single_process import SingleProcessRuntime
 
 _UUID = re.compile(UUID_PATTERN)
 logger = logging.getLogger("wolkenkit.app.hooks")
@@ -31,11 +31,11 @@ class RemoveFileBody(BaseModel):
     id: Uuid
 
 
-def _services(runtime: SingleProcessRuntime, client: ClientMetadata) -> HookServices:
+def _services(runtime: Gateway, client: ClientMetadata) -> HookServices:
     return HookServices(
         client=client,
         error=ErrorService,
-        infrastructure=runtime.domain.infrastructure,
+        infrastructure=runtime.infrastructure,
         logger=logger,
     )
 
@@ -55,7 +55,7 @@ async def _call_after_hook(hook: Any, *arguments: Any) -> None:
 
 
 async def add_file(request: Request) -> JSONResponse:
-    runtime: SingleProcessRuntime = request.app.state.runtime
+    runtime: Gateway = request.app.state.runtime
     client = authenticate(request, runtime.authenticator)
     headers = request.headers
     limit = runtime.settings.file_size_limit
@@ -111,7 +111,7 @@ def _merged(metadata: FileAddMetadata, changes: Any) -> FileAddMetadata:
 
 
 async def get_file(request: Request) -> Response:
-    runtime: SingleProcessRuntime = request.app.state.runtime
+    runtime: Gateway = request.app.state.runtime
     client = authenticate(request, runtime.authenticator)
     file_id: str = request.path_params["file_id"]
     if not _UUID.match(file_id):
@@ -130,7 +130,7 @@ async def get_file(request: Request) -> Response:
 
 
 async def remove_file(request: Request) -> JSONResponse:
-    runtime: SingleProcessRuntime = request.app.state.runtime
+    runtime: Gateway = request.app.state.runtime
     client = authenticate(request, runtime.authenticator)
     body = await read_json_object(request, runtime.settings.request_body_limit)
     file_id = parse_model(RemoveFileBody, body, errors.RequestMalformed).id

@@ -13,6 +13,7 @@ from starlette.staticfiles import StaticFiles
 
 from wolkenkit import __version__
 from wolkenkit.application.application import Application
+from wolkenkit.runtime.gateway import Gateway
 
 CLIENT_DIRECTORY = "client"
 
@@ -29,7 +30,7 @@ code{{background:#f2f2f2;padding:0 .25rem}}</style></head>
 
 
 async def landing_page(request: Request) -> HTMLResponse:
-    runtime = request.app.state.runtime
+    runtime: Gateway = request.app.state.runtime
     open_api = (
         ', <a href="/open-api/v2">API documentation</a>'
         if runtime.settings.enable_open_api_documentation and runtime.settings.http_api

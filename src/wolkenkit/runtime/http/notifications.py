@@ -7,6 +7,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from wolkenkit.messages import Notification
+from wolkenkit.runtime.gateway import Gateway
 from wolkenkit.runtime.http.requests import authenticate
 from wolkenkit.runtime.http.streaming import (
     audience_key,
@@ -14,20 +15,19 @@ from wolkenkit.runtime.http.streaming import (
     ndjson_response,
     subscription_lines,
 )
-from wolkenkit.runtime.single_process import SingleProcessRuntime
 
 
 async def describe_notifications(request: Request) -> JSONResponse:
-    runtime: SingleProcessRuntime = request.app.state.runtime
+    runtime: Gateway = request.app.state.runtime
     return JSONResponse(runtime.description["notifications"])
 
 
 async def stream_notifications(request: Request) -> Response:
-    runtime: SingleProcessRuntime = request.app.state.runtime
+    runtime: Gateway = request.app.state.runtime
     client = authenticate(request, runtime.authenticator)
 
     async def prepare(notification: Notification) -> bytes | None:
-        public = await runtime.domain.prepare_notification_for_client(notification, client)
+        public = await runtime.prepare_notification_for_client(notification, client)
         return None if public is None else encode_line(public)
 
     audience = audience_key("notifications", client.to_json())

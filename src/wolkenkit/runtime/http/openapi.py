@@ -16,6 +16,7 @@ from wolkenkit import __version__
 from wolkenkit.application.description import QueryDescription
 from wolkenkit.application.json_schema import JsonSchema, json_schema
 from wolkenkit.messages import DomainEvent, ItemIdentifier
+from wolkenkit.runtime.gateway import Gateway
 from wolkenkit.runtime.http.openapi_operations import (
     ANYONE,
     EMPTY_OBJECT,
@@ -34,7 +35,6 @@ from wolkenkit.runtime.http.openapi_operations import (
 )
 from wolkenkit.runtime.http.streaming import NDJSON
 from wolkenkit.runtime.services import Service
-from wolkenkit.runtime.single_process import SingleProcessRuntime
 
 OPENAPI_VERSION = "3.1.0"
 
@@ -96,7 +96,7 @@ skip; "Try it out" cannot show them, use `curl -N` or a client instead.
 {limit} bytes."""
 
 
-def open_api_document(runtime: SingleProcessRuntime) -> dict[str, Any]:
+def open_api_document(runtime: Gateway) -> dict[str, Any]:
     """The OpenAPI document of every route the runtime's HTTP API serves."""
     name = runtime.application.name
     limit = runtime.settings.request_body_limit
@@ -158,7 +158,7 @@ def _describe(tag: str, described: Any) -> dict[str, Any]:
     }
 
 
-def _command_paths(runtime: SingleProcessRuntime) -> dict[str, Any]:
+def _command_paths(runtime: Gateway) -> dict[str, Any]:
     commands = runtime.description["commands"]
     cancel = operation(
         "Commands",
@@ -211,7 +211,7 @@ def _command_paths(runtime: SingleProcessRuntime) -> dict[str, Any]:
     return paths
 
 
-def _domain_event_paths(runtime: SingleProcessRuntime) -> dict[str, Any]:
+def _domain_event_paths(runtime: Gateway) -> dict[str, Any]:
     domain_events = runtime.description["domainEvents"]
     variants = [_HEARTBEAT]
     for context_name, aggregates in domain_events.items():
@@ -258,7 +258,7 @@ def _domain_event_paths(runtime: SingleProcessRuntime) -> dict[str, Any]:
     }
 
 
-def _view_paths(runtime: SingleProcessRuntime) -> dict[str, Any]:
+def _view_paths(runtime: Gateway) -> dict[str, Any]:
     views = runtime.description["views"]
     paths: dict[str, Any] = {"/views/v2/description": _describe("Views", views)}
     for view_name, queries in views.items():
@@ -314,7 +314,7 @@ def _option_parameters(options: JsonSchema | None) -> list[dict[str, Any]]:
     return parameters
 
 
-def _notification_paths(runtime: SingleProcessRuntime) -> dict[str, Any]:
+def _notification_paths(runtime: Gateway) -> dict[str, Any]:
     notifications = runtime.description["notifications"]
     variants = [_HEARTBEAT]
     for name, notification in notifications.items():

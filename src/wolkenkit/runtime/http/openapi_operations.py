@@ -167,12 +167,15 @@ def replay_paths() -> dict[str, Any]:
         "performReplay",
         "Replay domain events to flows",
         "Feeds the stored domain events of the given aggregates, from revision `from` to `to`, "
-        "once more to the named flows (to all flows if none are named). Needs an authenticated, "
-        "non-anonymous caller.",
+        "once more to the named flows (to all flows if none are named). Without `aggregates`, "
+        "rebuilds the view tables of the named flows (of all flows that own tables if none are "
+        "named) from all events, beside the tables serving, and answers once that has "
+        "started. Needs an authenticated, non-anonymous caller.",
         json_response(EMPTY_OBJECT),
         {
             400: "RequestMalformed, FlowNotFound, ContextNotFound, AggregateNotFound",
             401: "NotAuthenticated (no token, or an invalid one)",
+            409: "RebuildFailed (the tables are being rebuilt already)",
             413: TOO_LARGE,
             415: "ContentTypeMismatch",
         },

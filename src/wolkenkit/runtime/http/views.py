@@ -11,24 +11,24 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from wolkenkit import errors
+from wolkenkit.runtime.gateway import Gateway
 from wolkenkit.runtime.http.errors import not_found_response
 from wolkenkit.runtime.http.requests import authenticate, query_options
 from wolkenkit.runtime.http.streaming import encode_line, ndjson_response
-from wolkenkit.runtime.single_process import SingleProcessRuntime
 
 logger = logging.getLogger("wolkenkit.runtime.http.views")
 
 
 async def describe_views(request: Request) -> JSONResponse:
-    runtime: SingleProcessRuntime = request.app.state.runtime
+    runtime: Gateway = request.app.state.runtime
     return JSONResponse(runtime.description["views"])
 
 
 async def query_stream(request: Request) -> Response:
-    runtime: SingleProcessRuntime = request.app.state.runtime
+    runtime: Gateway = request.app.state.runtime
     client = authenticate(request, runtime.authenticator)
     params = request.path_params
-    items = await runtime.domain.query_stream(
+    items = await runtime.query_stream(
         params["view_name"], params["query_name"], query_options(request), client
     )
     # The first item is computed before the response starts, so an error raised while the
@@ -53,11 +53,11 @@ async def query_stream(request: Request) -> Response:
 
 
 async def query_value(request: Request) -> Response:
-    runtime: SingleProcessRuntime = request.app.state.runtime
+    runtime: Gateway = request.app.state.runtime
     client = authenticate(request, runtime.authenticator)
     params = request.path_params
     try:
-        item: dict[str, Any] = await runtime.domain.query_value(
+        item: dict[str, Any] = await runtime.query_value(
             params["view_name"], params["query_name"], query_options(request), client
         )
     except (errors.QueryResultInvalid, errors.QueryNotAuthorized, errors.NotFound):

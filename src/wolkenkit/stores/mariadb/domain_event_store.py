@@ -247,6 +247,10 @@ class MariaDbDomainEventStore(DomainEventStore):
                 snapshot = _snapshot(aggregate_identifier, revision, text, state_model)
         return CommandReplay(handled, snapshot, domain_events)
 
+    async def wait_until_readable(self) -> None:
+        # Positions are given in the order of commits, so a reader sees them all.
+        return
+
     async def get_replay_by_position(
         self, after_position: int = 0, limit: int | None = None
     ) -> AsyncIterator[PositionedDomainEvent]:

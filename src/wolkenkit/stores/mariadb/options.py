@@ -8,10 +8,11 @@ events table, so that name must leave room for the suffix.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeAlias
 
 from pydantic import Field
 
+from wolkenkit.stores import table_names
 from wolkenkit.stores.options import OptionsModel
 
 #: MariaDB and MySQL refuse longer table names.
@@ -29,6 +30,13 @@ EventsTableName = Annotated[
         pattern=_NAME_PATTERN,
     ),
 ]
+#: View tables are named ``<tablePrefix><table>``; table names have at most 48 characters.
+TablePrefix = Annotated[str, Field(max_length=MAX_NAME_LENGTH - 48, pattern=r"^[^`\x00]*$")]
+
+DomainEventTableNames: TypeAlias = table_names.DomainEventTableNames[EventsTableName, TableName]
+LockTableNames: TypeAlias = table_names.LockTableNames[TableName]
+ProgressTableNames: TypeAlias = table_names.ProgressTableNames[TableName]
+PriorityQueueTableNames: TypeAlias = table_names.PriorityQueueTableNames[TableName]
 
 
 class MariaDbOptions(OptionsModel):
@@ -42,43 +50,21 @@ class MariaDbOptions(OptionsModel):
     database: Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH)]
 
 
-class DomainEventTableNames(OptionsModel):
-    domain_events: EventsTableName = "domain-events"
-    snapshots: TableName = "snapshots"
-
-
 class DomainEventStoreOptions(MariaDbOptions):
-    table_names: DomainEventTableNames = DomainEventTableNames()
-
-
-class LockTableNames(OptionsModel):
-    locks: TableName = "locks"
+    table_names: DomainEventTableNames = Field(default_factory=DomainEventTableNames)
 
 
 class LockStoreOptions(MariaDbOptions):
-    table_names: LockTableNames = LockTableNames()
-
-
-class ProgressTableNames(OptionsModel):
-    progress: TableName = "progress"
+    table_names: LockTableNames = Field(default_factory=LockTableNames)
 
 
 class ConsumerProgressStoreOptions(MariaDbOptions):
-    table_names: ProgressTableNames = ProgressTableNames()
-
-
-#: View tables are named ``<tablePrefix><table>``; table names have at most 48 characters.
-TablePrefix = Annotated[str, Field(max_length=MAX_NAME_LENGTH - 48, pattern=r"^[^`\x00]*$")]
-
-
-class ViewStoreOptions(MariaDbOptions):
-    table_prefix: TablePrefix = "view_"
-
-
-class PriorityQueueTableNames(OptionsModel):
-    items: TableName = "items"
-    priority_queue: TableName = "priority-queue"
+    table_names: ProgressTableNames = Field(default_factory=ProgressTableNames)
 
 
 class PriorityQueueStoreOptions(MariaDbOptions):
-    table_names: PriorityQueueTableNames = PriorityQueueTableNames()
+    table_names: PriorityQueueTableNames = Field(default_factory=PriorityQueueTableNames)
+
+
+class ViewStoreOptions(MariaDbOptions, table_names.ViewTablePrefix[TablePrefix]):
+    """The connection, and ``tablePrefix`` before every view table's name."""

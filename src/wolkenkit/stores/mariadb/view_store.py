@@ -40,6 +40,10 @@ from wolkenkit.stores.view_store import (
     Row,
     TableDefinition,
     ViewStore,
+    check_not_shadow,
+    check_swappable,
+    derived_table_name,
+    shadow_name,
 )
 
 #: The longest text a key or an indexed field holds, in UTF-8 bytes; together they fit the
@@ -86,9 +90,9 @@ def _parameter(table: str, column: Column, value: Any, limit: int) -> Any:
 class _Table:
     """A declared table's physical name and the SQL of its columns."""
 
-    def __init__(self, definition: TableDefinition, prefix: str) -> None:
+    def __init__(self, definition: TableDefinition, name: str) -> None:
         self.definition = definition
-        self.name = prefix + definition.name
+        self.name = name
         if len(self.name) > MAX_NAME_LENGTH:
             raise ParameterInvalid(
                 f"Table name '{self.name}' is longer than {MAX_NAME_LENGTH} characters."
@@ -167,7 +171,7 @@ class MariaDbViewStore(ViewStore):
         self._tables: dict[str, _Table] = {}
 
     async def setup(self, tables: Sequence[TableDefinition]) -> None:
-        physical = [_Table(definition, self._prefix) for definition in tables]
+        physical = [_Table(definition, self._prefix + definition.name) for definition in tables]
         # CREATE TABLE IF NOT EXISTS is atomic on the server, so concurrent setups agree.
         await self._database.create([table.schema() for table in physical])
         for table in physical:
@@ -192,6 +196,49 @@ class MariaDbViewStore(ViewStore):
     @property
     def shared_database(self) -> SharedDatabase:
         return self._database
+
+    async def create_shadow(self, table: str) -> str:
+        check_not_shadow(table)
+        physical = self._table(table)
+        shadow = _Table(physical.definition, _derived(physical, "shadow"))
+        # Index names are the table's own in MariaDB, so the shadow's are the table's.
+        await self._database.create(
+            [
+                f"DROP TABLE IF EXISTS {shadow.sql}, {quote(_derived(physical, 'old'))}",
+                shadow.schema(),
+            ]
+        )
+        name = shadow_name(table)
+        self._tables[name] = shadow
+        return name
+
+    async def swap_shadows(self, tables: Sequence[str]) -> None:
+        check_swappable(tables, lambda table: shadow_name(table) in self._tables)
+        pairs = [(self._table(table), self._tables[shadow_name(table)]) for table in tables]
+        missing = await self._database.fetch_all(
+            "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() "
+            f"AND TABLE_NAME IN ({', '.join(['%s'] * len(pairs))})",
+            [shadow.name for _, shadow in pairs],
+        )
+        found = {str(name) for (name,) in missing}
+        for physical, shadow in pairs:
+            if shadow.name not in found:
+                raise ParameterInvalid(f"The shadow of table '{physical.definition.name}' is gone.")
+        old = [quote(_derived(physical, "old")) for physical, _ in pairs]
+        # One RENAME TABLE is atomic: readers see every old table or every new one.
+        renames = ", ".join(
+            f"{physical.sql} TO {retired}, {shadow.sql} TO {physical.sql}"
+            for (physical, shadow), retired in zip(pairs, old, strict=True)
+        )
+        await self._database.create([f"RENAME TABLE {renames}", f"DROP TABLE {', '.join(old)}"])
+        for table in tables:
+            del self._tables[shadow_name(table)]
+
+    async def drop_shadow(self, table: str) -> None:
+        check_not_shadow(table)
+        shadow = _derived(self._table(table), "shadow")
+        await self._database.execute(f"DROP TABLE IF EXISTS {quote(shadow)}")
+        self._tables.pop(shadow_name(table), None)
 
     def _table(self, name: str) -> _Table:
         table = self._tables.get(name)
@@ -287,6 +334,10 @@ class MariaDbViewStore(ViewStore):
             sql += f" LIMIT {parameters.add(query.limit + 1)}"
         rows = [_row(text) for (text,) in await self._database.fetch_all(sql, parameters.values)]
         return view_rows.page(definition, order, rows, query.limit)
+
+
+def _derived(physical: _Table, role: str) -> str:
+    return derived_table_name(physical.name, role, MAX_NAME_LENGTH)
 
 
 def _row(text: Any) -> Row:

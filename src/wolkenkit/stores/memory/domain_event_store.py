@@ -100,6 +100,10 @@ class InMemoryDomainEventStore(DomainEventStore):
             if domain_event is not None:
                 yield domain_event
 
+    async def wait_until_readable(self) -> None:
+        # Events are readable the moment they are stored.
+        return
+
     async def get_replay_by_position(
         self, after_position: int = 0, limit: int | None = None
     ) -> AsyncIterator[PositionedDomainEvent]:

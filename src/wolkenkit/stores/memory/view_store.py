@@ -17,7 +17,16 @@ from wolkenkit.stores import view_rows
 from wolkenkit.stores.memory import transactions
 from wolkenkit.stores.memory.transactions import PROCESS_MEMORY
 from wolkenkit.stores.transactions import SharedDatabase
-from wolkenkit.stores.view_store import Page, Query, Row, TableDefinition, ViewStore
+from wolkenkit.stores.view_store import (
+    Page,
+    Query,
+    Row,
+    TableDefinition,
+    ViewStore,
+    check_not_shadow,
+    check_swappable,
+    shadow_name,
+)
 
 
 @dataclass
@@ -130,6 +139,20 @@ class InMemoryViewStore(ViewStore):
         stored = self._table(table)
         checked = view_rows.check_where(stored.definition, where)
         return sum(1 for row in stored.load() if view_rows.matches(row, checked))
+
+    async def create_shadow(self, table: str) -> str:
+        check_not_shadow(table)
+        name = shadow_name(table)
+        self._tables[name] = _Table(self._table(table).definition)
+        return name
+
+    async def swap_shadows(self, tables: Sequence[str]) -> None:
+        check_swappable(tables, lambda table: shadow_name(table) in self._tables)
+        for table in tables:
+            self._tables[table] = self._tables.pop(shadow_name(table))
+
+    async def drop_shadow(self, table: str) -> None:
+        self._tables.pop(shadow_name(table), None)
 
     def _table(self, name: str) -> _Table:
         stored = self._tables.get(name)

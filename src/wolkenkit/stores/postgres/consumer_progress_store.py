@@ -8,11 +8,13 @@ unit of work of its database (``transactions``), its statements run in the unit.
 from __future__ import annotations
 
 import hashlib
+from typing import TypeAlias
 
 from pydantic import Field
 
 from wolkenkit.errors import FlowIsAlreadyReplaying, ParameterInvalid, RevisionTooLow
 from wolkenkit.messages import AggregateIdentifier
+from wolkenkit.stores import table_names
 from wolkenkit.stores.consumer_progress_store import (
     ConsumerProgressStore,
     IsReplaying,
@@ -21,7 +23,6 @@ from wolkenkit.stores.consumer_progress_store import (
     check_replay_range,
     check_revision,
 )
-from wolkenkit.stores.options import OptionsModel
 from wolkenkit.stores.postgres.connection import (
     DriverErrors,
     Names,
@@ -30,13 +31,13 @@ from wolkenkit.stores.postgres.connection import (
 )
 from wolkenkit.stores.postgres.pool import ConnectionPool
 from wolkenkit.stores.postgres.transactions import PostgresDatabase
+from wolkenkit.stores.table_names import NonEmptyName
 from wolkenkit.stores.transactions import SharedDatabase
 
 STORE = "PostgreSQL consumer progress store"
 
 
-class ProgressTableNames(OptionsModel):
-    progress: str = Field(default="progress", min_length=1)
+ProgressTableNames: TypeAlias = table_names.ProgressTableNames[NonEmptyName]
 
 
 class ConsumerProgressStoreOptions(PostgresOptions):

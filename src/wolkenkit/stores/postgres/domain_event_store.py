@@ -40,7 +40,7 @@ import asyncio
 import json
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import aclosing
-from typing import Any
+from typing import Any, TypeAlias
 
 import asyncpg
 from pydantic import Field
@@ -49,6 +49,7 @@ from pydantic_core import to_json
 from wolkenkit._pydantic import validated_json
 from wolkenkit.errors import ParameterInvalid, RevisionAlreadyExists, StoreError
 from wolkenkit.messages import AggregateIdentifier, DomainEvent, Snapshot
+from wolkenkit.stores import table_names
 from wolkenkit.stores.domain_event_store import (
     MAX_REVISION,
     CommandReplay,
@@ -62,7 +63,6 @@ from wolkenkit.stores.domain_event_store import (
     with_version,
 )
 from wolkenkit.stores.group_commit import GroupCommit
-from wolkenkit.stores.options import OptionsModel
 from wolkenkit.stores.postgres.connection import (
     DriverErrors,
     Names,
@@ -70,10 +70,14 @@ from wolkenkit.stores.postgres.connection import (
     set_up,
 )
 from wolkenkit.stores.postgres.pool import ConnectionPool
+from wolkenkit.stores.table_names import NonEmptyName
 
 STORE = "PostgreSQL domain event store"
 #: Bits of a position that number the events of one batch.
 BATCH_BITS = 20
+_XMAX = "SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint"
+_XMIN = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
+_READABLE_POLL_SECONDS = 0.01
 MAX_BATCH_SIZE = 2**BATCH_BITS
 #: Rows a streaming read fetches per round trip.
 PREFETCH = 1_000
@@ -90,9 +94,7 @@ Row = tuple[str, int, str, str, int, str, int]
 Fetch = Awaitable[list[asyncpg.Record]]
 
 
-class DomainEventTableNames(OptionsModel):
-    domain_events: str = Field(default="domain-events", min_length=1)
-    snapshots: str = Field(default="snapshots", min_length=1)
+DomainEventTableNames: TypeAlias = table_names.DomainEventTableNames[NonEmptyName, NonEmptyName]
 
 
 class DomainEventStoreOptions(PostgresOptions):
@@ -417,6 +419,17 @@ class PostgresDomainEventStore(DomainEventStore):
         with self._errors:
             count: int = await self._pool.fetchval(self._count)
         return count
+
+    async def wait_until_readable(self) -> None:
+        # Every transaction that has committed has an id below the current snapshot's xmax;
+        # once the oldest one still running is at or past it, all of them are below the
+        # horizon that readers follow.
+        with self._errors:
+            horizon = await self._pool.fetchval(_XMAX)
+            while True:
+                if await self._pool.fetchval(_XMIN) >= horizon:
+                    return
+                await asyncio.sleep(_READABLE_POLL_SECONDS)
 
     async def store_domain_events(self, domain_events: Sequence[DomainEvent]) -> None:
         check_domain_events(domain_events)

@@ -8,13 +8,14 @@ expiry against its latest version.
 from __future__ import annotations
 
 import hashlib
+from typing import TypeAlias
 
 from pydantic import Field
 
 from wolkenkit.errors import ExpirationInPast, LockAcquireFailed, LockRenewalFailed
 from wolkenkit.messages import now_ms
+from wolkenkit.stores import table_names
 from wolkenkit.stores.lock_store import NEVER_EXPIRES, LockStore
-from wolkenkit.stores.options import OptionsModel
 from wolkenkit.stores.postgres.connection import (
     DriverErrors,
     Names,
@@ -22,14 +23,14 @@ from wolkenkit.stores.postgres.connection import (
     set_up,
 )
 from wolkenkit.stores.postgres.pool import ConnectionPool
+from wolkenkit.stores.table_names import NonEmptyName
 
 STORE = "PostgreSQL lock store"
 #: Expired rows of locks nobody takes again are swept after this many acquisitions.
 PURGE_INTERVAL = 1_000
 
 
-class LockTableNames(OptionsModel):
-    locks: str = Field(default="locks", min_length=1)
+LockTableNames: TypeAlias = table_names.LockTableNames[NonEmptyName]
 
 
 class LockStoreOptions(PostgresOptions):

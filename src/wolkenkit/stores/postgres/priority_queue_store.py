@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import TypeAlias
 
 import asyncpg
 from pydantic import Field
@@ -39,8 +40,8 @@ from pydantic import Field
 from wolkenkit.errors import ItemNotFound, ItemNotLocked, TokenMismatch
 from wolkenkit.messages import new_id
 from wolkenkit.serialization import json_text
+from wolkenkit.stores import table_names
 from wolkenkit.stores.batching import KeyedBatching
-from wolkenkit.stores.options import OptionsModel
 from wolkenkit.stores.postgres.connection import (
     DriverErrors,
     Names,
@@ -57,6 +58,7 @@ from wolkenkit.stores.priority_queue_store import (
     PriorityQueueStore,
     QueueStatistics,
 )
+from wolkenkit.stores.table_names import NonEmptyName
 
 STORE = "PostgreSQL priority queue store"
 #: Items ``remove`` decodes per round trip while it looks for a match.
@@ -68,9 +70,7 @@ JOINT_ENQUEUE_SIZE = 1_000
 Entry = tuple[int, str]
 
 
-class PriorityQueueTableNames(OptionsModel):
-    items: str = Field(default="items", min_length=1)
-    priority_queue: str = Field(default="priority-queue", min_length=1)
+PriorityQueueTableNames: TypeAlias = table_names.PriorityQueueTableNames[NonEmptyName]
 
 
 class PriorityQueueStoreOptions(PostgresOptions):

@@ -10,27 +10,46 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Annotated, Any
 
 import asyncpg
 from pydantic import Field
 
 from wolkenkit.errors import ParameterInvalid, RowAlreadyExists, RowNotFound, StoreError
-from wolkenkit.stores import view_rows
-from wolkenkit.stores.postgres.connection import DriverErrors, Names, PostgresOptions, set_up
+from wolkenkit.stores import table_names, view_rows
+from wolkenkit.stores.postgres.connection import (
+    DriverErrors,
+    Names,
+    PostgresOptions,
+    quote,
+    set_up,
+)
 from wolkenkit.stores.postgres.pool import ConnectionPool
 from wolkenkit.stores.postgres.transactions import PostgresDatabase
-from wolkenkit.stores.postgres.view_table import PhysicalTable
+from wolkenkit.stores.postgres.view_table import MAXIMUM_IDENTIFIER_LENGTH, PhysicalTable
 from wolkenkit.stores.transactions import SharedDatabase
-from wolkenkit.stores.view_store import Page, Query, Row, TableDefinition, ViewStore
+from wolkenkit.stores.view_store import (
+    Page,
+    Query,
+    Row,
+    TableDefinition,
+    ViewStore,
+    check_not_shadow,
+    check_swappable,
+    derived_table_name,
+    shadow_name,
+)
 
 STORE = "PostgreSQL view store"
 
 
-class ViewStoreOptions(PostgresOptions):
-    # Letters, digits and _ only, and short enough that prefix and the longest table name
-    # (48 characters) stay within PostgreSQL's 63 bytes.
-    table_prefix: str = Field(default="view_", pattern=r"^[A-Za-z0-9_]{0,15}$")
+#: Letters, digits and _ only, and short enough that prefix and the longest table name
+#: (48 characters) stay within PostgreSQL's 63 bytes.
+TablePrefix = Annotated[str, Field(pattern=r"^[A-Za-z0-9_]{0,15}$")]
+
+
+class ViewStoreOptions(PostgresOptions, table_names.ViewTablePrefix[TablePrefix]):
+    """The connection, and ``tablePrefix`` before every view table's name."""
 
 
 class PostgresViewStore(ViewStore):
@@ -83,6 +102,56 @@ class PostgresViewStore(ViewStore):
     @property
     def shared_database(self) -> SharedDatabase:
         return self._database
+
+    async def create_shadow(self, table: str) -> str:
+        check_not_shadow(table)
+        physical = self._table(table)
+        shadow = self._shadow_of(physical)
+        with self._driver_errors():
+            async with self._pool.acquire() as connection, connection.transaction():
+                await connection.execute(f"DROP TABLE IF EXISTS {shadow.table}")
+                await connection.execute(shadow.create_table(name_the_key=True))
+                for statement in shadow.create_indexes():
+                    await connection.execute(statement)
+        name = shadow_name(table)
+        self._tables[name] = shadow
+        return name
+
+    async def swap_shadows(self, tables: Sequence[str]) -> None:
+        check_swappable(tables, lambda table: shadow_name(table) in self._tables)
+        pairs = [(self._table(table), self._tables[shadow_name(table)]) for table in tables]
+        with self._driver_errors():
+            async with self._pool.acquire() as connection, connection.transaction():
+                # One transaction: readers wait for it (dropping takes the table's lock)
+                # and then see every new table, or they saw every old one.
+                for physical, shadow in pairs:
+                    if await connection.fetchval("SELECT to_regclass($1)", shadow.table) is None:
+                        raise ParameterInvalid(
+                            f"The shadow of table '{physical.definition.name}' is gone."
+                        )
+                    await connection.execute(f"DROP TABLE {physical.table}")
+                    await connection.execute(
+                        f"ALTER TABLE {shadow.table} RENAME TO {quote(physical.physical_name)}"
+                    )
+                    # Index names are the schema's: the shadow's take the old table's, free
+                    # now, so the next shadow can have its own again.
+                    for old, new in zip(shadow.index_names(), physical.index_names(), strict=True):
+                        await connection.execute(
+                            f"ALTER INDEX {self._names.table(old)} RENAME TO {quote(new)}"
+                        )
+        for table in tables:
+            del self._tables[shadow_name(table)]
+
+    async def drop_shadow(self, table: str) -> None:
+        check_not_shadow(table)
+        shadow = self._shadow_of(self._table(table))
+        with self._driver_errors():
+            await self._pool.execute(f"DROP TABLE IF EXISTS {shadow.table}")
+        self._tables.pop(shadow_name(table), None)
+
+    def _shadow_of(self, physical: PhysicalTable) -> PhysicalTable:
+        name = derived_table_name(physical.physical_name, "shadow", MAXIMUM_IDENTIFIER_LENGTH)
+        return PhysicalTable(physical.definition, name, self._names)
 
     def _table(self, name: str) -> PhysicalTable:
         table = self._tables.get(name)

@@ -38,12 +38,21 @@ TYPES: dict[ColumnKind, tuple[str, str]] = {
 
 
 def index_name(table: str, column: str) -> str:
-    """The index's name, unique even where the readable one would be too long."""
+    """The index's name, quoted, unique even where the readable one would be too long."""
+    return quote(unquoted_index_name(table, column))
+
+
+def unquoted_index_name(table: str, column: str) -> str:
     name = f"{table}_{column}"
     if len(name.encode()) <= MAXIMUM_IDENTIFIER_LENGTH:
-        return quote(name)
+        return name
     digest = hashlib.sha256(name.encode()).hexdigest()[:16]
-    return quote(f"{name[:40]}_{digest}")
+    return f"{name[:40]}_{digest}"
+
+
+#: What a primary key's name adds to its table's (for the tables whose key we name: shadows,
+#: and the tables they became); no field is called that, as fields start with a letter.
+PRIMARY_KEY = "_pkey"
 
 
 class PhysicalTable:
@@ -72,15 +81,27 @@ class PhysicalTable:
         self.get = f"SELECT {quote(ROW)} FROM {table} WHERE {key} = $1"
         self.delete = f"DELETE FROM {table} WHERE {key} = $1"
 
-    def create_table(self) -> str:
-        """``CREATE TABLE IF NOT EXISTS``; the indexes follow once its columns are checked."""
+    def create_table(self, *, name_the_key: bool = False) -> str:
+        """``CREATE TABLE IF NOT EXISTS``; the indexes follow once its columns are checked.
+        A shadow names its primary key (``index_names``), so that the key can take its
+        table's name for it when the shadow takes the table's place."""
         key = self.definition.key
+        constraint = (
+            f"CONSTRAINT {index_name(self.physical_name, PRIMARY_KEY)} " if name_the_key else ""
+        )
         columns = [
             f"{quote(ROW)} json NOT NULL",
-            f"{quote(key.name)} {TYPES[key.kind][0]} PRIMARY KEY",
+            f"{quote(key.name)} {TYPES[key.kind][0]} {constraint}PRIMARY KEY",
             *(f"{quote(column.name)} {TYPES[column.kind][0]}" for column in self.indexes),
         ]
         return f"CREATE TABLE IF NOT EXISTS {self.table} ({', '.join(columns)})"
+
+    def index_names(self) -> list[str]:
+        """The names, unquoted, of the named primary key and the indexes, in one order."""
+        return [
+            unquoted_index_name(self.physical_name, column)
+            for column in (PRIMARY_KEY, *(column.name for column in self.indexes))
+        ]
 
     def create_indexes(self) -> list[str]:
         return [

@@ -227,6 +227,10 @@ class SqliteDomainEventStore(SqliteTables, DomainEventStore):
 
         return await self._db.read(read)
 
+    async def wait_until_readable(self) -> None:
+        # One writer at a time: positions follow commits, so a reader sees them all.
+        return
+
     async def get_replay_by_position(
         self, after_position: int = 0, limit: int | None = None
     ) -> AsyncIterator[PositionedDomainEvent]:

@@ -6,13 +6,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeAlias
 
 from pydantic import Field
 
+from wolkenkit.stores import table_names
 from wolkenkit.stores.options import OptionsModel
+from wolkenkit.stores.table_names import NonEmptyName
 
-TableName = Annotated[str, Field(min_length=1)]
+DomainEventTableNames: TypeAlias = table_names.DomainEventTableNames[NonEmptyName, NonEmptyName]
+LockTableNames: TypeAlias = table_names.LockTableNames[NonEmptyName]
+ProgressTableNames: TypeAlias = table_names.ProgressTableNames[NonEmptyName]
+PriorityQueueTableNames: TypeAlias = table_names.PriorityQueueTableNames[NonEmptyName]
 
 
 class SqliteOptions(OptionsModel):
@@ -20,40 +25,21 @@ class SqliteOptions(OptionsModel):
     file_name: Annotated[str, Field(min_length=1)]
 
 
-class DomainEventTableNames(OptionsModel):
-    domain_events: TableName = "domain-events"
-    snapshots: TableName = "snapshots"
-
-
 class DomainEventStoreOptions(SqliteOptions):
-    table_names: DomainEventTableNames = DomainEventTableNames()
-
-
-class LockTableNames(OptionsModel):
-    locks: TableName = "locks"
+    table_names: DomainEventTableNames = Field(default_factory=DomainEventTableNames)
 
 
 class LockStoreOptions(SqliteOptions):
-    table_names: LockTableNames = LockTableNames()
-
-
-class ProgressTableNames(OptionsModel):
-    progress: TableName = "progress"
+    table_names: LockTableNames = Field(default_factory=LockTableNames)
 
 
 class ConsumerProgressStoreOptions(SqliteOptions):
-    table_names: ProgressTableNames = ProgressTableNames()
-
-
-class PriorityQueueTableNames(OptionsModel):
-    items: TableName = "items"
-    priority_queue: TableName = "priority-queue"
+    table_names: ProgressTableNames = Field(default_factory=ProgressTableNames)
 
 
 class PriorityQueueStoreOptions(SqliteOptions):
-    table_names: PriorityQueueTableNames = PriorityQueueTableNames()
+    table_names: PriorityQueueTableNames = Field(default_factory=PriorityQueueTableNames)
 
 
-class ViewStoreOptions(SqliteOptions):
-    #: Each view table is stored as the table named by this and its declared name.
-    table_prefix: str = "view_"
+class ViewStoreOptions(SqliteOptions, table_names.ViewTablePrefix[str]):
+    """Any prefix: SQLite quotes every name and does not limit its length."""

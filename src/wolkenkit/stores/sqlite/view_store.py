@@ -24,7 +24,17 @@ from wolkenkit import errors
 from wolkenkit.stores import view_rows, view_sql
 from wolkenkit.stores.sqlite.database import SqliteDatabase, quote, release
 from wolkenkit.stores.transactions import SharedDatabase
-from wolkenkit.stores.view_store import Page, Query, Row, TableDefinition, ViewStore
+from wolkenkit.stores.view_store import (
+    Page,
+    Query,
+    Row,
+    TableDefinition,
+    ViewStore,
+    check_not_shadow,
+    check_swappable,
+    derived_table_name,
+    shadow_name,
+)
 
 #: The column of the row's JSON; field names start with a letter, so none is called this.
 _ROW = '"_row"'
@@ -49,19 +59,38 @@ class _Table:
     def key(self) -> str:
         return quote(self.definition.key.name)
 
-    def schema(self) -> list[str]:
+    def create_table(self, table: str | None = None) -> str:
+        """``CREATE TABLE IF NOT EXISTS`` of this table's columns, named ``table`` (a shadow's
+        name) or its own."""
         key = self.definition.key
         columns = [f"{quote(key.name)} {_TYPES[key.kind]} NOT NULL PRIMARY KEY"]
         columns += [
             f"{quote(column.name)} {_TYPES[column.kind]}" for column in self.definition.indexes
         ]
         columns.append(f"{_ROW} TEXT NOT NULL")
-        statements = [f"CREATE TABLE IF NOT EXISTS {self.quoted} ({', '.join(columns)})"]
-        statements += [
-            f"CREATE INDEX IF NOT EXISTS {quote(self.name + '.' + column.name)} "
-            f"ON {self.quoted} ({quote(column.name)}, {self.key})"
-            for column in self.definition.indexes
-        ]
+        return f"CREATE TABLE IF NOT EXISTS {quote(table or self.name)} ({', '.join(columns)})"
+
+    def create_indexes(self, existing: set[str], *, shadow: str | None = None) -> list[str]:
+        """The indexes of the indexed fields, on the table or on its ``shadow``.
+
+        Index names are global in SQLite and cannot be changed, and a shadow's indexes go
+        with it when it takes the table's place; so each index has two names, and a shadow
+        gets the ones the table does not use (``existing`` names what the table has). The
+        table's own get the first name, unless it has the index under either."""
+        statements = []
+        for column in self.definition.indexes:
+            first = f"{self.name}.{column.name}"
+            second = f"{first}~b"
+            if shadow is None:
+                if first in existing or second in existing:
+                    continue
+                name, table = first, self.name
+            else:
+                name, table = (second if first in existing else first), shadow
+            statements.append(
+                f"CREATE INDEX IF NOT EXISTS {quote(name)} "
+                f"ON {quote(table)} ({quote(column.name)}, {self.key})"
+            )
         return statements
 
     def expected_columns(self) -> list[tuple[str, str]]:
@@ -103,6 +132,23 @@ class _Table:
         )
 
 
+def _indexes(connection: sqlite3.Connection, table: str) -> set[str]:
+    """The names of the indexes on ``table``."""
+    return {
+        name
+        for (name,) in connection.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?", (table,)
+        )
+    }
+
+
+def _exists(connection: sqlite3.Connection, table: str) -> bool:
+    found = connection.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
+    ).fetchone()
+    return found is not None
+
+
 def _where(table: _Table, where: Mapping[str, Any]) -> tuple[str, view_sql.Parameters]:
     """``where`` as a condition and the parameters it starts a statement with."""
     parameters = view_sql.Parameters(view_sql.SQLITE)
@@ -135,7 +181,8 @@ class SqliteViewStore(ViewStore):
                         f"The view table '{table.definition.name}' exists in SQLite as "
                         f"'{table.name}' with other columns."
                     )
-                for statement in table.schema():
+                connection.execute(table.create_table())
+                for statement in table.create_indexes(_indexes(connection, table.name)):
                     connection.execute(statement)
 
         await self._db.write(create)
@@ -249,6 +296,49 @@ class SqliteViewStore(ViewStore):
         )
         count: int = rows[0][0]
         return count
+
+    async def create_shadow(self, table: str) -> str:
+        check_not_shadow(table)
+        target = self._table(table)
+        shadow = _Table(target.definition, derived_table_name(target.name, "shadow"))
+
+        def create(connection: sqlite3.Connection) -> None:
+            connection.execute(f"DROP TABLE IF EXISTS {shadow.quoted}")
+            connection.execute(target.create_table(shadow.name))
+            existing = _indexes(connection, target.name)
+            for statement in target.create_indexes(existing, shadow=shadow.name):
+                connection.execute(statement)
+
+        await self._db.write(create)
+        name = shadow_name(table)
+        self._tables[name] = shadow
+        return name
+
+    async def swap_shadows(self, tables: Sequence[str]) -> None:
+        check_swappable(tables, lambda table: shadow_name(table) in self._tables)
+        pairs = [(self._table(table), self._tables[shadow_name(table)]) for table in tables]
+
+        def swap(connection: sqlite3.Connection) -> None:
+            # One transaction: readers see every old table or every new one.
+            for table, shadow in pairs:
+                if not _exists(connection, shadow.name):
+                    raise errors.ParameterInvalid(
+                        f"The shadow of view table '{table.definition.name}' is gone."
+                    )
+                connection.execute(f"DROP TABLE {table.quoted}")
+                connection.execute(f"ALTER TABLE {shadow.quoted} RENAME TO {table.quoted}")
+
+        await self._db.write(swap)
+        for table in tables:
+            del self._tables[shadow_name(table)]
+
+    async def drop_shadow(self, table: str) -> None:
+        check_not_shadow(table)
+        shadow = derived_table_name(self._table(table).name, "shadow")
+        await self._db.write(
+            lambda connection: connection.execute(f"DROP TABLE IF EXISTS {quote(shadow)}")
+        )
+        self._tables.pop(shadow_name(table), None)
 
     def _table(self, name: str) -> _Table:
         table = self._tables.get(name)

@@ -43,6 +43,18 @@ class DomainEventStoreQueriesContract:
         assert positions[0] >= 1
         assert positions == sorted(set(positions))
 
+    async def test_what_was_stored_before_waiting_until_readable_is_read_by_position(
+        self, store: DomainEventStore
+    ) -> None:
+        # No settling: the wait is what makes the events readable, whatever runs meanwhile.
+        stored = build_domain_events(build_aggregate_identifier(), 3)
+        await store.store_domain_events(stored)
+
+        await store.wait_until_readable()
+
+        replay = await collect(store.get_replay_by_position())
+        assert ids([positioned.domain_event for positioned in replay]) == ids(stored)
+
     async def test_reading_continues_after_a_position(self, store: DomainEventStore) -> None:
         # A reader that remembers the last position it saw picks up exactly where it left off.
         stored = build_domain_events(build_aggregate_identifier(), 5)

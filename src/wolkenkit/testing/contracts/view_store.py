@@ -10,11 +10,14 @@ Decisions the interface leaves open and this contract fixes:
 - A page that ends at the last matching row has no cursor, also when it holds ``limit`` rows.
 - Integer columns hold signed 64-bit integers; reals are finite; a key, a ``where`` value, a
   cursor or a column value of the wrong kind is ``ParameterInvalid``.
+- A shadow is read and written under ``shadow_name(table)``, like any table; once swapped in,
+  that name is unknown again until the next ``create_shadow``.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
 
 import pytest
@@ -27,7 +30,12 @@ from wolkenkit.stores.view_store import (
     Row,
     TableDefinition,
     ViewStore,
+    shadow_name,
 )
+
+#: Opens another store on the same database as the ``store`` fixture's, set up like it (as
+#: another process would); the in-memory store has no other, so it gives the same one.
+Reopen = Callable[[], Awaitable[ViewStore]]
 
 MESSAGES = TableDefinition(
     "messages",
@@ -67,7 +75,8 @@ async def _all_pages(store: ViewStore, table: str, query: Query) -> list[Row]:
 
 class ViewStoreContract:
     """Everything a view store must do. Provide an async ``store`` fixture that yields a
-    fresh store on which ``setup(ViewStoreContract.tables)`` has run."""
+    fresh store on which ``setup(ViewStoreContract.tables)`` has run, and a ``reopen``
+    fixture (see ``Reopen``) whose stores the fixture closes again."""
 
     #: The tables the tests use; the ``store`` fixture sets them up.
     tables: ClassVar[tuple[TableDefinition, ...]] = (MESSAGES, COUNTERS)
@@ -593,3 +602,159 @@ class ViewStoreContract:
 
         with pytest.raises(ParameterInvalid):
             await store.find("messages", Query(limit=1, after=cursor))
+
+    # Rebuilding beside the table: shadows.
+
+    async def test_a_shadow_starts_empty_while_the_table_keeps_serving(
+        self, store: ViewStore
+    ) -> None:
+        await store.insert("messages", {"id": "old", "author": "jane"})
+
+        shadow = await store.create_shadow("messages")
+        await store.insert(shadow, {"id": "new", "author": "john"})
+
+        assert shadow == shadow_name("messages")
+        assert _keys((await store.find("messages")).rows) == ["old"]
+        assert _keys((await store.find(shadow)).rows) == ["new"]
+
+    async def test_a_shadow_is_a_table_like_its_own(self, store: ViewStore) -> None:
+        shadow = await store.create_shadow("messages")
+        for number in range(5):
+            await store.insert(
+                shadow, {"id": f"m{number}", "timestamp": number % 3, "author": "jane"}
+            )
+        await store.update(shadow, "m1", {"pinned": True})
+        await store.upsert(shadow, {"id": "m4", "timestamp": 9})
+        assert await store.delete(shadow, "m0")
+
+        newest_first = Query(
+            where={"author": "jane"}, order=[Order("timestamp", descending=True)], limit=1
+        )
+        assert _keys(await _all_pages(store, shadow, newest_first)) == ["m2", "m1", "m3"]
+        assert await store.count(shadow, {"pinned": True}) == 1
+        assert await store.get(shadow, "m1") == {
+            "id": "m1",
+            "timestamp": 1,
+            "author": "jane",
+            "pinned": True,
+        }
+        with pytest.raises(RowAlreadyExists):
+            await store.insert(shadow, {"id": "m1"})
+        with pytest.raises(ParameterInvalid):
+            await store.insert(shadow, {"id": "bad", "timestamp": "soon"})
+
+    async def test_swapping_puts_the_shadow_in_the_tables_place(self, store: ViewStore) -> None:
+        await store.insert("messages", {"id": "old", "author": "jane"})
+        shadow = await store.create_shadow("messages")
+        await store.insert(shadow, {"id": "new", "author": "john", "timestamp": 1})
+
+        await store.swap_shadows(["messages"])
+
+        assert await store.get("messages", "old") is None
+        assert await store.get("messages", "new") == {
+            "id": "new",
+            "author": "john",
+            "timestamp": 1,
+        }
+        assert _keys((await store.find("messages", Query(where={"author": "john"}))).rows) == [
+            "new"
+        ]
+        await store.insert("messages", {"id": "later"})
+        assert await store.count("messages") == 2
+        with pytest.raises(ParameterInvalid):
+            await store.get(shadow, "new")
+
+    async def test_tables_swap_together(self, store: ViewStore) -> None:
+        await store.insert("messages", {"id": "old"})
+        await store.insert("counters", {"number": 1})
+        messages = await store.create_shadow("messages")
+        counters = await store.create_shadow("counters")
+        await store.insert(messages, {"id": "new"})
+        await store.insert(counters, {"number": 2, "label": "new"})
+
+        await store.swap_shadows(["messages", "counters"])
+
+        assert _keys((await store.find("messages")).rows) == ["new"]
+        assert _keys((await store.find("counters")).rows, "number") == [2]
+
+    async def test_a_table_is_rebuilt_again_and_again(self, store: ViewStore) -> None:
+        # Each shadow gets what it needs afresh (names of indexes, keys, ...), also after the
+        # one before took the table's place, and setting the tables up again keeps the rows.
+        for round_number in range(3):
+            shadow = await store.create_shadow("messages")
+            for number in range(3):
+                await store.insert(shadow, {"id": f"r{round_number}-{number}", "timestamp": number})
+            await store.swap_shadows(["messages"])
+            await store.setup(self.tables)
+
+        found = await store.find("messages", Query(order=[Order("timestamp", descending=True)]))
+        assert _keys(found.rows) == ["r2-2", "r2-1", "r2-0"]
+        with pytest.raises(RowAlreadyExists):
+            await store.insert("messages", {"id": "r2-0"})
+
+    async def test_a_new_shadow_replaces_one_left_from_before(self, store: ViewStore) -> None:
+        shadow = await store.create_shadow("messages")
+        await store.insert(shadow, {"id": "left"})
+
+        shadow = await store.create_shadow("messages")
+
+        assert await store.count(shadow) == 0
+
+    async def test_dropping_a_shadow_leaves_the_table(self, store: ViewStore) -> None:
+        await store.insert("messages", {"id": "kept"})
+        shadow = await store.create_shadow("messages")
+        await store.insert(shadow, {"id": "dropped"})
+
+        await store.drop_shadow("messages")
+        await store.drop_shadow("messages")
+
+        assert _keys((await store.find("messages")).rows) == ["kept"]
+        with pytest.raises(ParameterInvalid):
+            await store.count(shadow)
+        with pytest.raises(ParameterInvalid):
+            await store.swap_shadows(["messages"])
+
+    async def test_a_swap_without_a_shadow_changes_nothing(self, store: ViewStore) -> None:
+        await store.insert("messages", {"id": "old"})
+        shadow = await store.create_shadow("messages")
+        await store.insert(shadow, {"id": "new"})
+
+        with pytest.raises(ParameterInvalid):
+            await store.swap_shadows(["messages", "counters"])
+        with pytest.raises(ParameterInvalid):
+            await store.swap_shadows(["messages", "messages"])
+
+        assert _keys((await store.find("messages")).rows) == ["old"]
+        assert _keys((await store.find(shadow)).rows) == ["new"]
+
+    async def test_only_a_set_up_table_has_a_shadow(self, store: ViewStore) -> None:
+        with pytest.raises(ParameterInvalid):
+            await store.create_shadow("unknown")
+        shadow = await store.create_shadow("messages")
+        with pytest.raises(ParameterInvalid):
+            await store.create_shadow(shadow)
+
+    async def test_another_store_on_the_database_reads_the_swapped_table(
+        self, store: ViewStore, reopen: Reopen
+    ) -> None:
+        # Another process keeps serving queries, by the table's name, across the swap.
+        await store.insert("messages", {"id": "old", "author": "jane", "timestamp": 1})
+        other = await reopen()
+        assert await other.get("messages", "old") is not None
+        assert await other.count("messages", {"author": "jane"}) == 1
+        shadow = await store.create_shadow("messages")
+        await store.insert(shadow, {"id": "new", "author": "jane", "timestamp": 2})
+        assert _keys((await other.find("messages", Query(order=[Order("timestamp")]))).rows) == [
+            "old"
+        ]
+
+        await store.swap_shadows(["messages"])
+
+        assert await other.get("messages", "old") is None
+        assert await other.get("messages", "new") is not None
+        assert await other.count("messages", {"author": "jane"}) == 1
+        assert _keys((await other.find("messages", Query(order=[Order("timestamp")]))).rows) == [
+            "new"
+        ]
+        await other.upsert("messages", {"id": "new", "author": "john"})
+        assert await store.get("messages", "new") == {"id": "new", "author": "john"}

@@ -1,18 +1,20 @@
-"""The runtime: the composition root that wires one application to its stores.
+"""The runtime: the composition root that wires one application to its stores and services.
 
-In the single-process runtime one process holds everything (reference §6.1): the command
-queue with its workers, the flow queue with its workers, live domain events and
-notifications, the views' notification subscribers, the file store, and the HTTP API served
-by uvicorn. The same class runs any subset of these as one service of the microservice
-runtime (see :mod:`wolkenkit.runtime.services`): it then opens only the stores its services
-need, and what it would hand over in memory goes through publish/subscribe instead.
+``Runtime`` composes what one process runs. In the single-process runtime that is everything
+(reference §6.1): the command queue with its workers, the flow queue with its workers, live
+domain events and notifications, the views' notification subscribers, the file store, and
+the HTTP API served by uvicorn. The same class runs any subset of these as one service of the
+microservice runtime (see :mod:`wolkenkit.runtime.services`): it then opens only the stores
+its services need, and what it would hand over in memory goes through publish/subscribe
+instead. The HTTP and GraphQL APIs see it only as a :class:`~wolkenkit.runtime.gateway.Gateway`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
 from opentelemetry import context as otel_context
@@ -20,19 +22,26 @@ from opentelemetry.trace import Tracer
 
 from wolkenkit import errors
 from wolkenkit.application.application import Application
+from wolkenkit.application.definitions import StreamQueryHandler
 from wolkenkit.application.description import ApplicationDescription, describe_application
 from wolkenkit.application.services import InfrastructureServices
+from wolkenkit.application.table_owners import RebuildGroup
 from wolkenkit.application.tables import Tables
+from wolkenkit.domain.catalog import data_to_json
 from wolkenkit.domain.command_handling import CommandOutcome
 from wolkenkit.domain.delivery import DomainEventForClients
 from wolkenkit.domain.domain import Domain
 from wolkenkit.messages import (
     AggregateIdentifier,
+    ClientMetadata,
+    CommandMetadata,
     CommandWithMetadata,
     DomainEvent,
     DomainEventWithState,
+    Initiator,
     ItemIdentifier,
     Notification,
+    now_ms,
 )
 from wolkenkit.observability.logs import COMMAND_ID
 from wolkenkit.observability.metrics import RuntimeMetrics
@@ -40,6 +49,8 @@ from wolkenkit.observability.tracing import context_from
 from wolkenkit.records import frozen_record
 from wolkenkit.runtime.auth import Authenticator
 from wolkenkit.runtime.broadcast import Broadcast
+from wolkenkit.runtime.flow_pause import hold, is_barrier
+from wolkenkit.runtime.gateway import ReplayRequest
 from wolkenkit.runtime.gauges import Gauges
 from wolkenkit.runtime.observing import Observing
 from wolkenkit.runtime.pings import Pings, items_of
@@ -51,8 +62,9 @@ from wolkenkit.runtime.queued_messages import (
     event_with_carrier,
     with_carrier,
 )
+from wolkenkit.runtime.rebuilds import start_in_background
 from wolkenkit.runtime.services import ALL_SERVICES, Service, stores_needed
-from wolkenkit.runtime.settings import RuntimeSettings, StoreOptions
+from wolkenkit.runtime.settings import RuntimeSettings
 from wolkenkit.runtime.workers import Defer, QueueWorkers, UnitOfWork, Verdict, Wakeup
 from wolkenkit.serialization import json_object
 from wolkenkit.stores import factory
@@ -60,6 +72,7 @@ from wolkenkit.stores.consumer_progress_store import ConsumerProgressStore
 from wolkenkit.stores.domain_event_store import DomainEventStore
 from wolkenkit.stores.file_store import FileStore
 from wolkenkit.stores.lock_store import LockStore
+from wolkenkit.stores.options import StoreOptions
 from wolkenkit.stores.priority_queue_store import LockedItem, PriorityQueueStore
 from wolkenkit.stores.publish_subscribe import (
     Callback,
@@ -102,15 +115,8 @@ def event_matches(event: DomainEvent[Any], identifier: ItemIdentifier) -> bool:
     return event.id == identifier.id
 
 
-@frozen_record
-class ReplayRequest:
-    aggregate_identifier: AggregateIdentifier
-    from_revision: int
-    to_revision: int
-
-
-class SingleProcessRuntime:
-    """Everything one process runs; the HTTP API drives it through the methods below."""
+class Runtime:
+    """Everything one process runs; the HTTP and GraphQL APIs drive it as a ``Gateway``."""
 
     def __init__(
         self,
@@ -140,6 +146,7 @@ class SingleProcessRuntime:
         self.authenticator = Authenticator(settings.identity_providers)
         self.file_store = file_store
         self.consumer_progress_store = consumer_progress_store
+        self.lock_store = lock_store
         self.command_queue = command_queue
         self.event_queue = event_queue
         self.publisher = publisher
@@ -193,6 +200,12 @@ class SingleProcessRuntime:
             perform_replay=self._replay_for_flow,
             tracer=tracer,
         )
+        self.infrastructure = self.domain.infrastructure
+        # The gateway's queries are the domain's own methods, not ones that forward to them:
+        # a request pays no extra call for going through the gateway.
+        self.query_stream = self.domain.query_stream
+        self.query_value = self.domain.query_value
+        self.prepare_notification_for_client = self.domain.prepare_notification_for_client
         self._command_workers = QueueWorkers(
             "commands",
             command_queue,
@@ -209,8 +222,12 @@ class SingleProcessRuntime:
             settings.command_queue_renew_interval,
             self._flow_wakeup,
             unit_of_work=_runs_of_items(event_queue, consumer_progress_store, tables.store),
+            # A barrier waits for a rebuild, whose writes would wait for the run.
+            alone=lambda locked: is_barrier(locked.item),
         )
         self._subscriptions: list[Subscription] = []
+        #: Work a request started that outlives it (a rebuild); cancelled by ``stop``.
+        self._background: set[asyncio.Task[None]] = set()
         #: In one process, notifications reach their consumers through this, not as JSON
         #: over publish/subscribe (made in ``start``, as it needs the event loop); each with
         #: the trace context it was sent in.
@@ -225,7 +242,7 @@ class SingleProcessRuntime:
         application: Application,
         services: frozenset[Service] = ALL_SERVICES,
         tracer: Tracer | None = None,
-    ) -> SingleProcessRuntime:
+    ) -> Runtime:
         """Open and set up the stores the services need, and build the infrastructure; fails
         at start-up, with one clear error, for bad options or unreachable servers. Stores a
         service does not need are left in memory and never touched."""
@@ -366,6 +383,7 @@ class SingleProcessRuntime:
         Also undoes a ``start`` that failed half-way: each step is safe to take for what was
         never started, and one that fails does not keep the others from closing theirs."""
         steps: list[tuple[str, Callable[[], Awaitable[None]]]] = [
+            ("Stopping the work in the background", self._stop_background),
             ("Stopping the command workers", self._command_workers.stop),
             ("Stopping the flow workers", self._flow_workers.stop),
             ("Sending the last wake-up calls", self._command_pings.flush),
@@ -381,6 +399,18 @@ class SingleProcessRuntime:
             except Exception:
                 logger.exception("%s failed.", what)
 
+    def run_in_background(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        """Run ``work`` beside everything else until it is done or the runtime stops."""
+        task = asyncio.create_task(work, name=name)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _stop_background(self) -> None:
+        tasks, self._background = list(self._background), set()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     async def _unsubscribe(self) -> None:
         subscriptions, self._subscriptions = self._subscriptions, []
         for subscription in subscriptions:
@@ -389,7 +419,42 @@ class SingleProcessRuntime:
             await self._local_notifications.stop()
             self._local_notifications = None
 
+    @property
+    def metrics(self) -> RuntimeMetrics:
+        return self.observing.metrics
+
+    @property
+    def tracer(self) -> Tracer | None:
+        return self.observing.tracer
+
     # --- commands -----------------------------------------------------------------------------
+
+    async def receive_command(
+        self,
+        identifier: AggregateIdentifier,
+        command_id: str,
+        command_name: str,
+        data: Any,
+        client: ClientMetadata,
+    ) -> None:
+        """A command from a client, whichever API it came through (see ``Gateway``)."""
+        typed_data = self.domain.catalog.validate_command_data(identifier, command_name, data)
+        await self.submit_command(
+            CommandWithMetadata.trusted(
+                aggregate_identifier=identifier,
+                name=command_name,
+                # What is queued is what the schema accepted (defaults filled in), as JSON.
+                data=data_to_json(typed_data),
+                id=command_id,
+                metadata=CommandMetadata.trusted(
+                    causation_id=command_id,
+                    correlation_id=command_id,
+                    timestamp=now_ms(),
+                    client=client,
+                    initiator=Initiator.trusted(user=client.user),
+                ),
+            )
+        )
 
     async def submit_command(self, command: CommandWithMetadata[Any]) -> None:
         """Queue a command for its aggregate; it is handled in order of receipt."""
@@ -403,10 +468,13 @@ class SingleProcessRuntime:
         if not self.is_single_process:
             await self._command_pings.notify()
 
-    async def cancel_command(self, request: CancelRequest) -> None:
-        """Raises ``ItemNotFound`` unless the command waits in the queue and is the caller's."""
+    async def cancel_command(self, identifier: ItemIdentifier, user_id: str) -> None:
+        """The not-found errors for a command the app lacks; ``ItemNotFound`` unless the
+        command waits in the queue and is the user's."""
+        aggregate_identifier = identifier.aggregate_identifier
+        self.domain.catalog.command(aggregate_identifier, identifier.name)
         await self.command_queue.remove(
-            request.item_identifier.aggregate_identifier.aggregate.id, request
+            aggregate_identifier.aggregate.id, CancelRequest(identifier, user_id)
         )
 
     async def _handle_command(self, locked: LockedItem[CommandWithMetadata[Any]]) -> Verdict:
@@ -459,9 +527,17 @@ class SingleProcessRuntime:
             if not self.is_single_process:
                 await self._flow_pings.notify()
 
+    async def enqueue_for_flow(self, event: DomainEvent[Any], flow_name: str) -> None:
+        """Queue ``event`` for one flow, and wake its workers."""
+        await self._enqueue_for_flows(event, [flow_name])
+
     async def _handle_flow_item(self, locked: LockedItem[DomainEvent[Any]]) -> Verdict:
         # The flow queue's discriminator is the flow's name.
         event, carrier = event_and_carrier(locked.item)
+        if is_barrier(event):
+            # A rebuild pauses the flow here while it swaps in its new tables.
+            await hold(event, self.lock_store)
+            return None
         flow_name = locked.metadata.discriminator
         # A flow's work is the work of the command that caused the event.
         command_id = COMMAND_ID.set(event.metadata.causation_id)
@@ -479,6 +555,19 @@ class SingleProcessRuntime:
             [flow_name], [ReplayRequest(identifier, from_revision, to_revision)]
         )
 
+    def flows_to_replay(self, flow_names: Sequence[str] | None) -> list[str]:
+        """The named flows, or every flow for ``None``; ``FlowNotFound`` for one the app
+        lacks."""
+        chosen = list(flow_names) if flow_names else self.domain.catalog.flow_names()
+        check_flow_names(self.application, chosen)
+        return chosen
+
+    def check_aggregate(self, identifier: AggregateIdentifier) -> None:
+        self.domain.catalog.aggregate_of(identifier)
+
+    async def start_rebuilds(self, groups: Sequence[RebuildGroup]) -> None:
+        await start_in_background(self, groups)
+
     async def perform_replay(
         self, flow_names: Sequence[str], requests: Sequence[ReplayRequest]
     ) -> None:
@@ -492,6 +581,13 @@ class SingleProcessRuntime:
                 request.to_revision,
             ):
                 await self._enqueue_for_flows(event, flow_names)
+
+    # --- views --------------------------------------------------------------------------------
+
+    def is_stream_query(self, view_name: str, query_name: str) -> bool:
+        return isinstance(
+            self.domain.catalog.query(view_name, query_name).handler, StreamQueryHandler
+        )
 
     # --- publish/subscribe --------------------------------------------------------------------
 
