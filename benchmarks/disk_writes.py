@@ -2,7 +2,7 @@
 ``--in-memory``.
 
     .venv/bin/python benchmarks/disk_writes.py [--commands N] [--connections C]
-        [--baseline-source DIR]
+        [--rounds R] [--baseline-source DIR]
 
 Runs the runtime in a process of its own, configured as ``wk dev`` configures it (everything
 in SQLite under the app's ``.wolkenkit/`` folder, the view tables too), sends N ``send``
@@ -20,7 +20,10 @@ commands over HTTP on C concurrent connections (16 unless told), and measures:
 The baseline is the same run with ``--in-memory``, in which nothing but logs should reach the
 disk. With ``--baseline-source DIR`` (a checkout's root, whose ``src/`` holds the package, e.g.
 from ``git archive main src | tar -x -C DIR``), both runs are made again with that code: it
-makes the app, configures and serves it, so one run shows before and after a change.
+makes the app, configures and serves it, so one run shows before and after a change. With
+``--rounds R``, every configuration runs R times, in turns, and the table shows medians (each
+share taken within its round): on a machine shared with other work, one round's figures
+swing by half.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import asyncio
 import json
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -96,15 +100,36 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def send(client: httpx.AsyncClient, count: int, connections: int) -> None:
+async def send(port: int, count: int, connections: int) -> None:
+    """POST ``count`` commands on ``connections`` keep-alive connections, each sending its
+    next request once the last was answered. Raw HTTP/1.1 over asyncio streams: a client of
+    a few tens of microseconds per request, so that the server, not the client, is what
+    limits the rate (an HTTP client library costs about as much per request as the server's
+    in-memory processing)."""
     pending = iter(range(count))
 
     async def sender() -> None:
-        for index in pending:
-            response = await client.post(
-                "/command/v2/communication/message/send", json={"text": f"Message {index}"}
-            )
-            response.raise_for_status()
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            for index in pending:
+                body = json.dumps({"text": f"Message {index}"}).encode()
+                writer.write(
+                    b"POST /command/v2/communication/message/send HTTP/1.1\r\n"
+                    b"Host: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+                )
+                head = await reader.readuntil(b"\r\n\r\n")
+                status = head.split(b" ", 2)[1]
+                length = 0
+                for line in head.split(b"\r\n"):
+                    name, _, value = line.partition(b":")
+                    if name.strip().lower() == b"content-length":
+                        length = int(value)
+                answer = await reader.readexactly(length)
+                if status != b"200":
+                    raise RuntimeError(f"The command was answered {status.decode()}: {answer!r}")
+        finally:
+            writer.close()
 
     await asyncio.gather(*(sender() for _ in range(connections)))
 
@@ -140,14 +165,14 @@ async def measure(pid: int, port: int, commands: int, connections: int) -> Outco
     async with httpx.AsyncClient(
         base_url=f"http://127.0.0.1:{port}", timeout=60, limits=limits
     ) as client:
-        await send(client, WARM_UP_COMMANDS, connections)
+        await send(port, WARM_UP_COMMANDS, connections)
         await wait_listed(client, WARM_UP_COMMANDS)
         ready = asyncio.Event()
         processed = asyncio.create_task(flow_notifications(client, commands, ready))
         await ready.wait()
         before, cpu_before = written_bytes(pid), cpu_seconds(pid)
         started = time.perf_counter()
-        await send(client, commands, connections)
+        await send(port, commands, connections)
         accepted = time.perf_counter() - started
         await asyncio.wait_for(processed, 300)
         done = time.perf_counter() - started
@@ -203,15 +228,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--commands", type=int, default=2_000)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--baseline-source", type=Path, default=None)
     arguments = parser.parse_args()
     commands, connections = arguments.commands, arguments.connections
     sources: list[tuple[str, Path | None]] = [("", None)]
     if arguments.baseline_source is not None:
         sources.insert(0, (" (baseline)", arguments.baseline_source.resolve()))
-    table = Table(
-        title=f"The chat sample's 'send', {commands:,} commands on {connections} connections"
-    )
+    rounds = arguments.rounds
+    title = f"The chat sample's 'send', {commands:,} commands on {connections} connections"
+    if rounds > 1:
+        title += f", medians of {rounds} rounds"
+    table = Table(title=title)
     for column in (
         "stores",
         "bytes per command",
@@ -222,36 +250,44 @@ def main() -> None:
         "in memory's CPU, share of this",
     ):
         table.add_column(column, justify="right" if column != "stores" else "left")
-    results: dict[str, dict[str, float]] = {}
+    measured: dict[str, list[dict[str, float]]] = {}
     with tempfile.TemporaryDirectory() as directory:
-        for suffix, source in sources:
-            in_memory = Outcome(0, 0.0, 0.0, 0.0)
-            for name, memory_only in (("--in-memory", True), ("wk dev (SQLite)", False)):
-                label = name + suffix
-                place = Path(directory) / f"{len(results)}"
-                app, environment = prepare(place, memory_only, source)
-                outcome = run(app, environment, commands, connections)
-                if memory_only:
-                    in_memory = outcome
-                share = outcome.processed_per_second / in_memory.processed_per_second
-                cpu_share = in_memory.cpu_seconds / outcome.cpu_seconds
-                results[label] = {
-                    "bytes per command": outcome.written / commands,
-                    "accepted/s": outcome.accepted_per_second,
-                    "processed/s": outcome.processed_per_second,
-                    "processed share": share,
-                    "CPU ms per command": outcome.cpu_seconds / commands * 1000,
-                    "CPU share": cpu_share,
-                }
-                table.add_row(
-                    label,
-                    f"{outcome.written / commands:,.0f}",
-                    f"{outcome.accepted_per_second:,.0f}",
-                    f"{outcome.processed_per_second:,.0f}",
-                    f"{share:.2f}",
-                    f"{outcome.cpu_seconds / commands * 1000:.2f}",
-                    f"{cpu_share:.2f}",
-                )
+        # Each round runs every configuration once, in turn, so that a machine that other
+        # work slows down meanwhile slows them alike; shares compare within a round.
+        for _ in range(rounds):
+            for suffix, source in sources:
+                in_memory = Outcome(0, 0.0, 0.0, 0.0)
+                for name, memory_only in (("--in-memory", True), ("wk dev (SQLite)", False)):
+                    place = Path(directory) / f"{sum(map(len, measured.values()))}"
+                    app, environment = prepare(place, memory_only, source)
+                    outcome = run(app, environment, commands, connections)
+                    if memory_only:
+                        in_memory = outcome
+                    measured.setdefault(name + suffix, []).append(
+                        {
+                            "bytes per command": outcome.written / commands,
+                            "accepted/s": outcome.accepted_per_second,
+                            "processed/s": outcome.processed_per_second,
+                            "processed share": outcome.processed_per_second
+                            / in_memory.processed_per_second,
+                            "CPU ms per command": outcome.cpu_seconds / commands * 1000,
+                            "CPU share": in_memory.cpu_seconds / outcome.cpu_seconds,
+                        }
+                    )
+    results = {
+        label: {key: statistics.median(one[key] for one in runs) for key in runs[0]}
+        for label, runs in measured.items()
+    }
+    for label, result in results.items():
+        table.add_row(
+            label,
+            f"{result['bytes per command']:,.0f}",
+            f"{result['accepted/s']:,.0f}",
+            f"{result['processed/s']:,.0f}",
+            f"{result['processed share']:.2f}",
+            f"{result['CPU ms per command']:.2f}",
+            f"{result['CPU share']:.2f}",
+        )
     Console(width=160).print(table)
     print(json.dumps(results))
 

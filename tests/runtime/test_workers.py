@@ -12,6 +12,7 @@ import pytest
 from pydantic import BaseModel
 
 from wolkenkit.runtime.workers import QueueWorkers, Verdict, Wakeup
+from wolkenkit.stores import transactions
 from wolkenkit.stores.memory.priority_queue_store import InMemoryPriorityQueueStore
 from wolkenkit.stores.priority_queue_store import LockedItem
 from wolkenkit.stores.sqlite import SqlitePriorityQueueStore
@@ -129,3 +130,109 @@ async def test_a_worker_settles_an_item_and_locks_the_next_in_one_transaction(
     # While items wait the worker never polls: one transaction from each item to the next.
     between = [later - earlier for earlier, later in itertools.pairwise(transactions_before)]
     assert between == [1] * (len(jobs) - 1)
+
+
+async def test_with_a_unit_of_work_a_worker_commits_a_run_of_items_and_drops_a_failing_one(
+    tmp_path: Path,
+) -> None:
+    # Each item's processing writes a row in a unit of its own, as a flow does; on SQLite the
+    # worker handles the items it finds waiting in one transaction, settlements included,
+    # and a failing item loses its row but not the others theirs.
+    database = SqliteDatabase(str(tmp_path / "queue.db"))
+    queue: SqlitePriorityQueueStore[Job, str] = SqlitePriorityQueueStore(
+        database,
+        PriorityQueueTableNames(items="items", priority_queue="queue"),
+        Job,
+        lambda job, name: job.name == name,
+        EXPIRATION,
+    )
+    await queue.setup()
+    await database.write(lambda connection: connection.execute('CREATE TABLE "done" ("name" TEXT)'))
+    jobs = [Job(name=f"job{number}", seconds=0) for number in range(10)]
+    for job in jobs:
+        await queue.enqueue(job, "one queue", 0)
+    begun: list[str] = []
+    connection = database._connection  # the real connection, to watch it
+    assert connection is not None
+    connection.set_trace_callback(
+        lambda statement: begun.append(statement) if statement == "BEGIN IMMEDIATE" else None
+    )
+    started: list[str] = []
+    finished = asyncio.Event()
+
+    async def process(locked: LockedItem[Job]) -> Verdict:
+        name = locked.item.name
+        started.append(name)
+        if len(started) == len(jobs):
+            finished.set()
+        async with database.transaction():
+            await database.write(
+                lambda connection: connection.execute('INSERT INTO "done" VALUES (?)', (name,))
+            )
+            if name == "job4":
+                raise ValueError("this item fails")
+        return None
+
+    wakeup = Wakeup()
+    workers = QueueWorkers(
+        "jobs", queue, process, 1, RENEW_INTERVAL, wakeup, unit_of_work=database.transaction
+    )
+    workers.start()
+    try:
+        await asyncio.wait_for(finished.wait(), timeout=10)
+    finally:
+        await workers.stop()
+    done = await database.fetch_all('SELECT "name" FROM "done" ORDER BY rowid')
+    remaining = await queue.lock_next()
+    await queue.destroy()
+
+    assert started == [job.name for job in jobs]
+    assert [name for (name,) in done] == [job.name for job in jobs if job.name != "job4"]
+    assert remaining is None
+    # The first lock, then the run (a machine that stalls may split it, never per item).
+    assert len(begun) < len(jobs) // 2
+
+
+async def test_an_item_that_must_be_alone_is_handled_outside_any_run(tmp_path: Path) -> None:
+    # An item that waits for others (a rebuild's barrier waits for the rebuild, whose writes
+    # would wait for the run's transaction) ends the run before it and has none around it.
+    database = SqliteDatabase(str(tmp_path / "queue.db"))
+    queue: SqlitePriorityQueueStore[Job, str] = SqlitePriorityQueueStore(
+        database,
+        PriorityQueueTableNames(items="items", priority_queue="queue"),
+        Job,
+        lambda job, name: job.name == name,
+        EXPIRATION,
+    )
+    await queue.setup()
+    jobs = [Job(name=name, seconds=0) for name in ("first", "second", "barrier", "last")]
+    for job in jobs:
+        await queue.enqueue(job, "one queue", 0)
+    in_a_run: dict[str, bool] = {}
+    finished = asyncio.Event()
+
+    async def process(locked: LockedItem[Job]) -> Verdict:
+        in_a_run[locked.item.name] = transactions.joined(database) is not None
+        if len(in_a_run) == len(jobs):
+            finished.set()
+        return None
+
+    wakeup = Wakeup()
+    workers = QueueWorkers(
+        "jobs",
+        queue,
+        process,
+        1,
+        RENEW_INTERVAL,
+        wakeup,
+        unit_of_work=database.transaction,
+        alone=lambda locked: locked.item.name == "barrier",
+    )
+    workers.start()
+    try:
+        await asyncio.wait_for(finished.wait(), timeout=10)
+    finally:
+        await workers.stop()
+        await queue.destroy()
+
+    assert in_a_run == {"first": True, "second": True, "barrier": False, "last": True}

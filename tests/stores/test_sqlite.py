@@ -359,6 +359,28 @@ async def test_the_factory_builds_a_sqlite_view_store_and_checks_its_options(
         await create_view_store({**options, "tablePrefix": 7})
 
 
+async def test_a_queue_hands_out_what_it_enqueued_without_decoding_it_again(
+    options: dict[str, Any],
+) -> None:
+    # The stored JSON is what the store wrote: the item it was given is handed out as it is.
+    # Another store of the file (another process, or after a restart) decodes what it finds.
+    def create() -> Any:
+        return create_priority_queue_store(options, QueueItem, does_identifier_match_item, 5_000)
+
+    async with set_up(await create()) as store:
+        item = QueueItem(id=new_id(), text="Hello")
+        await store.enqueue(item, "queue", 1)
+        await store.enqueue(QueueItem(id=new_id(), text="Elsewhere"), "other", 2)
+        locked = await store.lock_next()
+        async with set_up(await create()) as other:
+            found = await other.lock_next()
+
+    assert locked is not None
+    assert locked.item is item
+    assert found is not None
+    assert found.item.text == "Elsewhere"
+
+
 async def test_a_rebuilt_table_has_its_indexes_once_and_no_shadow_left(
     options: dict[str, Any],
 ) -> None:

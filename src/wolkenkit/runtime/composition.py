@@ -65,7 +65,7 @@ from wolkenkit.runtime.queued_messages import (
 from wolkenkit.runtime.rebuilds import start_in_background
 from wolkenkit.runtime.services import ALL_SERVICES, Service, stores_needed
 from wolkenkit.runtime.settings import RuntimeSettings
-from wolkenkit.runtime.workers import Defer, QueueWorkers, Verdict, Wakeup
+from wolkenkit.runtime.workers import Defer, QueueWorkers, UnitOfWork, Verdict, Wakeup
 from wolkenkit.serialization import json_object
 from wolkenkit.stores import factory
 from wolkenkit.stores.consumer_progress_store import ConsumerProgressStore
@@ -82,6 +82,7 @@ from wolkenkit.stores.publish_subscribe import (
     Subscriber,
     Subscription,
 )
+from wolkenkit.stores.transactions import shared_database
 
 logger = logging.getLogger("wolkenkit.runtime")
 
@@ -220,6 +221,9 @@ class Runtime:
             settings.concurrent_flows,
             settings.command_queue_renew_interval,
             self._flow_wakeup,
+            unit_of_work=_runs_of_items(event_queue, consumer_progress_store, tables.store),
+            # A barrier waits for a rebuild, whose writes would wait for the run.
+            alone=lambda locked: is_barrier(locked.item),
         )
         self._subscriptions: list[Subscription] = []
         #: Work a request started that outlives it (a rebuild); cancelled by ``stop``.
@@ -646,6 +650,15 @@ class Runtime:
 
     async def _on_new_flow_item(self, message: Message) -> None:
         self._flow_wakeup.notify(items_of(message))
+
+
+def _runs_of_items(*stores: object) -> UnitOfWork | None:
+    """Where the flow queue, the progress and the tables share a database whose inner units
+    are undone alone: its unit of work, in which flow workers handle runs of items."""
+    database = shared_database(*stores)
+    if database is None or not database.nested_units_undo_alone:
+        return None
+    return database.transaction
 
 
 def check_flow_names(application: Application, flow_names: Sequence[str]) -> None:

@@ -2,6 +2,13 @@
 
 Each worker locks the next item, works on it, and then acknowledges the item (locking the
 next one in the same call) or defers it.
+
+Given a unit of work of the queue's database (where the processing writes too, and where a
+unit inside a unit is undone alone), a worker runs an item's processing and its settlement in
+one transaction, and goes on with the next item it locked in the same transaction, for a few
+milliseconds of work at most: one commit for a run of items instead of two per item, and no
+wait for a commit between them. An item whose processing fails has its own writes undone and
+is dropped as usual; if the commit fails, the run's items come back once their locks expire.
 One renewer per group of workers keeps the locks of items that take long: a few times per
 renewal interval it renews the locks in hand that are as old as the interval, so an item
 costs a dict entry, not a timer of its own. Idle workers wait to be woken when work arrives,
@@ -16,6 +23,7 @@ import collections
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
@@ -27,6 +35,8 @@ ItemT = TypeVar("ItemT", bound=BaseModel)
 
 MIN_IDLE_SECONDS = 0.01
 MAX_IDLE_SECONDS = 0.5
+#: How long a worker goes on with items in one transaction before it commits them.
+RUN_SECONDS = 0.01
 
 logger = logging.getLogger("wolkenkit.runtime.workers")
 
@@ -41,6 +51,8 @@ class Defer:
 #: What processing an item decided: ``None`` acknowledges it.
 Verdict = Defer | None
 Process = Callable[[LockedItem[ItemT]], Awaitable[Verdict]]
+#: Runs a block as one transaction of the queue's database (``SharedDatabase.transaction``).
+UnitOfWork = Callable[[], AbstractAsyncContextManager[None]]
 
 
 class Wakeup:
@@ -96,8 +108,16 @@ class QueueWorkers(Generic[ItemT]):
         concurrency: int,
         renew_interval_ms: int,
         wakeup: Wakeup,
+        unit_of_work: UnitOfWork | None = None,
+        alone: Callable[[LockedItem[ItemT]], bool] = lambda locked: False,
     ) -> None:
+        """``unit_of_work``, if given, is of the queue's database, and a unit inside it is
+        undone alone when its block raises (``SharedDatabase.nested_units_undo_alone``).
+        Items for which ``alone`` is true are handled outside any run (a run ends before
+        them): those that wait for others, who would wait for the run's transaction."""
         self._name = name
+        self._unit_of_work = unit_of_work
+        self._alone = alone
         self._queue = queue
         self._process = process
         self._concurrency = concurrency
@@ -144,7 +164,37 @@ class QueueWorkers(Generic[ItemT]):
                     idle = min(idle * 2, MAX_IDLE_SECONDS)
                     continue
             idle = MIN_IDLE_SECONDS
-            locked = await self._handle(locked)
+            if self._unit_of_work is None or self._alone(locked):
+                locked = await self._handle(locked)
+            else:
+                locked = await self._handle_run(locked, self._unit_of_work)
+
+    async def _handle_run(
+        self, locked: LockedItem[ItemT], unit_of_work: UnitOfWork
+    ) -> LockedItem[ItemT] | None:
+        """Handle the item, and the next ones locked meanwhile, in one transaction; the next
+        item, if the run ended with one locked."""
+        loop = asyncio.get_running_loop()
+        ends = loop.time() + RUN_SECONDS
+        next_item: LockedItem[ItemT] | None = locked
+        try:
+            async with unit_of_work():
+                while next_item is not None:
+                    next_item = await self._handle(next_item)
+                    if (
+                        self._stopping
+                        or loop.time() >= ends
+                        or (next_item is not None and self._alone(next_item))
+                    ):
+                        break
+        except Exception:
+            # The locks taken in the run went with it; the items come back when they expire.
+            logger.exception(
+                "%s: committing a run of items failed; they come back when their locks expire.",
+                self._name,
+            )
+            return None
+        return next_item
 
     async def _handle(self, locked: LockedItem[ItemT]) -> LockedItem[ItemT] | None:
         """Process the item and settle it; the next item, if settling locked one too."""

@@ -26,6 +26,11 @@ class SharedDatabase(ABC):
     """A database that several stores may write to, which can run a block as one
     transaction of all of them."""
 
+    #: Whether a unit opened inside another one is a savepoint of it: when the inner block
+    #: raises, what it did is undone and the outer unit goes on. Otherwise the inner unit
+    #: simply joins, and only the outer block's end decides.
+    nested_units_undo_alone: bool = False
+
     @property
     @abstractmethod
     def key(self) -> Hashable:

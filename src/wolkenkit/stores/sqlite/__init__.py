@@ -13,9 +13,10 @@ these stores (2-core VM): a read ~6-8 µs, appending one event with its commit ~
 to a thread and back that aiosqlite or an executor thread adds to every call measured
 85-130 µs alone, several times the statements themselves, on a path every command takes.
 What may take long is kept off the loop: waiting for another process's write lock is not
-left to SQLite's busy handler but retried after an asynchronous sleep (``database``), and
-streams read in pages, yielding to other tasks between them. What remains is the occasional
-commit that checkpoints the WAL (every ~4 MB written) and fsyncs on the way.
+left to SQLite's busy handler but retried after an asynchronous sleep (``database``), streams
+read in pages, yielding to other tasks between them, and a group's COMMIT (with the
+checkpoint that fsyncs every ~16 MB written) runs in a thread: one hop per commit, not per
+call.
 
 Durability. WAL mode with ``synchronous=NORMAL``: a commit reaches the WAL file before it is
 acknowledged, so a killed or crashed process loses nothing it committed, and an interrupted

@@ -66,6 +66,12 @@ class SqliteConsumerProgressStore(SqliteTables, ConsumerProgressStore):
             f'"isReplayingTo" = excluded."isReplayingTo"'
         )
         self._delete = f'DELETE FROM {progress} WHERE "consumerId" = ?'
+        # Moving forward only: no row is changed for a revision at or below the stored one.
+        self._advance = (
+            f'INSERT INTO {progress} ("consumerId", "aggregateId", "revision") VALUES (?, ?, ?) '
+            f'ON CONFLICT ("consumerId", "aggregateId") DO UPDATE SET '
+            f'"revision" = excluded."revision" WHERE "revision" < excluded."revision"'
+        )
 
     async def get_progress(
         self, consumer_id: str, aggregate_identifier: AggregateIdentifier
@@ -79,15 +85,14 @@ class SqliteConsumerProgressStore(SqliteTables, ConsumerProgressStore):
         self, consumer_id: str, aggregate_identifier: AggregateIdentifier, revision: int
     ) -> None:
         check_revision(revision)
+        parameters = (consumer_id, aggregate_identifier.aggregate.id, revision)
 
-        def advance(row: _Row | None) -> _Row:
-            if row is None:
-                return (revision, None, None)
-            if revision <= row[0]:
+        # One statement, as a flow moves its progress for every event.
+        def advance(connection: sqlite3.Connection) -> None:
+            if connection.execute(self._advance, parameters).rowcount == 0:
                 raise RevisionTooLow("Revision must be higher than the stored one.")
-            return (revision, row[1], row[2])
 
-        await self._change(consumer_id, aggregate_identifier, advance)
+        await self._db.write(advance)
 
     async def set_is_replaying(
         self,

@@ -7,6 +7,11 @@ lock is missing or expired; the rows skipped on the way are the locked ones, at 
 worker. Unlocked queues have ``lockUntil = 0`` and no token; an expired lock keeps its token
 until someone locks the queue anew, so a slow holder can still finish.
 
+An item this store enqueued is handed out as the very object it was given (the in-memory
+store does the same), when the stored JSON is still what it wrote: decoding it again costs
+more than the statements that lock it. Other items (of another process, or from before a
+restart) are decoded.
+
 Every operation is one ``BEGIN IMMEDIATE`` transaction. It holds SQLite's single write lock
 from its first read to its commit, across connections and processes, so two workers can
 never lock the same queue, and no read-modify-write sees a half-done one.
@@ -36,6 +41,8 @@ from wolkenkit.stores.sqlite.options import PriorityQueueTableNames
 
 #: A locked item as the database hands it out: discriminator, token, item JSON.
 _Locked = tuple[str, str, str]
+#: How many enqueued items are kept to be handed out undecoded (most are locked soon after).
+_KEPT_ITEMS = 4096
 
 
 def _not_found(discriminator: str) -> ItemNotFound:
@@ -78,6 +85,8 @@ class SqlitePriorityQueueStore(SqliteTables, PriorityQueueStore[ItemT, Identifie
             ],
         )
         self._item_model = item_model
+        #: Items enqueued here and not yet handed out, by the JSON they were stored as.
+        self._enqueued: dict[str, ItemT] = {}
         self._does_identifier_match_item = does_identifier_match_item
         self._expiration_time = expiration_time
         self._insert_item = (
@@ -87,9 +96,11 @@ class SqlitePriorityQueueStore(SqliteTables, PriorityQueueStore[ItemT, Identifie
             f'INSERT INTO {queues} ("discriminator", "headSequence", "headPriority") '
             f'VALUES (?, ?, ?) ON CONFLICT ("discriminator") DO NOTHING'
         )
+        # The next queue with its head item, in one statement.
         self._select_next = (
-            f'SELECT "discriminator", "headSequence" FROM {queues} WHERE "lockUntil" <= ? '
-            f'ORDER BY "headPriority", "headSequence" LIMIT 1'
+            f'SELECT q."discriminator", i."item" FROM {queues} AS q '
+            f'JOIN {items} AS i ON i."sequence" = q."headSequence" WHERE q."lockUntil" <= ? '
+            f'ORDER BY q."headPriority", q."headSequence" LIMIT 1'
         )
         self._select_queue = (
             f'SELECT "headSequence", "lockUntil", "lockToken" FROM {queues} '
@@ -98,7 +109,6 @@ class SqlitePriorityQueueStore(SqliteTables, PriorityQueueStore[ItemT, Identifie
         self._lock = (
             f'UPDATE {queues} SET "lockUntil" = ?, "lockToken" = ? WHERE "discriminator" = ?'
         )
-        self._select_item = f'SELECT "item" FROM {items} WHERE "sequence" = ?'
         self._select_items = (
             f'SELECT "sequence", "item" FROM {items} WHERE "discriminator" = ? ORDER BY "sequence"'
         )
@@ -114,6 +124,12 @@ class SqlitePriorityQueueStore(SqliteTables, PriorityQueueStore[ItemT, Identifie
         self._count_items_of = f'SELECT count(*) FROM {items} WHERE "discriminator" = ?'
         self._lowest_head_priority = f'SELECT min("headPriority") FROM {queues}'
         self._delete_item = f'DELETE FROM {items} WHERE "sequence" = ?'
+        # Acknowledging: the head goes if the token holds the lock (else nothing changes,
+        # and the lock is looked at to say why).
+        self._delete_locked_head = (
+            f'DELETE FROM {items} WHERE "sequence" = (SELECT "headSequence" FROM {queues} '
+            f'WHERE "discriminator" = ? AND "lockToken" = ?)'
+        )
         self._delete_queue = f'DELETE FROM {queues} WHERE "discriminator" = ?'
         self._set_head = (
             f'UPDATE {queues} SET "headSequence" = ?, "headPriority" = ?, "lockUntil" = 0, '
@@ -131,6 +147,10 @@ class SqlitePriorityQueueStore(SqliteTables, PriorityQueueStore[ItemT, Identifie
             connection.execute(self._insert_queue, (discriminator, sequence, priority))
 
         await self._db.write(enqueue)
+        enqueued = self._enqueued
+        if len(enqueued) >= _KEPT_ITEMS:
+            del enqueued[next(iter(enqueued))]
+        enqueued[text] = item
 
     async def lock_next(self) -> LockedItem[ItemT] | None:
         return self._decode(await self._db.write(self._lock_next))
@@ -150,19 +170,19 @@ class SqlitePriorityQueueStore(SqliteTables, PriorityQueueStore[ItemT, Identifie
         queue = connection.execute(self._select_next, (now,)).fetchone()
         if queue is None:
             return None
-        discriminator, head_sequence = queue
+        discriminator, text = queue
         # Whoever held an expired lock loses it here: their token no longer matches.
         token = new_id()
         connection.execute(self._lock, (now + self._expiration_time, token, discriminator))
-        text = connection.execute(self._select_item, (head_sequence,)).fetchone()[0]
         return discriminator, token, text
 
     def _decode(self, locked: _Locked | None) -> LockedItem[ItemT] | None:
         if locked is None:
             return None
         discriminator, token, text = locked
+        item = self._enqueued.pop(text, None)
         return LockedItem(
-            item=self._item_model.model_validate_json(text),
+            item=self._item_model.model_validate_json(text) if item is None else item,
             metadata=LockMetadata(discriminator=discriminator, token=token),
         )
 
@@ -179,8 +199,9 @@ class SqlitePriorityQueueStore(SqliteTables, PriorityQueueStore[ItemT, Identifie
         await self._db.write(lambda connection: self._acknowledge(connection, discriminator, token))
 
     def _acknowledge(self, connection: sqlite3.Connection, discriminator: str, token: str) -> None:
-        head_sequence = self._check_lock(connection, discriminator, token)
-        connection.execute(self._delete_item, (head_sequence,))
+        if connection.execute(self._delete_locked_head, (discriminator, token)).rowcount == 0:
+            self._check_lock(connection, discriminator, token)
+            raise _not_found(discriminator)
         self._advance(connection, discriminator)
 
     async def defer(self, discriminator: str, token: str, priority: int) -> None:

@@ -6,7 +6,9 @@ Decisions the interface leaves open and this contract fixes:
 - Inside the unit, its own reads see its writes.
 - A write that fails inside the unit (a taken key) fails alone: the unit goes on, and what it
   did before and after still commits.
-- A unit opened inside another one of the same database joins it.
+- A unit opened inside another one of the same database joins it: the outer block's end
+  decides for both. (Where ``nested_units_undo_alone``, SQLite, the inner one is a
+  savepoint besides: its raising block undoes what it did, and the outer one goes on.)
 - Two units that both move the same progress to the same revision cannot both commit: the
   later one's ``set_progress`` raises ``RevisionTooLow``, and its block rolls back.
 - Callers outside the unit never see its writes before it commits (not for the in-memory
