@@ -1,25 +1,57 @@
-"""``new_id``: valid v4 uuids, never the same twice, across threads and forked processes."""
+"""``new_id``: valid version-7 uuids, ordered by time, never the same twice, across threads and
+forked processes; the id of an aggregate a command creates."""
 
 from __future__ import annotations
 
 import os
 import re
 import threading
+import time
 import uuid
 
 import pytest
 
-from wolkenkit.messages import UUID_PATTERN, new_id
+from wolkenkit.messages import UUID_PATTERN, new_command_ids, new_id
 
 
-def test_ids_are_version_4_uuids_in_canonical_form() -> None:
+def test_ids_are_version_7_uuids_in_canonical_form() -> None:
     for _ in range(1_000):
         id = new_id()
         parsed = uuid.UUID(id)
-        assert parsed.version == 4
+        assert parsed.version == 7
         assert parsed.variant == uuid.RFC_4122
         assert str(parsed) == id
     assert re.fullmatch(UUID_PATTERN, new_id())
+
+
+def test_an_id_carries_the_millisecond_it_was_made_in() -> None:
+    before = time.time_ns() // 1_000_000
+    id = new_id()
+    after = time.time_ns() // 1_000_000
+
+    assert before <= uuid.UUID(id).int >> 80 <= after
+
+
+def test_ids_of_later_milliseconds_sort_after_earlier_ones() -> None:
+    # What keeps an index on them growing at its end: ids of one millisecond share their
+    # first 12 digits and differ randomly after them.
+    earlier = [new_id() for _ in range(100)]
+    time.sleep(0.002)
+    later = [new_id() for _ in range(100)]
+
+    assert max(earlier) < min(later)
+
+
+def test_a_creating_command_addresses_an_aggregate_id_of_its_own_time() -> None:
+    for _ in range(1_000):
+        command_id, aggregate_id = new_command_ids(None)
+        parsed = uuid.UUID(aggregate_id)
+
+        assert aggregate_id != command_id
+        assert (parsed.version, parsed.variant) == (7, uuid.RFC_4122)
+        assert str(parsed) == aggregate_id
+        assert aggregate_id[:13] == command_id[:13]
+    assert new_command_ids("given")[1] == "given"
 
 
 def test_ids_are_unique_across_many_draws() -> None:

@@ -33,16 +33,22 @@ DataT = TypeVar("DataT", default=dict[str, Any])
 
 #: Ids drawn from the system's randomness at a time: one system call per this many ids.
 _IDS_PER_DRAW = 128
-#: Turns the first hex digit of a uuid's variant field into one of 8, 9, a, b (RFC 4122).
+#: The random hex digits one id takes: 3 of ``rand_a``, 1 for the variant, 15 of ``rand_b``
+#: (RFC 9562 gives version 7 74 random bits; 75 are drawn, the variant keeps 2 of 4).
+_DIGITS_PER_ID = 19
+#: Turns a hex digit into one of 8, 9, a, b: the variant field's first digit (RFC 9562).
 _VARIANT_DIGIT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
 
 
 class _RandomHex(threading.local):
     """Random hex digits from ``os.urandom``, drawn in bulk, per thread (so no two threads
-    can take the same digits) and renewed in a forked child (see below)."""
+    can take the same digits) and renewed in a forked child (see below); and the time part
+    of the ids of the current millisecond, formatted once."""
 
     digits = ""
     offset = 0
+    millisecond = -1
+    prefix = ""
 
 
 _random_hex = _RandomHex()
@@ -59,22 +65,41 @@ os.register_at_fork(after_in_child=_forget_random_hex)
 
 
 def new_id() -> str:
-    """A new random (v4) uuid as the wire wants it.
+    """A new time-ordered (version 7) uuid as the wire wants it: 48 bits of the Unix time in
+    milliseconds, then 74 random bits.
 
-    Formatted by hand from random bytes drawn in bulk: ``str(uuid.uuid4())`` costs several
-    times as much (a system call and a ``UUID`` object per id), and ids are made for every
-    command and event.
+    The wire asks for any RFC 4122/9562 uuid; ordered by time, ids made close together sort
+    close together, so every store's index on them (an event's causation id, an aggregate's
+    id, a queue item's id) grows at its end instead of touching a random page per entry: a
+    database writes a fraction of the pages per command. Uniqueness rests on the random bits,
+    not on the clock. Formatted by hand from random digits drawn in bulk: ``uuid.uuid4()``
+    costs several times as much (a system call and a ``UUID`` object per id), and ids are
+    made for every command and event.
     """
     state = _random_hex
+    millisecond = time.time_ns() // 1_000_000
+    if millisecond != state.millisecond:
+        state.millisecond = millisecond
+        state.prefix = _version_7_prefix(f"{millisecond:012x}")
     offset = state.offset
     digits = state.digits
     if offset == len(digits):
-        digits = state.digits = os.urandom(16 * _IDS_PER_DRAW).hex()
+        # Two digits a byte: an even number of ids takes whole bytes.
+        digits = state.digits = os.urandom(_DIGITS_PER_ID * _IDS_PER_DRAW // 2).hex()
         offset = 0
-    state.offset = offset + 32
-    chunk = digits[offset : offset + 32]
-    variant = _VARIANT_DIGIT[chunk[16]]
-    return f"{chunk[:8]}-{chunk[8:12]}-4{chunk[13:16]}-{variant}{chunk[17:20]}-{chunk[20:]}"
+    state.offset = offset + _DIGITS_PER_ID
+    return _with_random_part(state.prefix, digits[offset : offset + _DIGITS_PER_ID])
+
+
+def _version_7_prefix(stamp: str) -> str:
+    """The first 15 characters of a version-7 uuid: 12 hex digits of milliseconds, two
+    dashes, the version digit."""
+    return f"{stamp[:8]}-{stamp[8:12]}-7"
+
+
+def _with_random_part(prefix: str, random: str) -> str:
+    """A version-7 uuid of its prefix and 19 random hex digits."""
+    return f"{prefix}{random[:3]}-{_VARIANT_DIGIT[random[3]]}{random[4:7]}-{random[7:]}"
 
 
 def now_ms() -> int:
@@ -245,14 +270,15 @@ def new_command_ids(aggregate_id: str | None) -> tuple[str, str]:
 
 
 def _new_aggregate_id(command_id: str) -> str:
-    """The id of the aggregate that the command ``command_id`` creates: a v4-shaped uuid that
-    looks as random as a drawn one (the reference draws two ids, and clients may count on them
-    differing), but that the engine can recognise in the queued command alone."""
+    """The id of the aggregate that the command ``command_id`` creates: a version-7 uuid of
+    the command's time whose random part is a hash of the command's id. It differs from the
+    command's (the reference draws two ids, and clients may count on them differing), sorts
+    beside the ids of its time as a drawn one would, and the engine can recognise it in the
+    queued command alone."""
     digits = hashlib.blake2b(
-        command_id.encode(), digest_size=16, person=b"wk.new-aggregate"
+        command_id.encode(), digest_size=10, person=b"wk.new-aggregate"
     ).hexdigest()
-    variant = _VARIANT_DIGIT[digits[16]]
-    return f"{digits[:8]}-{digits[8:12]}-4{digits[13:16]}-{variant}{digits[17:20]}-{digits[20:]}"
+    return _with_random_part(command_id[:14] + "7", digits[:_DIGITS_PER_ID])
 
 
 def _is_first_version(version: int) -> bool:
