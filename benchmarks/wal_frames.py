@@ -7,7 +7,7 @@ SQLite's write-ahead log, by table and index.
 Runs the runtime as ``benchmarks/disk_writes.py`` does (``wk dev``'s stores, one SQLite file),
 warms up, and then holds a read transaction on the file from a connection of its own while N
 ``send`` commands go through. A reader keeps SQLite from starting the log over, so every page
-that the commands commit stays in it, one frame each (4 KiB and a 24-byte header), and each
+that the commands commit stays in it, one frame each (a page and a 24-byte header), and each
 commit ends with a frame that says so. Read afterwards, the frames tell:
 
 - commits and frames per command, and frames per commit;
@@ -112,6 +112,7 @@ class Analysis:
     commands: int
     found: list[Frame]
     owned: dict[int, str]
+    page_size: int
 
     def owner(self, page: int) -> str:
         return self.owned.get(page, "(beyond the file)")
@@ -154,7 +155,9 @@ def analyse(directory: Path, source: Path | None, commands: int, connections: in
     finally:
         child.terminate()
         child.wait(timeout=30)
-    return Analysis(commands, found, owners(database))
+    with sqlite3.connect(database) as connection:
+        [(page_size,)] = connection.execute("PRAGMA page_size").fetchall()
+    return Analysis(commands, found, owners(database), page_size)
 
 
 def main() -> None:
@@ -173,16 +176,26 @@ def main() -> None:
             place = Path(directory) / f"{len(analyses)}"
             analyses[name] = analyse(place, source, commands, arguments.connections)
     summary = Table(title=f"WAL frames of {commands:,} 'send' commands, per command")
-    for column in ("code", "commits", "frames", "bytes", "frames per commit", "distinct pages"):
+    columns = (
+        "code",
+        "page size",
+        "commits",
+        "frames",
+        "bytes",
+        "frames per commit",
+        "distinct pages",
+    )
+    for column in columns:
         summary.add_column(column, justify="left" if column == "code" else "right")
     for name, analysis in analyses.items():
         found = analysis.found
         commits = sum(frame.commits for frame in found)
         summary.add_row(
             name,
+            f"{analysis.page_size:,}",
             f"{commits / commands:.2f}",
             f"{len(found) / commands:.2f}",
-            f"{len(found) * (4096 + FRAME_HEADER) / commands:,.0f}",
+            f"{len(found) * (analysis.page_size + FRAME_HEADER) / commands:,.0f}",
             f"{len(found) / max(commits, 1):.2f}",
             f"{len({frame.page for frame in found}) / commands:.3f}",
         )

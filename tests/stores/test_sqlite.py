@@ -27,6 +27,7 @@ from wolkenkit.stores.sqlite import (
     create_priority_queue_store,
     create_view_store,
 )
+from wolkenkit.stores.sqlite.database import PAGE_SIZE
 from wolkenkit.stores.view_store import ViewStore
 from wolkenkit.testing.contracts._messages import (
     build_aggregate_identifier,
@@ -56,8 +57,9 @@ def options(tmp_path: Path) -> dict[str, Any]:
 
 
 def _pages_logged(options: dict[str, Any]) -> int:
-    """How many pages the write-ahead log holds: 4 KiB each, behind a 24-byte header."""
-    return Path(options["fileName"] + "-wal").stat().st_size // (4096 + 24)
+    """How many pages the write-ahead log holds: each behind a 24-byte header, after the
+    log's own 32-byte header."""
+    return (Path(options["fileName"] + "-wal").stat().st_size - 32) // (PAGE_SIZE + 24)
 
 
 class TestSqliteDomainEventStore(DomainEventStoreContract):

@@ -221,9 +221,25 @@ async def test_a_commit_runs_off_the_loop_and_what_comes_meanwhile_commits_next_
 async def test_the_wal_is_checkpointed_every_16_mb(database: SqliteDatabase) -> None:
     # Each checkpoint copies every page the WAL holds into the file: a four times longer
     # WAL than SQLite's default copies the chat's hot pages a quarter as often.
-    rows = await database.fetch_all("PRAGMA wal_autocheckpoint")
+    [(pages,)] = await database.fetch_all("PRAGMA wal_autocheckpoint")
+    [(page_size,)] = await database.fetch_all("PRAGMA page_size")
 
-    assert rows == [(4000,)]
+    assert page_size == 2048
+    assert pages * page_size == pytest.approx(16_000_000, abs=page_size)
+
+
+async def test_a_file_made_with_another_page_size_keeps_it(tmp_path: Path) -> None:
+    # The page size is fixed when the file is made; the checkpoint follows it.
+    file_name = str(tmp_path / "earlier.db")
+    with sqlite3.connect(file_name) as earlier:
+        earlier.execute("PRAGMA page_size = 4096")
+        earlier.execute("CREATE TABLE t (x)")
+    database = SqliteDatabase(file_name)
+    try:
+        assert await database.fetch_all("PRAGMA page_size") == [(4096,)]
+        assert await database.fetch_all("PRAGMA wal_autocheckpoint") == [(16_000_000 // 4096,)]
+    finally:
+        database.close()
 
 
 async def test_writes_that_waited_for_a_unit_commit_with_it_each_failing_alone(
