@@ -13,7 +13,9 @@ One renewer per group of workers keeps the locks of items that take long: a few 
 renewal interval it renews the locks in hand that are as old as the interval, so an item
 costs a dict entry, not a timer of its own. Idle workers wait to be woken when work arrives,
 and poll with a growing back-off besides, since a lock that expires frees work without
-anyone saying so. Stopping lets every worker finish the item it holds.
+anyone saying so; one poll at a time for the whole group, not one per idle worker (dozens of
+command workers each polling every few milliseconds cost more, on SQLite, than the commands
+they wait for). Stopping lets every worker finish the item it holds.
 """
 
 from __future__ import annotations
@@ -56,11 +58,14 @@ UnitOfWork = Callable[[], AbstractAsyncContextManager[None]]
 
 
 class Wakeup:
-    """Wakes one idle worker per unit of new work (never the whole herd)."""
+    """Wakes one idle worker per unit of new work (never the whole herd), and one idle
+    worker to poll, the one that has waited longest, once per back-off interval: the group
+    has one poll timer, armed with the back-off of the worker that found it unarmed."""
 
     def __init__(self) -> None:
         self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
         self._pending = False
+        self._poll: asyncio.TimerHandle | None = None
 
     def notify(self, count: int = 1) -> None:
         """Wake ``count`` waiting workers; if fewer wait, the next one to wait returns at
@@ -74,6 +79,9 @@ class Wakeup:
             self._pending = True
 
     def notify_all(self) -> None:
+        if self._poll is not None:
+            self._poll.cancel()
+            self._poll = None
         while self._waiters:
             waiter = self._waiters.popleft()
             if not waiter.done():
@@ -81,22 +89,25 @@ class Wakeup:
         self._pending = True
 
     async def wait(self, at_most_seconds: float) -> None:
+        """Until notified, or until it is this worker's turn to poll (at most
+        ``at_most_seconds`` if no poll is due sooner)."""
         if self._pending:
             self._pending = False
             return
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[None] = loop.create_future()
         self._waiters.append(waiter)
-        timer = loop.call_later(at_most_seconds, _resolve, waiter)
-        try:
-            await waiter
-        finally:
-            timer.cancel()
+        if self._poll is None:
+            self._poll = loop.call_later(at_most_seconds, self._wake_to_poll)
+        await waiter
 
-
-def _resolve(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_result(None)
+    def _wake_to_poll(self) -> None:
+        self._poll = None
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
 
 
 class QueueWorkers(Generic[ItemT]):
