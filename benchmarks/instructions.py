@@ -273,7 +273,8 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown workloads: {', '.join(sorted(unknown))}")
     fewer, more = sorted(arguments.counts)
-    console = Console()
+    # Wide enough for a row per workload with every tree's columns, also into a file or pipe.
+    console = Console(width=max(120, 40 + 36 * len(trees)))
     # Every tree imports its own wolkenkit: say which, so a wrong path cannot pass unseen.
     for name, tree in trees.items():
         found = subprocess.run(
