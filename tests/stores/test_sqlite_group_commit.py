@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import os
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Iterator
@@ -18,6 +19,7 @@ from typing import Any
 import pytest
 
 from wolkenkit.errors import StoreError
+from wolkenkit.stores.sqlite import database as sqlite_database
 from wolkenkit.stores.sqlite.database import SqliteDatabase
 
 
@@ -52,6 +54,12 @@ def transactions(database: SqliteDatabase) -> list[str]:
 
 def begun(transactions: list[str]) -> int:
     return transactions.count("BEGIN IMMEDIATE")
+
+
+def committed_rows(file_name: str) -> list[str]:
+    """The rows as another connection reads them."""
+    with closing(sqlite3.connect(file_name)) as connection:
+        return [name for (name,) in connection.execute('SELECT "name" FROM "rows"')]
 
 
 def committed(connection: sqlite3.Connection) -> set[str]:
@@ -175,12 +183,68 @@ async def test_writes_wait_for_another_connection_s_write_lock_and_then_commit(
     assert committed(other_connection) == {"first", "second"}
 
 
+def _commits_by_thread(database: SqliteDatabase) -> list[str]:
+    """The threads that run the database's COMMITs from now on, in order."""
+    threads: list[str] = []
+    connection = database._connection  # the real connection, to watch it
+    assert connection is not None
+
+    def trace(statement: str) -> None:
+        if statement == "COMMIT":
+            threads.append(threading.current_thread().name)
+
+    connection.set_trace_callback(trace)
+    return threads
+
+
+async def test_a_few_writes_commit_on_the_loop(database: SqliteDatabase) -> None:
+    # Appending a few pages to the WAL costs less than a trip to the committing thread and
+    # back, which one client pays on every command.
+    threads = _commits_by_thread(database)
+
+    await insert(database, "alone")
+    await asyncio.gather(*(insert(database, f"row {index}") for index in range(4)))
+
+    assert threads == [threading.current_thread().name] * 2
+
+
+async def test_the_wal_is_checkpointed_in_the_thread_never_in_a_commit(
+    database: SqliteDatabase, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # A checkpoint copies the WAL into the file and fsyncs both, tens of milliseconds: the
+    # database runs it in its committing thread once the WAL has passed its limit, holding
+    # the connection (so that the next write starts the WAL over), and no COMMIT does it.
+    monkeypatch.setattr(sqlite_database, "CHECKPOINT_BYTES", 100_000)
+    monkeypatch.setattr(sqlite_database, "_MEASURE_EVERY", 1)
+    database._checkpoint_due = 100_000
+    statements: list[tuple[str, str]] = []
+    connection = database._connection  # the real connection, to watch it
+    assert connection is not None
+    connection.set_trace_callback(
+        lambda statement: statements.append((statement, threading.current_thread().name))
+    )
+    wal = Path(database.file_name + "-wal")
+
+    for index in range(60):
+        await insert(database, f"{index} " + "x" * 5_000)
+    # Let a checkpoint under way finish, then start the WAL over.
+    await database.fetch_all("SELECT 1")
+    await insert(database, "after")
+
+    assert await database.fetch_all("PRAGMA wal_autocheckpoint") == [(0,)]
+    checkpoints = [thread for statement, thread in statements if "wal_checkpoint" in statement]
+    assert checkpoints
+    assert all(thread.startswith("wolkenkit-sqlite-commit") for thread in checkpoints)
+    assert os.stat(wal).st_size < 100_000
+    assert len(committed_rows(database.file_name)) == 61
+
+
 async def test_a_commit_runs_off_the_loop_and_what_comes_meanwhile_commits_next_together(
     database: SqliteDatabase, other_connection: sqlite3.Connection
 ) -> None:
-    # A file's COMMIT (with the checkpoints it may run, which fsync) is done in a thread:
-    # the loop goes on meanwhile, and the writes that come then wait and form the next
-    # group. Busy, the database batches more; idle, it commits at once.
+    # A group of many writes commits in a thread (with the checkpoints it may run, which
+    # fsync): the loop goes on meanwhile, and the writes that come then wait and form the
+    # next group. Busy, the database batches more; idle, it commits at once.
     loop = asyncio.get_running_loop()
     under_way = asyncio.Event()
     release = threading.Event()
@@ -189,43 +253,49 @@ async def test_a_commit_runs_off_the_loop_and_what_comes_meanwhile_commits_next_
     def trace(statement: str) -> None:
         if statement == "COMMIT":
             commits.append(threading.current_thread().name)
-            loop.call_soon_threadsafe(under_way.set)
-            # The first commit stays under way until the test lets it go.
-            release.wait(timeout=30)
+            if not release.is_set():
+                loop.call_soon_threadsafe(under_way.set)
+                # The first commit stays under way until the test lets it go.
+                release.wait(timeout=30)
         elif statement == "BEGIN IMMEDIATE":
             commits.append("begin")
 
     connection = database._connection  # the real connection, to watch it
     assert connection is not None
     connection.set_trace_callback(trace)
-    first = asyncio.ensure_future(insert(database, "first"))
+    many = sqlite_database.COMMIT_ON_LOOP_UP_TO + 1
+    first = [asyncio.ensure_future(insert(database, f"first {index}")) for index in range(many)]
     # The loop runs while the first commit is under way.
     await asyncio.wait_for(under_way.wait(), timeout=30)
     others = [asyncio.ensure_future(insert(database, f"row {index}")) for index in range(5)]
     read = asyncio.ensure_future(database.fetch_all('SELECT count(*) FROM "rows"'))
     await asyncio.sleep(0.01)
-    assert not first.done()
+    assert not any(write.done() for write in first)
     assert not read.done()
     release.set()
 
-    assert await first == "first"
+    assert await asyncio.gather(*first) == [f"first {index}" for index in range(many)]
     assert await asyncio.gather(*others) == [f"row {index}" for index in range(5)]
     # The read waited for the commit under way, and saw it.
-    assert (await read)[0][0] >= 1
+    assert (await read)[0][0] >= many
     assert commits.count("begin") == 2
     # (The read's own COMMIT ends a read transaction, on the loop.)
     assert commits[1].startswith("wolkenkit-sqlite-commit")
-    assert committed(other_connection) == {"first", *(f"row {index}" for index in range(5))}
+    assert committed(other_connection) == {
+        *(f"first {index}" for index in range(many)),
+        *(f"row {index}" for index in range(5)),
+    }
 
 
-async def test_the_wal_is_checkpointed_every_16_mb(database: SqliteDatabase) -> None:
+async def test_the_wal_is_checkpointed_every_16_mb_in_pages_of_2_kib(
+    database: SqliteDatabase,
+) -> None:
     # Each checkpoint copies every page the WAL holds into the file: a four times longer
     # WAL than SQLite's default copies the chat's hot pages a quarter as often.
-    [(pages,)] = await database.fetch_all("PRAGMA wal_autocheckpoint")
     [(page_size,)] = await database.fetch_all("PRAGMA page_size")
 
     assert page_size == 2048
-    assert pages * page_size == pytest.approx(16_000_000, abs=page_size)
+    assert sqlite_database.CHECKPOINT_BYTES == 16_000_000
 
 
 async def test_a_file_made_with_another_page_size_keeps_it(tmp_path: Path) -> None:
@@ -237,7 +307,6 @@ async def test_a_file_made_with_another_page_size_keeps_it(tmp_path: Path) -> No
     database = SqliteDatabase(file_name)
     try:
         assert await database.fetch_all("PRAGMA page_size") == [(4096,)]
-        assert await database.fetch_all("PRAGMA wal_autocheckpoint") == [(16_000_000 // 4096,)]
     finally:
         database.close()
 
