@@ -45,7 +45,6 @@ import argparse
 import asyncio
 import os
 import random
-import re
 import statistics
 import subprocess
 import sys
@@ -60,13 +59,13 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from valgrind import instructions_of
 
 BACKENDS = ("memory", "sqlite")
 KINDS = ("send", "like", "append", "replay")
 WORKLOADS = tuple(f"{kind}/{backend}" for kind in KINDS for backend in BACKENDS)
 #: Events per transaction of ``append``, as in ``store_workloads``.
 APPEND_BATCH = 100
-VALGRIND = ("valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null")
 #: The ratio past which a row is marked: the issue's "within 5 % of before".
 TOLERANCE = 1.05
 
@@ -173,16 +172,7 @@ def environment(tree: Path) -> dict[str, str]:
 
 
 def instructions(tree: Path, workload: str, count: int, most: int, app: Path) -> int:
-    report = subprocess.run(
-        [*VALGRIND, *worker_command(workload, count, most, app)],
-        env=environment(tree),
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stderr
-    found = re.search(r"I\s+refs:\s+([\d,]+)", report)
-    assert found is not None, report
-    return int(found.group(1).replace(",", ""))
+    return instructions_of(worker_command(workload, count, most, app), environment(tree))
 
 
 def microseconds_per_unit(tree: Path, workload: str, count: int, app: Path) -> float:

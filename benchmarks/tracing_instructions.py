@@ -24,8 +24,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import re
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -33,6 +31,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 from tracing import domain_rate, runtime_rate
+from valgrind import instructions_of
 
 MODES = ("before", "off")
 WORKLOADS = {"domain": domain_rate, "runtime": runtime_rate}
@@ -62,29 +61,8 @@ def instructions(
     if mode == "before":
         assert before is not None
         environment["PYTHONPATH"] = str(before / "src")
-    report = subprocess.run(
-        [
-            "valgrind",
-            "--tool=cachegrind",
-            "--cache-sim=no",
-            "--cachegrind-out-file=/dev/null",
-            sys.executable,
-            __file__,
-            "--worker",
-            workload,
-            "--count",
-            str(count),
-            "--app",
-            str(app_directory),
-        ],
-        env=environment,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stderr
-    found = re.search(r"I\s+refs:\s+([\d,]+)", report)
-    assert found is not None, report
-    return int(found.group(1).replace(",", ""))
+    command = [sys.executable, __file__, "--worker", workload, "--count", str(count)]
+    return instructions_of([*command, "--app", str(app_directory)], environment)
 
 
 def main() -> None:
