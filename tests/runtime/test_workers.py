@@ -236,3 +236,32 @@ async def test_an_item_that_must_be_alone_is_handled_outside_any_run(tmp_path: P
         await queue.destroy()
 
     assert in_a_run == {"first": True, "second": True, "barrier": False, "last": True}
+
+
+async def test_idle_workers_poll_an_empty_queue_one_at_a_time() -> None:
+    # Each idle worker polling on its own back-off made dozens of command workers poll the
+    # queue every few milliseconds, which on SQLite costs a write each time; the group
+    # polls once per back-off interval instead, whichever worker's turn it is.
+    queue = make_queue()
+    polls = 0
+    lock_next = queue.lock_next
+
+    async def counted_lock_next() -> LockedItem[Job] | None:
+        nonlocal polls
+        polls += 1
+        return await lock_next()
+
+    queue.lock_next = counted_lock_next  # type: ignore[method-assign]
+
+    async def process(locked: LockedItem[Job]) -> Verdict:
+        return None
+
+    workers = QueueWorkers("jobs", queue, process, 20, RENEW_INTERVAL, Wakeup())
+    workers.start()
+    await asyncio.sleep(1.0)
+    await workers.stop()
+
+    # Within a second, after the first look every worker takes: the group's single timer,
+    # armed with the back-off of whichever worker waits, polled 55 times here; 20 workers
+    # each on their own back-off (10 ms doubling up to 500 ms) polled 140 times.
+    assert polls <= 80

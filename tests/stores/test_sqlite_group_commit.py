@@ -209,7 +209,7 @@ async def test_a_few_writes_commit_on_the_loop(database: SqliteDatabase) -> None
 
 
 async def test_the_wal_is_checkpointed_in_the_thread_never_in_a_commit(
-    database: SqliteDatabase, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    database: SqliteDatabase, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A checkpoint copies the WAL into the file and fsyncs both, tens of milliseconds: the
     # database runs it in its committing thread once the WAL has passed its limit, holding
@@ -299,7 +299,7 @@ async def test_the_wal_is_checkpointed_every_16_mb_in_pages_of_2_kib(
 
 
 async def test_a_file_made_with_another_page_size_keeps_it(tmp_path: Path) -> None:
-    # The page size is fixed when the file is made; the checkpoint follows it.
+    # The page size is fixed when the file is made: an earlier file keeps its own.
     file_name = str(tmp_path / "earlier.db")
     with sqlite3.connect(file_name) as earlier:
         earlier.execute("PRAGMA page_size = 4096")
