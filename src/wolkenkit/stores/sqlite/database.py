@@ -180,13 +180,14 @@ class SqliteDatabase(SharedDatabase):
         self._writes: dict[asyncio.AbstractEventLoop, _Writes] = {}
         #: The unit of work that holds the connection's transaction, if one does.
         self._unit: _Unit | None = None
-        #: A file's commits run in a thread of their own (an in-memory one's on the loop).
-        self._commits_in_thread = file_name != MEMORY
+        #: A file has a WAL: its large groups' commits and its checkpoints run in a thread of
+        #: their own (an in-memory database commits everything on the loop).
+        self._has_wal = file_name != MEMORY
         self._committer = ThreadPoolExecutor(1, thread_name_prefix="wolkenkit-sqlite-commit")
         self._wal = file_name + "-wal"
         #: The WAL's size when last looked at (what it holds: see ``_connect``), the commits
         #: on the loop since, and the size past which the next checkpoint is due.
-        self._wal_bytes = _size(self._wal) if self._commits_in_thread else 0
+        self._wal_bytes = _size(self._wal) if self._has_wal else 0
         self._unmeasured_commits = 0
         self._checkpoint_due = CHECKPOINT_BYTES
         #: The commit under way in that thread, with the loop whose writes it holds.
@@ -321,12 +322,12 @@ class SqliteDatabase(SharedDatabase):
         if not to_commit:
             self._settle(loop, group, outcomes, closing, failure)
             return
-        if self._commits_in_thread and len(group) > COMMIT_ON_LOOP_UP_TO:
+        if self._has_wal and len(group) > COMMIT_ON_LOOP_UP_TO:
             self._in_thread(loop, self._commit_in_thread, group, outcomes, closing)
             return
         try:
             self._commit_now()
-            if self._commits_in_thread:
+            if self._has_wal:
                 self._unmeasured_commits += 1
                 if self._unmeasured_commits >= _MEASURE_EVERY:
                     self._unmeasured_commits = 0
