@@ -179,6 +179,8 @@ class TestSqlitePriorityQueueStore(PriorityQueueStoreContract):
     # On a busy machine a sleep plus a commit (which may fsync a WAL checkpoint) once
     # overran the default's 80 ms margin between renewing a lock and its expiry.
     lifetime = 400
+    #: Made for a process that is the queue's only user (``journaled_queue``).
+    sole_user = False
 
     @pytest.fixture
     async def make_store(self, options: dict[str, Any]) -> AsyncIterator[MakePriorityQueueStore]:
@@ -188,15 +190,20 @@ class TestSqlitePriorityQueueStore(PriorityQueueStoreContract):
             # Each store gets tables of its own, as the runtime's two queues do.
             number = next(tables)
             table_names = {"items": f"items-{number}", "priorityQueue": f"queue-{number}"}
-            return await create_priority_queue_store(
+            return await factory.create_priority_queue_store(
                 {**options, "tableNames": table_names},
                 QueueItem,
                 does_identifier_match_item,
                 expiration_time,
+                sole_user=self.sole_user,
             )
 
         async with queue_stores(create) as make_store:
             yield make_store
+
+
+class TestJournaledSqlitePriorityQueueStore(TestSqlitePriorityQueueStore):
+    sole_user = True
 
 
 class TestSqliteCrashSafety(CrashSafetyContract):

@@ -294,6 +294,9 @@ class Runtime:
                         # Read with the trace context an item may carry.
                         QueuedCommand,
                         command_matches,
+                        # Nobody else handles this process's commands: scheduled in memory
+                        # where the store allows, with a journal of what was accepted.
+                        sole_user=services == ALL_SERVICES,
                     )
                 ),
                 event_queue=await opening(

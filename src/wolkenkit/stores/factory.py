@@ -180,17 +180,32 @@ async def create_priority_queue_store(
     item_model: type[ItemT],
     does_identifier_match_item: DoesIdentifierMatchItem[ItemT, IdentifierT],
     expiration_time: int | None = None,
+    *,
+    sole_user: bool = False,
 ) -> PriorityQueueStore[ItemT, IdentifierT]:
+    """``sole_user``: this process alone uses the queue (the single-process runtime), so a
+    backend that offers it may schedule in memory and keep only a journal of what it accepted
+    (``create_journaled_priority_queue_store``: SQLite's). Other backends ignore it."""
     normalized = _normalize(options)
     # The options may carry it (the reference's shape); an explicit argument wins.
     from_options = normalized.pop("expirationTime", DEFAULT_EXPIRATION_TIME)
     expiration = int(from_options) if expiration_time is None else expiration_time
+    kind = "priority queue store"
+    if sole_user and _offers(normalized, "create_journaled_priority_queue_store"):
+        kind = "journaled priority queue store"
     return cast(
         PriorityQueueStore[ItemT, IdentifierT],
-        await _created(
-            "priority queue store", normalized, item_model, does_identifier_match_item, expiration
-        ),
+        await _created(kind, normalized, item_model, does_identifier_match_item, expiration),
     )
+
+
+def _offers(options: dict[str, Any], function: str) -> bool:
+    """Whether the backend the options name has ``function``."""
+    store_type = options.get("type")
+    package = BACKENDS.get(store_type) if isinstance(store_type, str) else None
+    if package is None or not isinstance(store_type, str):
+        return False
+    return hasattr(_import(package, store_type, "priority queue store"), function)
 
 
 async def create_file_store(options: StoreOptions) -> FileStore:

@@ -79,6 +79,9 @@ class InMemoryPriorityQueueStore(PriorityQueueStore[ItemT, IdentifierT]):
         self._clear()
 
     async def enqueue(self, item: ItemT, discriminator: str, priority: int) -> None:
+        self._enqueue(item, discriminator, priority)
+
+    def _enqueue(self, item: ItemT, discriminator: str, priority: int) -> None:
         queue = self._queues.get(discriminator)
         if queue is None:
             queue = self._queues[discriminator] = _Queue(discriminator)
@@ -110,9 +113,14 @@ class InMemoryPriorityQueueStore(PriorityQueueStore[ItemT, IdentifierT]):
         self._lock(queue, now_ms(), token)
 
     async def acknowledge(self, discriminator: str, token: str) -> None:
+        self._acknowledge(discriminator, token)
+
+    def _acknowledge(self, discriminator: str, token: str) -> ItemT:
+        """Take the locked head out, unlock the queue, and return the head."""
         queue = self._get_locked(discriminator, token)
-        queue.items.popleft()
+        item, _ = queue.items.popleft()
         self._unlock(queue)
+        return item
 
     async def defer(self, discriminator: str, token: str, priority: int) -> None:
         queue = self._get_locked(discriminator, token)
@@ -121,6 +129,10 @@ class InMemoryPriorityQueueStore(PriorityQueueStore[ItemT, IdentifierT]):
         self._unlock(queue)
 
     async def remove(self, discriminator: str, item_identifier: IdentifierT) -> None:
+        self._remove(discriminator, item_identifier)
+
+    def _remove(self, discriminator: str, item_identifier: IdentifierT) -> ItemT:
+        """Take the first matching item out and return it."""
         queue = self._queues.get(discriminator)
         if queue is None:
             raise ItemNotFound(f"Item for discriminator '{discriminator}' not found.")
@@ -135,14 +147,16 @@ class InMemoryPriorityQueueStore(PriorityQueueStore[ItemT, IdentifierT]):
         if index is None:
             raise ItemNotFound(f"Item for discriminator '{discriminator}' not found.")
         if index > 0:
+            item, _ = queue.items[index]
             del queue.items[index]
-            return
+            return item
         if queue.lock is not None and queue.lock.until > now_ms():
             # The head is being processed; removing it would pull it from under its worker.
             raise ItemNotFound(f"Item for discriminator '{discriminator}' is being processed.")
-        queue.items.popleft()
+        item, _ = queue.items.popleft()
         # The expired lock goes with the head, so its holder cannot acknowledge the next item.
         self._unlock(queue)
+        return item
 
     async def statistics(self, discriminators: Sequence[str] = ()) -> QueueStatistics:
         queues = self._queues

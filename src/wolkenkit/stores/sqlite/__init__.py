@@ -37,6 +37,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from wolkenkit.stores.journaled_queue import JournaledPriorityQueueStore
 from wolkenkit.stores.options import parse_options
 from wolkenkit.stores.priority_queue_store import DoesIdentifierMatchItem
 from wolkenkit.stores.sqlite.consumer_progress_store import SqliteConsumerProgressStore
@@ -52,6 +53,7 @@ from wolkenkit.stores.sqlite.options import (
     ViewStoreOptions,
 )
 from wolkenkit.stores.sqlite.priority_queue_store import SqlitePriorityQueueStore
+from wolkenkit.stores.sqlite.queue_journal import SqliteQueueJournal
 from wolkenkit.stores.sqlite.view_store import SqliteViewStore
 
 __all__ = [
@@ -63,6 +65,7 @@ __all__ = [
     "SqliteViewStore",
     "create_consumer_progress_store",
     "create_domain_event_store",
+    "create_journaled_priority_queue_store",
     "create_lock_store",
     "create_priority_queue_store",
     "create_view_store",
@@ -108,6 +111,22 @@ async def create_priority_queue_store(
     parsed, database = _open(PriorityQueueStoreOptions, options, "priority queue store")
     return SqlitePriorityQueueStore(
         database, parsed.table_names, item_model, does_identifier_match_item, expiration_time
+    )
+
+
+async def create_journaled_priority_queue_store(
+    options: Mapping[str, Any],
+    item_model: type[ItemT],
+    does_identifier_match_item: DoesIdentifierMatchItem[ItemT, IdentifierT],
+    expiration_time: int,
+) -> JournaledPriorityQueueStore[ItemT, IdentifierT]:
+    """The queue for a process that is its only user: see ``queue_journal``."""
+    parsed, database = _open(PriorityQueueStoreOptions, options, "priority queue store")
+    return JournaledPriorityQueueStore(
+        SqliteQueueJournal(database, parsed.table_names),
+        item_model,
+        does_identifier_match_item,
+        expiration_time,
     )
 
 

@@ -139,6 +139,8 @@ class _Unit:
     committed: asyncio.Future[None] | None = None
     #: An error that ended its transaction early (SQLite rolls back on some I/O errors).
     lost: Exception | None = None
+    #: What waits for its commit (``after_commit``), called once it has committed.
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
     #: How many units were opened inside it: each one's savepoint has a name of its own.
     nested: int = 0
 
@@ -257,6 +259,17 @@ class SqliteDatabase(SharedDatabase):
             loop.call_soon(self._commit_waiting, loop, writes)
         # A caller cancelled before its turn cancels the answer: its work is left out.
         return await answer
+
+    def after_commit(self, callback: Callable[[], None]) -> bool:
+        """Inside an open unit of work of this database: call ``callback`` once the unit has
+        committed (never if it, or the savepoint the caller is in, is undone) and return
+        ``True``. Anywhere else return ``False`` and do nothing: a ``write`` there has
+        committed by the time it returns."""
+        unit: _Unit | None = transactions.joined(self)
+        if unit is None or unit.loop is not asyncio.get_running_loop() or not unit.is_open():
+            return False
+        unit.after_commit.append(callback)
+        return True
 
     async def read(self, work: Work[T]) -> T:
         """Run ``work`` in a read transaction, which sees one consistent snapshot: never what
@@ -582,10 +595,13 @@ class SqliteDatabase(SharedDatabase):
         name = f"unit{unit.nested}"
         with self._lock:
             self._in(unit).execute(f"SAVEPOINT {name}")
+        waiting = len(unit.after_commit)
         try:
             yield
         except BaseException:
             self._undo_savepoint(unit, name)
+            # What the undone block wrote will never commit.
+            del unit.after_commit[waiting:]
             raise
         with self._lock:
             connection = self._in(unit)
@@ -700,8 +716,18 @@ class SqliteDatabase(SharedDatabase):
         if committed is not None and not committed.done():
             if failure is None:
                 committed.set_result(None)
+                self._call_after_commit(unit)
             else:
                 committed.set_exception(self._failure(failure))
+
+    @staticmethod
+    def _call_after_commit(unit: _Unit) -> None:
+        callbacks, unit.after_commit = unit.after_commit, []
+        for callback in callbacks:
+            try:
+                callback()
+            except Exception:
+                _logger.exception("A callback after a commit failed.")
 
     def _failure(self, error: Exception) -> Exception:
         if isinstance(error, sqlite3.Error):

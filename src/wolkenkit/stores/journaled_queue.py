@@ -1,0 +1,127 @@
+"""A priority queue that one process owns: scheduled in memory, kept on disk as a journal.
+
+When a single process is the queue's only user (the single-process runtime's command queue),
+locks, renewals and the choice of the next queue need not be shared, so they live in memory
+(``InMemoryPriorityQueueStore``). What must survive a crash is only which items were accepted
+and not yet done: each item is appended to a journal before ``enqueue`` returns, and taken out
+of it once acknowledged or removed. At the start, what the journal holds is queued again, in
+the order it was accepted.
+
+Taking items out of the journal is not awaited: the removals of many items are written
+together, soon after. If the process dies before, those items are queued again at the next
+start and handed out once more, as an expired lock would hand them out again; the runtime's
+command handling recognises a command it handled already.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+
+from pydantic import BaseModel
+
+from wolkenkit.records import frozen_record
+from wolkenkit.stores.memory.priority_queue_store import InMemoryPriorityQueueStore
+from wolkenkit.stores.priority_queue_store import (
+    DEFAULT_EXPIRATION_TIME,
+    DoesIdentifierMatchItem,
+    IdentifierT,
+    ItemT,
+)
+
+logger = logging.getLogger(__name__)
+
+
+@frozen_record
+class JournalEntry:
+    """An accepted item as the journal keeps it: its place, queue, priority and JSON."""
+
+    position: int
+    discriminator: str
+    priority: int
+    item: str
+
+
+class QueueJournal(ABC):
+    """The durable part of a ``JournaledPriorityQueueStore``: the items accepted and not yet
+    done, in the order they were accepted. Only one process may use a journal at a time;
+    ``setup`` fails with a clear error when another one does."""
+
+    @abstractmethod
+    async def setup(self) -> None: ...
+
+    @abstractmethod
+    async def destroy(self) -> None:
+        """Release the journal (and its ownership); what was removed is written first."""
+
+    @abstractmethod
+    async def entries(self) -> list[JournalEntry]:
+        """What the journal holds, in the order it was appended."""
+
+    @abstractmethod
+    async def append(
+        self, item: BaseModel, discriminator: str, priority: int, then: Callable[[int], None]
+    ) -> None:
+        """Write the item and call ``then`` with its position once the write is durable: before
+        returning, or, when the caller is inside a unit of work of the journal's database, once
+        that unit commits (never, if it rolls back)."""
+
+    @abstractmethod
+    def remove(self, position: int) -> None:
+        """Take the entry out, soon; not awaited (see the module's description)."""
+
+
+class JournaledPriorityQueueStore(InMemoryPriorityQueueStore[ItemT, IdentifierT]):
+    """The in-memory queue, with every accepted item in a journal until it is done."""
+
+    def __init__(
+        self,
+        journal: QueueJournal,
+        item_model: type[ItemT],
+        does_identifier_match_item: DoesIdentifierMatchItem[ItemT, IdentifierT],
+        expiration_time: int = DEFAULT_EXPIRATION_TIME,
+    ) -> None:
+        super().__init__(does_identifier_match_item, expiration_time)
+        self._journal = journal
+        self._item_model = item_model
+        #: The journal position of each queued item, by the item's identity: the queue hands
+        #: out the very objects it was given.
+        self._positions: dict[int, int] = {}
+
+    async def setup(self) -> None:
+        await self._journal.setup()
+        for entry in await self._journal.entries():
+            item = self._item_model.model_validate_json(entry.item)
+            self._queue(item, entry.discriminator, entry.priority, entry.position)
+        if self._positions:
+            logger.info("Queued again the %d items that were waiting.", len(self._positions))
+
+    async def destroy(self) -> None:
+        await self._journal.destroy()
+        self._positions.clear()
+        await super().destroy()
+
+    async def enqueue(self, item: ItemT, discriminator: str, priority: int) -> None:
+        if id(item) in self._positions:
+            # Queued twice: each copy needs an identity of its own to find its entry.
+            item = item.model_copy()
+        await self._journal.append(
+            item,
+            discriminator,
+            priority,
+            lambda position: self._queue(item, discriminator, priority, position),
+        )
+
+    async def acknowledge(self, discriminator: str, token: str) -> None:
+        self._forget(self._acknowledge(discriminator, token))
+
+    async def remove(self, discriminator: str, item_identifier: IdentifierT) -> None:
+        self._forget(self._remove(discriminator, item_identifier))
+
+    def _queue(self, item: ItemT, discriminator: str, priority: int, position: int) -> None:
+        self._positions[id(item)] = position
+        self._enqueue(item, discriminator, priority)
+
+    def _forget(self, item: ItemT) -> None:
+        self._journal.remove(self._positions.pop(id(item)))

@@ -1,0 +1,188 @@
+"""The journal of a queue that one process owns (``wolkenkit.stores.journaled_queue``), in SQLite.
+
+One table, keyed by the rowid: an accepted item is appended at its end and deleted once done,
+so a commit touches one B-tree where the shared queue (``priority_queue_store``) touches four,
+and locking and acknowledging write nothing at all. Deletions are batched: one statement for
+all the items done since the last one.
+
+One process at a time: ``setup`` takes an exclusive ``flock`` on a file beside the database
+(``<file>-<table>.owner``), which the kernel releases when the process ends, however it ends.
+
+Items that the shared queue of the same table names still holds (queued by an earlier
+version, or by a runtime that did not own its queue) move into the journal at ``setup``, so
+nothing accepted is lost by switching.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import sqlite3
+from collections.abc import Callable
+from typing import IO
+
+from pydantic import BaseModel
+
+from wolkenkit.errors import StoreError
+from wolkenkit.serialization import json_text
+from wolkenkit.stores.journaled_queue import JournalEntry, QueueJournal
+from wolkenkit.stores.sqlite.database import MEMORY, SqliteDatabase, SqliteTables, quote
+from wolkenkit.stores.sqlite.options import PriorityQueueTableNames
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not on Windows; there the guard is left out
+    fcntl = None  # type: ignore[assignment]
+
+logger = logging.getLogger(__name__)
+
+
+def journal_table(table_names: PriorityQueueTableNames) -> str:
+    """The journal's table, named after the queue's items table."""
+    return f"{table_names.items}-journal"
+
+
+class SqliteQueueJournal(SqliteTables, QueueJournal):
+    """Accepted items as rows of (position, discriminator, priority, item JSON)."""
+
+    def __init__(self, database: SqliteDatabase, table_names: PriorityQueueTableNames) -> None:
+        name = journal_table(table_names)
+        journal = quote(name)
+        super().__init__(
+            database,
+            [
+                f"""CREATE TABLE IF NOT EXISTS {journal} (
+                    "position" INTEGER PRIMARY KEY,
+                    "discriminator" TEXT NOT NULL,
+                    "priority" INTEGER NOT NULL,
+                    "item" TEXT NOT NULL
+                )""",
+                _take_over(table_names, journal),
+            ],
+        )
+        self._owner_file = (
+            None if database.file_name == MEMORY else f"{database.file_name}-{name}.owner"
+        )
+        self._owner: IO[bytes] | None = None
+        self._insert = (
+            f'INSERT INTO {journal} ("discriminator", "priority", "item") VALUES (?, ?, ?)'
+        )
+        self._delete = f'DELETE FROM {journal} WHERE "position" = ?'
+        self._select = (
+            f'SELECT "position", "discriminator", "priority", "item" FROM {journal} '
+            'ORDER BY "position"'
+        )
+        #: Positions done but not yet deleted, and the task that deletes them.
+        self._removed: list[int] = []
+        self._deleting: asyncio.Task[None] | None = None
+
+    async def setup(self) -> None:
+        self._own()
+        try:
+            await super().setup()
+        except BaseException:
+            self._disown()
+            raise
+
+    async def destroy(self) -> None:
+        try:
+            if self._deleting is not None:
+                await self._deleting
+            await self._delete_removed()
+        finally:
+            self._disown()
+            await super().destroy()
+
+    async def entries(self) -> list[JournalEntry]:
+        rows = await self._db.fetch_all(self._select)
+        return [JournalEntry(*row) for row in rows]
+
+    async def append(
+        self, item: BaseModel, discriminator: str, priority: int, then: Callable[[int], None]
+    ) -> None:
+        parameters = (discriminator, priority, json_text(item))
+
+        def insert(connection: sqlite3.Connection) -> int:
+            position = connection.execute(self._insert, parameters).lastrowid
+            assert position is not None  # an INSERT into a rowid table always has one
+            return position
+
+        position = await self._db.write(insert)
+        if not self._db.after_commit(lambda: then(position)):
+            then(position)
+
+    def remove(self, position: int) -> None:
+        self._removed.append(position)
+        if self._deleting is None:
+            # Not in the caller's context: a unit of work it may be in is none of this.
+            self._deleting = asyncio.get_running_loop().create_task(
+                self._delete_removed(), context=contextvars.Context()
+            )
+
+    async def _delete_removed(self) -> None:
+        try:
+            while self._removed:
+                positions, self._removed = self._removed, []
+                try:
+                    await self._db.write(self._deleting_rows(positions))
+                except Exception:
+                    # They are queued again at the next start, and recognised as done then.
+                    logger.exception(
+                        "Deleting %d done items from the journal failed.", len(positions)
+                    )
+        finally:
+            self._deleting = None
+
+    def _deleting_rows(self, positions: list[int]) -> Callable[[sqlite3.Connection], None]:
+        rows = [(position,) for position in positions]
+
+        def delete(connection: sqlite3.Connection) -> None:
+            connection.executemany(self._delete, rows)
+
+        return delete
+
+    def _own(self) -> None:
+        if self._owner_file is None or fcntl is None:
+            return
+        owner = open(self._owner_file, "ab")  # noqa: SIM115 - held until ``destroy``
+        try:
+            fcntl.flock(owner.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            owner.close()
+            raise StoreError(
+                f"Another process runs on {self._db.file_name}: its command queue belongs to "
+                f"one process at a time (it holds {self._owner_file}). Stop that one first."
+            ) from None
+        self._owner = owner
+
+    def _disown(self) -> None:
+        owner, self._owner = self._owner, None
+        if owner is not None:
+            # The file stays: deleting it would let two processes lock two different files.
+            owner.close()
+
+
+def _take_over(
+    table_names: PriorityQueueTableNames, journal: str
+) -> Callable[[sqlite3.Connection], None]:
+    """A schema step: move what the shared queue of these tables holds into the journal."""
+    names = (table_names.items, table_names.priority_queue)
+    items, queues = (quote(name) for name in names)
+
+    def take_over(connection: sqlite3.Connection) -> None:
+        found = connection.execute(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN (?, ?)", names
+        ).fetchone()[0]
+        if found < len(names):
+            return
+        moved = connection.execute(
+            f'INSERT INTO {journal} ("discriminator", "priority", "item") '
+            f'SELECT "discriminator", "priority", "item" FROM {items} ORDER BY "sequence"'
+        ).rowcount
+        if moved:
+            connection.execute(f"DELETE FROM {items}")
+            connection.execute(f"DELETE FROM {queues}")
+            logger.info("Moved %d queued items of %s into its journal.", moved, items)
+
+    return take_over

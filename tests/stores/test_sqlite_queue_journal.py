@@ -1,0 +1,215 @@
+"""The queue that one process owns, on SQLite: what its journal keeps across restarts, crashes
+and units of work (the queue contract: ``test_sqlite``)."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import sys
+import textwrap
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from wolkenkit.errors import StoreError
+from wolkenkit.stores import factory
+from wolkenkit.stores.journaled_queue import JournaledPriorityQueueStore
+from wolkenkit.stores.sqlite.database import open_shared, release
+from wolkenkit.testing.contracts.priority_queue_store import (
+    LONG_EXPIRATION_TIME,
+    QueueItem,
+    Store,
+    does_identifier_match_item,
+)
+
+
+@pytest.fixture
+def options(tmp_path: Path) -> dict[str, Any]:
+    return {"type": "Sqlite", "fileName": str(tmp_path / "wolkenkit.db")}
+
+
+async def _journaled(options: dict[str, Any], expiration_time: int = LONG_EXPIRATION_TIME) -> Store:
+    store = await factory.create_priority_queue_store(
+        options, QueueItem, does_identifier_match_item, expiration_time, sole_user=True
+    )
+    assert isinstance(store, JournaledPriorityQueueStore)
+    await store.setup()
+    return store
+
+
+async def _drain(store: Store) -> list[str]:
+    texts: list[str] = []
+    while (locked := await store.lock_next()) is not None:
+        texts.append(locked.item.text)
+        await store.acknowledge(locked.metadata.discriminator, locked.metadata.token)
+    return texts
+
+
+def _journal_rows(options: dict[str, Any]) -> int:
+    with closing(sqlite3.connect(options["fileName"])) as connection:
+        return int(connection.execute('SELECT count(*) FROM "items-journal"').fetchone()[0])
+
+
+async def test_other_backends_ignore_being_the_sole_user() -> None:
+    store = await factory.create_priority_queue_store(
+        {"type": "InMemory"}, QueueItem, does_identifier_match_item, sole_user=True
+    )
+    assert not isinstance(store, JournaledPriorityQueueStore)
+
+
+async def test_what_was_accepted_and_not_done_is_queued_again_in_order(
+    options: dict[str, Any],
+) -> None:
+    store = await _journaled(options)
+    for text in ["a1", "b1", "a2", "b2"]:
+        await store.enqueue(QueueItem(id=text, text=text), text[0], int(text[1]))
+    locked = await store.lock_next()
+    assert locked is not None
+    assert locked.item.text == "a1"
+    await store.acknowledge(locked.metadata.discriminator, locked.metadata.token)
+    # Locked but not acknowledged when the process goes: handed out again.
+    assert (await store.lock_next()) is not None
+    await store.destroy()
+
+    again = await _journaled(options)
+    try:
+        assert await _drain(again) == ["b1", "a2", "b2"]
+    finally:
+        await again.destroy()
+    assert _journal_rows(options) == 0
+
+
+async def test_removed_items_stay_removed(options: dict[str, Any]) -> None:
+    store = await _journaled(options)
+    await store.enqueue(QueueItem(id="x", text="x"), "a", 1)
+    await store.enqueue(QueueItem(id="y", text="y"), "a", 2)
+    await store.remove("a", "y")
+    await store.destroy()
+
+    again = await _journaled(options)
+    try:
+        assert await _drain(again) == ["x"]
+    finally:
+        await again.destroy()
+
+
+async def test_done_items_leave_the_journal_without_waiting_for_the_destroy(
+    options: dict[str, Any],
+) -> None:
+    store = await _journaled(options)
+    try:
+        for number in range(20):
+            await store.enqueue(QueueItem(id=str(number)), str(number), number)
+        assert _journal_rows(options) == 20
+        assert len(await _drain(store)) == 20
+        for _ in range(100):
+            if _journal_rows(options) == 0:
+                break
+            await asyncio.sleep(0.01)
+        assert _journal_rows(options) == 0
+    finally:
+        await store.destroy()
+
+
+async def test_a_journal_belongs_to_one_store_at_a_time(options: dict[str, Any]) -> None:
+    store = await _journaled(options)
+    with pytest.raises(StoreError, match="one process at a time"):
+        await _journaled(options)
+    await store.destroy()
+    # Given back, it is the next one's.
+    again = await _journaled(options)
+    await again.destroy()
+
+
+async def test_items_of_the_shared_queue_move_into_the_journal(options: dict[str, Any]) -> None:
+    shared = await factory.create_priority_queue_store(
+        options, QueueItem, does_identifier_match_item
+    )
+    await shared.setup()
+    await shared.enqueue(QueueItem(id="1", text="first"), "a", 1)
+    await shared.enqueue(QueueItem(id="2", text="second"), "a", 2)
+    await shared.destroy()
+
+    store = await _journaled(options)
+    try:
+        assert await _drain(store) == ["first", "second"]
+    finally:
+        await store.destroy()
+    with closing(sqlite3.connect(options["fileName"])) as connection:
+        assert connection.execute('SELECT count(*) FROM "items"').fetchone()[0] == 0
+
+
+async def test_an_item_enqueued_in_a_unit_of_work_waits_for_its_commit(
+    options: dict[str, Any],
+) -> None:
+    store = await _journaled(options)
+    database = open_shared(options["fileName"], "test")
+    try:
+        async with database.transaction():
+            await store.enqueue(QueueItem(id="1", text="committed"), "a", 1)
+            assert await store.lock_next() is None
+        assert await _drain(store) == ["committed"]
+
+        async def enqueue_and_fail(text: str) -> None:
+            async with database.transaction():
+                await store.enqueue(QueueItem(id=text, text=text), "a", 2)
+                raise RuntimeError("undone")
+
+        with pytest.raises(RuntimeError):
+            await enqueue_and_fail("rolled back")
+        async with database.transaction():
+            with pytest.raises(RuntimeError):
+                await enqueue_and_fail("savepoint undone")
+            await store.enqueue(QueueItem(id="4", text="kept"), "a", 4)
+        assert await _drain(store) == ["kept"]
+    finally:
+        release(database)
+        await store.destroy()
+    assert _journal_rows(options) == 0
+
+
+_ENQUEUE_AND_DIE = """
+import asyncio, os, sys
+from wolkenkit.stores import factory
+from wolkenkit.testing.contracts.priority_queue_store import (
+    QueueItem, does_identifier_match_item,
+)
+
+async def main() -> None:
+    options = {"type": "Sqlite", "fileName": sys.argv[1]}
+    store = await factory.create_priority_queue_store(
+        options, QueueItem, does_identifier_match_item, sole_user=True
+    )
+    await store.setup()
+    await asyncio.gather(
+        *(store.enqueue(QueueItem(id=str(n), text=str(n)), str(n % 7), n) for n in range(200))
+    )
+    print("accepted", flush=True)
+    os.kill(os.getpid(), 9)
+
+asyncio.run(main())
+"""
+
+
+async def test_a_killed_process_loses_no_accepted_item(options: dict[str, Any]) -> None:
+    script = textwrap.dedent(_ENQUEUE_AND_DIE)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        script,
+        options["fileName"],
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert stdout.decode().strip() == "accepted", stderr.decode()
+    assert process.returncode == -9
+    # The kernel gave its ownership back with the process.
+    store = await _journaled(options)
+    try:
+        texts = await _drain(store)
+    finally:
+        await store.destroy()
+    assert sorted(texts, key=int) == [str(n) for n in range(200)]
