@@ -7,28 +7,21 @@ sandbox and type-checked like the todo example.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
 
-from tests.docs.test_todo_example import PAGE, example_code, write_app
+from tests.docs.test_todo_example import example_files, write_app
 from tests.scaffolds.helpers import type_check
 from wolkenkit import load_application
 from wolkenkit.testing import Sandbox
 
-_BLOCK = re.compile(
-    r"<!-- tables-example:start -->\n```python\n(.*?)```\n<!-- tables-example:end -->",
-    re.DOTALL,
-)
-
 
 @pytest.fixture(scope="module")
 def app_directory(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    directory = write_app(example_code(), tmp_path_factory.mktemp("todos"))
-    [tables_code] = _BLOCK.findall(PAGE.read_text())
+    directory = write_app(example_files("todo-example"), tmp_path_factory.mktemp("todos"))
     # The page's flow and view over a table take the place of those over infrastructure.
-    return write_app(str(tables_code), directory)
+    return write_app(example_files("tables-example"), directory)
 
 
 def test_pending_todos_come_from_the_table(app_directory: Path) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.scaffolds.helpers import project_tests, wk
+from tests.scaffolds.helpers import project_tests, type_check, wk
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +35,13 @@ def test_its_tests_pass_right_after_init(demo: Path) -> None:
     assert "12 passed" in result.stdout
     # Not even pytest-asyncio's warning about its unset loop scope, where it is installed.
     assert "warning" not in (result.stdout + result.stderr).lower()
+
+
+def test_it_type_checks_as_generated(demo: Path) -> None:
+    # The README's `mypy`, with the project's settings: the event classes keep their types.
+    result = type_check(demo)
+
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_it_has_the_files_of_a_project(demo: Path) -> None:
@@ -86,6 +93,10 @@ def test_domain_events_include_rejections_and_failures(description: dict[str, An
     }
     assert events["sent"]["schema"]["properties"] == {"text": {"type": "string"}}
     assert events["liked"]["schema"]["properties"] == {"likes": {"type": "integer"}}
+    assert events["sent"]["documentation"] == "A message was sent."
+    assert events["liked"]["documentation"] == (
+        "A message was liked; the data holds its new number of likes."
+    )
     for name in ("sendRejected", "sendFailed", "likeRejected", "likeFailed"):
         assert events[name]["schema"]["properties"] == {"reason": {"type": "string"}}
 

@@ -59,6 +59,8 @@ MetadataT = TypeVar("MetadataT", default=dict[str, Any])
 MaybeAwaitable = Awaitable[Any] | Any
 #: A handler function, which the decorators return unchanged.
 HandlerT = TypeVar("HandlerT", bound=Callable[..., Any])
+#: An event's data model declared as the event itself (``@aggregate.event class Sent``).
+EventModelT = TypeVar("EventModelT", bound=type[BaseModel])
 
 
 _SCHEMA_ARGUMENTS: dict[tuple[type, type], tuple[type[BaseModel] | None, ...]] = {}
@@ -250,13 +252,20 @@ class Aggregate(Generic[StateT]):
 
         aggregate = Aggregate(Message, authorize=Everyone)
 
+        @aggregate.event
+        class Sent(Schema):
+            text: str
+
         @aggregate.command
         def send(message: Message, command: Send) -> Sent:
             return Sent(text=command.text)
 
         @aggregate.event
-        def sent(message: Message, event: Sent) -> Message:
-            return message.model_copy(update={"text": event.text})
+        def liked(message: Message, event: Liked) -> Message:
+            return message.model_copy(update={"likes": message.likes + 1})
+
+    An event whose data is what changes in the state is declared by its model's class (its
+    fields are copied into the state); any other event by a handler function.
     """
 
     initial_state: Callable[[], StateT]
@@ -306,12 +315,15 @@ class Aggregate(Generic[StateT]):
         return register if function is None else register(function)
 
     @overload
+    def event(self, model: EventModelT, /) -> EventModelT: ...
+
+    @overload
     def event(self, function: HandlerT, /) -> HandlerT: ...
 
     @overload
     def event(
         self,
-        function: None = None,
+        declared: None = None,
         /,
         *,
         name: str | None = None,
@@ -322,7 +334,7 @@ class Aggregate(Generic[StateT]):
 
     def event(
         self,
-        function: HandlerT | None = None,
+        declared: HandlerT | None = None,
         /,
         *,
         name: str | None = None,
@@ -330,19 +342,28 @@ class Aggregate(Generic[StateT]):
         filter: Callable[..., Any] | None = None,
         map: Callable[..., Any] | None = None,
     ) -> HandlerT | Callable[[HandlerT], HandlerT]:
-        """Registers an event handler; its name is the function's, in camelCase, and the
-        model its event parameter names is the event's data: a command handler that returns
-        that model publishes this event. ``filter`` and ``map`` shape live delivery."""
+        """Registers an event, by its handler function or by its data model's class.
+
+        A handler function's name is the event's, in camelCase, and the model its event
+        parameter names is the event's data. A model class is the event's data itself: its
+        name in camelCase is the event's (``MarkedDone`` gives ``markedDone``), its docstring
+        the documentation, and applying the event copies its fields into the state. Either
+        way, a command handler that returns the model publishes this event, and the function
+        or class comes back unchanged. ``filter`` and ``map`` shape live delivery."""
+        from wolkenkit.application.event_classes import fields_copier
         from wolkenkit.application.functions import FunctionDomainEventHandler
 
-        def register(function: HandlerT) -> HandlerT:
+        def register(declared: HandlerT) -> HandlerT:
+            function: Callable[..., Any] = (
+                fields_copier(declared, self.state_type) if isinstance(declared, type) else declared
+            )
             handler = FunctionDomainEventHandler(function, self, authorize, filter, map)
             _add(
-                self.domain_event_handlers, name or wire_name(function.__name__), handler, function
+                self.domain_event_handlers, name or wire_name(declared.__name__), handler, function
             )
-            return function
+            return declared
 
-        return register if function is None else register(function)
+        return register if declared is None else register(declared)
 
     def upcaster(
         self, model: type[BaseModel], *, from_version: int

@@ -90,8 +90,16 @@ def _message(
     if documentation := handler.documentation():
         description["documentation"] = documentation
     if schema := _schema(handler.data_schema()):
-        description["schema"] = schema
+        description["schema"] = _not_repeating(schema, documentation)
     return description
+
+
+def _not_repeating(schema: JsonSchema, documentation: str | None) -> JsonSchema:
+    """``schema`` without the description pydantic takes from its model's docstring where
+    that docstring is the documentation already (an event declared by its class)."""
+    if documentation is None or schema.get("description") != documentation:
+        return schema
+    return {key: value for key, value in schema.items() if key != "description"}
 
 
 def _event(handler: DomainEventHandler[Any, Any]) -> MessageDescription:

@@ -38,11 +38,19 @@ def wire_name(python_name: str) -> str:
     return camel[:1].lower() + camel[1:]
 
 
-_DEF = re.compile(r"\s*(async\s+)?def\s")
+_DEF = re.compile(r"\s*((async\s+)?def|class)\s")
+
+#: On a function wolkenkit wrote for a class of the app (the handler of an event class): that
+#: class, whose statement its load errors name.
+WRITTEN_FOR = "_wolkenkit_written_for"
 
 
 def where(function: Callable[..., Any]) -> str:
-    """``file:line`` of a function's ``def``, for load errors."""
+    """``file:line`` of a function's ``def`` (or of the class it was written for), for load
+    errors."""
+    written_for: type[Any] | None = getattr(function, WRITTEN_FOR, None)
+    if written_for is not None:
+        return class_where(written_for)
     code = getattr(function, "__code__", None)
     if code is None:
         return repr(function)
@@ -55,8 +63,20 @@ def caller() -> str:
     return f"{frame.f_code.co_filename}:{frame.f_lineno}"
 
 
+def class_where(cls: type[Any]) -> str:
+    """``file:line`` of a class statement (not of its decorator: ``@aggregate.event``)."""
+    try:
+        _, first_line = inspect.getsourcelines(cls)
+        filename = inspect.getsourcefile(cls)
+    except (OSError, TypeError):
+        return cls.__module__
+    if filename is None:
+        return f"{cls.__module__}:{first_line}"
+    return f"{filename}:{_def_line(filename, first_line)}"
+
+
 def _def_line(filename: str, first_line: int) -> int:
-    """A decorated function's code starts at its first decorator; the ``def`` is what a
+    """Decorated code starts at its first decorator; the ``def`` (or ``class``) is what a
     reader looks for, a few lines further down."""
     lines = linecache.getlines(filename)
     for number in range(first_line, min(first_line + 50, len(lines)) + 1):

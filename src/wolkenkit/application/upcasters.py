@@ -27,6 +27,7 @@ from wolkenkit.application.signatures import (
     Call,
     Offer,
     bind,
+    class_where,
     is_instance_of,
     load_error,
     where,
@@ -140,7 +141,7 @@ def check_upcasters(aggregate: Aggregate[Any]) -> None:
         for start in range(1, version_of(model)):
             if (model, start) not in steps:
                 raise UpcasterMalformed(
-                    f"{model.__name__} ({_defined_at(model)}) is at version {version_of(model)}, "
+                    f"{model.__name__} ({class_where(model)}) is at version {version_of(model)}, "
                     f"but no upcaster lifts its version {start} to {start + 1}: add one with "
                     f"@aggregate.upcaster({model.__name__}, from_version={start})."
                 )
@@ -156,12 +157,3 @@ def _malformed(upcaster: FunctionUpcaster, detail: str) -> UpcasterMalformed:
     error = load_error(upcaster.function, detail, UpcasterMalformed)
     assert isinstance(error, UpcasterMalformed)
     return error
-
-
-def _defined_at(model: type[BaseModel]) -> str:
-    """``file:line`` of a class statement."""
-    try:
-        _, line = inspect.getsourcelines(model)
-        return f"{inspect.getsourcefile(model)}:{line}"
-    except (OSError, TypeError):
-        return model.__module__

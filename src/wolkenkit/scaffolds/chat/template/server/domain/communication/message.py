@@ -18,15 +18,23 @@ class Like(Schema):
     pass
 
 
+aggregate = Aggregate(Message, authorize=Everyone)
+
+
+# Events whose data is what changes in the state are declared by their classes: applying one
+# copies its fields into the message.
+@aggregate.event
 class Sent(Schema):
+    """A message was sent."""
+
     text: str
 
 
+@aggregate.event
 class Liked(Schema):
+    """A message was liked; the data holds its new number of likes."""
+
     likes: int
-
-
-aggregate = Aggregate(Message, authorize=Everyone)
 
 
 @aggregate.command
@@ -46,14 +54,3 @@ def like(message: Message, command: Like, this: AggregateService[Message]) -> Li
         raise CommandRejected("Message was not yet sent.")
     return Liked(likes=message.likes + 1)
 
-
-@aggregate.event
-def sent(message: Message, event: Sent) -> Message:
-    """A message was sent."""
-    return message.model_copy(update={"text": event.text})
-
-
-@aggregate.event
-def liked(message: Message, event: Liked) -> Message:
-    """A message was liked; the data holds its new number of likes."""
-    return message.model_copy(update={"likes": event.likes})
