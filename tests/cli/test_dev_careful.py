@@ -205,3 +205,17 @@ def test_ctrl_c_while_importing_exits_quietly_with_130(tmp_path: Path, module: s
     )
 
     assert (result.returncode, result.stdout, result.stderr) == (130, "", "")
+
+
+def test_a_second_dev_of_the_app_on_other_ports_is_an_error_not_ready(chat: Path) -> None:
+    # Both would take commands from one queue; the single-process runtime keeps its own.
+    with running_dev(chat) as first:
+        wait_until(lambda: "Ready" in first.output, DEADLINE_SECONDS)
+        with running_dev(chat) as second:
+            wait_until(lambda: second.process.poll() is not None, DEADLINE_SECONDS)
+        assert healthy(first.health_port)
+
+    assert second.process.returncode != 0
+    assert "Ready" not in second.output
+    assert second.output.strip().count("\n") == 0, second.output
+    assert "Another runtime (a second wk dev of this app?) uses the stores" in second.output

@@ -4,6 +4,7 @@ and units of work (the queue contract: ``test_sqlite``)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 import sys
 import textwrap
@@ -115,12 +116,31 @@ async def test_done_items_leave_the_journal_without_waiting_for_the_destroy(
 
 async def test_a_journal_belongs_to_one_store_at_a_time(options: dict[str, Any]) -> None:
     store = await _journaled(options)
-    with pytest.raises(StoreError, match="one process at a time"):
+    with pytest.raises(StoreError, match="keeps its queue of commands to itself"):
         await _journaled(options)
     await store.destroy()
     # Given back, it is the next one's.
     again = await _journaled(options)
     await again.destroy()
+
+
+async def test_other_processes_can_tell_that_the_queue_is_owned(options: dict[str, Any]) -> None:
+    assert not factory.is_priority_queue_owned(options)
+    store = await _journaled(options)
+    # The probe runs in a process of its own, as wk dev's check would.
+    probe = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        "import json, sys; from wolkenkit.stores import factory; "
+        "print(factory.is_priority_queue_owned(json.loads(sys.argv[1])))",
+        json.dumps(options),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    stdout, _ = await probe.communicate()
+    await store.destroy()
+    assert stdout.decode().strip() == "True"
+    assert not factory.is_priority_queue_owned(options)
+    assert not factory.is_priority_queue_owned({"type": "InMemory"})
 
 
 async def test_items_of_the_shared_queue_move_into_the_journal(options: dict[str, Any]) -> None:

@@ -30,6 +30,7 @@ from watchfiles import Change, DefaultFilter, awatch
 
 from wolkenkit import errors
 from wolkenkit.runtime.standby import Standby, take_early
+from wolkenkit.stores import factory
 from wolkenkit.stores.sqlite.moving import move_tables
 
 READY_TIMEOUT_SECONDS = 30.0
@@ -194,7 +195,7 @@ class DevelopmentServer:
         # milliseconds importing before it reads the app: no change after "Ready" is missed.
         watcher = asyncio.create_task(watch())
         try:
-            problem = ports_problem(self._options)
+            problem = ports_problem(self._options) or stores_problem(self._options)
             if problem is not None:
                 raise errors.CliError(problem)
             await self._move_earlier_view_tables()
@@ -317,6 +318,28 @@ def ports_problem(options: DevelopmentOptions) -> str | None:
         if problem is not None:
             return problem
     return None
+
+
+def stores_problem(options: DevelopmentOptions) -> str | None:
+    """Why the runtime could not use its stores, in one line (``None`` if it can): another
+    runtime (a second ``wk dev`` of the app, on other ports) owns its queue of commands."""
+    queue = runtime_environment(options).get("PRIORITY_QUEUE_STORE_FOR_COMMANDS_OPTIONS")
+    if queue is None:
+        return None
+    try:
+        owned = factory.is_priority_queue_owned(
+            json.loads(queue) if queue.lstrip().startswith("{") else queue
+        )
+    except (errors.WolkenkitError, ValueError):
+        # Options the runtime will refuse with a clearer message of its own.
+        return None
+    if not owned:
+        return None
+    return (
+        "Another runtime (a second wk dev of this app?) uses the stores in "
+        f"{options.application_directory.resolve() / DATA_DIRECTORY}; stop it first, or run "
+        "this one with --in-memory."
+    )
 
 
 def _listening_problem(host: str, port: int) -> str | None:

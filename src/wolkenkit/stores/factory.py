@@ -191,7 +191,7 @@ async def create_priority_queue_store(
     from_options = normalized.pop("expirationTime", DEFAULT_EXPIRATION_TIME)
     expiration = int(from_options) if expiration_time is None else expiration_time
     kind = "priority queue store"
-    if sole_user and _offers(normalized, "create_journaled_priority_queue_store"):
+    if sole_user and _offered(normalized, "create_journaled_priority_queue_store"):
         kind = "journaled priority queue store"
     return cast(
         PriorityQueueStore[ItemT, IdentifierT],
@@ -199,13 +199,25 @@ async def create_priority_queue_store(
     )
 
 
-def _offers(options: dict[str, Any], function: str) -> bool:
-    """Whether the backend the options name has ``function``."""
+def is_priority_queue_owned(options: StoreOptions) -> bool:
+    """Whether a running process owns the queue these options name (as ``sole_user``), so
+    that no other process may use it."""
+    normalized = _normalize(options)
+    normalized.pop("expirationTime", None)
+    is_owned = _offered(normalized, "is_priority_queue_owned")
+    return is_owned is not None and bool(is_owned(normalized))
+
+
+def _offered(options: dict[str, Any], function: str) -> Callable[..., Any] | None:
+    """The backend's ``function``, if the backend the options name has it."""
     store_type = options.get("type")
     package = BACKENDS.get(store_type) if isinstance(store_type, str) else None
     if package is None or not isinstance(store_type, str):
-        return False
-    return hasattr(_import(package, store_type, "priority queue store"), function)
+        return None
+    found: Callable[..., Any] | None = getattr(
+        _import(package, store_type, "priority queue store"), function, None
+    )
+    return found
 
 
 async def create_file_store(options: StoreOptions) -> FileStore:

@@ -41,7 +41,7 @@ from wolkenkit.stores.journaled_queue import JournaledPriorityQueueStore
 from wolkenkit.stores.options import parse_options
 from wolkenkit.stores.priority_queue_store import DoesIdentifierMatchItem
 from wolkenkit.stores.sqlite.consumer_progress_store import SqliteConsumerProgressStore
-from wolkenkit.stores.sqlite.database import SqliteDatabase, open_shared
+from wolkenkit.stores.sqlite.database import MEMORY, SqliteDatabase, open_shared
 from wolkenkit.stores.sqlite.domain_event_store import SqliteDomainEventStore
 from wolkenkit.stores.sqlite.lock_store import SqliteLockStore
 from wolkenkit.stores.sqlite.options import (
@@ -53,7 +53,7 @@ from wolkenkit.stores.sqlite.options import (
     ViewStoreOptions,
 )
 from wolkenkit.stores.sqlite.priority_queue_store import SqlitePriorityQueueStore
-from wolkenkit.stores.sqlite.queue_journal import SqliteQueueJournal
+from wolkenkit.stores.sqlite.queue_journal import SqliteQueueJournal, is_owned
 from wolkenkit.stores.sqlite.view_store import SqliteViewStore
 
 __all__ = [
@@ -69,6 +69,7 @@ __all__ = [
     "create_lock_store",
     "create_priority_queue_store",
     "create_view_store",
+    "is_priority_queue_owned",
 ]
 
 ItemT = TypeVar("ItemT", bound=BaseModel)
@@ -128,6 +129,12 @@ async def create_journaled_priority_queue_store(
         does_identifier_match_item,
         expiration_time,
     )
+
+
+def is_priority_queue_owned(options: Mapping[str, Any]) -> bool:
+    """Whether a running process owns the queue's journal (``queue_journal``)."""
+    parsed = parse_options(PriorityQueueStoreOptions, options, "SQLite priority queue store")
+    return parsed.file_name != MEMORY and is_owned(parsed.file_name, parsed.table_names)
 
 
 async def create_view_store(options: Mapping[str, Any]) -> SqliteViewStore:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+import os
 import sqlite3
 from collections.abc import Callable
 from typing import IO
@@ -43,6 +44,30 @@ def journal_table(table_names: PriorityQueueTableNames) -> str:
     return f"{table_names.items}-journal"
 
 
+def owner_file(file_name: str, table_names: PriorityQueueTableNames) -> str:
+    """The file whose lock says which process owns the journal of these tables."""
+    return f"{os.path.realpath(file_name)}-{journal_table(table_names)}.owner"
+
+
+def is_owned(file_name: str, table_names: PriorityQueueTableNames) -> bool:
+    """Whether a running process owns the journal of these tables in ``file_name``."""
+    if fcntl is None:
+        return False
+    try:
+        probe = open(owner_file(file_name, table_names), "rb")  # noqa: SIM115 - closed below
+    except FileNotFoundError:
+        return False
+    with probe:
+        try:
+            fcntl.flock(probe.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        except OSError:
+            return False
+        fcntl.flock(probe.fileno(), fcntl.LOCK_UN)
+    return False
+
+
 class SqliteQueueJournal(SqliteTables, QueueJournal):
     """Accepted items as rows of (position, discriminator, priority, item JSON)."""
 
@@ -62,7 +87,7 @@ class SqliteQueueJournal(SqliteTables, QueueJournal):
             ],
         )
         self._owner_file = (
-            None if database.file_name == MEMORY else f"{database.file_name}-{name}.owner"
+            None if database.file_name == MEMORY else owner_file(database.file_name, table_names)
         )
         self._owner: IO[bytes] | None = None
         self._insert = (
@@ -148,11 +173,20 @@ class SqliteQueueJournal(SqliteTables, QueueJournal):
         owner = open(self._owner_file, "ab")  # noqa: SIM115 - held until ``destroy``
         try:
             fcntl.flock(owner.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        except OSError as error:
             owner.close()
+            if not isinstance(error, BlockingIOError):
+                # A file system without locks (some network mounts): run without the guard.
+                logger.warning(
+                    "Cannot lock %s (%s); nothing keeps a second process off the queue.",
+                    self._owner_file,
+                    error,
+                )
+                return
             raise StoreError(
-                f"Another process runs on {self._db.file_name}: its command queue belongs to "
-                f"one process at a time (it holds {self._owner_file}). Stop that one first."
+                f"Another runtime uses {self._db.file_name} (it holds {self._owner_file}): a "
+                "single-process runtime keeps its queue of commands to itself. Stop that one "
+                "first."
             ) from None
         self._owner = owner
 
