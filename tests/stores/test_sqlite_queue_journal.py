@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from wolkenkit.errors import StoreError
-from wolkenkit.stores import factory
+from wolkenkit.stores import factory, journaled_queue
 from wolkenkit.stores.journaled_queue import JournaledPriorityQueueStore
 from wolkenkit.stores.sqlite.database import open_shared, release
 from wolkenkit.testing.contracts.priority_queue_store import (
@@ -161,6 +161,32 @@ async def test_items_of_the_shared_queue_move_into_the_journal(options: dict[str
         assert connection.execute('SELECT count(*) FROM "items"').fetchone()[0] == 0
 
 
+async def test_items_another_process_queues_meanwhile_are_taken_over(
+    options: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # (A wk replay beside the runtime queues the commands its flows issue where the shared
+    # queue of these tables keeps them.)
+    monkeypatch.setattr(journaled_queue, "TAKE_OVER_INTERVAL_SECONDS", 0.05)
+    store = await _journaled(options)
+    shared = await factory.create_priority_queue_store(
+        options, QueueItem, does_identifier_match_item
+    )
+    await shared.setup()
+    try:
+        assert await store.lock_next() is None
+        await shared.enqueue(QueueItem(id="1", text="from elsewhere"), "a", 1)
+        await asyncio.sleep(0.06)
+        assert await _drain(store) == ["from elsewhere"]
+    finally:
+        await shared.destroy()
+        await store.destroy()
+    again = await _journaled(options)
+    try:
+        assert await _drain(again) == []
+    finally:
+        await again.destroy()
+
+
 async def test_an_item_enqueued_in_a_unit_of_work_waits_for_its_commit(
     options: dict[str, Any],
 ) -> None:
@@ -192,7 +218,7 @@ async def test_an_item_enqueued_in_a_unit_of_work_waits_for_its_commit(
 
 _ENQUEUE_AND_DIE = """
 import asyncio, os, sys
-from wolkenkit.stores import factory
+from wolkenkit.stores import factory, journaled_queue
 from wolkenkit.testing.contracts.priority_queue_store import (
     QueueItem, does_identifier_match_item,
 )

@@ -5,7 +5,9 @@ locks, renewals and the choice of the next queue need not be shared, so they liv
 (``InMemoryPriorityQueueStore``). What must survive a crash is only which items were accepted
 and not yet done: each item is appended to a journal before ``enqueue`` returns, and taken out
 of it once acknowledged or removed. At the start, what the journal holds is queued again, in
-the order it was accepted.
+the order it was accepted. Another process may still put items where a shared queue of the
+same name keeps them (a ``wk replay`` beside the runtime, whose flows issue commands): an idle
+queue looks there once a second and takes them over.
 
 Taking items out of the journal is not awaited: the removals of many items are written
 together, soon after. If the process dies before, those items are queued again at the next
@@ -16,6 +18,7 @@ command handling recognises a command it handled already.
 from __future__ import annotations
 
 import logging
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 
@@ -28,9 +31,13 @@ from wolkenkit.stores.priority_queue_store import (
     DoesIdentifierMatchItem,
     IdentifierT,
     ItemT,
+    LockedItem,
 )
 
 logger = logging.getLogger(__name__)
+
+#: How often an idle queue looks for items other processes queued (``QueueJournal.take_over``).
+TAKE_OVER_INTERVAL_SECONDS = 1.0
 
 
 @frozen_record
@@ -58,6 +65,12 @@ class QueueJournal(ABC):
     @abstractmethod
     async def entries(self) -> list[JournalEntry]:
         """What the journal holds, in the order it was appended."""
+
+    @abstractmethod
+    async def take_over(self) -> list[JournalEntry]:
+        """Move into the journal what other processes queued where a queue of the same name
+        that is not journaled keeps its items (a ``wk replay`` beside the runtime, whose flows
+        issue commands); the entries added, in order."""
 
     @abstractmethod
     async def append(
@@ -88,14 +101,22 @@ class JournaledPriorityQueueStore(InMemoryPriorityQueueStore[ItemT, IdentifierT]
         #: The journal position of each queued item, by the item's identity: the queue hands
         #: out the very objects it was given.
         self._positions: dict[int, int] = {}
+        self._next_take_over = 0.0
 
     async def setup(self) -> None:
         await self._journal.setup()
-        for entry in await self._journal.entries():
-            item = self._item_model.model_validate_json(entry.item)
-            self._queue(item, entry.discriminator, entry.priority, entry.position)
+        self._queue_entries(await self._journal.entries())
         if self._positions:
             logger.info("Queued again the %d items that were waiting.", len(self._positions))
+
+    async def lock_next(self) -> LockedItem[ItemT] | None:
+        locked = await super().lock_next()
+        if locked is None and time.monotonic() >= self._next_take_over:
+            # Idle: now and then, see whether another process queued something.
+            self._next_take_over = time.monotonic() + TAKE_OVER_INTERVAL_SECONDS
+            self._queue_entries(await self._journal.take_over())
+            locked = await super().lock_next()
+        return locked
 
     async def destroy(self) -> None:
         await self._journal.destroy()
@@ -118,6 +139,11 @@ class JournaledPriorityQueueStore(InMemoryPriorityQueueStore[ItemT, IdentifierT]
 
     async def remove(self, discriminator: str, item_identifier: IdentifierT) -> None:
         self._forget(self._remove(discriminator, item_identifier))
+
+    def _queue_entries(self, entries: list[JournalEntry]) -> None:
+        for entry in entries:
+            item = self._item_model.model_validate_json(entry.item)
+            self._queue(item, entry.discriminator, entry.priority, entry.position)
 
     def _queue(self, item: ItemT, discriminator: str, priority: int, position: int) -> None:
         self._positions[id(item)] = position

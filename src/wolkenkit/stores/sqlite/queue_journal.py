@@ -8,9 +8,10 @@ all the items done since the last one.
 One process at a time: ``setup`` takes an exclusive ``flock`` on a file beside the database
 (``<file>-<table>.owner``), which the kernel releases when the process ends, however it ends.
 
-Items that the shared queue of the same table names still holds (queued by an earlier
-version, or by a runtime that did not own its queue) move into the journal at ``setup``, so
-nothing accepted is lost by switching.
+Items that the shared queue of the same table names holds (queued by an earlier version, or
+by another process such as a ``wk replay`` beside the runtime, whose flows issue commands)
+move into the journal at ``setup``, and later whenever the idle queue looks (``take_over``),
+so nothing queued there is left behind.
 """
 
 from __future__ import annotations
@@ -83,9 +84,11 @@ class SqliteQueueJournal(SqliteTables, QueueJournal):
                     "priority" INTEGER NOT NULL,
                     "item" TEXT NOT NULL
                 )""",
-                _take_over(table_names, journal),
+                self._take_over_at_setup,
             ],
         )
+        self._take_over = _take_over(table_names, journal)
+        self._holds_items = _holds_items(quote(table_names.items))
         self._owner_file = (
             None if database.file_name == MEMORY else owner_file(database.file_name, table_names)
         )
@@ -118,6 +121,15 @@ class SqliteQueueJournal(SqliteTables, QueueJournal):
         finally:
             self._disown()
             await super().destroy()
+
+    def _take_over_at_setup(self, connection: sqlite3.Connection) -> None:
+        # (``entries`` reads what it moved, with everything else the journal holds.)
+        self._take_over(connection)
+
+    async def take_over(self) -> list[JournalEntry]:
+        if not await self._db.read(self._holds_items):
+            return []
+        return await self._db.write(self._take_over)
 
     async def entries(self) -> list[JournalEntry]:
         rows = await self._db.fetch_all(self._select)
@@ -199,24 +211,45 @@ class SqliteQueueJournal(SqliteTables, QueueJournal):
 
 def _take_over(
     table_names: PriorityQueueTableNames, journal: str
-) -> Callable[[sqlite3.Connection], None]:
+) -> Callable[[sqlite3.Connection], list[JournalEntry]]:
     """A schema step: move what the shared queue of these tables holds into the journal."""
     names = (table_names.items, table_names.priority_queue)
     items, queues = (quote(name) for name in names)
 
-    def take_over(connection: sqlite3.Connection) -> None:
+    def take_over(connection: sqlite3.Connection) -> list[JournalEntry]:
         found = connection.execute(
             "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN (?, ?)", names
         ).fetchone()[0]
         if found < len(names):
-            return
+            return []
+        last = connection.execute(f'SELECT max("position") FROM {journal}').fetchone()[0]
         moved = connection.execute(
             f'INSERT INTO {journal} ("discriminator", "priority", "item") '
             f'SELECT "discriminator", "priority", "item" FROM {items} ORDER BY "sequence"'
         ).rowcount
-        if moved:
-            connection.execute(f"DELETE FROM {items}")
-            connection.execute(f"DELETE FROM {queues}")
-            logger.info("Moved %d queued items of %s into its journal.", moved, items)
+        if not moved:
+            return []
+        connection.execute(f"DELETE FROM {items}")
+        connection.execute(f"DELETE FROM {queues}")
+        logger.info("Moved %d queued items of %s into its journal.", moved, items)
+        rows = connection.execute(
+            f'SELECT "position", "discriminator", "priority", "item" FROM {journal} '
+            'WHERE "position" > ? ORDER BY "position"',
+            (last or 0,),
+        )
+        return [JournalEntry(*row) for row in rows]
 
     return take_over
+
+
+def _holds_items(items: str) -> Callable[[sqlite3.Connection], bool]:
+    """Whether the shared queue's items table exists and holds anything."""
+
+    def holds(connection: sqlite3.Connection) -> bool:
+        try:
+            return connection.execute(f"SELECT 1 FROM {items} LIMIT 1").fetchone() is not None
+        except sqlite3.OperationalError:
+            # No such table: no other process ever used the shared queue here.
+            return False
+
+    return holds
