@@ -29,6 +29,7 @@ from typing import Any
 from watchfiles import Change, DefaultFilter, awatch
 
 from wolkenkit import errors
+from wolkenkit.runtime.settings import RuntimeSettings
 from wolkenkit.runtime.standby import Standby, take_early
 from wolkenkit.stores import factory
 from wolkenkit.stores.sqlite.moving import move_tables
@@ -323,15 +324,11 @@ def ports_problem(options: DevelopmentOptions) -> str | None:
 def stores_problem(options: DevelopmentOptions) -> str | None:
     """Why the runtime could not use its stores, in one line (``None`` if it can): another
     runtime (a second ``wk dev`` of the app, on other ports) owns its queue of commands."""
-    queue = runtime_environment(options).get("PRIORITY_QUEUE_STORE_FOR_COMMANDS_OPTIONS")
-    if queue is None:
-        return None
     try:
-        owned = factory.is_priority_queue_owned(
-            json.loads(queue) if queue.lstrip().startswith("{") else queue
-        )
-    except (errors.WolkenkitError, ValueError):
-        # Options the runtime will refuse with a clearer message of its own.
+        settings = RuntimeSettings.from_environment(runtime_environment(options))
+        owned = factory.is_priority_queue_owned(settings.priority_queue_store_for_commands_options)
+    except errors.WolkenkitError:
+        # Settings the runtime will refuse with a clearer message of its own.
         return None
     if not owned:
         return None

@@ -117,18 +117,22 @@ def _normalize(options: StoreOptions) -> dict[str, Any]:
 
 
 def _backend(options: dict[str, Any], kind: str, function: str) -> Callable[..., Any]:
+    factory = _offered(options, kind, function)
+    if factory is None:
+        raise errors.DatabaseTypeInvalid(f"The store type '{options['type']}' offers no {kind}.")
+    return factory
+
+
+def _offered(options: dict[str, Any], kind: str, function: str) -> Callable[..., Any] | None:
+    """The ``function`` of the backend the options name, if it has one."""
     store_type = options.get("type")
     package = BACKENDS.get(store_type) if isinstance(store_type, str) else None
     if package is None or not isinstance(store_type, str):
         raise errors.DatabaseTypeInvalid(
             f"The {kind} type '{store_type}' is unknown; use one of {', '.join(BACKENDS)}."
         )
-    module = _import(package, store_type, kind)
-    factory = getattr(module, function, None)
-    if factory is None:
-        raise errors.DatabaseTypeInvalid(f"The store type '{store_type}' offers no {kind}.")
-    result: Callable[..., Any] = factory
-    return result
+    found: Callable[..., Any] | None = getattr(_import(package, store_type, kind), function, None)
+    return found
 
 
 #: A backend's driver (the top-level module it imports) → the extra that installs it.
@@ -191,7 +195,7 @@ async def create_priority_queue_store(
     from_options = normalized.pop("expirationTime", DEFAULT_EXPIRATION_TIME)
     expiration = int(from_options) if expiration_time is None else expiration_time
     kind = "priority queue store"
-    if sole_user and _offered(normalized, "create_journaled_priority_queue_store"):
+    if sole_user and _offered(normalized, kind, "create_journaled_priority_queue_store"):
         kind = "journaled priority queue store"
     return cast(
         PriorityQueueStore[ItemT, IdentifierT],
@@ -204,20 +208,8 @@ def is_priority_queue_owned(options: StoreOptions) -> bool:
     that no other process may use it."""
     normalized = _normalize(options)
     normalized.pop("expirationTime", None)
-    is_owned = _offered(normalized, "is_priority_queue_owned")
+    is_owned = _offered(normalized, "priority queue store", "is_priority_queue_owned")
     return is_owned is not None and bool(is_owned(normalized))
-
-
-def _offered(options: dict[str, Any], function: str) -> Callable[..., Any] | None:
-    """The backend's ``function``, if the backend the options name has it."""
-    store_type = options.get("type")
-    package = BACKENDS.get(store_type) if isinstance(store_type, str) else None
-    if package is None or not isinstance(store_type, str):
-        return None
-    found: Callable[..., Any] | None = getattr(
-        _import(package, store_type, "priority queue store"), function, None
-    )
-    return found
 
 
 async def create_file_store(options: StoreOptions) -> FileStore:

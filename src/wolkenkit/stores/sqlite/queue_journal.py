@@ -87,8 +87,8 @@ class SqliteQueueJournal(SqliteTables, QueueJournal):
                 self._take_over_at_setup,
             ],
         )
-        self._take_over = _take_over(table_names, journal)
         self._holds_items = _holds_items(quote(table_names.items))
+        self._take_over = _take_over(table_names, journal, self._holds_items)
         self._owner_file = (
             None if database.file_name == MEMORY else owner_file(database.file_name, table_names)
         )
@@ -210,25 +210,22 @@ class SqliteQueueJournal(SqliteTables, QueueJournal):
 
 
 def _take_over(
-    table_names: PriorityQueueTableNames, journal: str
+    table_names: PriorityQueueTableNames,
+    journal: str,
+    holds_items: Callable[[sqlite3.Connection], bool],
 ) -> Callable[[sqlite3.Connection], list[JournalEntry]]:
-    """A schema step: move what the shared queue of these tables holds into the journal."""
-    names = (table_names.items, table_names.priority_queue)
-    items, queues = (quote(name) for name in names)
+    """Move what the shared queue of these tables holds into the journal; the entries added."""
+    items, queues = quote(table_names.items), quote(table_names.priority_queue)
 
     def take_over(connection: sqlite3.Connection) -> list[JournalEntry]:
-        found = connection.execute(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN (?, ?)", names
-        ).fetchone()[0]
-        if found < len(names):
+        # (The shared queue makes its two tables together.)
+        if not holds_items(connection):
             return []
         last = connection.execute(f'SELECT max("position") FROM {journal}').fetchone()[0]
         moved = connection.execute(
             f'INSERT INTO {journal} ("discriminator", "priority", "item") '
             f'SELECT "discriminator", "priority", "item" FROM {items} ORDER BY "sequence"'
         ).rowcount
-        if not moved:
-            return []
         connection.execute(f"DELETE FROM {items}")
         connection.execute(f"DELETE FROM {queues}")
         logger.info("Moved %d queued items of %s into its journal.", moved, items)
