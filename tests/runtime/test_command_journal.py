@@ -42,11 +42,12 @@ HANGING_APP = {
             text: str
 
 
+        aggregate = Aggregate(State, authorize=Everyone)
+
+
+        @aggregate.event
         class Sent(Schema):
             text: str
-
-
-        aggregate = Aggregate(State, authorize=Everyone)
 
 
         @aggregate.command
@@ -56,11 +57,6 @@ HANGING_APP = {
                 marker.touch()
                 await asyncio.Event().wait()
             return Sent(text=command.text)
-
-
-        @aggregate.event
-        def sent(state: State, event: Sent) -> State:
-            return state.model_copy(update={{"text": event.text}})
     """,
 }
 

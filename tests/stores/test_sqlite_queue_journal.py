@@ -4,6 +4,7 @@ and units of work (the queue contract: ``test_sqlite``)."""
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import sqlite3
 import sys
@@ -48,6 +49,15 @@ async def _drain(store: Store) -> list[str]:
     return texts
 
 
+async def _drained_after_restart(options: dict[str, Any]) -> list[str]:
+    """What a journaled store opened anew on the file hands out, in order."""
+    store = await _journaled(options)
+    try:
+        return await _drain(store)
+    finally:
+        await store.destroy()
+
+
 def _journal_rows(options: dict[str, Any]) -> int:
     with closing(sqlite3.connect(options["fileName"])) as connection:
         return int(connection.execute('SELECT count(*) FROM "items-journal"').fetchone()[0])
@@ -74,11 +84,7 @@ async def test_what_was_accepted_and_not_done_is_queued_again_in_order(
     assert (await store.lock_next()) is not None
     await store.destroy()
 
-    again = await _journaled(options)
-    try:
-        assert await _drain(again) == ["b1", "a2", "b2"]
-    finally:
-        await again.destroy()
+    assert await _drained_after_restart(options) == ["b1", "a2", "b2"]
     assert _journal_rows(options) == 0
 
 
@@ -89,11 +95,7 @@ async def test_removed_items_stay_removed(options: dict[str, Any]) -> None:
     await store.remove("a", "y")
     await store.destroy()
 
-    again = await _journaled(options)
-    try:
-        assert await _drain(again) == ["x"]
-    finally:
-        await again.destroy()
+    assert await _drained_after_restart(options) == ["x"]
 
 
 async def test_done_items_leave_the_journal_without_waiting_for_the_destroy(
@@ -124,6 +126,22 @@ async def test_a_journal_belongs_to_one_store_at_a_time(options: dict[str, Any])
     await again.destroy()
 
 
+async def test_a_file_system_without_locks_runs_without_the_guard(
+    options: dict[str, Any], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # (No such file system here: flock fails as it does on one, with ENOLCK.)
+    def no_locks(descriptor: int, operation: int) -> None:
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr("fcntl.flock", no_locks)
+    store = await _journaled(options)
+    await store.enqueue(QueueItem(id="1", text="kept"), "a", 1)
+    await store.destroy()
+    assert "nothing keeps a second process off the queue" in caplog.text
+    monkeypatch.undo()
+    assert await _drained_after_restart(options) == ["kept"]
+
+
 async def test_other_processes_can_tell_that_the_queue_is_owned(options: dict[str, Any]) -> None:
     assert not factory.is_priority_queue_owned(options)
     store = await _journaled(options)
@@ -152,11 +170,7 @@ async def test_items_of_the_shared_queue_move_into_the_journal(options: dict[str
     await shared.enqueue(QueueItem(id="2", text="second"), "a", 2)
     await shared.destroy()
 
-    store = await _journaled(options)
-    try:
-        assert await _drain(store) == ["first", "second"]
-    finally:
-        await store.destroy()
+    assert await _drained_after_restart(options) == ["first", "second"]
     with closing(sqlite3.connect(options["fileName"])) as connection:
         assert connection.execute('SELECT count(*) FROM "items"').fetchone()[0] == 0
 
@@ -180,11 +194,7 @@ async def test_items_another_process_queues_meanwhile_are_taken_over(
     finally:
         await shared.destroy()
         await store.destroy()
-    again = await _journaled(options)
-    try:
-        assert await _drain(again) == []
-    finally:
-        await again.destroy()
+    assert await _drained_after_restart(options) == []
 
 
 async def test_an_item_enqueued_in_a_unit_of_work_waits_for_its_commit(
@@ -253,9 +263,5 @@ async def test_a_killed_process_loses_no_accepted_item(options: dict[str, Any]) 
     assert stdout.decode().strip() == "accepted", stderr.decode()
     assert process.returncode == -9
     # The kernel gave its ownership back with the process.
-    store = await _journaled(options)
-    try:
-        texts = await _drain(store)
-    finally:
-        await store.destroy()
+    texts = await _drained_after_restart(options)
     assert sorted(texts, key=int) == [str(n) for n in range(200)]
