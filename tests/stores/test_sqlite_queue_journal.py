@@ -32,7 +32,9 @@ def options(tmp_path: Path) -> dict[str, Any]:
     return {"type": "Sqlite", "fileName": str(tmp_path / "wolkenkit.db")}
 
 
-async def _journaled(options: dict[str, Any], expiration_time: int = LONG_EXPIRATION_TIME) -> Store:
+async def _journaled(
+    options: dict[str, Any], expiration_time: int = LONG_EXPIRATION_TIME
+) -> JournaledPriorityQueueStore[QueueItem, str]:
     store = await factory.create_priority_queue_store(
         options, QueueItem, does_identifier_match_item, expiration_time, sole_user=True
     )
@@ -265,3 +267,91 @@ async def test_a_killed_process_loses_no_accepted_item(options: dict[str, Any]) 
     # The kernel gave its ownership back with the process.
     texts = await _drained_after_restart(options)
     assert sorted(texts, key=int) == [str(n) for n in range(200)]
+
+
+async def test_a_recoverable_item_is_queued_without_a_journal_entry(
+    options: dict[str, Any],
+) -> None:
+    # (The runtime's flows get a stored event so: the event store is its journal.)
+    store = await _journaled(options)
+    try:
+        store.enqueue_recoverable(QueueItem(id="1", text="stored elsewhere"), "a", 1)
+        rows_while_queued = _journal_rows(options)
+        settled_while_queued = store.is_settled()
+        assert await _drain(store) == ["stored elsewhere"]
+        assert store.is_settled()
+    finally:
+        await store.destroy()
+    assert (rows_while_queued, settled_while_queued) == (0, False)
+    assert await _drained_after_restart(options) == []
+
+
+async def test_an_item_acknowledged_in_a_unit_of_work_is_done_once_it_commits(
+    options: dict[str, Any],
+) -> None:
+    store = await _journaled(options)
+    database = open_shared(options["fileName"], "test")
+    try:
+        await store.enqueue(QueueItem(id="1", text="journaled"), "a", 1)
+        store.enqueue_recoverable(QueueItem(id="2", text="recoverable"), "b", 2)
+
+        async def acknowledge_both_and_fail() -> None:
+            async with database.transaction():
+                for _ in range(2):
+                    locked = await store.lock_next()
+                    assert locked is not None
+                    await store.acknowledge(locked.metadata.discriminator, locked.metadata.token)
+                raise RuntimeError("undone")
+
+        with pytest.raises(RuntimeError):
+            await acknowledge_both_and_fail()
+        # Undone: the journal keeps the one (queued again at the next start), and the other
+        # is not counted as handled (the flows' recovery finds it again).
+        await asyncio.sleep(0.05)
+        assert (_journal_rows(options), store.is_settled()) == (1, False)
+    finally:
+        release(database)
+        await store.destroy()
+    assert await _drained_after_restart(options) == ["journaled"]
+
+    store = await _journaled(options)
+    database = open_shared(options["fileName"], "test")
+    try:
+        await store.enqueue(QueueItem(id="3", text="journaled"), "a", 3)
+        store.enqueue_recoverable(QueueItem(id="4", text="recoverable"), "b", 4)
+        async with database.transaction():
+            for _ in range(2):
+                locked = await store.lock_next()
+                assert locked is not None
+                await store.acknowledge(locked.metadata.discriminator, locked.metadata.token)
+            settled_before_the_commit = store.is_settled()
+        await asyncio.sleep(0.05)
+        assert (_journal_rows(options), store.is_settled()) == (0, True)
+    finally:
+        release(database)
+        await store.destroy()
+    assert not settled_before_the_commit
+
+
+async def test_what_others_queue_is_taken_over_while_the_queue_is_busy(
+    options: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # (A rebuild beside the runtime waits for its barriers to come up.)
+    monkeypatch.setattr(journaled_queue, "TAKE_OVER_INTERVAL_SECONDS", 0.05)
+    store = await _journaled(options)
+    shared = await factory.create_priority_queue_store(
+        options, QueueItem, does_identifier_match_item
+    )
+    await shared.setup()
+    try:
+        for number in range(3):
+            store.enqueue_recoverable(QueueItem(id=str(number), text=f"own {number}"), "a", 0)
+        assert await store.lock_next() is not None
+        await shared.enqueue(QueueItem(id="x", text="from elsewhere"), "b", 1)
+        await asyncio.sleep(0.06)
+        locked = await store.lock_next()
+    finally:
+        await shared.destroy()
+        await store.destroy()
+    assert locked is not None
+    assert locked.item.text == "from elsewhere"

@@ -21,6 +21,7 @@ import logging
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from functools import partial
 
 from pydantic import BaseModel
 
@@ -33,6 +34,7 @@ from wolkenkit.stores.priority_queue_store import (
     ItemT,
     LockedItem,
 )
+from wolkenkit.stores.transactions import SharedDatabase
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +84,18 @@ class QueueJournal(ABC):
 
     @abstractmethod
     def remove(self, position: int) -> None:
-        """Take the entry out, soon; not awaited (see the module's description)."""
+        """Take the entry out, soon; not awaited (see the module's description). Inside a
+        unit of work of the journal's database, only once the unit has committed."""
+
+    @property
+    @abstractmethod
+    def shared_database(self) -> SharedDatabase:
+        """The database the journal keeps its entries in."""
+
+    @abstractmethod
+    def after_commit(self, callback: Callable[[], None]) -> bool:
+        """Inside an open unit of work of the journal's database: call ``callback`` once it
+        has committed (never if it is undone) and return ``True``; elsewhere ``False``."""
 
 
 class JournaledPriorityQueueStore(InMemoryPriorityQueueStore[ItemT, IdentifierT]):
@@ -102,6 +115,12 @@ class JournaledPriorityQueueStore(InMemoryPriorityQueueStore[ItemT, IdentifierT]
         #: out the very objects it was given.
         self._positions: dict[int, int] = {}
         self._next_take_over = 0.0
+        #: Recoverable items acknowledged inside units of work that have not committed yet.
+        self._unsettled = 0
+
+    @property
+    def shared_database(self) -> SharedDatabase:
+        return self._journal.shared_database
 
     async def setup(self) -> None:
         await self._journal.setup()
@@ -110,13 +129,25 @@ class JournaledPriorityQueueStore(InMemoryPriorityQueueStore[ItemT, IdentifierT]
             logger.info("Queued again the %d items that were waiting.", len(self._positions))
 
     async def lock_next(self) -> LockedItem[ItemT] | None:
-        locked = await super().lock_next()
-        if locked is None and time.monotonic() >= self._next_take_over:
-            # Idle: now and then, see whether another process queued something.
+        if time.monotonic() >= self._next_take_over:
+            # Now and then, busy or not, see whether another process queued something (a
+            # rebuild waits for its barriers to come up).
             self._next_take_over = time.monotonic() + TAKE_OVER_INTERVAL_SECONDS
-            self._queue_entries(await self._journal.take_over())
-            locked = await super().lock_next()
-        return locked
+            entries = await self._journal.take_over()
+            # Inside a unit of work (a flow worker's run) they move when it commits.
+            if entries and not self._journal.after_commit(partial(self._queue_entries, entries)):
+                self._queue_entries(entries)
+        return await super().lock_next()
+
+    def enqueue_recoverable(self, item: ItemT, discriminator: str, priority: int) -> None:
+        """Queue an item without a journal entry: one whose owner queues it again after a
+        crash by itself (see the module's description)."""
+        self._enqueue(item, discriminator, priority)
+
+    def is_settled(self) -> bool:
+        """Whether no item is queued, in hand, or acknowledged in a unit of work that has
+        not committed yet."""
+        return self._unsettled == 0 and all(not queue.items for queue in self._queues.values())
 
     async def destroy(self) -> None:
         await self._journal.destroy()
@@ -150,4 +181,12 @@ class JournaledPriorityQueueStore(InMemoryPriorityQueueStore[ItemT, IdentifierT]
         self._enqueue(item, discriminator, priority)
 
     def _forget(self, item: ItemT) -> None:
-        self._journal.remove(self._positions.pop(id(item)))
+        position = self._positions.pop(id(item), None)
+        if position is not None:
+            self._journal.remove(position)
+        elif self._journal.after_commit(self._settle):
+            # Until its unit commits, the flows' recovery must not count it as handled.
+            self._unsettled += 1
+
+    def _settle(self) -> None:
+        self._unsettled -= 1

@@ -685,7 +685,9 @@ class SqliteDatabase(SharedDatabase):
         """End the unit's block: commit it at the end of this turn, with the writes that wait
         meanwhile, and return once that is done."""
         if not unit.begun:
+            # Nothing written, nothing to commit: what waits for the commit goes on now.
             unit.ended.set()
+            self._call_after_commit(unit)
             return
         if unit.lost is not None:
             self._roll_back(unit)

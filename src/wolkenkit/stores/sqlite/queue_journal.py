@@ -31,6 +31,7 @@ from wolkenkit.serialization import json_text
 from wolkenkit.stores.journaled_queue import JournalEntry, QueueJournal
 from wolkenkit.stores.sqlite.database import MEMORY, SqliteDatabase, SqliteTables, quote
 from wolkenkit.stores.sqlite.options import PriorityQueueTableNames
+from wolkenkit.stores.transactions import SharedDatabase
 
 try:
     import fcntl
@@ -149,7 +150,18 @@ class SqliteQueueJournal(SqliteTables, QueueJournal):
         if not self._db.after_commit(lambda: then(position)):
             then(position)
 
+    @property
+    def shared_database(self) -> SharedDatabase:
+        return self._db
+
+    def after_commit(self, callback: Callable[[], None]) -> bool:
+        return self._db.after_commit(callback)
+
     def remove(self, position: int) -> None:
+        if not self._db.after_commit(lambda: self._remove_soon(position)):
+            self._remove_soon(position)
+
+    def _remove_soon(self, position: int) -> None:
         self._removed.append(position)
         if self._deleting is None:
             # Not in the caller's context: a unit of work it may be in is none of this.
