@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import sqlite3
@@ -82,6 +83,23 @@ class TestSqliteDomainEventStore(DomainEventStoreContract):
         replay = await collect(store.get_replay_by_position())
 
         assert [positioned.position for positioned in replay] == [1, 2, 3, 4]
+
+    async def test_a_checkpoint_is_the_last_position_stored_by_writes_called_before_it(
+        self, store: SqliteDomainEventStore
+    ) -> None:
+        aggregate_identifier = build_aggregate_identifier()
+        unset = await store.checkpoint("flows")
+        await store.store_domain_events(build_domain_events(aggregate_identifier, 2))
+        # Called in this order in one turn of the loop: they run in it, in one transaction.
+        await asyncio.gather(
+            store.set_checkpoint("flows"),
+            store.store_domain_events(build_domain_events(aggregate_identifier, 1, 3)),
+        )
+        first = await store.checkpoint("flows")
+        await store.set_checkpoint("flows")
+
+        assert (unset, first, await store.checkpoint("flows")) == (0, 2, 3)
+        assert await store.checkpoint("another") == 0
 
     async def test_an_event_that_begins_a_conversation_leaves_the_correlation_index_alone(
         self, store: SqliteDomainEventStore, options: dict[str, Any]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Sequence
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
 from wolkenkit.errors import ParameterInvalid
 from wolkenkit.messages import AggregateIdentifier, DomainEvent, Snapshot
@@ -69,6 +69,22 @@ def with_version(domain_event: DomainEventT, version: int) -> DomainEventT:
         # its decoding on every read of an evolved app's events.
         domain_event.__dict__["version"] = version
     return domain_event
+
+
+@runtime_checkable
+class KeepsCheckpoints(Protocol):
+    """An event store that keeps named positions in its global order beside the events: how
+    far something that follows the events (the single-process runtime's flows) is known to
+    have come."""
+
+    async def checkpoint(self, name: str) -> int:
+        """The position last set under ``name``; 0 if none was."""
+        ...
+
+    async def set_checkpoint(self, name: str) -> None:
+        """Set ``name`` to the position of the last event stored by a call made before this
+        one: writes run in the order they are called."""
+        ...
 
 
 @frozen_record

@@ -73,6 +73,7 @@ class SqliteDomainEventStore(SqliteTables, DomainEventStore):
     def __init__(self, database: SqliteDatabase, table_names: DomainEventTableNames) -> None:
         events = quote(table_names.domain_events)
         snapshots = quote(table_names.snapshots)
+        checkpoints = quote(table_names.domain_events + "-checkpoints")
         schema: list[str | Work[None]] = [
             f"""CREATE TABLE IF NOT EXISTS {events} (
                 "position" INTEGER PRIMARY KEY,
@@ -109,6 +110,10 @@ class SqliteDomainEventStore(SqliteTables, DomainEventStore):
                 PRIMARY KEY ("aggregateId", "revision")
             ) WITHOUT ROWID""",
             add_column(snapshots, "stateModel", "TEXT NOT NULL DEFAULT ''"),
+            f"""CREATE TABLE IF NOT EXISTS {checkpoints} (
+                "name" TEXT NOT NULL PRIMARY KEY,
+                "position" INTEGER NOT NULL
+            ) WITHOUT ROWID""",
         ]
         super().__init__(database, schema)
         self._insert = (
@@ -167,6 +172,12 @@ class SqliteDomainEventStore(SqliteTables, DomainEventStore):
             f'ORDER BY "revision" DESC LIMIT 1'
         )
         self._count = f"SELECT count(*) FROM {events}"
+        self._select_checkpoint = f'SELECT "position" FROM {checkpoints} WHERE "name" = ?'
+        self._set_checkpoint = (
+            f'INSERT INTO {checkpoints} ("name", "position") '
+            f'SELECT ?, coalesce(max("position"), 0) FROM {events} WHERE true '
+            f'ON CONFLICT ("name") DO UPDATE SET "position" = excluded."position"'
+        )
 
     async def get_last_domain_event(
         self, aggregate_identifier: AggregateIdentifier
@@ -268,6 +279,15 @@ class SqliteDomainEventStore(SqliteTables, DomainEventStore):
                 raise RevisionAlreadyExists("Aggregate id and revision already exist.") from None
 
         await self._db.write(insert)
+
+    async def checkpoint(self, name: str) -> int:
+        rows = await self._db.fetch_all(self._select_checkpoint, (name,))
+        return int(rows[0][0]) if rows else 0
+
+    async def set_checkpoint(self, name: str) -> None:
+        # The last position as this write finds it: SQLite runs one write at a time, and the
+        # database runs a loop's writes in the order they were called.
+        await self._db.write(lambda connection: connection.execute(self._set_checkpoint, (name,)))
 
     async def get_snapshot(self, aggregate_identifier: AggregateIdentifier) -> Snapshot | None:
         rows = await self._db.fetch_all(self._select_snapshot, (aggregate_identifier.aggregate.id,))
