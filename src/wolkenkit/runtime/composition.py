@@ -50,6 +50,7 @@ from wolkenkit.records import frozen_record
 from wolkenkit.runtime.auth import Authenticator
 from wolkenkit.runtime.broadcast import Broadcast
 from wolkenkit.runtime.flow_pause import hold, is_barrier
+from wolkenkit.runtime.flow_recovery import FlowRecovery
 from wolkenkit.runtime.gateway import ReplayRequest
 from wolkenkit.runtime.gauges import Gauges
 from wolkenkit.runtime.observing import Observing
@@ -168,6 +169,15 @@ class Runtime:
         )
         #: Spans (with a tracer) and metrics (always): see ``observing``.
         self.observing = Observing(tracer, RuntimeMetrics())
+        #: In one process, with a flow queue in memory: the events of commands reach the
+        #: flows without a journal entry, and are found again after a crash.
+        self._flow_recovery = (
+            FlowRecovery.where_possible(
+                domain_event_store, consumer_progress_store, event_queue, list(application.flows)
+            )
+            if self.is_single_process
+            else None
+        )
         self._gauges = Gauges.of_services(
             self.observing.metrics,
             services,
@@ -306,6 +316,9 @@ class Runtime:
                         ),
                         QueuedDomainEvent,
                         event_matches,
+                        # Likewise; the events commands store need no journal entry even
+                        # (see ``flow_recovery``).
+                        sole_user=services == ALL_SERVICES,
                     )
                 ),
                 publisher=await connecting(await factory.create_publisher(pub_sub.publisher)),
@@ -359,6 +372,11 @@ class Runtime:
             self._command_workers.start()
         if Service.FLOW in services:
             self._say_how_flows_write_tables()
+            if self._flow_recovery is not None:
+                await self._flow_recovery.recover()
+                self.run_in_background(
+                    self._flow_recovery.keep_checkpoint(), "the flows' checkpoint"
+                )
             self._flow_workers.start()
 
     def _say_how_flows_write_tables(self) -> None:
@@ -389,6 +407,7 @@ class Runtime:
             ("Stopping the work in the background", self._stop_background),
             ("Stopping the command workers", self._command_workers.stop),
             ("Stopping the flow workers", self._flow_workers.stop),
+            ("Setting the flows' checkpoint", self._checkpoint_flows),
             ("Sending the last wake-up calls", self._command_pings.flush),
             ("Sending the last wake-up calls", self._flow_pings.flush),
             ("Unsubscribing", self._unsubscribe),
@@ -401,6 +420,10 @@ class Runtime:
                 await step()
             except Exception:
                 logger.exception("%s failed.", what)
+
+    async def _checkpoint_flows(self) -> None:
+        if self._flow_recovery is not None:
+            await self._flow_recovery.checkpoint_if_quiet()
 
     def run_in_background(self, work: Coroutine[Any, Any, None], name: str) -> None:
         """Run ``work`` beside everything else until it is done or the runtime stops."""
@@ -485,19 +508,25 @@ class Runtime:
         command, _ = command_and_carrier(locked.item)
         # The command's work, down to the flows' queue, is logged with its id.
         command_id = COMMAND_ID.set(command.id)
+        recovery = self._flow_recovery
+        handling = recovery.handling_command() if recovery is not None else contextlib.nullcontext()
         try:
-            try:
-                outcome = await self.domain.handle_command(command)
-            except Exception:
-                self.observing.command_finished(command, "failed", 0)
-                raise
-            self.observing.command_finished(
-                command, outcome.result, len(outcome.domain_events) if outcome.stored else 0
-            )
-            await self._publish_outcome(outcome)
+            with handling:
+                await self._handle_and_publish(command)
         finally:
             COMMAND_ID.reset(command_id)
         return None
+
+    async def _handle_and_publish(self, command: CommandWithMetadata[Any]) -> None:
+        try:
+            outcome = await self.domain.handle_command(command)
+        except Exception:
+            self.observing.command_finished(command, "failed", 0)
+            raise
+        self.observing.command_finished(
+            command, outcome.result, len(outcome.domain_events) if outcome.stored else 0
+        )
+        await self._publish_outcome(outcome)
 
     async def _publish_outcome(self, outcome: CommandOutcome) -> None:
         if self.is_single_process:
@@ -513,16 +542,23 @@ class Runtime:
                 await self.publisher.publish(channel, json_object(event))
         if not outcome.stored:
             return
+        flow_names = self.domain.catalog.flow_names()
         for event in outcome.domain_events:
-            await self._enqueue_for_flows(event.without_state(), self.domain.catalog.flow_names())
+            await self._enqueue_for_flows(event.without_state(), flow_names, stored_now=True)
 
     # --- flows --------------------------------------------------------------------------------
 
-    async def _enqueue_for_flows(self, event: DomainEvent[Any], flow_names: Sequence[str]) -> None:
+    async def _enqueue_for_flows(
+        self, event: DomainEvent[Any], flow_names: Sequence[str], *, stored_now: bool = False
+    ) -> None:
+        """Queue ``event`` for the flows; ``stored_now``: a command has just stored it."""
         if self.observing.tracing and flow_names:
             event = event_with_carrier(event, carrier_of_current_span())
-        for flow_name in flow_names:
-            await self.event_queue.enqueue(event, flow_name, event.metadata.timestamp)
+        if stored_now and self._flow_recovery is not None:
+            self._flow_recovery.enqueue(event, flow_names)
+        else:
+            for flow_name in flow_names:
+                await self.event_queue.enqueue(event, flow_name, event.metadata.timestamp)
         if flow_names:
             self._flow_wakeup.notify()
             if not self.is_single_process:

@@ -117,6 +117,10 @@ async def replay_in_process(
     flows = {replay.flow_name for replay in replays}
     queue = runtime.event_queue
     processed = 0
+    if flows_run_elsewhere(runtime):
+        processed, owner_gone = await _left_to_the_owner(runtime, sorted(flows), on_processed)
+        if not owner_gone:
+            return InProcessOutcome(processed, left_in_queue=False)
     deferred_since_progress: set[tuple[str, str]] = set()
     while (locked := await queue.lock_next()) is not None:
         flow_name, event = locked.metadata.discriminator, locked.item
@@ -131,6 +135,42 @@ async def replay_in_process(
             processed += 1
             on_processed(1)
     return InProcessOutcome(processed, left_in_queue=False)
+
+
+def flows_run_elsewhere(runtime: Runtime) -> bool:
+    """Whether a single-process runtime beside this process (``wk dev``) owns the flow
+    queue: it takes over what others put there and runs the flows; this process must not."""
+    if runtime.is_single_process:
+        return False
+    from wolkenkit.stores import factory
+
+    return factory.is_priority_queue_owned(
+        runtime.settings.priority_queue_store_for_domain_events_options
+    )
+
+
+#: How often the queue is looked at while the runtime that owns it takes the items over.
+_OWNER_POLL_SECONDS = 0.1
+
+
+async def _left_to_the_owner(
+    runtime: Runtime, flows: Sequence[str], on_processed: Callable[[int], None]
+) -> tuple[int, bool]:
+    """Wait until the runtime that owns the flow queue has taken over what the replay queued
+    (it runs the flows for it in its own process); how many items it took, and whether it
+    stopped before taking all (then this process works the rest)."""
+    queue = runtime.event_queue
+    total = sum((await queue.statistics(flows)).sizes.values())
+    taken = 0
+    while taken < total:
+        await asyncio.sleep(_OWNER_POLL_SECONDS)
+        left = sum((await queue.statistics(flows)).sizes.values())
+        if total - left > taken:
+            on_processed(total - left - taken)
+            taken = total - left
+        elif not flows_run_elsewhere(runtime):
+            return taken, True
+    return taken, False
 
 
 class FlowQueueHand:
@@ -148,7 +188,10 @@ class FlowQueueHand:
         self._holds: list[asyncio.Task[str]] = []
 
     async def work_while(self, awaitable: Awaitable[T]) -> T:
-        """Await ``awaitable``, working the queue until it is done."""
+        """Await ``awaitable``, working the queue until it is done (unless the runtime that
+        owns the queue works it: then its flow workers hold the barriers)."""
+        if flows_run_elsewhere(self._runtime):
+            return await awaitable
         waited = asyncio.ensure_future(awaitable)
         queue = self._runtime.event_queue
         try:

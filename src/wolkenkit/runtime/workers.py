@@ -124,8 +124,11 @@ class QueueWorkers(Generic[ItemT]):
     ) -> None:
         """``unit_of_work``, if given, is of the queue's database, and a unit inside it is
         undone alone when its block raises (``SharedDatabase.nested_units_undo_alone``).
-        Items for which ``alone`` is true are handled outside any run (a run ends before
-        them): those that wait for others, who would wait for the run's transaction."""
+        Items for which ``alone`` is true are those that wait for others (a rebuild's
+        barrier waits for the rebuild): each is handled in a task of its own, outside any
+        run (whose transaction the others may wait for), and the worker goes on meanwhile (a
+        rebuild of two flows puts a barrier in each flow's queue: one worker holding the
+        first must not keep the second from being held)."""
         self._name = name
         self._unit_of_work = unit_of_work
         self._alone = alone
@@ -140,6 +143,8 @@ class QueueWorkers(Generic[ItemT]):
         #: The locks of the items in hand, by token, with when each was taken or renewed
         #: (event-loop time).
         self._in_hand: dict[str, tuple[LockMetadata, float]] = {}
+        #: The items handled alone, beside the workers.
+        self._aside: set[asyncio.Task[LockedItem[ItemT] | None]] = set()
 
     def start(self) -> None:
         self._tasks = [
@@ -154,6 +159,12 @@ class QueueWorkers(Generic[ItemT]):
         self._wakeup.notify_all()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+        # What waits for others (a barrier for its rebuild) is let go: its lock expires, and
+        # the item comes back.
+        aside = list(self._aside)
+        for task in aside:
+            task.cancel()
+        await asyncio.gather(*aside, return_exceptions=True)
         if self._renewer is not None:
             self._renewer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -175,7 +186,12 @@ class QueueWorkers(Generic[ItemT]):
                     idle = min(idle * 2, MAX_IDLE_SECONDS)
                     continue
             idle = MIN_IDLE_SECONDS
-            if self._unit_of_work is None or self._alone(locked):
+            if self._alone(locked):
+                task = asyncio.create_task(self._handle(locked, lock_next=False))
+                self._aside.add(task)
+                task.add_done_callback(self._aside.discard)
+                locked = None
+            elif self._unit_of_work is None:
                 locked = await self._handle(locked)
             else:
                 locked = await self._handle_run(locked, self._unit_of_work)
@@ -207,8 +223,11 @@ class QueueWorkers(Generic[ItemT]):
             return None
         return next_item
 
-    async def _handle(self, locked: LockedItem[ItemT]) -> LockedItem[ItemT] | None:
-        """Process the item and settle it; the next item, if settling locked one too."""
+    async def _handle(
+        self, locked: LockedItem[ItemT], *, lock_next: bool = True
+    ) -> LockedItem[ItemT] | None:
+        """Process the item and settle it; the next item, if settling locked one too (only
+        with ``lock_next``)."""
         metadata = locked.metadata
         in_hand = self._in_hand
         in_hand[metadata.token] = (metadata, asyncio.get_running_loop().time())
@@ -225,7 +244,7 @@ class QueueWorkers(Generic[ItemT]):
             if verdict is not None:
                 await self._queue.defer(metadata.discriminator, metadata.token, verdict.priority)
                 self._wakeup.notify()
-            elif self._stopping:
+            elif self._stopping or not lock_next:
                 await self._queue.acknowledge(metadata.discriminator, metadata.token)
             else:
                 # One write instead of two where the store can (SQLite: half the pages).
