@@ -2,9 +2,9 @@
 for its flows in memory, without a journal entry each: after a kill (SIGKILL) the event store
 is what it finds them in again (``wolkenkit.runtime.flow_recovery``).
 
-The counting app's flow, made slow (a few milliseconds per message), falls behind a burst of
-messages sent on several connections at once; the process is killed right after the burst,
-with most messages stored and not counted yet.
+The counting app's flow, made slow (5 ms per message, so at most 200 a second), falls behind
+a burst of messages sent on several connections at once; the process is killed right after
+the burst, with most messages stored and not counted yet.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ SLOW = {
 
         @flow.on(Sent)
         async def count(event: DomainEvent[Sent], counts: Rows[Count]) -> None:
-            await asyncio.sleep(0.003)
+            await asyncio.sleep(0.005)
             row = await counts.get("sent")
             await counts.upsert(Count(id="sent", count=1 if row is None else row.count + 1))
     """,
