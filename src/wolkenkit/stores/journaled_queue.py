@@ -6,8 +6,15 @@ locks, renewals and the choice of the next queue need not be shared, so they liv
 and not yet done: each item is appended to a journal before ``enqueue`` returns, and taken out
 of it once acknowledged or removed. At the start, what the journal holds is queued again, in
 the order it was accepted. Another process may still put items where a shared queue of the
-same name keeps them (a ``wk replay`` beside the runtime, whose flows issue commands): an idle
-queue looks there once a second and takes them over.
+same name keeps them (a ``wk replay`` beside the runtime: the commands its flows issue, the
+events it replays, a rebuild's barriers): the queue looks there once a second, busy or not,
+and takes them over.
+
+An item its owner can queue again after a crash by itself needs no journal entry: an event
+that a command has just stored, which the runtime's flow recovery finds in the event store
+(``enqueue_recoverable``; ``wolkenkit.runtime.flow_recovery``). Where the journal's database
+takes part in units of work, so does the queue: an item acknowledged inside a unit leaves the
+journal, or counts as settled, only once the unit has committed.
 
 Taking items out of the journal is not awaited: the removals of many items are written
 together, soon after. If the process dies before, those items are queued again at the next
@@ -38,7 +45,7 @@ from wolkenkit.stores.transactions import SharedDatabase
 
 logger = logging.getLogger(__name__)
 
-#: How often an idle queue looks for items other processes queued (``QueueJournal.take_over``).
+#: How often the queue looks for items other processes queued (``QueueJournal.take_over``).
 TAKE_OVER_INTERVAL_SECONDS = 1.0
 
 

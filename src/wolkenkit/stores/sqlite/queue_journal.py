@@ -9,9 +9,9 @@ One process at a time: ``setup`` takes an exclusive ``flock`` on a file beside t
 (``<file>-<table>.owner``), which the kernel releases when the process ends, however it ends.
 
 Items that the shared queue of the same table names holds (queued by an earlier version, or
-by another process such as a ``wk replay`` beside the runtime, whose flows issue commands)
-move into the journal at ``setup``, and later whenever the idle queue looks (``take_over``),
-so nothing queued there is left behind.
+by another process such as a ``wk replay`` beside the runtime) move into the journal at
+``setup``, and later whenever the queue looks (``take_over``), so nothing queued there is
+left behind.
 """
 
 from __future__ import annotations
