@@ -9,7 +9,8 @@ import json
 import sqlite3
 import sys
 import textwrap
-from contextlib import closing
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, closing
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,24 @@ async def _journaled(
     assert isinstance(store, JournaledPriorityQueueStore)
     await store.setup()
     return store
+
+
+@asynccontextmanager
+async def _owned_beside_shared(
+    options: dict[str, Any],
+) -> AsyncIterator[tuple[JournaledPriorityQueueStore[QueueItem, str], Store]]:
+    """The journaled store, and the shared queue of the same tables, as another process (a
+    ``wk replay``) uses it beside the owner."""
+    store = await _journaled(options)
+    shared = await factory.create_priority_queue_store(
+        options, QueueItem, does_identifier_match_item
+    )
+    await shared.setup()
+    try:
+        yield store, shared
+    finally:
+        await shared.destroy()
+        await store.destroy()
 
 
 async def _drain(store: Store) -> list[str]:
@@ -183,19 +202,11 @@ async def test_items_another_process_queues_meanwhile_are_taken_over(
     # (A wk replay beside the runtime queues the commands its flows issue where the shared
     # queue of these tables keeps them.)
     monkeypatch.setattr(journaled_queue, "TAKE_OVER_INTERVAL_SECONDS", 0.05)
-    store = await _journaled(options)
-    shared = await factory.create_priority_queue_store(
-        options, QueueItem, does_identifier_match_item
-    )
-    await shared.setup()
-    try:
+    async with _owned_beside_shared(options) as (store, shared):
         assert await store.lock_next() is None
         await shared.enqueue(QueueItem(id="1", text="from elsewhere"), "a", 1)
         await asyncio.sleep(0.06)
         assert await _drain(store) == ["from elsewhere"]
-    finally:
-        await shared.destroy()
-        await store.destroy()
     assert await _drained_after_restart(options) == []
 
 
@@ -338,20 +349,12 @@ async def test_what_others_queue_is_taken_over_while_the_queue_is_busy(
 ) -> None:
     # (A rebuild beside the runtime waits for its barriers to come up.)
     monkeypatch.setattr(journaled_queue, "TAKE_OVER_INTERVAL_SECONDS", 0.05)
-    store = await _journaled(options)
-    shared = await factory.create_priority_queue_store(
-        options, QueueItem, does_identifier_match_item
-    )
-    await shared.setup()
-    try:
+    async with _owned_beside_shared(options) as (store, shared):
         for number in range(3):
             store.enqueue_recoverable(QueueItem(id=str(number), text=f"own {number}"), "a", 0)
         assert await store.lock_next() is not None
         await shared.enqueue(QueueItem(id="x", text="from elsewhere"), "b", 1)
         await asyncio.sleep(0.06)
         locked = await store.lock_next()
-    finally:
-        await shared.destroy()
-        await store.destroy()
     assert locked is not None
     assert locked.item.text == "from elsewhere"
