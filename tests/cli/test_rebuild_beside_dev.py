@@ -191,3 +191,48 @@ def test_a_failing_rebuild_leaves_the_old_table_serving(app: Path, tmp_path: Pat
     assert after == ["slow"]
     assert later == ["slow", "after"]
     assert tables(app) == {"view_messages", "view_totals"}
+
+
+def test_a_replay_beside_wk_dev_leaves_the_flows_to_it(app: Path, tmp_path: Path) -> None:
+    # The runtime owns the flow queue: it takes over what the replay queues and runs the flow.
+    # Were the replay to run the flow itself, it would stop at its closed gate on "slow".
+    gate = tmp_path / "gate"
+    with dev(app) as port:
+        sent = post(port, SEND, {"text": "slow"})
+        wait_until(lambda: texts(port) == ["slow"])
+        forget(app, "slow")
+        configuration = {
+            "flows": ["messages"],
+            "contexts": [
+                {
+                    "contextName": "communication",
+                    "aggregates": [
+                        {
+                            "aggregateName": "message",
+                            "instances": [
+                                {"aggregateId": sent["aggregateIdentifier"]["aggregate"]["id"]}
+                            ],
+                        }
+                    ],
+                }
+            ],
+        }
+        replay = subprocess.run(
+            [
+                WK,
+                "replay",
+                str(app),
+                "--replay-configuration",
+                json.dumps(configuration),
+                "--dangerously-reevaluate",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=PATIENCE_SECONDS,
+            env={**os.environ, "REBUILD_GATE": str(gate)},
+        )
+        wait_until(lambda: texts(port) == ["slow"])
+
+    assert replay.returncode == 0, replay.stderr
+    assert "Replayed 1 events of 1 aggregates to flow messages" in " ".join(replay.stdout.split())
+    assert not Path(f"{gate}.reached").exists()
