@@ -89,8 +89,12 @@ async def sent(running: Serving, client: httpx.AsyncClient, *messages: str) -> l
     before = await total(running) or 0
     ids = [await send(client, text) for text in messages]
 
+    store = running.runtime.domain.tables.store
+
     async def handled() -> bool:
-        return await total(running) == before + len(messages)
+        # Each flow on its own: the tally may be done while the messages flow is still busy.
+        rows = [await store.get("messages", aggregate_id) for aggregate_id in ids]
+        return await total(running) == before + len(messages) and None not in rows
 
     await until(handled)
     return ids
