@@ -348,3 +348,43 @@ async def test_writes_that_waited_for_a_unit_commit_with_it_each_failing_alone(
     assert committed(other_connection) == {"taken", "unit", "before", "after"}
     assert statements.count("SAVEPOINT work") == 1
     assert statements.count("ROLLBACK TO work") == 1
+
+
+async def test_a_read_and_a_unit_get_their_turn_while_commits_follow_each_other(
+    database: SqliteDatabase,
+) -> None:
+    # Writes keep coming, so that every commit in the thread ends with the next group
+    # waiting: a read (a query, a flow's progress) and a unit of work (a flow's run) that
+    # wait for the commit under way must still get in, soon, and not when the writes stop.
+    stop, under_way = asyncio.Event(), asyncio.Event()
+    pending: set[asyncio.Future[str]] = set()
+
+    async def stream() -> None:
+        count = 0
+        while not stop.is_set():
+            for _ in range(sqlite_database.COMMIT_ON_LOOP_UP_TO + 1):
+                count += 1
+                write = asyncio.ensure_future(insert(database, f"row {count}"))
+                pending.add(write)
+                write.add_done_callback(pending.discard)
+            await asyncio.sleep(0)
+            if database._committing is not None:
+                under_way.set()
+
+    async def unit() -> None:
+        async with database.transaction():
+            await insert(database, "in a unit")
+
+    streaming = asyncio.create_task(stream())
+    try:
+        await asyncio.wait_for(under_way.wait(), timeout=10)
+        read = asyncio.ensure_future(database.fetch_all('SELECT count(*) FROM "rows"'))
+        await asyncio.wait_for(unit(), timeout=2)
+        assert (await asyncio.wait_for(read, timeout=2))[0][0] > 0
+        # (Still streaming: they did not wait for the writes to stop.)
+        assert not streaming.done()
+    finally:
+        stop.set()
+        await streaming
+        await asyncio.gather(*pending)
+    assert "in a unit" in committed_rows(database.file_name)

@@ -22,7 +22,8 @@ The COMMIT itself runs in a thread of the database's own (SQLite lets go of the 
 writes): appending the pages to the WAL, and every ~16 MB the checkpoint that copies them into
 the database file and fsyncs both, is the one part of a write that may take long, and it no
 longer holds up the loop. Meanwhile the connection is the thread's: writes that come wait
-and form the next group, reads and units wait for the commit to end. So the database
+and form the next group, reads and units wait for the commit to end (and, if writes keep
+coming, go before the next group once they have waited ``TURN_PATIENCE_SECONDS``). So the database
 batches by itself as much as it is busy: idle, a write commits at the end of its turn; busy,
 each commit holds whatever arrived while the one before was under way, with no fixed
 window to wait. (An in-memory database commits on the loop: there is nothing to write.)
@@ -87,6 +88,9 @@ CHECKPOINT_BYTES = 16_000_000
 #: committing thread and back (at one client, that hand-off doubled a command's CPU). Groups
 #: of more writes commit in the thread, and the loop goes on meanwhile.
 COMMIT_ON_LOOP_UP_TO = 4
+#: How long a reader, or a unit of work about to begin, waits at most for its turn while
+#: commits of other writes follow each other (``_after_commit``).
+TURN_PATIENCE_SECONDS = 0.02
 #: The WAL's size is looked at after every this many commits on the loop (a ``stat`` costs
 #: as much as the rest of a lone write's commit), and after every commit in the thread.
 _MEASURE_EVERY = 16
@@ -194,6 +198,9 @@ class SqliteDatabase(SharedDatabase):
         self._checkpoint_due = CHECKPOINT_BYTES
         #: The commit under way in that thread, with the loop whose writes it holds.
         self._committing: tuple[asyncio.AbstractEventLoop, asyncio.Future[None]] | None = None
+        #: Readers and units of work waiting for it to end (``_after_commit``), by loop,
+        #: with when each began to wait (loop time).
+        self._turns: dict[asyncio.AbstractEventLoop, list[tuple[float, asyncio.Future[None]]]] = {}
 
     nested_units_undo_alone = True
 
@@ -287,6 +294,14 @@ class SqliteDatabase(SharedDatabase):
         return await self.read(lambda connection: connection.execute(sql, parameters).fetchall())
 
     def _commit_waiting(self, loop: asyncio.AbstractEventLoop, writes: _Writes) -> None:
+        try:
+            self._commit_group(loop, writes)
+        finally:
+            if loop in self._turns and self._committing_on(loop) is None:
+                # No commit under way that would end with letting them in.
+                self._let_in(loop)
+
+    def _commit_group(self, loop: asyncio.AbstractEventLoop, writes: _Writes) -> None:
         writes.scheduled = False
         if self._committing_on(loop) is not None:
             # The writes join the next group, once the commit under way is done.
@@ -410,9 +425,26 @@ class SqliteDatabase(SharedDatabase):
         return committing[1] if committing is not None and committing[0] is loop else None
 
     async def _after_commit(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Once no commit of this loop's writes is under way (the connection is busy then)."""
-        while (committing := self._committing_on(loop)) is not None:
-            await asyncio.wait([committing])
+        """Once no commit of this loop's writes is under way (the connection is busy then).
+
+        Under a steady stream of writes a commit follows a commit, each with what came while
+        the one before was under way, and a reader (or a unit of work about to begin) woken
+        only once the next commit is under way would wait as long as the stream lasts: a
+        query, or a flow for the whole of a load. So whoever waits here is let in before the
+        next commit once it has waited ``TURN_PATIENCE_SECONDS`` (see ``_on_commit``), and
+        at once when no write waits. Not always at once: a flow that waits a little takes a
+        longer run of events into one transaction."""
+        while self._committing_on(loop) is not None:
+            turn: asyncio.Future[None] = loop.create_future()
+            self._turns.setdefault(loop, []).append((loop.time(), turn))
+            await turn
+
+    def _let_in(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Wake whoever waits for its turn on ``loop``, in the order they came (each before
+        whatever is scheduled after this)."""
+        for _, turn in self._turns.pop(loop, ()):
+            if not turn.done():
+                turn.set_result(None)
 
     def _commit_now(self) -> None:
         """COMMIT what the connection's transaction holds (in the committing thread, or on
@@ -452,7 +484,13 @@ class SqliteDatabase(SharedDatabase):
             outcomes = [_Failed(failure)] * len(group)
         self._settle(loop, group, outcomes, closing, failure)
         writes = self._writes.get(loop)
-        if writes is not None and writes.waiting and not writes.scheduled:
+        waiting = writes is not None and bool(writes.waiting)
+        turns = self._turns.get(loop)
+        if turns and (not waiting or loop.time() - turns[0][0] >= TURN_PATIENCE_SECONDS):
+            # Before the writes' commit scheduled below. (Those left waiting are let in by
+            # the next commit that ends, or by ``_commit_waiting`` if it starts none.)
+            self._let_in(loop)
+        if writes is not None and waiting and not writes.scheduled:
             writes.scheduled = True
             loop.call_soon(self._commit_waiting, loop, writes)
 
