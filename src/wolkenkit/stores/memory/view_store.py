@@ -7,6 +7,8 @@ Inside a unit of work (``wolkenkit.stores.transactions``) every change can be ta
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +20,7 @@ from wolkenkit.stores.memory import transactions
 from wolkenkit.stores.memory.transactions import PROCESS_MEMORY
 from wolkenkit.stores.transactions import SharedDatabase
 from wolkenkit.stores.view_store import (
+    Order,
     Page,
     Query,
     Row,
@@ -34,13 +37,59 @@ class _Table:
     definition: TableDefinition
     #: Key → the row's JSON text.
     rows: dict[Any, str] = field(default_factory=dict)
+    #: For each order that queries used: its sort key function, every row's sort key in that
+    #: order, sorted, and the rows' keys beside them. A query reads only its page from there
+    #: (reading a table page by page sorted all of it for every page), and a change moves
+    #: one entry. (Taking changes back, rare, drops them all.)
+    orders: dict[tuple[Order, ...], _Ordered] = field(default_factory=dict)
 
     def load(self) -> list[Row]:
         return [json.loads(text) for text in self.rows.values()]
 
     def put(self, key: Any, text: str | None) -> None:
         """Store ``text`` as the row of ``key`` (``None``: remove it), undoably."""
+        previous = self.rows.get(key)
         transactions.put(self.rows, key, text)
+        if self.orders:
+            old = None if previous is None else json.loads(previous)
+            new = None if text is None else json.loads(text)
+            for ordered in self.orders.values():
+                ordered.move(key, old, new)
+        transactions.remember(self.orders.clear)
+
+    def ordered(self, full_order: tuple[Order, ...]) -> _Ordered:
+        """The rows in ``full_order``."""
+        ordered = self.orders.get(full_order)
+        if ordered is None:
+            ordered = self.orders[full_order] = _Ordered(full_order, self.rows)
+        return ordered
+
+
+class _Ordered:
+    """The rows of a table in one order: their sort keys, ascending, and their keys beside."""
+
+    def __init__(self, full_order: tuple[Order, ...], rows: Mapping[Any, str]) -> None:
+        self.full_order = full_order
+        self.sort_key = view_rows.sort_key(full_order)
+        # The full order ends with the key, so no two sort keys are equal.
+        entries = sorted((self.place(json.loads(text)), key) for key, text in rows.items())
+        self.places = [place for place, _ in entries]
+        self.keys = [key for _, key in entries]
+
+    def place(self, row: Row) -> tuple[Any, ...]:
+        return self.sort_key(view_rows.ordered_values(self.full_order, row))
+
+    def move(self, key: Any, old: Row | None, new: Row | None) -> None:
+        """The row of ``key`` was ``old`` and is ``new`` now (``None``: none)."""
+        if old is not None:
+            index = bisect.bisect_left(self.places, self.place(old))
+            del self.places[index]
+            del self.keys[index]
+        if new is not None:
+            place = self.place(new)
+            index = bisect.bisect_left(self.places, place)
+            self.places.insert(index, place)
+            self.keys.insert(index, key)
 
 
 class InMemoryViewStore(ViewStore):
@@ -121,19 +170,21 @@ class InMemoryViewStore(ViewStore):
         where = view_rows.check_where(definition, query.where)
         view_rows.check_limit(query.limit)
         full_order = view_rows.ordering(definition, query.order)
-        sort_key = view_rows.sort_key(full_order)
-
-        def place(row: Row) -> tuple[Any, ...]:
-            return sort_key(view_rows.ordered_values(full_order, row))
-
-        rows = sorted(
-            (row for row in stored.load() if view_rows.matches(row, where)),
-            key=place,
-        )
+        ordered = stored.ordered(full_order)
+        start = 0
         if query.after is not None:
-            after = sort_key(view_rows.decode_cursor(definition, full_order, query.after))
-            rows = [row for row in rows if place(row) > after]
-        return view_rows.page(definition, full_order, rows, query.limit)
+            after = ordered.sort_key(view_rows.decode_cursor(definition, full_order, query.after))
+            start = bisect.bisect_right(ordered.places, after)
+        # One row more than the limit says whether another page follows.
+        wanted = None if query.limit is None else query.limit + 1
+        found: list[Row] = []
+        for key in itertools.islice(ordered.keys, start, None):
+            row = json.loads(stored.rows[key])
+            if view_rows.matches(row, where):
+                found.append(row)
+                if len(found) == wanted:
+                    break
+        return view_rows.page(definition, full_order, found, query.limit)
 
     async def count(self, table: str, where: Mapping[str, Any] | None = None) -> int:
         stored = self._table(table)

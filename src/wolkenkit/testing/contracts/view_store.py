@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 import pytest
 
 from wolkenkit.errors import ParameterInvalid, RowAlreadyExists, RowNotFound, StoreError
+from wolkenkit.stores.transactions import shared_database
 from wolkenkit.stores.view_store import (
     Column,
     Order,
@@ -576,6 +577,57 @@ class ViewStoreContract:
         )
 
         assert _keys(rest) == ["t20b", "t25", "t30", "t40", "t50"]
+
+    async def test_orders_follow_every_change_between_queries(self, store: ViewStore) -> None:
+        # Queries in several orders, then rows inserted, moved by an update or upsert of an
+        # indexed field, deleted, and changes of a unit of work that is undone: each order
+        # is still what the rows are now (a store may keep its orders between queries).
+        orders = [[Order("timestamp")], [Order("author", descending=True)], []]
+
+        async def check() -> None:
+            rows = (await store.find("messages")).rows
+            by_key = sorted(rows, key=lambda row: row["id"])
+            # Nulls first ascending, last descending; the key ascending breaks ties.
+            by_time = sorted(
+                by_key,
+                key=lambda row: (row.get("timestamp") is not None, row.get("timestamp") or 0),
+            )
+            authors = [row for row in by_key if row.get("author") is not None]
+            by_author = sorted(authors, key=lambda row: row["author"], reverse=True) + [
+                row for row in by_key if row.get("author") is None
+            ]
+            expected = [by_time, by_author, by_key]
+            for order, rows_in_order in zip(orders, expected, strict=True):
+                paged = await _all_pages(store, "messages", Query(order=order, limit=3))
+                assert _keys(paged) == _keys(rows_in_order), order
+
+        for number in range(8):
+            await store.insert(
+                "messages", {"id": f"m{number}", "timestamp": number * 10, "author": f"a{number}"}
+            )
+        await check()
+        await store.insert("messages", {"id": "m8", "timestamp": 35, "author": "a35"})
+        await store.update("messages", "m0", {"timestamp": 100, "author": None})
+        await store.upsert("messages", {"id": "m5", "timestamp": 1, "author": "a99"})
+        await store.delete("messages", "m3")
+        await store.delete_where("messages", {"author": "a6"})
+        await check()
+        database = shared_database(store)
+        if database is None:
+            return  # (a store outside units of work has nothing to undo)
+
+        async def undone() -> None:
+            async with database.transaction():
+                await store.insert("messages", {"id": "m9", "timestamp": 2})
+                await store.update("messages", "m1", {"timestamp": 200})
+                await store.delete("messages", "m2")
+                await check()
+                raise RuntimeError("undone")
+
+        with pytest.raises(RuntimeError):
+            await undone()
+        await check()
+        assert await store.get("messages", "m9") is None
 
     async def test_a_cursor_from_another_order_is_refused(self, store: ViewStore) -> None:
         for key in ["a", "b", "c"]:
