@@ -5,10 +5,10 @@ SQLite, against the in-memory store of another source tree in the same run.
         [--baseline-source DIR]
 
 Fills a table shaped like the chat's messages table (text key, an indexed timestamp) with N
-rows, then, in the order of the timestamp as the chat's view reads it, measures the time to
-read every row page by page (following the cursors, P rows a page, as ``Rows.find`` does),
-the first page alone, a page in the middle (from a cursor), an insert followed by the first
-page (as a view under a flow's writes is read), and a ``get`` by key. Each store
+rows, then, newest first as the chat's view reads them, measures the time to read every row
+page by page (following the cursors, P rows a page, as ``Rows.find`` does), the first page
+alone, a page in the middle (from a cursor), an insert followed by the first page (as a view
+under a flow's writes is read), and a ``get`` by key. Each store
 runs in a process of its own; ``--baseline-source DIR`` (a tree whose ``src/`` holds the
 package, e.g. from ``git archive COMMIT src | tar -x -C DIR``) adds that tree's in-memory
 store as the first row.
@@ -36,7 +36,7 @@ backend, rows, page_size, directory = sys.argv[1], int(sys.argv[2]), int(sys.arg
 TABLE = TableDefinition(
     "messages", key=Column("id", "text"), indexes=(Column("timestamp", "integer"),)
 )
-ORDER = (Order("timestamp"),)
+ORDER = (Order("timestamp", descending=True),)
 
 
 async def store():
@@ -143,7 +143,7 @@ def main() -> None:
         runs.insert(0, ("in memory (baseline)", "memory", arguments.baseline_source.resolve()))
     table = Table(
         title=f"A table of {arguments.rows:,} rows, pages of {arguments.page_size}, "
-        "in timestamp order: ms"
+        "newest first: ms"
     )
     table.add_column("store")
     rows = [

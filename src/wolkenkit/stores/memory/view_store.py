@@ -37,10 +37,8 @@ class _Table:
     definition: TableDefinition
     #: Key → the row's JSON text.
     rows: dict[Any, str] = field(default_factory=dict)
-    #: For each order that queries used: its sort key function, every row's sort key in that
-    #: order, sorted, and the rows' keys beside them. A query reads only its page from there
-    #: (reading a table page by page sorted all of it for every page), and a change moves
-    #: one entry. (Taking changes back, rare, drops them all.)
+    #: The orders that queries used, each kept sorted (see ``_Ordered``): a query reads only
+    #: its page from there (reading a table page by page sorted all of it for every page).
     orders: dict[tuple[Order, ...], _Ordered] = field(default_factory=dict)
 
     def load(self) -> list[Row]:
@@ -51,45 +49,69 @@ class _Table:
         previous = self.rows.get(key)
         transactions.put(self.rows, key, text)
         if self.orders:
-            old = None if previous is None else json.loads(previous)
-            new = None if text is None else json.loads(text)
-            for ordered in self.orders.values():
-                ordered.move(key, old, new)
-        transactions.remember(self.orders.clear)
+            for full_order, ordered in list(self.orders.items()):
+                if not ordered.note(key, previous, len(self.rows)):
+                    del self.orders[full_order]
+            # (Taking changes back, rare, drops them all.)
+            transactions.remember(self.orders.clear)
 
     def ordered(self, full_order: tuple[Order, ...]) -> _Ordered:
-        """The rows in ``full_order``."""
+        """The rows in ``full_order``, up to date."""
         ordered = self.orders.get(full_order)
         if ordered is None:
             ordered = self.orders[full_order] = _Ordered(full_order, self.rows)
+        else:
+            ordered.catch_up(self.rows)
         return ordered
 
 
 class _Ordered:
-    """The rows of a table in one order: their sort keys, ascending, and their keys beside."""
+    """The rows of a table in one order: their sort keys, ascending, and their keys beside.
+
+    A change is only noted (a flow writing rows pays next to nothing for it); the next query
+    in this order moves the rows that changed, each to its place. When more changes wait
+    than sorting again would cost, the order is dropped, and the next query sorts anew."""
 
     def __init__(self, full_order: tuple[Order, ...], rows: Mapping[Any, str]) -> None:
         self.full_order = full_order
         self.sort_key = view_rows.sort_key(full_order)
         # The full order ends with the key, so no two sort keys are equal.
-        entries = sorted((self.place(json.loads(text)), key) for key, text in rows.items())
+        entries = sorted((self._place(text), key) for key, text in rows.items())
         self.places = [place for place, _ in entries]
         self.keys = [key for _, key in entries]
+        #: The rows changed since: each key, with its row's JSON before (``None``: none).
+        self._changed: list[tuple[Any, str | None]] = []
 
-    def place(self, row: Row) -> tuple[Any, ...]:
-        return self.sort_key(view_rows.ordered_values(self.full_order, row))
+    def note(self, key: Any, previous: str | None, rows: int) -> bool:
+        """Note that the row of ``key`` was ``previous`` before a change; whether the order
+        is still worth keeping."""
+        self._changed.append((key, previous))
+        return len(self._changed) <= rows // 8 + 32
 
-    def move(self, key: Any, old: Row | None, new: Row | None) -> None:
-        """The row of ``key`` was ``old`` and is ``new`` now (``None``: none)."""
-        if old is not None:
-            index = bisect.bisect_left(self.places, self.place(old))
-            del self.places[index]
-            del self.keys[index]
-        if new is not None:
-            place = self.place(new)
-            index = bisect.bisect_left(self.places, place)
-            self.places.insert(index, place)
-            self.keys.insert(index, key)
+    def catch_up(self, rows: Mapping[Any, str]) -> None:
+        """Move every row changed since the last query to where it belongs now."""
+        if not self._changed:
+            return
+        # Where a row stands in the lists is where its first change found it.
+        before: dict[Any, str | None] = {}
+        for key, previous in self._changed:
+            before.setdefault(key, previous)
+        self._changed = []
+        for previous in before.values():
+            if previous is not None:
+                index = bisect.bisect_left(self.places, self._place(previous))
+                del self.places[index]
+                del self.keys[index]
+        for key in before:
+            text = rows.get(key)
+            if text is not None:
+                place = self._place(text)
+                index = bisect.bisect_left(self.places, place)
+                self.places.insert(index, place)
+                self.keys.insert(index, key)
+
+    def _place(self, text: str) -> tuple[Any, ...]:
+        return self.sort_key(view_rows.ordered_values(self.full_order, json.loads(text)))
 
 
 class InMemoryViewStore(ViewStore):

@@ -611,6 +611,11 @@ class ViewStoreContract:
         await store.upsert("messages", {"id": "m5", "timestamp": 1, "author": "a99"})
         await store.delete("messages", "m3")
         await store.delete_where("messages", {"author": "a6"})
+        # A row changed twice, one that came and went.
+        await store.update("messages", "m4", {"timestamp": 5})
+        await store.update("messages", "m4", {"timestamp": 75})
+        await store.insert("messages", {"id": "m10", "timestamp": 15})
+        await store.delete("messages", "m10")
         await check()
         database = shared_database(store)
         if database is None:
