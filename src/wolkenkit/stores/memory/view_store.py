@@ -48,12 +48,12 @@ class _Table:
         """Store ``text`` as the row of ``key`` (``None``: remove it), undoably."""
         previous = self.rows.get(key)
         transactions.put(self.rows, key, text)
-        if self.orders:
-            for full_order, ordered in list(self.orders.items()):
-                if not ordered.note(key, previous, len(self.rows)):
-                    del self.orders[full_order]
-            # (Taking changes back, rare, drops them all.)
-            transactions.remember(self.orders.clear)
+        for full_order, ordered in list(self.orders.items()):
+            if not ordered.note(key, previous, len(self.rows)):
+                del self.orders[full_order]
+        # Taking changes back, rare, drops every order: also one that a query in the same
+        # unit of work made after this change, and which holds it.
+        transactions.remember(self.orders.clear)
 
     def ordered(self, full_order: tuple[Order, ...]) -> _Ordered:
         """The rows in ``full_order``, up to date."""

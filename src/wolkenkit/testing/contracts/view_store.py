@@ -634,6 +634,27 @@ class ViewStoreContract:
         await check()
         assert await store.get("messages", "m9") is None
 
+    async def test_a_query_inside_an_undone_unit_leaves_no_trace(self, store: ViewStore) -> None:
+        # The first query in an order comes inside a unit of work, after the unit's writes,
+        # and sees them; once the unit is undone, queries see the rows as they were.
+        await store.insert("messages", {"id": "kept", "timestamp": 2})
+        database = shared_database(store)
+        if database is None:
+            return  # (a store outside units of work has nothing to undo)
+
+        async def undone() -> None:
+            async with database.transaction():
+                await store.insert("messages", {"id": "gone", "timestamp": 1})
+                await store.update("messages", "kept", {"timestamp": 3})
+                query = Query(order=[Order("timestamp")])
+                assert _keys((await store.find("messages", query)).rows) == ["gone", "kept"]
+                raise RuntimeError("undone")
+
+        with pytest.raises(RuntimeError):
+            await undone()
+        page = await store.find("messages", Query(order=[Order("timestamp")], limit=5))
+        assert page.rows == [{"id": "kept", "timestamp": 2}]
+
     async def test_a_cursor_from_another_order_is_refused(self, store: ViewStore) -> None:
         for key in ["a", "b", "c"]:
             await store.insert("messages", {"id": key, "timestamp": 1, "author": "x"})
