@@ -10,11 +10,14 @@ handler, the view row and the progress upsert. This script runs those statements
 stores' SQL and rows of the same shape, on the schema the runtime itself made (it serves the
 app once, briefly, as ``disk_writes.py`` does), in a tight loop without asyncio or any of the
 stores' Python: the commands' writes in one transaction per group of G commands, the flow's
-in another, as the group commit groups them under load. It prints CPU µs per command for
-several G, the statements apart from the COMMIT (the runtime runs COMMITs of more than four
-writes in a thread of their own, so only the statements take the event loop's time).
+in another, as the group commit groups them under load. N commands, as many as the
+runtime's run unless told (the cost grows with the tables: at 2,000 the statements take about
+half as long). It prints CPU µs per command for several G, the statements apart from the
+COMMIT (the runtime runs COMMITs of more than four writes in a thread of their own, so only
+the statements take the event loop's time); the COMMIT column includes SQLite's automatic
+checkpoints, which the runtime runs in that thread too.
 
-In the same run it measures the runtime itself (``disk_writes.py``'s way, N commands on 16
+In the same run it measures the runtime itself (``disk_writes.py``'s way, M commands on 16
 connections): CPU per command with ``--in-memory`` and with ``wk dev``'s SQLite. A processed
 share of 0.8 allows the SQLite runtime's event loop a quarter of the in-memory runtime's CPU
 per command more; the table gives that budget beside the floor.
@@ -123,9 +126,10 @@ def floor(database: Path, commands: int, group: int) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--commands", type=int, default=20_000)
     parser.add_argument("--runtime-commands", type=int, default=10_000)
+    parser.add_argument("--commands", type=int, default=None)
     arguments = parser.parse_args()
+    commands = arguments.commands or arguments.runtime_commands
     with tempfile.TemporaryDirectory() as directory:
         runtime_cpu: dict[str, float] = {}
         for name, in_memory in (("--in-memory", True), ("wk dev (SQLite)", False)):
@@ -148,7 +152,7 @@ def main() -> None:
         for group in GROUPS:
             copy = Path(directory) / f"floor-{group}.db"
             shutil.copy(schema, copy)
-            statements, committing = floor(copy, arguments.commands, group)
+            statements, committing = floor(copy, commands, group)
             table.add_row(
                 f"SQLite alone, {group} commands per transaction",
                 f"{statements:,.0f}",
