@@ -18,7 +18,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Hashable, Iterator
 from contextlib import AbstractAsyncContextManager, contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from typing import Any, Protocol, runtime_checkable
 
 
@@ -95,11 +95,25 @@ def joined(key: Hashable) -> Any | None:
     return None if inside is None else inside.get(key)
 
 
+#: What ``join`` gives and ``leave`` takes back.
+Joining = Token[dict[Hashable, Any] | None]
+
+
+def join(key: Hashable, transaction: Any) -> Joining:
+    """From now on, in this context, ``joined(key)`` is ``transaction``, until ``leave``."""
+    return _joined.set({**(_joined.get() or {}), key: transaction})
+
+
+def leave(joining: Joining) -> None:
+    """Undo the ``join`` that gave ``joining``."""
+    _joined.reset(joining)
+
+
 @contextmanager
 def joining(key: Hashable, transaction: Any) -> Iterator[None]:
     """Within the block, ``joined(key)`` is ``transaction``."""
-    token = _joined.set({**(_joined.get() or {}), key: transaction})
+    token = join(key, transaction)
     try:
         yield
     finally:
-        _joined.reset(token)
+        leave(token)

@@ -51,13 +51,13 @@ import asyncio
 import functools
 import logging
 import os
+import queue
 import random
 import sqlite3
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Hashable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager, suppress
+from collections.abc import Callable, Hashable, Sequence
+from contextlib import AbstractAsyncContextManager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -189,7 +189,7 @@ class SqliteDatabase(SharedDatabase):
         #: A file has a WAL: its large groups' commits and its checkpoints run in a thread of
         #: their own (an in-memory database commits everything on the loop).
         self._has_wal = file_name != MEMORY
-        self._committer = ThreadPoolExecutor(1, thread_name_prefix="wolkenkit-sqlite-commit")
+        self._committer = _Committer()
         self._wal = file_name + "-wal"
         #: The WAL's size when last looked at (what it holds: see ``_connect``), the commits
         #: on the loop since, and the size past which the next checkpoint is due.
@@ -214,24 +214,9 @@ class SqliteDatabase(SharedDatabase):
     def description(self) -> str:
         return f"the SQLite file {self.file_name}"
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[None]:
-        outer: _Unit | None = transactions.joined(self)
-        if outer is not None:
-            if outer.loop is asyncio.get_running_loop() and outer.is_open():
-                async with self._savepoint(outer):
-                    yield
-            else:
-                yield
-            return
-        unit = _Unit(asyncio.get_running_loop())
-        with transactions.joining(self, unit):
-            try:
-                yield
-            except BaseException:
-                self._roll_back(unit)
-                raise
-            await self._commit(unit)
+    def transaction(self) -> AbstractAsyncContextManager[None]:
+        # A class rather than a generator: a flow opens one for every event it handles.
+        return _Block(self)
 
     def close(self) -> None:
         # (Waits for a commit under way: it holds the lock.)
@@ -239,7 +224,7 @@ class SqliteDatabase(SharedDatabase):
             if self._connection is not None:
                 self._connection.close()
                 self._connection = None
-        self._committer.shutdown(wait=False)
+        self._committer.stop()
 
     async def write(self, work: Work[T]) -> T:
         """Run ``work`` in a write transaction: committed if it returns, rolled back if it
@@ -384,11 +369,10 @@ class SqliteDatabase(SharedDatabase):
     ) -> None:
         """Run ``work`` (a commit, a checkpoint) in the committing thread; the group's writes
         are answered once it is done."""
-        committing = loop.run_in_executor(self._committer, work)
+        committing: asyncio.Future[None] = loop.create_future()
         self._committing = (loop, committing)
-        committing.add_done_callback(
-            functools.partial(self._on_commit, loop, group, outcomes, closing)
-        )
+        on_commit = functools.partial(self._on_commit, loop, group, outcomes, closing, committing)
+        self._committer.run(work, loop, committing, on_commit)
 
     def _commit_in_thread(self) -> None:
         self._commit_now()
@@ -623,24 +607,27 @@ class SqliteDatabase(SharedDatabase):
                         raise self._failure(error) from error
             await waiting.sleep()
 
-    @asynccontextmanager
-    async def _savepoint(self, unit: _Unit) -> AsyncIterator[None]:
-        """A unit inside ``unit``: the block's writes are undone alone when it raises. It
-        takes the outer unit's transaction at once (a savepoint needs one)."""
+    async def _open_savepoint(self, unit: _Unit) -> tuple[str, int]:
+        """Begin a unit inside ``unit``, whose writes are undone alone when its block raises
+        (``_close_savepoint``): its savepoint's name, and how many callbacks wait for the
+        outer unit's commit so far. It takes the outer unit's transaction at once (a
+        savepoint needs one)."""
         if not unit.begun:
             await self._begin(unit)
         unit.nested += 1
         name = f"unit{unit.nested}"
         with self._lock:
             self._in(unit).execute(f"SAVEPOINT {name}")
-        waiting = len(unit.after_commit)
-        try:
-            yield
-        except BaseException:
+        return name, len(unit.after_commit)
+
+    def _close_savepoint(self, unit: _Unit, name: str, waiting: int, failed: bool) -> None:
+        """End the unit inside ``unit`` that ``_open_savepoint`` began: keep what it wrote,
+        or undo it if its block ``failed``."""
+        if failed:
             self._undo_savepoint(unit, name)
             # What the undone block wrote will never commit.
             del unit.after_commit[waiting:]
-            raise
+            return
         with self._lock:
             connection = self._in(unit)
             try:
@@ -809,6 +796,116 @@ class SqliteDatabase(SharedDatabase):
                     connection.execute("ROLLBACK")
                 raise
             return result
+
+
+class _Block:
+    """The block of ``SqliteDatabase.transaction``: a unit of work of its own, a savepoint of
+    the unit the caller is in (on the same loop, still open), or nothing but that unit."""
+
+    __slots__ = ("_database", "_joining", "_savepoint", "_unit")
+
+    def __init__(self, database: SqliteDatabase) -> None:
+        self._database = database
+        #: The unit this block opened, with what ``transactions.join`` gave.
+        self._unit: _Unit | None = None
+        self._joining: transactions.Joining | None = None
+        #: The unit the block is a savepoint of, the savepoint's name, and how many callbacks
+        #: waited for that unit's commit when it began.
+        self._savepoint: tuple[_Unit, str, int] | None = None
+
+    async def __aenter__(self) -> None:
+        database = self._database
+        loop = asyncio.get_running_loop()
+        outer: _Unit | None = transactions.joined(database)
+        if outer is None:
+            unit = self._unit = _Unit(loop)
+            self._joining = transactions.join(database, unit)
+        elif outer.loop is loop and outer.is_open():
+            self._savepoint = (outer, *await database._open_savepoint(outer))
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: Any
+    ) -> None:
+        database = self._database
+        if self._savepoint is not None:
+            database._close_savepoint(*self._savepoint, failed=kind is not None)
+            return
+        unit, joining = self._unit, self._joining
+        if unit is None or joining is None:
+            return
+        try:
+            if kind is not None:
+                database._roll_back(unit)
+                return
+            await database._commit(unit)
+        finally:
+            transactions.leave(joining)
+
+
+class _Committer:
+    """The thread a database's large commits and its checkpoints run in, started on first use.
+
+    Leaner than an executor: a commit under load is handed over every few commands, and the
+    hand-over (futures chained across threads) cost the loop more than the commit's own
+    Python. A daemon: a commit cut off by the interpreter's end has answered nobody yet, and
+    SQLite's log keeps the file consistent."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._start = threading.Lock()
+
+    def run(
+        self,
+        work: Callable[[], None],
+        loop: asyncio.AbstractEventLoop,
+        done: asyncio.Future[None],
+        then: Callable[[], None],
+    ) -> None:
+        """Run ``work`` in the thread; then, on ``loop``, settle ``done`` with its outcome
+        and call ``then``."""
+        if self._thread is None:
+            with self._start:
+                if self._thread is None:
+                    self._thread = threading.Thread(
+                        target=self._serve, name="wolkenkit-sqlite-commit", daemon=True
+                    )
+                    self._thread.start()
+        self._jobs.put(_Job(work, loop, done, then))
+
+    def stop(self) -> None:
+        """End the thread once the jobs handed over so far are done."""
+        if self._thread is not None:
+            self._jobs.put(None)
+
+    def _serve(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            error: BaseException | None = None
+            try:
+                job.work()
+            except BaseException as failure:
+                # Handed to the loop, as an executor would.
+                error = failure
+            # A closed loop (RuntimeError) has nobody waiting any more.
+            with suppress(RuntimeError):
+                job.loop.call_soon_threadsafe(_settle_job, job, error)
+
+
+@dataclass(slots=True)
+class _Job:
+    work: Callable[[], None]
+    loop: asyncio.AbstractEventLoop
+    done: asyncio.Future[None]
+    then: Callable[[], None]
+
+
+def _settle_job(job: _Job, error: BaseException | None) -> None:
+    if not job.done.done():
+        if error is None:
+            job.done.set_result(None)
+        else:
+            job.done.set_exception(error)
+    job.then()
 
 
 class _LockWait:
