@@ -252,9 +252,16 @@ async def main() -> None:
         options, QueueItem, does_identifier_match_item, sole_user=True
     )
     await store.setup()
-    await asyncio.gather(
-        *(store.enqueue(QueueItem(id=str(n), text=str(n)), str(n % 7), n) for n in range(200))
-    )
+
+    async def accept(n: int) -> None:
+        item = QueueItem(id=str(n), text=str(n))
+        if sys.argv[2] == "enqueue":
+            await store.enqueue(item, str(n % 7), n)
+        else:
+            # Handed over at once, and nobody acknowledges it: journaled once due.
+            await store.enqueue_and_wake(item, str(n % 7), n, lambda: None)
+
+    await asyncio.gather(*(accept(n) for n in range(200)))
     print("accepted", flush=True)
     os.kill(os.getpid(), 9)
 
@@ -262,13 +269,17 @@ asyncio.run(main())
 """
 
 
-async def test_a_killed_process_loses_no_accepted_item(options: dict[str, Any]) -> None:
+@pytest.mark.parametrize("accepting", ["enqueue", "enqueue_and_wake"])
+async def test_a_killed_process_loses_no_accepted_item(
+    options: dict[str, Any], accepting: str
+) -> None:
     script = textwrap.dedent(_ENQUEUE_AND_DIE)
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-c",
         script,
         options["fileName"],
+        accepting,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -358,3 +369,131 @@ async def test_what_others_queue_is_taken_over_while_the_queue_is_busy(
         locked = await store.lock_next()
     assert locked is not None
     assert locked.item.text == "from elsewhere"
+
+
+def _count_journal_inserts(options: dict[str, Any]) -> None:
+    """From now on, every row written into the journal leaves a row in ``journal_inserts``
+    too (a trigger: it sees the store's own connection)."""
+    with closing(sqlite3.connect(options["fileName"])) as connection:
+        connection.executescript(
+            """
+            CREATE TABLE journal_inserts (position INTEGER);
+            CREATE TRIGGER count_journal_inserts AFTER INSERT ON "items-journal"
+            BEGIN INSERT INTO journal_inserts VALUES (new.position); END;
+            """
+        )
+
+
+def _journal_inserts(options: dict[str, Any]) -> int:
+    with closing(sqlite3.connect(options["fileName"])) as connection:
+        return int(connection.execute("SELECT count(*) FROM journal_inserts").fetchone()[0])
+
+
+async def _handed_over(
+    store: JournaledPriorityQueueStore[QueueItem, str], text: str, discriminator: str = "a"
+) -> tuple[asyncio.Task[None], list[str]]:
+    """``enqueue_and_wake`` of an item, as a task, and what its ``wake`` saw."""
+    woken: list[str] = []
+    accepting = asyncio.create_task(
+        store.enqueue_and_wake(
+            QueueItem(id=text, text=text), discriminator, 1, lambda: woken.append(text)
+        )
+    )
+    await asyncio.sleep(0)
+    return accepting, woken
+
+
+async def test_an_item_handed_over_and_done_in_time_never_touches_the_journal(
+    options: dict[str, Any],
+) -> None:
+    store = await _journaled(options)
+    _count_journal_inserts(options)
+    try:
+        accepting, woken = await _handed_over(store, "quick")
+        # A worker may have it at once, before anything is written.
+        locked = await store.lock_next()
+        assert locked is not None
+        assert (locked.item.text, woken, accepting.done()) == ("quick", ["quick"], False)
+        await store.acknowledge(locked.metadata.discriminator, locked.metadata.token)
+        await asyncio.wait_for(accepting, 5)
+        # And one that is cancelled (removed) before it is handled.
+        cancelled, _ = await _handed_over(store, "cancelled")
+        await store.remove("a", "cancelled")
+        await asyncio.wait_for(cancelled, 5)
+        await asyncio.sleep(journaled_queue.JOURNAL_AFTER_SECONDS * 3)
+        assert (_journal_inserts(options), _journal_rows(options)) == (0, 0)
+    finally:
+        await store.destroy()
+    assert await _drained_after_restart(options) == []
+
+
+async def test_an_item_not_done_in_time_is_journaled_before_its_caller_goes_on(
+    options: dict[str, Any],
+) -> None:
+    store = await _journaled(options)
+    _count_journal_inserts(options)
+    try:
+        accepting, _ = await _handed_over(store, "slow")
+        locked = await store.lock_next()
+        assert locked is not None
+        await asyncio.wait_for(accepting, 5)
+        # Its caller went on only once it was in the journal: a crash now loses nothing.
+        assert (_journal_inserts(options), _journal_rows(options)) == (1, 1)
+        await store.acknowledge(locked.metadata.discriminator, locked.metadata.token)
+        for _ in range(100):
+            if _journal_rows(options) == 0:
+                break
+            await asyncio.sleep(0.01)
+        assert _journal_rows(options) == 0
+        # Held items are journaled when the store goes, and their callers answered.
+        left, _ = await _handed_over(store, "left when the store went")
+    finally:
+        await store.destroy()
+    await asyncio.wait_for(left, 5)
+    assert await _drained_after_restart(options) == ["left when the store went"]
+
+
+async def test_an_item_done_while_its_entry_is_written_leaves_the_journal(
+    options: dict[str, Any],
+) -> None:
+    store = await _journaled(options)
+    _count_journal_inserts(options)
+    # Another connection holds the write lock: the entry, once due, waits to be written.
+    blocker = sqlite3.connect(options["fileName"], isolation_level=None)
+    try:
+        blocker.execute("BEGIN IMMEDIATE")
+        accepting, _ = await _handed_over(store, "done meanwhile")
+        await asyncio.sleep(journaled_queue.JOURNAL_AFTER_SECONDS * 3)
+        locked = await store.lock_next()
+        assert locked is not None
+        await store.acknowledge(locked.metadata.discriminator, locked.metadata.token)
+        await asyncio.wait_for(accepting, 5)
+        blocker.execute("COMMIT")
+        for _ in range(200):
+            if _journal_inserts(options) == 1 and _journal_rows(options) == 0:
+                break
+            await asyncio.sleep(0.01)
+        assert (_journal_inserts(options), _journal_rows(options)) == (1, 0)
+    finally:
+        blocker.close()
+        await store.destroy()
+    assert await _drained_after_restart(options) == []
+
+
+async def test_an_item_handed_over_in_a_unit_of_work_waits_for_its_commit(
+    options: dict[str, Any],
+) -> None:
+    # (A flow's command commits with the flow's progress.)
+    store = await _journaled(options)
+    database = open_shared(options["fileName"], "test")
+    try:
+        async with database.transaction():
+            item = QueueItem(id="1", text="with the unit")
+            await store.enqueue_and_wake(item, "a", 1, lambda: None)
+            assert await store.lock_next() is None
+            assert _journal_rows(options) == 0
+        assert _journal_rows(options) == 1
+    finally:
+        release(database)
+        await store.destroy()
+    assert await _drained_after_restart(options) == ["with the unit"]

@@ -486,10 +486,14 @@ class Runtime:
         """Queue a command for its aggregate; it is handled in order of receipt."""
         if self.observing.tracing:
             command = with_carrier(command, carrier_of_current_span())
-        await self.command_queue.enqueue(
-            command, command.aggregate_identifier.aggregate.id, command.metadata.timestamp
+        # Command handling acknowledges a command once its events are stored, so a queue
+        # in this process may let the workers have it before it is journaled.
+        await self.command_queue.enqueue_and_wake(
+            command,
+            command.aggregate_identifier.aggregate.id,
+            command.metadata.timestamp,
+            self._command_wakeup.notify,
         )
-        self._command_wakeup.notify()
         if not self.is_single_process:
             await self._command_pings.notify()
 

@@ -20,14 +20,24 @@ Taking items out of the journal is not awaited: the removals of many items are w
 together, soon after. If the process dies before, those items are queued again at the next
 start and handed out once more, as an expired lock would hand them out again; the runtime's
 command handling recognises a command it handled already.
+
+Most items need no journal entry at all. Through ``enqueue_and_wake`` an item is queued at
+once, and its caller (the HTTP request that sent a command) waits until it is safe: acknowledged
+(the runtime acknowledges a command once what handling it wrote is committed), or, if that takes
+longer than ``JOURNAL_AFTER_SECONDS``, written to the journal. A command handled within a few
+milliseconds so costs no journal entry, written and then deleted; one that waits longer (behind
+others for its aggregate, or for a slow handler) is journaled as before, only a little later.
+Either way, nothing the caller was told is accepted can be lost.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 
 from pydantic import BaseModel
@@ -47,6 +57,10 @@ logger = logging.getLogger(__name__)
 
 #: How often the queue looks for items other processes queued (``QueueJournal.take_over``).
 TAKE_OVER_INTERVAL_SECONDS = 1.0
+#: How long an item queued by ``enqueue_and_wake`` may wait for its acknowledgement before it
+#: is journaled (and its caller answered). Under load a command is handled within a few
+#: milliseconds; much longer would hold up the callers of those that are not.
+JOURNAL_AFTER_SECONDS = 0.01
 
 
 @frozen_record
@@ -104,6 +118,24 @@ class QueueJournal(ABC):
         """Inside an open unit of work of the journal's database: call ``callback`` once it
         has committed (never if it is undone) and return ``True``; elsewhere ``False``."""
 
+    @abstractmethod
+    def in_unit_of_work(self) -> bool:
+        """Whether the caller is inside an open unit of work of the journal's database."""
+
+
+@dataclass(slots=True, eq=False)
+class _Held:
+    """An item queued before its journal entry (``enqueue_and_wake``)."""
+
+    discriminator: str
+    priority: int
+    #: Settled once the item is safe: acknowledged or removed, or journaled.
+    safe: asyncio.Future[None]
+    #: When it was queued (event loop time).
+    since: float
+    #: Its journal entry is being written.
+    journaling: bool = False
+
 
 class JournaledPriorityQueueStore(InMemoryPriorityQueueStore[ItemT, IdentifierT]):
     """The in-memory queue, with every accepted item in a journal until it is done."""
@@ -124,6 +156,11 @@ class JournaledPriorityQueueStore(InMemoryPriorityQueueStore[ItemT, IdentifierT]
         self._next_take_over = 0.0
         #: Recoverable items acknowledged inside units of work that have not committed yet.
         self._unsettled = 0
+        #: Items queued before their journal entry, oldest first, by identity, with the item.
+        self._held: dict[int, tuple[ItemT, _Held]] = {}
+        #: What journals the held items that waited too long, when one is scheduled.
+        self._journaling_late: asyncio.TimerHandle | None = None
+        self._late_writes: set[asyncio.Task[None]] = set()
 
     @property
     def shared_database(self) -> SharedDatabase:
@@ -157,20 +194,42 @@ class JournaledPriorityQueueStore(InMemoryPriorityQueueStore[ItemT, IdentifierT]
         return self._unsettled == 0 and all(not queue.items for queue in self._queues.values())
 
     async def destroy(self) -> None:
+        # Whoever waits for a held item is answered: it is journaled, to be queued again.
+        if self._journaling_late is not None:
+            self._journaling_late.cancel()
+            self._journaling_late = None
+        self._journal_held(everything=True)
+        if self._late_writes:
+            await asyncio.wait(set(self._late_writes))
         await self._journal.destroy()
         self._positions.clear()
         await super().destroy()
 
     async def enqueue(self, item: ItemT, discriminator: str, priority: int) -> None:
-        if id(item) in self._positions:
-            # Queued twice: each copy needs an identity of its own to find its entry.
-            item = item.model_copy()
+        item = self._own_copy(item)
         await self._journal.append(
             item,
             discriminator,
             priority,
             lambda position: self._queue(item, discriminator, priority, position),
         )
+
+    async def enqueue_and_wake(
+        self, item: ItemT, discriminator: str, priority: int, wake: Callable[[], None]
+    ) -> None:
+        if self._journal.in_unit_of_work():
+            # Its entry commits with the unit (a flow's command, with the flow's progress).
+            await super().enqueue_and_wake(item, discriminator, priority, wake)
+            return
+        item = self._own_copy(item)
+        loop = asyncio.get_running_loop()
+        held = _Held(discriminator, priority, loop.create_future(), loop.time())
+        self._held[id(item)] = (item, held)
+        self._enqueue(item, discriminator, priority)
+        if self._journaling_late is None:
+            self._journaling_late = loop.call_later(JOURNAL_AFTER_SECONDS, self._journal_late)
+        wake()
+        await held.safe
 
     async def acknowledge(self, discriminator: str, token: str) -> None:
         self._forget(self._acknowledge(discriminator, token))
@@ -187,13 +246,80 @@ class JournaledPriorityQueueStore(InMemoryPriorityQueueStore[ItemT, IdentifierT]
         self._positions[id(item)] = position
         self._enqueue(item, discriminator, priority)
 
+    def _own_copy(self, item: ItemT) -> ItemT:
+        """The item, or a copy if it is queued already: each queued item needs an identity
+        of its own to find its entry."""
+        if id(item) in self._positions or id(item) in self._held:
+            return item.model_copy()
+        return item
+
+    def _journal_late(self) -> None:
+        self._journaling_late = None
+        self._journal_held(everything=False)
+
+    def _journal_held(self, *, everything: bool) -> None:
+        """Start journaling the held items that waited ``JOURNAL_AFTER_SECONDS`` (or all of
+        them), and look again when the next one will have."""
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        for item, held in self._held.values():
+            if held.journaling:
+                continue
+            if not everything and now - held.since < JOURNAL_AFTER_SECONDS:
+                # The rest came later still.
+                self._journaling_late = loop.call_later(
+                    held.since + JOURNAL_AFTER_SECONDS - now, self._journal_late
+                )
+                return
+            held.journaling = True
+            write = loop.create_task(self._journal_one(item, held))
+            self._late_writes.add(write)
+            write.add_done_callback(self._late_writes.discard)
+
+    async def _journal_one(self, item: ItemT, held: _Held) -> None:
+        try:
+            await self._journal.append(
+                item, held.discriminator, held.priority, partial(self._journaled, item, held)
+            )
+        except Exception as error:
+            # Its caller gets the error; the item stays queued, and may well be handled.
+            logger.exception("Journaling a queued item failed.")
+            if self._held.pop(id(item), None) is not None and not held.safe.done():
+                held.safe.set_exception(error)
+
+    def _journaled(self, item: ItemT, held: _Held, position: int) -> None:
+        entry = self._held.get(id(item))
+        if entry is None or entry[1] is not held:
+            # Acknowledged or removed while its entry was written: done, so out it goes.
+            self._journal.remove(position)
+        else:
+            del self._held[id(item)]
+            self._positions[id(item)] = position
+        if not held.safe.done():
+            held.safe.set_result(None)
+
     def _forget(self, item: ItemT) -> None:
         position = self._positions.pop(id(item), None)
         if position is not None:
             self._journal.remove(position)
+            return
+        if id(item) in self._held:
+            if not self._journal.after_commit(partial(self._release, item)):
+                self._release(item)
         elif self._journal.after_commit(self._settle):
             # Until its unit commits, the flows' recovery must not count it as handled.
             self._unsettled += 1
+
+    def _release(self, item: ItemT) -> None:
+        """A held item is done: its caller may go on (an entry being written for it is
+        removed once it is, see ``_journaled``)."""
+        entry = self._held.get(id(item))
+        if entry is None or entry[0] is not item:
+            return
+        del self._held[id(item)]
+        held = entry[1]
+        if not held.safe.done():
+            held.safe.set_result(None)
 
     def _settle(self) -> None:
         self._unsettled -= 1

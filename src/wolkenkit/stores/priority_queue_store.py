@@ -63,6 +63,18 @@ class PriorityQueueStore(ABC, Generic[ItemT, IdentifierT]):
     async def enqueue(self, item: ItemT, discriminator: str, priority: int) -> None:
         """Append the item to its discriminator's queue; duplicates are allowed."""
 
+    async def enqueue_and_wake(
+        self, item: ItemT, discriminator: str, priority: int, wake: Callable[[], None]
+    ) -> None:
+        """``enqueue``, and call ``wake`` once a worker can lock the item. Returns once the
+        item is safe. Here that is once it is stored; a store that keeps its queue in this
+        process may hand the item to workers before it is stored, and then returns as soon
+        as it is acknowledged or removed, or stored, whichever comes first. So the caller's
+        workers must acknowledge an item only once what its processing wrote is committed
+        (the runtime's command handling does)."""
+        await self.enqueue(item, discriminator, priority)
+        wake()
+
     @abstractmethod
     async def lock_next(self) -> LockedItem[ItemT] | None:
         """Lock and return the head of the unlocked queue with the lowest head priority,

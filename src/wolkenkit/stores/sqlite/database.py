@@ -257,11 +257,22 @@ class SqliteDatabase(SharedDatabase):
         committed (never if it, or the savepoint the caller is in, is undone) and return
         ``True``. Anywhere else return ``False`` and do nothing: a ``write`` there has
         committed by the time it returns."""
-        unit: _Unit | None = transactions.joined(self)
-        if unit is None or unit.loop is not asyncio.get_running_loop() or not unit.is_open():
+        unit = self._open_unit()
+        if unit is None:
             return False
         unit.after_commit.append(callback)
         return True
+
+    def in_unit_of_work(self) -> bool:
+        """Whether the caller is inside an open unit of work of this database (where its
+        writes commit with the unit)."""
+        return self._open_unit() is not None
+
+    def _open_unit(self) -> _Unit | None:
+        unit: _Unit | None = transactions.joined(self)
+        if unit is None or unit.loop is not asyncio.get_running_loop() or not unit.is_open():
+            return None
+        return unit
 
     async def read(self, work: Work[T]) -> T:
         """Run ``work`` in a read transaction, which sees one consistent snapshot: never what

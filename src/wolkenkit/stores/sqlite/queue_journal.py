@@ -157,6 +157,9 @@ class SqliteQueueJournal(SqliteTables, QueueJournal):
     def after_commit(self, callback: Callable[[], None]) -> bool:
         return self._db.after_commit(callback)
 
+    def in_unit_of_work(self) -> bool:
+        return self._db.in_unit_of_work()
+
     def remove(self, position: int) -> None:
         if not self._db.after_commit(lambda: self._remove_soon(position)):
             self._remove_soon(position)
