@@ -59,8 +59,9 @@ logger = logging.getLogger(__name__)
 TAKE_OVER_INTERVAL_SECONDS = 1.0
 #: How long an item queued by ``enqueue_and_wake`` may wait for its acknowledgement before it
 #: is journaled (and its caller answered). Under load a command is handled within a few
-#: milliseconds; much longer would hold up the callers of those that are not.
-JOURNAL_AFTER_SECONDS = 0.01
+#: milliseconds (chat sample, 16 clients: half within 8 ms, 99 % within 27 ms); a command
+#: that waits longer still answers soon.
+JOURNAL_AFTER_SECONDS = 0.05
 
 
 @frozen_record
