@@ -109,6 +109,25 @@ class PriorityQueueStoreContract:
         await store.acknowledge("first", locked.metadata.token)
         assert await store.lock_next() is None
 
+    async def test_enqueue_and_wake_wakes_once_the_item_can_be_locked(self, store: Store) -> None:
+        # It returns once the item is safe: stored, or (a queue kept in this process) as
+        # soon as it is acknowledged.
+        item = _item("woken")
+        woken = asyncio.Event()
+
+        def wake() -> None:
+            # Whoever is woken finds the item.
+            assert not woken.is_set()
+            woken.set()
+
+        accepting = asyncio.create_task(store.enqueue_and_wake(item, "first", 1, wake))
+        await asyncio.wait_for(woken.wait(), 10)
+        locked = await _lock(store)
+        assert locked.item == item
+        await store.acknowledge("first", locked.metadata.token)
+        await asyncio.wait_for(accepting, 10)
+        assert await store.lock_next() is None
+
     async def test_items_of_one_discriminator_come_first_in_first_out(self, store: Store) -> None:
         # Within a discriminator insertion order wins, whatever the later items' priorities.
         items = [_item(str(index)) for index in range(4)]
