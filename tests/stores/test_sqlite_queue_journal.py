@@ -486,13 +486,15 @@ async def test_an_item_handed_over_in_a_unit_of_work_waits_for_its_commit(
     # (A flow's command commits with the flow's progress.)
     store = await _journaled(options)
     database = open_shared(options["fileName"], "test")
+    woken: list[bool] = []
     try:
         async with database.transaction():
             item = QueueItem(id="1", text="with the unit")
-            await store.enqueue_and_wake(item, "a", 1, lambda: None)
+            # A worker woken finds the item: not before the unit commits.
+            await store.enqueue_and_wake(item, "a", 1, lambda: woken.append(store.is_settled()))
             assert await store.lock_next() is None
-            assert _journal_rows(options) == 0
-        assert _journal_rows(options) == 1
+            assert (_journal_rows(options), woken) == (0, [])
+        assert (_journal_rows(options), woken) == (1, [False])
     finally:
         release(database)
         await store.destroy()

@@ -219,8 +219,11 @@ class JournaledPriorityQueueStore(InMemoryPriorityQueueStore[ItemT, IdentifierT]
         self, item: ItemT, discriminator: str, priority: int, wake: Callable[[], None]
     ) -> None:
         if self._journal.in_unit_of_work():
-            # Its entry commits with the unit (a flow's command, with the flow's progress).
-            await super().enqueue_and_wake(item, discriminator, priority, wake)
+            # Its entry commits with the unit (a flow's command, with the flow's progress),
+            # and only then is the item queued: a worker woken now would find nothing.
+            await self.enqueue(item, discriminator, priority)
+            if not self._journal.after_commit(wake):
+                wake()
             return
         item = self._own_copy(item)
         loop = asyncio.get_running_loop()
