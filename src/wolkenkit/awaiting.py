@@ -1,7 +1,9 @@
-"""The value of a call to an app's handler, which may be a plain function or ``async``."""
+"""Awaiting: the value of a call to an app's handler, which may be a plain function or
+``async``; and answering a future that its waiter may have given up on."""
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from collections.abc import Awaitable
 from typing import TypeVar
@@ -16,3 +18,14 @@ async def settled(value: T | Awaitable[T]) -> T:
     if value is True or value is False or value is None or not inspect.isawaitable(value):
         return value
     return await value
+
+
+def answer(future: asyncio.Future[None], error: BaseException | None = None) -> None:
+    """Let whoever awaits ``future`` go on, or raise ``error`` there; nothing if it is done
+    already (answered, or cancelled by a waiter that gave up)."""
+    if future.done():
+        return
+    if error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(error)

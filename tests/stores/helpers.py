@@ -1,10 +1,15 @@
-"""What the backends' store tests share: stores set up for a test and destroyed after it."""
+"""What the backends' store tests share: stores set up for a test and destroyed after it,
+and waiting for what a store does in the background."""
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Protocol, TypeVar
+
+import pytest
 
 from wolkenkit.stores.consumer_progress_store import ConsumerProgressStore
 from wolkenkit.stores.view_store import ViewStore
@@ -74,3 +79,13 @@ class FuzzedQueueStore:
         report = await fuzz_priority_queue_store(make_store, FuzzSettings.from_environment())
 
         assert report.unexercised() == []
+
+
+async def eventually(condition: Callable[[], bool | Awaitable[bool]]) -> None:
+    """Check ``condition`` every 20 ms until it holds, for five seconds at most."""
+    for _ in range(250):
+        holds = condition()
+        if await holds if inspect.isawaitable(holds) else holds:
+            return
+        await asyncio.sleep(0.02)
+    pytest.fail("The condition did not hold within five seconds.")

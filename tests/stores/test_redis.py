@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from redis.asyncio import Redis
 
-from tests.stores.helpers import set_up
+from tests.stores.helpers import eventually, set_up
 from wolkenkit import errors
 from wolkenkit.messages import new_id, now_ms
 from wolkenkit.stores import factory
@@ -125,7 +125,7 @@ class TestRedisPublishSubscribe(PublishSubscribeContract):
         async def channel_is_gone() -> bool:
             return await redis.pubsub_numsub(channel) == [(channel.encode(), 0)]
 
-        await _eventually(channel_is_gone)
+        await eventually(channel_is_gone)
 
     async def test_concurrent_publishers_share_one_connection_in_call_order(
         self, publisher: RedisPublisher, subscriber: RedisSubscriber, redis: Redis
@@ -160,7 +160,7 @@ class TestRedisPublishSubscribe(PublishSubscribeContract):
             await publisher.publish(channel, {"index": 1})
             return len(inbox.messages) > 1
 
-        await _eventually(publish_and_check)
+        await eventually(publish_and_check)
         assert inbox.messages[0] == {"index": 0}
         assert {"index": 1} in inbox.messages[1:]
 
@@ -185,15 +185,6 @@ async def _kill_connections(redis: Redis, name: str) -> int:
     for id in ids:
         await redis.client_kill_filter(_id=id)
     return len(ids)
-
-
-async def _eventually(condition: Callable[[], Awaitable[bool]]) -> None:
-    """Check ``condition`` every 20 ms until it holds, for five seconds at most."""
-    for _ in range(250):
-        if await condition():
-            return
-        await asyncio.sleep(0.02)
-    pytest.fail("The condition did not hold within five seconds.")
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from tests.stores.helpers import eventually
 from wolkenkit.errors import StoreError
 from wolkenkit.stores import factory, journaled_queue
 from wolkenkit.stores.journaled_queue import JournaledPriorityQueueStore
@@ -128,10 +129,7 @@ async def test_done_items_leave_the_journal_without_waiting_for_the_destroy(
             await store.enqueue(QueueItem(id=str(number)), str(number), number)
         assert _journal_rows(options) == 20
         assert len(await _drain(store)) == 20
-        for _ in range(100):
-            if _journal_rows(options) == 0:
-                break
-            await asyncio.sleep(0.01)
+        await eventually(lambda: _journal_rows(options) == 0)
         assert _journal_rows(options) == 0
     finally:
         await store.destroy()
@@ -440,10 +438,7 @@ async def test_an_item_not_done_in_time_is_journaled_before_its_caller_goes_on(
         # Its caller went on only once it was in the journal: a crash now loses nothing.
         assert (_journal_inserts(options), _journal_rows(options)) == (1, 1)
         await store.acknowledge(locked.metadata.discriminator, locked.metadata.token)
-        for _ in range(100):
-            if _journal_rows(options) == 0:
-                break
-            await asyncio.sleep(0.01)
+        await eventually(lambda: _journal_rows(options) == 0)
         assert _journal_rows(options) == 0
         # Held items are journaled when the store goes, and their callers answered.
         left, _ = await _handed_over(store, "left when the store went")
@@ -469,10 +464,7 @@ async def test_an_item_done_while_its_entry_is_written_leaves_the_journal(
         await store.acknowledge(locked.metadata.discriminator, locked.metadata.token)
         await asyncio.wait_for(accepting, 5)
         blocker.execute("COMMIT")
-        for _ in range(200):
-            if _journal_inserts(options) == 1 and _journal_rows(options) == 0:
-                break
-            await asyncio.sleep(0.01)
+        await eventually(lambda: (_journal_inserts(options), _journal_rows(options)) == (1, 0))
         assert (_journal_inserts(options), _journal_rows(options)) == (1, 0)
     finally:
         blocker.close()

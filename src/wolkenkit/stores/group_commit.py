@@ -34,6 +34,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from wolkenkit.awaiting import answer
 from wolkenkit.errors import RevisionAlreadyExists
 
 BatchT = TypeVar("BatchT")
@@ -205,9 +206,4 @@ def _settle(future: asyncio.Future[None]) -> None:
 
 
 def _answer(waiting: _Waiting[BatchT], error: Exception | None) -> None:
-    if waiting.answer.done():
-        return
-    if error is None:
-        waiting.answer.set_result(None)
-    else:
-        waiting.answer.set_exception(error)
+    answer(waiting.answer, error)

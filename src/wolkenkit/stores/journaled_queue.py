@@ -42,6 +42,7 @@ from functools import partial
 
 from pydantic import BaseModel
 
+from wolkenkit.awaiting import answer
 from wolkenkit.records import frozen_record
 from wolkenkit.stores.memory.priority_queue_store import InMemoryPriorityQueueStore
 from wolkenkit.stores.priority_queue_store import (
@@ -288,8 +289,8 @@ class JournaledPriorityQueueStore(InMemoryPriorityQueueStore[ItemT, IdentifierT]
         except Exception as error:
             # Its caller gets the error; the item stays queued, and may well be handled.
             logger.exception("Journaling a queued item failed.")
-            if self._held.pop(id(item), None) is not None and not held.safe.done():
-                held.safe.set_exception(error)
+            if self._held.pop(id(item), None) is not None:
+                answer(held.safe, error)
 
     def _journaled(self, item: ItemT, held: _Held, position: int) -> None:
         entry = self._held.get(id(item))
@@ -299,8 +300,7 @@ class JournaledPriorityQueueStore(InMemoryPriorityQueueStore[ItemT, IdentifierT]
         else:
             del self._held[id(item)]
             self._positions[id(item)] = position
-        if not held.safe.done():
-            held.safe.set_result(None)
+        answer(held.safe)
 
     def _forget(self, item: ItemT) -> None:
         position = self._positions.pop(id(item), None)
@@ -321,9 +321,7 @@ class JournaledPriorityQueueStore(InMemoryPriorityQueueStore[ItemT, IdentifierT]
         if entry is None or entry[0] is not item:
             return
         del self._held[id(item)]
-        held = entry[1]
-        if not held.safe.done():
-            held.safe.set_result(None)
+        answer(entry[1].safe)
 
     def _settle(self) -> None:
         self._unsettled -= 1

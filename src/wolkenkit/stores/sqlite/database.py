@@ -62,6 +62,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from wolkenkit.awaiting import answer
 from wolkenkit.errors import StoreError, StoreOptionsInvalid
 from wolkenkit.stores import transactions
 from wolkenkit.stores.transactions import SharedDatabase
@@ -911,11 +912,7 @@ class _Job:
 
 
 def _settle_job(job: _Job, error: BaseException | None) -> None:
-    if not job.done.done():
-        if error is None:
-            job.done.set_result(None)
-        else:
-            job.done.set_exception(error)
+    answer(job.done, error)
     job.then()
 
 
