@@ -7,11 +7,16 @@ move progress, so they cannot hide the next real event.
 
 The handlers and the progress run as one unit of work (``wolkenkit.stores.transactions``)
 when the view store and the progress store share a database: the handlers' table writes
-commit with the progress, or not at all. Moving the progress is conditional (it fails for a
-revision already reached), so an event handled twice at the same time, or again after a crash
-before its acknowledgement, changes the tables once. Without a shared database, writes commit
-one by one, before the progress: at least once. What else a handler does (notifications,
-commands, infrastructure) happens as it is called, at least once either way.
+commit with the progress, or not at all. There the event is claimed first: one conditional
+write moves the progress from the revision before it to its own (``claim_next``), and the
+handlers run only if it did; a handler that raises undoes the claim with its writes. So an
+event handled twice at the same time, or again after a crash before its acknowledgement,
+changes the tables once, and the next event of an aggregate, the common case, costs one
+write of progress and no read. An event the claim does not fit (seen already, or beyond a
+gap) is looked at closer, as without a shared database. There, writes commit one by one,
+before the progress, which moves only after the handlers: at least once. What else a
+handler does (notifications, commands, infrastructure) happens as it is called, at least once
+either way.
 """
 
 from __future__ import annotations
@@ -80,6 +85,10 @@ class FlowExecution:
         self._progress = consumer_progress_store
         self._shared = shared
         self._unit_of_work = unit_of_work
+        #: In a unit of work the event is claimed first (``ConsumerProgressStore.claim_next``)
+        #: and the claim is undone with the handlers' writes if one of them raises; without
+        #: one the progress moves only after the handlers (at least once).
+        self._claims_first = unit_of_work is not each_write_on_its_own
         self._loggers = {
             flow_name: logging.getLogger(f"wolkenkit.app.flows.{flow_name}")
             for flow_name in catalog.application.flows
@@ -102,6 +111,10 @@ class FlowExecution:
         if domain_event.name in aggregate.system_event_names:
             return "acknowledge"
         revision = domain_event.metadata.revision
+        if self._claims_first and await self._handled_as_next(
+            flow, flow_name, domain_event, identifier, revision
+        ):
+            return "acknowledge"
         progress = await self._progress.get_progress(flow_name, identifier)
         if progress.revision >= revision:
             return "acknowledge"
@@ -120,6 +133,23 @@ class FlowExecution:
                 "Event '%s' was handled meanwhile by another delivery.", domain_event.id
             )
         return "acknowledge"
+
+    async def _handled_as_next(
+        self,
+        flow: Flow,
+        flow_name: str,
+        domain_event: DomainEvent[Any],
+        identifier: AggregateIdentifier,
+        revision: int,
+    ) -> bool:
+        """The common case in one write less: the event is the next one of its aggregate,
+        claimed and handled in one unit of work. ``False`` (nothing done) if the progress
+        stands elsewhere: seen already, or a gap; the caller looks closer."""
+        async with self._unit_of_work():
+            if not await self._progress.claim_next(flow_name, identifier, revision):
+                return False
+            await self._run_handlers(flow, flow_name, domain_event)
+        return True
 
     async def _advance(
         self, flow_name: str, identifier: AggregateIdentifier, progress: Progress, revision: int

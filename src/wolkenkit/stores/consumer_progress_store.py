@@ -6,7 +6,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Literal
 
-from wolkenkit.errors import ParameterInvalid
+from wolkenkit.errors import ParameterInvalid, RevisionTooLow
 from wolkenkit.messages import AggregateIdentifier
 
 
@@ -61,6 +61,29 @@ class ConsumerProgressStore(ABC):
     ) -> None:
         """Raises ``ParameterInvalid`` for a negative revision and ``RevisionTooLow`` if
         ``revision`` is not above the stored one. Leaves the replay state alone."""
+
+    async def claim_next(
+        self, consumer_id: str, aggregate_identifier: AggregateIdentifier, revision: int
+    ) -> bool:
+        """If the progress stands right before ``revision`` (at ``revision - 1``; unknown
+        progress stands at 0), move it to ``revision``, end a replay that this reaches, and
+        return ``True``; else change nothing and return ``False``.
+
+        A flow claims an event this way before its handlers run, inside the unit of work
+        that also holds their writes: the common case (the next event of an aggregate) costs
+        one write instead of a read and a write. A backend that can do it in one statement
+        overrides this; here it is the read and the conditional write."""
+        progress = await self.get_progress(consumer_id, aggregate_identifier)
+        if progress.revision != revision - 1:
+            return False
+        try:
+            await self.set_progress(consumer_id, aggregate_identifier, revision)
+        except RevisionTooLow:
+            return False
+        replaying = progress.is_replaying
+        if replaying is not False and replaying.to_revision <= revision:
+            await self.set_is_replaying(consumer_id, aggregate_identifier, False)
+        return True
 
     @abstractmethod
     async def set_is_replaying(

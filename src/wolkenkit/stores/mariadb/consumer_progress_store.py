@@ -89,6 +89,35 @@ class MariaDbConsumerProgressStore(ConsumerProgressStore):
         if changed == 0:
             raise RevisionTooLow("Revision must be higher than the stored one.")
 
+    async def claim_next(
+        self, consumer_id: str, aggregate_identifier: AggregateIdentifier, revision: int
+    ) -> bool:
+        check_revision(revision)
+        key = _key(consumer_id, aggregate_identifier)
+        # Assignments run left to right and see earlier ones: the replay's end is read
+        # before it is cleared, and the revision, which the conditions read, moves last.
+        if revision == 1:
+            fits = "`revision` = 0 AND `isReplayingTo` <= 1"
+            changed = await self._database.execute(
+                f"INSERT INTO {self._progress} (`consumerId`, `aggregateId`, `revision`) "
+                "VALUES (%s, %s, 1) ON DUPLICATE KEY UPDATE "
+                f"`isReplayingFrom` = IF({fits}, NULL, `isReplayingFrom`), "
+                f"`isReplayingTo` = IF({fits}, NULL, `isReplayingTo`), "
+                "`revision` = IF(`revision` = 0, 1, `revision`)",
+                key,
+            )
+        else:
+            changed = await self._database.execute(
+                f"UPDATE {self._progress} SET "
+                "`isReplayingFrom` = IF(`isReplayingTo` <= %s, NULL, `isReplayingFrom`), "
+                "`isReplayingTo` = IF(`isReplayingTo` <= %s, NULL, `isReplayingTo`), "
+                "`revision` = %s "
+                "WHERE `consumerId` = %s AND `aggregateId` = %s AND `revision` = %s",
+                (revision, revision, revision, *key, revision - 1),
+            )
+        # Rows changed: 1 for a new row or an update, 2 for an update of a duplicate key.
+        return changed > 0
+
     async def set_is_replaying(
         self,
         consumer_id: str,

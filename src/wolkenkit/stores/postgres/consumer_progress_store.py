@@ -67,6 +67,22 @@ class PostgresConsumerProgressStore(ConsumerProgressStore):
             " DO UPDATE SET revision = excluded.revision"
             " WHERE progress.revision < excluded.revision RETURNING true"
         )
+        # ``claim_next``: from revision - 1 to revision, ending a replay that this reaches;
+        # revision 1 also on unknown progress (a new row).
+        ended = "CASE WHEN progress.is_replaying_to <= $3 THEN NULL ELSE progress.{0} END"
+        claimed = (
+            "revision = $3, is_replaying_from = " + ended.format("is_replaying_from") + ","
+            " is_replaying_to = " + ended.format("is_replaying_to")
+        )
+        self._claim = (
+            f"UPDATE {progress} AS progress SET {claimed}"
+            f" WHERE {key} AND progress.revision = $3 - 1 RETURNING true"
+        )
+        self._claim_first = (
+            f"INSERT INTO {progress} AS progress (consumer_id, aggregate_id, revision)"
+            " VALUES ($1, $2, $3) ON CONFLICT (consumer_id, aggregate_id)"
+            f" DO UPDATE SET {claimed} WHERE progress.revision = 0 RETURNING true"
+        )
         self._start_replay = (
             f"INSERT INTO {progress} AS progress"
             " (consumer_id, aggregate_id, revision, is_replaying_from, is_replaying_to)"
@@ -133,6 +149,17 @@ class PostgresConsumerProgressStore(ConsumerProgressStore):
             )
         if not stored:
             raise RevisionTooLow("Revision must be higher than the stored one.")
+
+    async def claim_next(
+        self, consumer_id: str, aggregate_identifier: AggregateIdentifier, revision: int
+    ) -> bool:
+        check_revision(revision)
+        statement = self._claim_first if revision == 1 else self._claim
+        with self._errors:
+            claimed = await self._database.fetchval(
+                statement, _hash(consumer_id), aggregate_identifier.aggregate.id, revision
+            )
+        return bool(claimed)
 
     async def set_is_replaying(
         self,

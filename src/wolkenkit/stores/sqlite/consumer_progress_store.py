@@ -66,6 +66,23 @@ class SqliteConsumerProgressStore(SqliteTables, ConsumerProgressStore):
             f'"isReplayingTo" = excluded."isReplayingTo"'
         )
         self._delete = f'DELETE FROM {progress} WHERE "consumerId" = ?'
+        # ``claim_next``: from revision - 1 to revision, ending a replay that this reaches.
+        ended = '"isReplayingTo" <= ?'
+        self._claim = (
+            f'UPDATE {progress} SET "revision" = ?, '
+            f'"isReplayingFrom" = CASE WHEN {ended} THEN NULL ELSE "isReplayingFrom" END, '
+            f'"isReplayingTo" = CASE WHEN {ended} THEN NULL ELSE "isReplayingTo" END '
+            f'WHERE "consumerId" = ? AND "aggregateId" = ? AND "revision" = ?'
+        )
+        # Revision 1: a new row, or one moved back to 0.
+        self._claim_first = (
+            f'INSERT INTO {progress} ("consumerId", "aggregateId", "revision") VALUES (?, ?, 1) '
+            f'ON CONFLICT ("consumerId", "aggregateId") DO UPDATE SET "revision" = 1, '
+            f'"isReplayingFrom" = CASE WHEN "isReplayingTo" <= 1 THEN NULL '
+            f'ELSE "isReplayingFrom" END, '
+            f'"isReplayingTo" = CASE WHEN "isReplayingTo" <= 1 THEN NULL ELSE "isReplayingTo" END '
+            f'WHERE "revision" = 0'
+        )
         # Moving forward only: no row is changed for a revision at or below the stored one.
         self._advance = (
             f'INSERT INTO {progress} ("consumerId", "aggregateId", "revision") VALUES (?, ?, ?) '
@@ -93,6 +110,24 @@ class SqliteConsumerProgressStore(SqliteTables, ConsumerProgressStore):
                 raise RevisionTooLow("Revision must be higher than the stored one.")
 
         await self._db.write(advance)
+
+    async def claim_next(
+        self, consumer_id: str, aggregate_identifier: AggregateIdentifier, revision: int
+    ) -> bool:
+        check_revision(revision)
+        aggregate_id = aggregate_identifier.aggregate.id
+        statement = self._claim_first if revision == 1 else self._claim
+        parameters: tuple[object, ...] = (
+            (consumer_id, aggregate_id)
+            if revision == 1
+            else (revision, revision, revision, consumer_id, aggregate_id, revision - 1)
+        )
+
+        # One statement: a flow claims every event it handles.
+        def claim(connection: sqlite3.Connection) -> bool:
+            return bool(connection.execute(statement, parameters).rowcount == 1)
+
+        return await self._db.write(claim)
 
     async def set_is_replaying(
         self,

@@ -119,11 +119,18 @@ class _Table:
         return f"DELETE FROM {self.quoted} WHERE {self.key} = ?"
 
     @cached_property
-    def replace(self) -> str:
-        names = [quote(column.name) for column in self.definition.indexes] + [_ROW]
-        return "DO UPDATE SET " + ", ".join(f"{name} = excluded.{name}" for name in names)
+    def insert(self) -> str:
+        """Inserts a new row; changes nothing if the key is taken."""
+        return self._insert("DO NOTHING")
 
-    def insert(self, conflict: str) -> str:
+    @cached_property
+    def upsert(self) -> str:
+        names = [quote(column.name) for column in self.definition.indexes] + [_ROW]
+        return self._insert(
+            "DO UPDATE SET " + ", ".join(f"{name} = excluded.{name}" for name in names)
+        )
+
+    def _insert(self, conflict: str) -> str:
         names = [quote(column.name) for column in self.definition.columns] + [_ROW]
         placeholders = ", ".join("?" * len(names))
         return (
@@ -200,7 +207,7 @@ class SqliteViewStore(ViewStore):
     async def insert(self, table: str, row: Row) -> None:
         target = self._table(table)
         parameters = target.values(row)
-        statement = target.insert("DO NOTHING")
+        statement = target.insert
         inserted = await self._db.write(
             lambda connection: connection.execute(statement, parameters).rowcount == 1
         )
@@ -213,7 +220,7 @@ class SqliteViewStore(ViewStore):
     async def upsert(self, table: str, row: Row) -> None:
         target = self._table(table)
         parameters = target.values(row)
-        statement = target.insert(target.replace)
+        statement = target.upsert
         await self._db.write(lambda connection: connection.execute(statement, parameters))
 
     async def update(self, table: str, key: Any, changes: Mapping[str, Any]) -> Row:

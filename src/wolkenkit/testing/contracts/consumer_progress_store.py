@@ -183,3 +183,63 @@ class ConsumerProgressStoreContract:
         await store.reset_progress_to_revision(consumer, aggregate_identifier, 3)
 
         assert await store.get_progress(consumer, aggregate_identifier) == Progress(0, False)
+
+    async def test_claiming_moves_progress_that_stands_right_before(
+        self, store: ConsumerProgressStore
+    ) -> None:
+        # A flow claims the next event of an aggregate: unknown progress stands at 0.
+        consumer, aggregate_identifier = _consumer(), build_aggregate_identifier()
+
+        assert await store.claim_next(consumer, aggregate_identifier, 1) is True
+        assert await store.claim_next(consumer, aggregate_identifier, 2) is True
+
+        assert await store.get_progress(consumer, aggregate_identifier) == Progress(2, False)
+
+    @pytest.mark.parametrize("revision", [2, 3, 5])
+    async def test_claiming_changes_nothing_unless_it_is_the_next_revision(
+        self, store: ConsumerProgressStore, revision: int
+    ) -> None:
+        # Seen already (2, 3) or beyond a gap (5): the flow looks closer, nothing moves.
+        consumer, aggregate_identifier = _consumer(), build_aggregate_identifier()
+        await store.set_progress(consumer, aggregate_identifier, 3)
+
+        assert await store.claim_next(consumer, aggregate_identifier, revision) is False
+
+        assert await store.get_progress(consumer, aggregate_identifier) == Progress(3, False)
+
+    async def test_claiming_beyond_a_gap_of_unknown_progress_stores_nothing(
+        self, store: ConsumerProgressStore
+    ) -> None:
+        consumer, aggregate_identifier = _consumer(), build_aggregate_identifier()
+
+        assert await store.claim_next(consumer, aggregate_identifier, 2) is False
+
+        assert await store.get_progress(consumer, aggregate_identifier) == Progress(0, False)
+
+    async def test_claiming_after_moving_back_to_zero(self, store: ConsumerProgressStore) -> None:
+        consumer, aggregate_identifier = _consumer(), build_aggregate_identifier()
+        await store.set_progress(consumer, aggregate_identifier, 2)
+        await store.reset_progress_to_revision(consumer, aggregate_identifier, 0)
+
+        assert await store.claim_next(consumer, aggregate_identifier, 1) is True
+
+        assert await store.get_progress(consumer, aggregate_identifier) == Progress(1, False)
+
+    async def test_claiming_ends_a_replay_once_it_reaches_its_end(
+        self, store: ConsumerProgressStore
+    ) -> None:
+        # The replayed events are claimed one by one; the replay ends with its last one.
+        consumer, aggregate_identifier = _consumer(), build_aggregate_identifier()
+        await store.set_is_replaying(consumer, aggregate_identifier, ReplayRange(1, 3))
+
+        assert await store.claim_next(consumer, aggregate_identifier, 1) is True
+        assert await store.get_progress(consumer, aggregate_identifier) == Progress(
+            1, ReplayRange(1, 3)
+        )
+        assert await store.claim_next(consumer, aggregate_identifier, 2) is True
+        assert await store.get_progress(consumer, aggregate_identifier) == Progress(
+            2, ReplayRange(1, 3)
+        )
+        assert await store.claim_next(consumer, aggregate_identifier, 3) is True
+
+        assert await store.get_progress(consumer, aggregate_identifier) == Progress(3, False)

@@ -54,6 +54,22 @@ async def _in_failing_unit(database: SharedDatabase, work: Callable[[], Awaitabl
             raise _Failure()
 
 
+async def _count(views: ViewStore) -> None:
+    """Add one to the counter, reading it first (as a handler would)."""
+    row = await views.update("counters", 1, {})
+    await views.update("counters", 1, {"count": row["count"] + 1})
+
+
+async def _counted_once(stores: Stores, deliver: Callable[[], Awaitable[bool]]) -> None:
+    """Two deliveries of one event at once, each ``_count``ing in a unit: one counts."""
+    await stores[1].insert("counters", {"number": 1, "count": 0})
+
+    outcomes = await asyncio.gather(_outside(deliver()), _outside(deliver()))
+
+    assert sorted(outcomes) == [False, True]
+    assert await stores[1].get("counters", 1) == {"number": 1, "count": 1}
+
+
 def _outside(coroutine: Any) -> asyncio.Task[Any]:
     """A task that runs outside any unit of work, whatever the caller is in."""
     return asyncio.get_running_loop().create_task(coroutine, context=contextvars.Context())
@@ -167,23 +183,50 @@ class SharedTransactionContract:
         # progress; the one that comes second must roll its count back.
         progress, views = stores
         consumer, aggregate = f"flow-{new_id()}", build_aggregate_identifier()
-        database = _database(stores)
-        await views.insert("counters", {"number": 1, "count": 0})
 
         async def deliver() -> bool:
             try:
-                async with database.transaction():
-                    row = await views.update("counters", 1, {})
-                    await views.update("counters", 1, {"count": row["count"] + 1})
+                async with _database(stores).transaction():
+                    await _count(views)
                     await progress.set_progress(consumer, aggregate, 1)
             except RevisionTooLow:
                 return False
             return True
 
-        outcomes = await asyncio.gather(_outside(deliver()), _outside(deliver()))
+        await _counted_once(stores, deliver)
 
-        assert sorted(outcomes) == [False, True]
-        assert await views.get("counters", 1) == {"number": 1, "count": 1}
+    async def test_a_claim_in_a_unit_whose_block_raises_is_undone(self, stores: Stores) -> None:
+        # A flow claims its event, then a handler raises: the event stays unseen.
+        progress, views = stores
+        consumer, aggregate = f"flow-{new_id()}", build_aggregate_identifier()
+
+        async def work() -> None:
+            assert await progress.claim_next(consumer, aggregate, 1)
+            await views.insert("messages", {"id": "a", "text": "Hi"})
+
+        await _in_failing_unit(_database(stores), work)
+
+        assert (await progress.get_progress(consumer, aggregate)).revision == 0
+        assert await views.get("messages", "a") is None
+        assert await progress.claim_next(consumer, aggregate, 1)
+
+    async def test_of_two_units_claiming_the_same_event_only_one_handles_it(
+        self, stores: Stores
+    ) -> None:
+        # Two deliveries of one event at the same time: the second finds it claimed.
+        progress, views = stores
+        consumer, aggregate = f"flow-{new_id()}", build_aggregate_identifier()
+        await progress.set_progress(consumer, aggregate, 1)
+
+        async def deliver() -> bool:
+            async with _database(stores).transaction():
+                if not await progress.claim_next(consumer, aggregate, 2):
+                    return False
+                await _count(views)
+            return True
+
+        await _counted_once(stores, deliver)
+        assert (await progress.get_progress(consumer, aggregate)).revision == 2
 
     async def test_others_do_not_see_a_unit_s_writes_before_it_commits(
         self, stores: Stores
