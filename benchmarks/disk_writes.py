@@ -22,7 +22,11 @@ commands over HTTP on C concurrent connections (16 unless told), and measures:
   came (read from ``/notifications/v2``), which is when its event has passed the flow;
 - CPU per command: the runtime process's user and system time (``/proc/<pid>/stat``) over
   the same span, divided by N. On a machine that other work keeps busy, commands/s swing
-  with it; CPU per command does much less, and its ratio says what the processing costs.
+  with it; CPU per command does much less, and its ratio says what the processing costs;
+- the event loop's share of it: the main thread's CPU time alone per command, and the share
+  of the span it was busy. The loop is what limits the rate (SQLite's commits run in a
+  thread beside it); a loop that is not busy all the time waited, for instance for a commit
+  in that thread while every client's request waited for one.
 
 The baseline is the same run with ``--in-memory``, in which nothing but logs should reach the
 disk. With ``--baseline-source DIR`` (a checkout's root, whose ``src/`` holds the package, e.g.
@@ -77,6 +81,10 @@ class Outcome:
     accepted_per_second: float
     processed_per_second: float
     cpu_seconds: float
+    #: The CPU time of the process's main thread (its event loop) alone, and the wall-clock
+    #: time of the measured span.
+    loop_cpu_seconds: float = 0.0
+    seconds: float = 0.0
 
 
 def free_port() -> int:
@@ -113,8 +121,10 @@ def checkpointed_bytes(database: Path | None) -> int:
     return written_bytes(os.getpid()) - before
 
 
-def cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as stat:
+def cpu_seconds(pid: int, thread: int | None = None) -> float:
+    """The user and system time of process ``pid``, or of its thread ``thread`` alone."""
+    path = f"/proc/{pid}/stat" if thread is None else f"/proc/{pid}/task/{thread}/stat"
+    with open(path) as stat:
         # After the command's name in parentheses: fields 14 and 15 are utime and stime.
         fields = stat.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -194,17 +204,20 @@ async def measure(
         await ready.wait()
         checkpointed_bytes(database)
         before, cpu_before = written_bytes(pid), cpu_seconds(pid)
+        # The main thread's id is the process's.
+        loop_before = cpu_seconds(pid, pid)
         started = time.perf_counter()
         await send(port, commands, connections)
         accepted = time.perf_counter() - started
         await asyncio.wait_for(processed, 300)
         done = time.perf_counter() - started
         cpu = cpu_seconds(pid) - cpu_before
+        loop_cpu = cpu_seconds(pid, pid) - loop_before
         await wait_listed(client, WARM_UP_COMMANDS + commands)
         # Acknowledging the last flow items and progress follow the view's update.
         await asyncio.sleep(1)
         written = written_bytes(pid) - before + checkpointed_bytes(database)
-        return Outcome(written, commands / accepted, commands / done, cpu)
+        return Outcome(written, commands / accepted, commands / done, cpu, loop_cpu, done)
 
 
 def prepare(directory: Path, in_memory: bool, source: Path | None) -> tuple[Path, dict[str, str]]:
@@ -275,6 +288,7 @@ def main() -> None:
         "processed, share of in memory",
         "CPU ms per command",
         "in memory's CPU, share of this",
+        "event loop's CPU ms per command (busy)",
     ):
         table.add_column(column, justify="right" if column != "stores" else "left")
     measured: dict[str, list[dict[str, float]]] = {}
@@ -299,6 +313,8 @@ def main() -> None:
                             / in_memory.processed_per_second,
                             "CPU ms per command": outcome.cpu_seconds / commands * 1000,
                             "CPU share": in_memory.cpu_seconds / outcome.cpu_seconds,
+                            "loop CPU ms per command": outcome.loop_cpu_seconds / commands * 1000,
+                            "loop busy": outcome.loop_cpu_seconds / outcome.seconds,
                         }
                     )
     results = {
@@ -318,8 +334,9 @@ def main() -> None:
             f"{result['processed share']:.2f}",
             f"{result['CPU ms per command']:.2f}",
             f"{result['CPU share']:.2f}",
+            f"{result['loop CPU ms per command']:.2f} ({result['loop busy']:.0%})",
         )
-    Console(width=160).print(table)
+    Console(width=190).print(table)
     print(json.dumps({"medians": results, "rounds": measured}))
 
 
