@@ -52,6 +52,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -236,30 +237,38 @@ def prepare(directory: Path, in_memory: bool, source: Path | None) -> tuple[Path
     return Path(prepared["app"]), prepared["environment"]
 
 
-def run(
-    app_directory: Path, environment: dict[str, str], commands: int, connections: int
-) -> Outcome:
+@contextlib.contextmanager
+def runtime_serving(app_directory: Path, environment: dict[str, str]) -> Iterator[tuple[int, int]]:
+    """The runtime serving the app that ``prepare`` made, in a process of its own (which
+    inherits this one's CPU affinity), on loopback: its pid and its API's port, until the
+    block ends."""
     port, health_port = free_port(), free_port()
-    environment = {
-        **environment,
-        "PORT_OR_SOCKET": str(port),
-        "HEALTH_PORT_OR_SOCKET": str(health_port),
-        "BIND_HOST": "127.0.0.1",
-        "LOG_LEVEL": "error",
-    }
     child = subprocess.Popen(
         [sys.executable, "-m", "wolkenkit.runtime.server"],
-        env=environment,
+        env={
+            **environment,
+            "PORT_OR_SOCKET": str(port),
+            "HEALTH_PORT_OR_SOCKET": str(health_port),
+            "BIND_HOST": "127.0.0.1",
+            "LOG_LEVEL": "error",
+        },
         cwd=app_directory,
         stdout=subprocess.DEVNULL,
     )
     try:
         wait_healthy(f"http://127.0.0.1:{health_port}/health/v2")
-        database = app_directory / ".wolkenkit" / "wolkenkit.db"
-        return asyncio.run(measure(child.pid, port, commands, connections, database))
+        yield child.pid, port
     finally:
         child.terminate()
         child.wait(timeout=30)
+
+
+def run(
+    app_directory: Path, environment: dict[str, str], commands: int, connections: int
+) -> Outcome:
+    with runtime_serving(app_directory, environment) as (pid, port):
+        database = app_directory / ".wolkenkit" / "wolkenkit.db"
+        return asyncio.run(measure(pid, port, commands, connections, database))
 
 
 def main() -> None:

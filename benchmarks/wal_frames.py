@@ -28,15 +28,13 @@ import argparse
 import asyncio
 import sqlite3
 import struct
-import subprocess
-import sys
 import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from disk_writes import WARM_UP_COMMANDS, free_port, prepare, send, wait_healthy, wait_listed
+from disk_writes import WARM_UP_COMMANDS, prepare, runtime_serving, send, wait_listed
 from rich.console import Console
 from rich.table import Table
 
@@ -135,26 +133,8 @@ class Analysis:
 def analyse(directory: Path, source: Path | None, commands: int, connections: int) -> Analysis:
     app, environment = prepare(directory, in_memory=False, source=source)
     database = app / ".wolkenkit" / "wolkenkit.db"
-    port, health_port = free_port(), free_port()
-    environment = {
-        **environment,
-        "PORT_OR_SOCKET": str(port),
-        "HEALTH_PORT_OR_SOCKET": str(health_port),
-        "BIND_HOST": "127.0.0.1",
-        "LOG_LEVEL": "error",
-    }
-    child = subprocess.Popen(
-        [sys.executable, "-m", "wolkenkit.runtime.server"],
-        env=environment,
-        cwd=app,
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        wait_healthy(f"http://127.0.0.1:{health_port}/health/v2")
+    with runtime_serving(app, environment) as (_, port):
         found = asyncio.run(drive(port, database, commands, connections))
-    finally:
-        child.terminate()
-        child.wait(timeout=30)
     with sqlite3.connect(database) as connection:
         [(page_size,)] = connection.execute("PRAGMA page_size").fetchall()
     return Analysis(commands, found, owners(database), page_size)
