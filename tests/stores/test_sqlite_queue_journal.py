@@ -382,6 +382,20 @@ def _count_journal_inserts(options: dict[str, Any]) -> None:
         )
 
 
+@asynccontextmanager
+async def _counting(
+    options: dict[str, Any],
+) -> AsyncIterator[JournaledPriorityQueueStore[QueueItem, str]]:
+    """A journaled store whose journal counts its inserts (``_journal_inserts``), destroyed
+    at the block's end."""
+    store = await _journaled(options)
+    _count_journal_inserts(options)
+    try:
+        yield store
+    finally:
+        await store.destroy()
+
+
 def _journal_inserts(options: dict[str, Any]) -> int:
     with closing(sqlite3.connect(options["fileName"])) as connection:
         return int(connection.execute("SELECT count(*) FROM journal_inserts").fetchone()[0])
@@ -404,9 +418,7 @@ async def _handed_over(
 async def test_an_item_handed_over_and_done_in_time_never_touches_the_journal(
     options: dict[str, Any],
 ) -> None:
-    store = await _journaled(options)
-    _count_journal_inserts(options)
-    try:
+    async with _counting(options) as store:
         accepting, woken = await _handed_over(store, "quick")
         # A worker may have it at once, before anything is written.
         locked = await store.lock_next()
@@ -420,17 +432,13 @@ async def test_an_item_handed_over_and_done_in_time_never_touches_the_journal(
         await asyncio.wait_for(cancelled, 5)
         await asyncio.sleep(journaled_queue.JOURNAL_AFTER_SECONDS * 3)
         assert (_journal_inserts(options), _journal_rows(options)) == (0, 0)
-    finally:
-        await store.destroy()
     assert await _drained_after_restart(options) == []
 
 
 async def test_an_item_not_done_in_time_is_journaled_before_its_caller_goes_on(
     options: dict[str, Any],
 ) -> None:
-    store = await _journaled(options)
-    _count_journal_inserts(options)
-    try:
+    async with _counting(options) as store:
         accepting, _ = await _handed_over(store, "slow")
         locked = await store.lock_next()
         assert locked is not None
@@ -442,8 +450,6 @@ async def test_an_item_not_done_in_time_is_journaled_before_its_caller_goes_on(
         assert _journal_rows(options) == 0
         # Held items are journaled when the store goes, and their callers answered.
         left, _ = await _handed_over(store, "left when the store went")
-    finally:
-        await store.destroy()
     await asyncio.wait_for(left, 5)
     assert await _drained_after_restart(options) == ["left when the store went"]
 
@@ -451,24 +457,22 @@ async def test_an_item_not_done_in_time_is_journaled_before_its_caller_goes_on(
 async def test_an_item_done_while_its_entry_is_written_leaves_the_journal(
     options: dict[str, Any],
 ) -> None:
-    store = await _journaled(options)
-    _count_journal_inserts(options)
-    # Another connection holds the write lock: the entry, once due, waits to be written.
-    blocker = sqlite3.connect(options["fileName"], isolation_level=None)
-    try:
-        blocker.execute("BEGIN IMMEDIATE")
-        accepting, _ = await _handed_over(store, "done meanwhile")
-        await asyncio.sleep(journaled_queue.JOURNAL_AFTER_SECONDS * 3)
-        locked = await store.lock_next()
-        assert locked is not None
-        await store.acknowledge(locked.metadata.discriminator, locked.metadata.token)
-        await asyncio.wait_for(accepting, 5)
-        blocker.execute("COMMIT")
-        await eventually(lambda: (_journal_inserts(options), _journal_rows(options)) == (1, 0))
-        assert (_journal_inserts(options), _journal_rows(options)) == (1, 0)
-    finally:
-        blocker.close()
-        await store.destroy()
+    async with _counting(options) as store:
+        # Another connection holds the write lock: the entry, once due, waits to be written.
+        blocker = sqlite3.connect(options["fileName"], isolation_level=None)
+        try:
+            blocker.execute("BEGIN IMMEDIATE")
+            accepting, _ = await _handed_over(store, "done meanwhile")
+            await asyncio.sleep(journaled_queue.JOURNAL_AFTER_SECONDS * 3)
+            locked = await store.lock_next()
+            assert locked is not None
+            await store.acknowledge(locked.metadata.discriminator, locked.metadata.token)
+            await asyncio.wait_for(accepting, 5)
+            blocker.execute("COMMIT")
+            await eventually(lambda: (_journal_inserts(options), _journal_rows(options)) == (1, 0))
+            assert (_journal_inserts(options), _journal_rows(options)) == (1, 0)
+        finally:
+            blocker.close()
     assert await _drained_after_restart(options) == []
 
 
