@@ -208,6 +208,21 @@ async def test_a_few_writes_commit_on_the_loop(database: SqliteDatabase) -> None
     assert threads == [threading.current_thread().name] * 2
 
 
+async def test_a_unit_of_many_writes_commits_in_the_thread(database: SqliteDatabase) -> None:
+    # A flow's run of events writes a few rows per event in one unit: its commit appends as
+    # many pages as a large group's, and goes to the thread like one; a small unit does not.
+    threads = _commits_by_thread(database)
+
+    async with database.transaction():
+        await insert(database, "one in a unit")
+    async with database.transaction():
+        for index in range(sqlite_database.COMMIT_ON_LOOP_UP_TO + 1):
+            await insert(database, f"run {index}")
+
+    assert threads[0] == threading.current_thread().name
+    assert threads[1].startswith("wolkenkit-sqlite-commit")
+
+
 async def test_the_wal_is_checkpointed_in_the_thread_never_in_a_commit(
     database: SqliteDatabase, monkeypatch: pytest.MonkeyPatch
 ) -> None:
