@@ -183,6 +183,51 @@ async def test_writes_wait_for_another_connection_s_write_lock_and_then_commit(
     assert committed(other_connection) == {"first", "second"}
 
 
+async def insert_turn_by_turn(database: SqliteDatabase) -> list[str]:
+    """Two inserts in this turn of the event loop, then one in each of the next three; the
+    rows' names."""
+
+    async def insert_after(turns: int, name: str) -> None:
+        for _ in range(turns):
+            await asyncio.sleep(0)
+        await insert(database, name)
+
+    turns = (0, 0, 1, 2, 3)
+    names = [f"row {index}" for index in range(len(turns))]
+    await asyncio.gather(*map(insert_after, turns, names))
+    return names
+
+
+async def test_writes_that_come_turn_after_turn_commit_together(
+    database: SqliteDatabase, transactions: list[str], other_connection: sqlite3.Connection
+) -> None:
+    # Under load every turn of the loop brings writes: one commit holds several turns' worth
+    # (committing at the end of each turn, these would have taken four transactions).
+    names = await insert_turn_by_turn(database)
+
+    assert begun(transactions) == 1
+    assert committed(other_connection) == set(names)
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"), [("GATHER_UP_TO", 3), ("GATHER_SECONDS", 0.0)], ids=["count", "time"]
+)
+async def test_gathering_writes_ends_at_its_limits(
+    database: SqliteDatabase,
+    transactions: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    setting: str,
+    value: float,
+) -> None:
+    # A stream of writes that never lets up still commits: once so many wait, or once the
+    # first has waited so long.
+    monkeypatch.setattr(sqlite_database, setting, value)
+    names = await insert_turn_by_turn(database)
+
+    assert begun(transactions) > 1
+    assert sorted(committed_rows(database.file_name)) == names
+
+
 def _commits_by_thread(database: SqliteDatabase) -> list[str]:
     """The threads that run the database's COMMITs from now on, in order."""
     threads: list[str] = []
@@ -197,20 +242,23 @@ def _commits_by_thread(database: SqliteDatabase) -> list[str]:
     return threads
 
 
-async def test_a_few_writes_commit_on_the_loop(database: SqliteDatabase) -> None:
-    # Appending a few pages to the WAL costs less than a trip to the committing thread and
-    # back, which one client pays on every command.
+async def test_groups_of_up_to_64_writes_commit_on_the_loop(database: SqliteDatabase) -> None:
+    # Appending some pages to the WAL costs the loop less than a trip to the committing
+    # thread and back, which needs the GIL twice (see ``COMMIT_ON_LOOP_UP_TO``).
     threads = _commits_by_thread(database)
 
     await insert(database, "alone")
-    await asyncio.gather(*(insert(database, f"row {index}") for index in range(4)))
+    await asyncio.gather(*(insert(database, f"row {index}") for index in range(64)))
+    async with database.transaction():
+        for index in range(64):
+            await insert(database, f"run {index}")
 
-    assert threads == [threading.current_thread().name] * 2
+    assert threads == [threading.current_thread().name] * 3
 
 
 async def test_a_unit_of_many_writes_commits_in_the_thread(database: SqliteDatabase) -> None:
-    # A flow's run of events writes a few rows per event in one unit: its commit appends as
-    # many pages as a large group's, and goes to the thread like one; a small unit does not.
+    # A rebuild writes many rows in one unit: its commit appends as many pages as a large
+    # group's, and goes to the thread like one; a small unit does not.
     threads = _commits_by_thread(database)
 
     async with database.transaction():

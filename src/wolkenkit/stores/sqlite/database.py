@@ -11,22 +11,24 @@ synchronously, once, at start-up.
 Group commit. A commit appends every page it changed to the WAL, whole, however little of it
 changed: a command's handful of one-row writes (queue, events, progress) rewrote the same
 few table and index pages again and again, ~120 KB per command. So writes are not run when
-they are called but at the end of the event loop's turn, all that were called meanwhile in
-one transaction: a page that several of them change is written once. Each caller still gets
-its own outcome, and every caller returns only after the COMMIT that holds its work. A work
-that raises fails alone: it has changed nothing as a rule, and one that has is undone by
-beginning again without it (rather than wrapping every work in a savepoint, two statements
-more each time, for the rare failure).
+they are called but gathered, and run together in one transaction: a page that several of
+them change is written once. They are gathered for as long as each turn of the event loop
+brings more (see ``GATHER_UP_TO``): idle, a write commits one turn after it was called;
+busy, one commit holds the writes of several turns. Each caller still gets its own outcome,
+and every caller returns only after the COMMIT that holds its work. A work that raises fails
+alone: it has changed nothing as a rule, and one that has is undone by beginning again
+without it (rather than wrapping every work in a savepoint, two statements more each time,
+for the rare failure).
 
-The COMMIT itself runs in a thread of the database's own (SQLite lets go of the GIL while it
-writes): appending the pages to the WAL, and every ~16 MB the checkpoint that copies them into
-the database file and fsyncs both, is the one part of a write that may take long, and it no
-longer holds up the loop. Meanwhile the connection is the thread's: writes that come wait
-and form the next group, reads and units wait for the commit to end (and, if writes keep
-coming, go before the next group once they have waited ``TURN_PATIENCE_SECONDS``). So the database
-batches by itself as much as it is busy: idle, a write commits at the end of its turn; busy,
-each commit holds whatever arrived while the one before was under way, with no fixed
-window to wait. (An in-memory database commits on the loop: there is nothing to write.)
+The COMMIT itself runs on the loop: with ``synchronous=NORMAL`` it appends the pages to the
+WAL without an fsync, some tens of µs for a group. What may take long runs in a thread of
+the database's own (SQLite lets go of the GIL while it writes): every ~16 MB the checkpoint
+that copies the WAL into the database file and fsyncs both, and the commit of a group or unit
+of more than ``COMMIT_ON_LOOP_UP_TO`` writes (a rebuild's). Meanwhile the connection is the
+thread's: writes that come wait and form the next group, reads and units wait for it to end
+(and, if writes keep coming, go before the next group once they have waited
+``TURN_PATIENCE_SECONDS``). (An in-memory database commits everything on the loop: there is
+nothing to write.)
 
 Units of work (``transaction``, see ``wolkenkit.stores.transactions``). A unit's writes must
 answer at once (a handler reads what it just wrote, an update returns the row), and all of
@@ -83,14 +85,24 @@ BUSY_TIMEOUT = 10.0
 PAGE_SIZE = 2048
 #: Bytes the WAL grows by before a commit checkpoints it.
 CHECKPOINT_BYTES = 16_000_000
-#: A group of at most this many writes commits on the event loop: such a COMMIT only
-#: appends a few pages to the WAL (no fsync with ``synchronous=NORMAL``, and no checkpoint:
-#: those run in the thread, see ``_checkpoint_now``), which costs less than handing it to the
-#: committing thread and back (at one client, that hand-off doubled a command's CPU). Groups
-#: of more writes commit in the thread, and the loop goes on meanwhile; so does a unit of
-#: work that ran more writes itself (a flow's run of events: its commit took ~100-170 µs of
-#: the loop's time, the hand-off ~20 µs).
-COMMIT_ON_LOOP_UP_TO = 4
+#: A group of at most this many writes (a unit of work's own included) commits on the event
+#: loop: such a COMMIT only appends pages to the WAL (no fsync with ``synchronous=NORMAL``,
+#: and no checkpoint: those run in the thread, see ``_checkpoint_now``), some tens of µs.
+#: Handing it to the committing thread costs the loop more: the thread needs the GIL to
+#: begin and to end each commit, and gets it from a busy loop only when the loop waits, in
+#: a statement of its own or with nothing left to do, which it then does more often (the
+#: chat sample under ``wk dev``: the loop idle 9 % of the time with commits of more than
+#: four writes in the thread, 3 % with them on the loop, and ~3 % more commands processed
+#: per second; ``benchmarks/disk_writes.py``). Larger groups (a rebuild's units) commit in
+#: the thread, and the loop goes on meanwhile.
+COMMIT_ON_LOOP_UP_TO = 64
+#: Writes wait for their commit while each turn of the event loop brings more of them (up to
+#: this many, for at most ``GATHER_SECONDS``): a command's handful of one-row writes changes
+#: the same last pages of each table and index as the next command's, so the fewer commits
+#: hold them, the fewer pages are written, and the less the loop spends committing. Idle, a
+#: write commits one turn after it came; under load, once a turn has passed without one.
+GATHER_UP_TO = 32
+GATHER_SECONDS = 0.002
 #: How long a reader, or a unit of work about to begin, waits at most for its turn while
 #: commits of other writes follow each other (``_after_commit``).
 TURN_PATIENCE_SECONDS = 0.02
@@ -130,6 +142,9 @@ class _Writes:
     #: While another connection holds the write lock: when to give up, and the next wait.
     deadline: float | None = None
     delay: float = _FIRST_RETRY_DELAY
+    #: How many groups were taken from ``waiting`` so far (a gathering that began before
+    #: the last one was taken is over).
+    taken: int = 0
 
 
 @dataclass(eq=False)
@@ -253,7 +268,7 @@ class SqliteDatabase(SharedDatabase):
         if not writes.scheduled:
             writes.scheduled = True
             # Run after the callbacks that are ready now, so that theirs join this one.
-            loop.call_soon(self._commit_waiting, loop, writes)
+            loop.call_soon(self._gather, loop, writes, writes.taken, 1, loop.time())
         # A caller cancelled before its turn cancels the answer: its work is left out.
         return await answer
 
@@ -294,6 +309,26 @@ class SqliteDatabase(SharedDatabase):
         """The rows of one query."""
         return await self.read(lambda connection: connection.execute(sql, parameters).fetchall())
 
+    def _gather(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        writes: _Writes,
+        taken: int,
+        counted: int,
+        since: float,
+    ) -> None:
+        """Commit the writes that wait once a turn of the loop has brought no more of them
+        (``counted`` waited a turn ago), or once ``GATHER_UP_TO`` wait, or the first has
+        waited ``GATHER_SECONDS``: under load, one commit holds the writes of several turns."""
+        if writes.taken != taken:
+            # Committed meanwhile (a unit of work that closed took them along).
+            return
+        waiting = len(writes.waiting)
+        if counted < waiting < GATHER_UP_TO and loop.time() - since < GATHER_SECONDS:
+            loop.call_soon(self._gather, loop, writes, taken, waiting, since)
+            return
+        self._commit_waiting(loop, writes)
+
     def _commit_waiting(self, loop: asyncio.AbstractEventLoop, writes: _Writes) -> None:
         try:
             self._commit_group(loop, writes)
@@ -312,6 +347,7 @@ class SqliteDatabase(SharedDatabase):
         closing = unit if unit is not None and unit.loop is loop and unit.closing else None
         group = [write for write in writes.waiting if not write.answer.done()]
         writes.waiting.clear()
+        writes.taken += 1
         if not group and closing is None:
             self._forget(loop, writes)
             return
