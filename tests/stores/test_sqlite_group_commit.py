@@ -271,6 +271,17 @@ async def test_a_unit_of_many_writes_commits_in_the_thread(database: SqliteDatab
     assert threads[1].startswith("wolkenkit-sqlite-commit")
 
 
+async def checkpoints_done(database: SqliteDatabase) -> None:
+    """Once the checkpoint under way is done, both its steps: the committing thread runs
+    its jobs in turn (the first step's end begins the second), and a read waits for the
+    second."""
+    loop = asyncio.get_running_loop()
+    jobs_done: asyncio.Future[None] = loop.create_future()
+    database._committer.run(lambda: None, loop, jobs_done, lambda: None)
+    await jobs_done
+    await database.fetch_all("SELECT 1")
+
+
 async def test_the_wal_is_checkpointed_in_the_thread_never_in_a_commit(
     database: SqliteDatabase, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -290,8 +301,7 @@ async def test_the_wal_is_checkpointed_in_the_thread_never_in_a_commit(
 
     for index in range(60):
         await insert(database, f"{index} " + "x" * 5_000)
-    # Let a checkpoint under way finish, then start the WAL over.
-    await database.fetch_all("SELECT 1")
+    await checkpoints_done(database)
     await insert(database, "after")
 
     assert await database.fetch_all("PRAGMA wal_autocheckpoint") == [(0,)]
@@ -300,6 +310,50 @@ async def test_the_wal_is_checkpointed_in_the_thread_never_in_a_commit(
     assert all(thread.startswith("wolkenkit-sqlite-commit") for thread in checkpoints)
     assert os.stat(wal).st_size < 100_000
     assert len(committed_rows(database.file_name)) == 61
+
+
+async def test_writes_commit_while_most_of_the_wal_is_copied_aside(
+    database: SqliteDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A checkpoint's first step copies the WAL into the file from a connection of the
+    # committing thread's own: the loop's writes commit meanwhile. Only the second step, the
+    # pages committed since and the fsyncs, holds the connection (and starts the WAL over).
+    monkeypatch.setattr(sqlite_database, "CHECKPOINT_BYTES", 100_000)
+    monkeypatch.setattr(sqlite_database, "_MEASURE_EVERY", 1)
+    database._checkpoint_due = 100_000
+    loop = asyncio.get_running_loop()
+    copying = asyncio.Event()
+    release = threading.Event()
+    connect = sqlite_database._connect
+
+    def connect_held(file_name: str, description: str) -> sqlite3.Connection:
+        # Only the thread's own connection is opened from now on: its copy waits for the test.
+        connection = connect(file_name, description)
+
+        def trace(statement: str) -> None:
+            if "wal_checkpoint" in statement:
+                loop.call_soon_threadsafe(copying.set)
+                release.wait(timeout=30)
+
+        connection.set_trace_callback(trace)
+        return connection
+
+    monkeypatch.setattr(sqlite_database, "_connect", connect_held)
+    try:
+        for index in range(100):
+            if copying.is_set():
+                break
+            await insert(database, f"{index} " + "x" * 5_000)
+        assert copying.is_set()
+
+        await asyncio.wait_for(insert(database, "meanwhile"), timeout=5)
+
+        assert "meanwhile" in committed_rows(database.file_name)
+    finally:
+        release.set()
+    await checkpoints_done(database)
+    await insert(database, "after")
+    assert os.stat(database.file_name + "-wal").st_size < 100_000
 
 
 async def test_a_commit_runs_off_the_loop_and_what_comes_meanwhile_commits_next_together(
