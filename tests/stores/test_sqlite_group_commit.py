@@ -271,6 +271,13 @@ async def test_a_unit_of_many_writes_commits_in_the_thread(database: SqliteDatab
     assert threads[1].startswith("wolkenkit-sqlite-commit")
 
 
+def checkpoint_every_100_kb(database: SqliteDatabase, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A checkpoint every 100 KB of WAL, the WAL's size looked at after every commit."""
+    monkeypatch.setattr(sqlite_database, "CHECKPOINT_BYTES", 100_000)
+    monkeypatch.setattr(sqlite_database, "_MEASURE_EVERY", 1)
+    database._checkpoint_due = 100_000
+
+
 async def checkpoints_done(database: SqliteDatabase) -> None:
     """Once the checkpoint under way is done, both its steps: the committing thread runs
     its jobs in turn (the first step's end begins the second), and a read waits for the
@@ -288,9 +295,7 @@ async def test_the_wal_is_checkpointed_in_the_thread_never_in_a_commit(
     # A checkpoint copies the WAL into the file and fsyncs both, tens of milliseconds: the
     # database runs it in its committing thread once the WAL has passed its limit, holding
     # the connection (so that the next write starts the WAL over), and no COMMIT does it.
-    monkeypatch.setattr(sqlite_database, "CHECKPOINT_BYTES", 100_000)
-    monkeypatch.setattr(sqlite_database, "_MEASURE_EVERY", 1)
-    database._checkpoint_due = 100_000
+    checkpoint_every_100_kb(database, monkeypatch)
     statements: list[tuple[str, str]] = []
     connection = database._connection  # the real connection, to watch it
     assert connection is not None
@@ -318,9 +323,7 @@ async def test_writes_commit_while_most_of_the_wal_is_copied_aside(
     # A checkpoint's first step copies the WAL into the file from a connection of the
     # committing thread's own: the loop's writes commit meanwhile. Only the second step, the
     # pages committed since and the fsyncs, holds the connection (and starts the WAL over).
-    monkeypatch.setattr(sqlite_database, "CHECKPOINT_BYTES", 100_000)
-    monkeypatch.setattr(sqlite_database, "_MEASURE_EVERY", 1)
-    database._checkpoint_due = 100_000
+    checkpoint_every_100_kb(database, monkeypatch)
     loop = asyncio.get_running_loop()
     copying = asyncio.Event()
     release = threading.Event()
