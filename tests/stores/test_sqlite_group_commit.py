@@ -294,7 +294,8 @@ async def test_the_wal_is_checkpointed_in_the_thread_never_in_a_commit(
 ) -> None:
     # A checkpoint copies the WAL into the file and fsyncs both, tens of milliseconds: the
     # database runs it in its committing thread once the WAL has passed its limit, holding
-    # the connection (so that the next write starts the WAL over), and no COMMIT does it.
+    # the connection (so that the next write starts the WAL over), and no COMMIT on the loop
+    # does it, nor the fsync of the WAL's header when the next write starts it over.
     checkpoint_every_100_kb(database, monkeypatch)
     statements: list[tuple[str, str]] = []
     connection = database._connection  # the real connection, to watch it
@@ -308,6 +309,7 @@ async def test_the_wal_is_checkpointed_in_the_thread_never_in_a_commit(
         await insert(database, f"{index} " + "x" * 5_000)
     await checkpoints_done(database)
     await insert(database, "after")
+    last_commit = next(entry for entry in reversed(statements) if entry[0] == "COMMIT")
 
     assert await database.fetch_all("PRAGMA wal_autocheckpoint") == [(0,)]
     checkpoints = [thread for statement, thread in statements if "wal_checkpoint" in statement]
@@ -315,6 +317,8 @@ async def test_the_wal_is_checkpointed_in_the_thread_never_in_a_commit(
     assert all(thread.startswith("wolkenkit-sqlite-commit") for thread in checkpoints)
     assert os.stat(wal).st_size < 100_000
     assert len(committed_rows(database.file_name)) == 61
+    # The commit that started the WAL over fsynced its new header: in the thread too.
+    assert last_commit[1].startswith("wolkenkit-sqlite-commit")
 
 
 async def test_writes_commit_while_most_of_the_wal_is_copied_aside(
