@@ -93,7 +93,7 @@ CHECKPOINT_BYTES = 16_000_000
 #: begin and to end each commit, and gets it from a busy loop only when the loop waits, in
 #: a statement of its own or with nothing left to do, which it then does more often (the
 #: chat sample under ``wk dev``: the loop idle 9 % of the time with commits of more than
-#: four writes in the thread, 3 % with them on the loop, and ~3 % more commands processed
+#: four writes in the thread, 3 % with them on the loop, and ~4 % more commands processed
 #: per second; ``benchmarks/disk_writes.py``). Larger groups (a rebuild's units) commit in
 #: the thread, and the loop goes on meanwhile.
 COMMIT_ON_LOOP_UP_TO = 64
