@@ -24,9 +24,9 @@ commands over HTTP on C concurrent connections (16 unless told), and measures:
   the same span, divided by N. On a machine that other work keeps busy, commands/s swing
   with it; CPU per command does much less, and its ratio says what the processing costs;
 - the event loop's share of it: the main thread's CPU time alone per command, and the share
-  of the span it was busy. The loop is what limits the rate (SQLite's commits run in a
-  thread beside it); a loop that is not busy all the time waited, for instance for a commit
-  in that thread while every client's request waited for one.
+  of the span it was busy. The loop is what limits the rate (SQLite's checkpoints and its
+  largest commits run in a thread beside it); a loop that is not busy all the time waited,
+  for instance while every client's request waited for a commit or a checkpoint.
 
 The baseline is the same run with ``--in-memory``, in which nothing but logs should reach the
 disk. With ``--baseline-source DIR`` (a checkout's root, whose ``src/`` holds the package, e.g.

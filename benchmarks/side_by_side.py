@@ -18,9 +18,10 @@ last one came. The trees swap cores from round to round. The table gives each tr
 processed/s and CPU per command, and the median of the second tree's rate over the first's,
 taken within each round.
 
-What it does not show: each runtime and its client share one core here, and SQLite's commit
-thread shares it too, so the rates are not those of ``disk_writes.py`` (whose runtime has the
-machine's second core for that thread); the comparison of two trees is what it is for.
+What it does not show: each runtime and its client share one core here, and SQLite's
+committing thread (checkpoints, the largest commits) shares it too, so the rates are not
+those of ``disk_writes.py`` (whose runtime and client have the machine's two cores); the
+comparison of two trees is what it is for.
 """
 
 from __future__ import annotations

@@ -13,9 +13,9 @@ stores' Python: the commands' writes in one transaction per group of G commands,
 in another, as the group commit groups them under load. N commands, as many as the
 runtime's run unless told (the cost grows with the tables: at 2,000 the statements take about
 half as long). It prints CPU µs per command for several G, the statements apart from the
-COMMIT (the runtime runs COMMITs of more than four writes in a thread of their own, so only
-the statements take the event loop's time); the COMMIT column includes SQLite's automatic
-checkpoints, which the runtime runs in that thread too.
+COMMIT (the runtime runs COMMITs of up to 64 writes on the event loop, so both take the
+loop's time, and larger ones in a thread of their own); the COMMIT column includes SQLite's
+automatic checkpoints, which the runtime runs in that thread, mostly beside the writes.
 
 In the same run it measures the runtime itself (``disk_writes.py``'s way, M commands on 16
 connections): CPU per command with ``--in-memory`` and with ``wk dev``'s SQLite. A processed
