@@ -66,21 +66,25 @@ class SqliteConsumerProgressStore(SqliteTables, ConsumerProgressStore):
             f'"isReplayingTo" = excluded."isReplayingTo"'
         )
         self._delete = f'DELETE FROM {progress} WHERE "consumerId" = ?'
-        # ``claim_next``: from revision - 1 to revision, ending a replay that this reaches.
-        ended = '"isReplayingTo" <= ?'
+
+        # ``claim_next``: from revision - 1 to revision, ending a replay that this reaches
+        # (every right-hand side reads the row as it was).
+        def claimed(revision: str) -> str:
+            ended = f'"isReplayingTo" <= {revision}'
+            return (
+                f'"revision" = {revision}, '
+                f'"isReplayingFrom" = CASE WHEN {ended} THEN NULL ELSE "isReplayingFrom" END, '
+                f'"isReplayingTo" = CASE WHEN {ended} THEN NULL ELSE "isReplayingTo" END'
+            )
+
         self._claim = (
-            f'UPDATE {progress} SET "revision" = ?, '
-            f'"isReplayingFrom" = CASE WHEN {ended} THEN NULL ELSE "isReplayingFrom" END, '
-            f'"isReplayingTo" = CASE WHEN {ended} THEN NULL ELSE "isReplayingTo" END '
+            f"UPDATE {progress} SET {claimed('?')} "
             f'WHERE "consumerId" = ? AND "aggregateId" = ? AND "revision" = ?'
         )
         # Revision 1: a new row, or one moved back to 0.
         self._claim_first = (
             f'INSERT INTO {progress} ("consumerId", "aggregateId", "revision") VALUES (?, ?, 1) '
-            f'ON CONFLICT ("consumerId", "aggregateId") DO UPDATE SET "revision" = 1, '
-            f'"isReplayingFrom" = CASE WHEN "isReplayingTo" <= 1 THEN NULL '
-            f'ELSE "isReplayingFrom" END, '
-            f'"isReplayingTo" = CASE WHEN "isReplayingTo" <= 1 THEN NULL ELSE "isReplayingTo" END '
+            f'ON CONFLICT ("consumerId", "aggregateId") DO UPDATE SET {claimed("1")} '
             f'WHERE "revision" = 0'
         )
         # Moving forward only: no row is changed for a revision at or below the stored one.
@@ -125,7 +129,7 @@ class SqliteConsumerProgressStore(SqliteTables, ConsumerProgressStore):
 
         # One statement: a flow claims every event it handles.
         def claim(connection: sqlite3.Connection) -> bool:
-            return bool(connection.execute(statement, parameters).rowcount == 1)
+            return connection.execute(statement, parameters).rowcount == 1
 
         return await self._db.write(claim)
 
