@@ -329,12 +329,14 @@ async def test_the_wal_is_checkpointed_in_the_thread_never_in_a_commit(
         assert statements[names.index("COMMIT", begin)][1].startswith("wolkenkit-sqlite-commit")
 
 
+@pytest.mark.parametrize("group", [1, sqlite_database.COMMIT_ON_LOOP_UP_TO + 1])
 async def test_writes_commit_while_most_of_the_wal_is_copied_aside(
-    database: SqliteDatabase, monkeypatch: pytest.MonkeyPatch
+    database: SqliteDatabase, monkeypatch: pytest.MonkeyPatch, group: int
 ) -> None:
     # A checkpoint's first step copies the WAL into the file from a connection of the
     # committing thread's own: the loop's writes commit meanwhile. Only the second step, the
     # pages committed since and the fsyncs, holds the connection (and starts the WAL over).
+    # So it goes whether the WAL grew by commits on the loop or in the thread (``group``).
     checkpoint_every_100_kb(database, monkeypatch)
     loop = asyncio.get_running_loop()
     copying = asyncio.Event()
@@ -358,7 +360,9 @@ async def test_writes_commit_while_most_of_the_wal_is_copied_aside(
         for index in range(100):
             if copying.is_set():
                 break
-            await insert(database, f"{index} " + "x" * 5_000)
+            await asyncio.gather(
+                *(insert(database, f"{index}.{row} " + "x" * 5_000) for row in range(group))
+            )
         assert copying.is_set()
 
         await asyncio.wait_for(insert(database, "meanwhile"), timeout=5)

@@ -88,7 +88,7 @@ PAGE_SIZE = 2048
 CHECKPOINT_BYTES = 16_000_000
 #: A group of at most this many writes (a unit of work's own included) commits on the event
 #: loop: such a COMMIT only appends pages to the WAL (no fsync with ``synchronous=NORMAL``,
-#: and no checkpoint: those run in the thread, see ``_checkpoint_now``), some tens of µs.
+#: and no checkpoint: those run in the thread, see ``_checkpoint``), some tens of µs.
 #: Handing it to the committing thread costs the loop more: the thread needs the GIL to
 #: begin and to end each commit, and gets it from a busy loop only when the loop waits, in
 #: a statement of its own or with nothing left to do, which it then does more often (the
@@ -487,9 +487,8 @@ class SqliteDatabase(SharedDatabase):
     def _commit_in_thread(self) -> None:
         self._commit_now()
         self._starts_wal_over = False
+        # (A checkpoint this makes due begins once the loop has heard of the commit.)
         self._wal_bytes = _size(self._wal)
-        if self._wal_bytes > self._checkpoint_due:
-            self._checkpoint_now()
 
     def _checkpoint_now(self) -> None:
         """Copy the WAL into the database file (in the committing thread, holding the
@@ -589,6 +588,8 @@ class SqliteDatabase(SharedDatabase):
         if writes is not None and waiting and not writes.scheduled:
             writes.scheduled = True
             loop.call_soon(self._commit_waiting, loop, writes)
+        if self._wal_bytes > self._checkpoint_due:
+            self._checkpoint(loop)
 
     def _settle(
         self,
